@@ -1,0 +1,65 @@
+"""pos_promo: the promotion engine inside a restaurant POS, offline first.
+
+Evaluate a cart against locally cached Spend & Save campaigns with no network
+and no clock of its own::
+
+    from pos_promo import build_index, decode_campaigns, decode_cart, evaluate
+
+    index = build_index(decode_campaigns(campaigns_json), StoreContext("s1", "Europe/Paris"))
+    result = evaluate(decode_cart(cart_json), index)
+"""
+
+from pos_promo.codec import (
+    campaign_from_obj,
+    cart_from_obj,
+    decode_campaigns,
+    decode_cart,
+    decode_member_counts,
+    decode_store,
+)
+from pos_promo.engine.evaluate import evaluate, explain
+from pos_promo.engine.index import CampaignIndex, build_index
+from pos_promo.engine.money import format_money
+from pos_promo.errors import (
+    InvalidCampaign,
+    InvalidCart,
+    InvalidInput,
+    InvalidStore,
+    PromoError,
+    UnknownCampaign,
+)
+from pos_promo.model.campaign import Campaign, SpendAndSave
+from pos_promo.model.cart import Cart, Line, Member, MemberCounts, ParticipationCount, StoreContext
+from pos_promo.model.result import Applied, EvaluationResult, LineResult, NotApplied
+
+__all__ = [
+    "Applied",
+    "Campaign",
+    "CampaignIndex",
+    "Cart",
+    "EvaluationResult",
+    "InvalidCampaign",
+    "InvalidCart",
+    "InvalidInput",
+    "InvalidStore",
+    "Line",
+    "LineResult",
+    "Member",
+    "MemberCounts",
+    "NotApplied",
+    "ParticipationCount",
+    "PromoError",
+    "SpendAndSave",
+    "StoreContext",
+    "UnknownCampaign",
+    "build_index",
+    "campaign_from_obj",
+    "cart_from_obj",
+    "decode_campaigns",
+    "decode_cart",
+    "decode_member_counts",
+    "decode_store",
+    "evaluate",
+    "explain",
+    "format_money",
+]

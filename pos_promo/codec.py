@@ -1,0 +1,271 @@
+"""Turning JSON into checked wire types, with errors that keep their path.
+
+msgspec checks shapes and constraints; the checks no type can express (tiers
+that rise, a side whose main exists, a time zone that exists) run right
+after, so a document is either wholly valid or refused with one message of
+the form ``$.lines[2].quantity: expected int >= 1, got 0``. Decoders are
+built once per type: building one costs far more than using it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zoneinfo
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+import msgspec
+
+from pos_promo.errors import InvalidCampaign, InvalidCart, InvalidInput, InvalidStore
+from pos_promo.model.campaign import Campaign, ItemsFree, ItemsSave, SpendAndSave, SpendSave
+from pos_promo.model.cart import Cart, MemberCounts, StoreContext
+from pos_promo.model.common import ItemScope
+
+__all__ = [
+    "campaign_from_obj",
+    "cart_from_obj",
+    "check_campaign",
+    "check_cart",
+    "check_store",
+    "check_unique_ids",
+    "convert",
+    "decode_campaigns",
+    "decode_cart",
+    "decode_member_counts",
+    "decode_store",
+    "load_zone",
+    "validation_error",
+]
+
+T = TypeVar("T")
+ErrorType = type[InvalidInput]
+
+_CAMPAIGNS = msgspec.json.Decoder(list[Campaign])
+_CART = msgspec.json.Decoder(Cart)
+_STORE = msgspec.json.Decoder(StoreContext)
+_COUNTS = msgspec.json.Decoder(MemberCounts)
+
+_MSG = re.compile(r"^(?P<rule>.*?)(?: - at `(?P<path>\$[^`]*)`)?$", re.S)
+_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+
+
+def _tidy_rule(rule: str) -> str:
+    rule = rule.replace("`", "")
+    if rule.startswith("Expected"):
+        rule = "expected" + rule[len("Expected") :]
+    rule = re.sub(r", got \w+$", "", rule)
+    return rule[:1].lower() + rule[1:]
+
+
+def _lookup(raw: Any, path: str) -> tuple[bool, Any]:
+    node = raw
+    for key, index in _STEP.findall(path[1:]):
+        try:
+            node = node[int(index)] if index else node[key]
+        except (KeyError, IndexError, TypeError, ValueError):
+            return False, None
+    return True, node
+
+
+def validation_error(
+    exc: msgspec.MsgspecError, raw: bytes | str | Any, error: ErrorType, prefix: str = "$"
+) -> InvalidInput:
+    """Rewrite a msgspec error as ``path: rule, got value`` of the given class."""
+    text = str(exc)
+    if isinstance(exc, msgspec.DecodeError) and not isinstance(exc, msgspec.ValidationError):
+        return error(prefix, f"is not valid JSON ({_tidy_rule(text)})")
+    match = _MSG.match(text)
+    assert match is not None  # the pattern matches any text
+    rule, path = match.group("rule"), match.group("path") or "$"
+    missing = re.match(r"Object missing required field `([^`]+)`", rule)
+    if missing:
+        return error(prefix + path[1:] + "." + missing.group(1), "is required")
+    doc = raw
+    if isinstance(raw, bytes | str):
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            return error(prefix + path[1:], _tidy_rule(rule))
+    found, value = _lookup(doc, path)
+    if found:
+        return error(prefix + path[1:], _tidy_rule(rule), value)
+    return error(prefix + path[1:], _tidy_rule(rule))
+
+
+def _decode(decoder: msgspec.json.Decoder[T], data: bytes | str, error: ErrorType) -> T:
+    try:
+        return decoder.decode(data)
+    except msgspec.MsgspecError as exc:
+        raise validation_error(exc, data, error) from None
+
+
+def decode_campaigns(data: bytes | str) -> tuple[Campaign, ...]:
+    """A JSON list of campaigns, the same payload HQ serves, all checked."""
+    campaigns = _decode(_CAMPAIGNS, data, InvalidCampaign)
+    for index, campaign in enumerate(campaigns):
+        check_campaign(campaign, f"$[{index}]")
+    check_unique_ids(campaigns)
+    return tuple(campaigns)
+
+
+def campaign_from_obj(obj: Any, path: str = "$") -> Campaign:
+    """One campaign from already-parsed JSON (a dict), checked."""
+    campaign = convert(obj, Campaign, InvalidCampaign, path)
+    check_campaign(campaign, path)
+    return campaign
+
+
+def decode_cart(data: bytes | str) -> Cart:
+    cart = _decode(_CART, data, InvalidCart)
+    check_cart(cart)
+    return cart
+
+
+def cart_from_obj(obj: Any) -> Cart:
+    """A cart from already-parsed JSON (a dict), checked."""
+    cart = convert(obj, Cart, InvalidCart)
+    check_cart(cart)
+    return cart
+
+
+def decode_store(data: bytes | str) -> StoreContext:
+    store = _decode(_STORE, data, InvalidStore)
+    check_store(store)
+    return store
+
+
+def decode_member_counts(data: bytes | str) -> MemberCounts:
+    return _decode(_COUNTS, data, InvalidCart)
+
+
+def convert(obj: Any, kind: type[T], error: ErrorType, path: str = "$") -> T:
+    """Convert parsed JSON to ``kind``; errors carry ``path`` as their root."""
+    try:
+        return msgspec.convert(obj, kind)
+    except msgspec.MsgspecError as exc:
+        raise validation_error(exc, obj, error, path) from None
+
+
+# -- checks no type can express ------------------------------------------------
+
+
+def load_zone(name: str, path: str = "$.timezone") -> zoneinfo.ZoneInfo:
+    """The IANA zone ``name``; an unknown one is an :class:`InvalidStore`."""
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise InvalidStore(path, "must be an IANA time zone such as Europe/Paris", name) from None
+
+
+def check_store(store: StoreContext, path: str = "$") -> None:
+    load_zone(store.timezone, f"{path}.timezone")
+
+
+def check_cart(cart: Cart, path: str = "$") -> None:
+    """Line ids unique; children name an existing main and fit its quantity."""
+    mains = {}
+    seen: set[str] = set()
+    for index, line in enumerate(cart.lines):
+        if line.line_id in seen:
+            raise InvalidCart(f"{path}.lines[{index}].line_id", "must be unique", line.line_id)
+        seen.add(line.line_id)
+        if line.role == "main":
+            mains[line.line_id] = line
+    for index, line in enumerate(cart.lines):
+        at = f"{path}.lines[{index}]"
+        if line.member_unit_price is not None and line.member_unit_price > line.unit_price:
+            raise InvalidCart(
+                f"{at}.member_unit_price",
+                f"must be <= unit_price {line.unit_price}",
+                line.member_unit_price,
+            )
+        if line.role == "main":
+            if line.parent_line_id is not None:
+                raise InvalidCart(
+                    f"{at}.parent_line_id", "must be null on a main line", line.parent_line_id
+                )
+            continue
+        parent = mains.get(line.parent_line_id or "")
+        if parent is None:
+            raise InvalidCart(
+                f"{at}.parent_line_id",
+                f"a {line.role} line must name a main line of this cart",
+                line.parent_line_id,
+            )
+        if line.quantity % parent.quantity:
+            raise InvalidCart(
+                f"{at}.quantity",
+                f"must be a multiple of main line {parent.line_id!r}'s quantity {parent.quantity}",
+                line.quantity,
+            )
+
+
+def _check_rising(
+    values: Iterable[int], path: str, field: str, error: ErrorType = InvalidCampaign
+) -> None:
+    previous: int | None = None
+    for index, value in enumerate(values):
+        if previous is not None and value <= previous:
+            raise error(
+                f"{path}.tiers[{index}].{field}",
+                f"must be greater than the tier before it ({previous})",
+                value,
+            )
+        previous = value
+
+
+def _check_rule(rule: SpendSave | ItemsSave | ItemsFree, path: str) -> None:
+    if isinstance(rule, SpendSave):
+        _check_rising((t.spend for t in rule.tiers), path, "spend")
+    elif isinstance(rule, ItemsSave):
+        _check_rising((t.items for t in rule.tiers), path, "items")
+    else:
+        _check_rising((t.buy + t.free for t in rule.tiers), path, "buy")
+
+
+def _check_items(scope: ItemScope, path: str) -> None:
+    if not scope.all_items and not scope.item_ids and not scope.category_ids:
+        raise InvalidCampaign(
+            path, "must set all_items or list at least one item_ids or category_ids entry"
+        )
+
+
+def check_campaign(campaign: Campaign, path: str = "$") -> None:
+    """The rules of SPEC §3-4 that span several fields."""
+    if campaign.period.end <= campaign.period.start:
+        raise InvalidCampaign(
+            f"{path}.period.end",
+            f"must be after period.start {campaign.period.start.isoformat()}",
+            campaign.period.end.isoformat(),
+        )
+    for index, slot in enumerate(campaign.time_slots):
+        if slot.start == slot.end:
+            raise InvalidCampaign(
+                f"{path}.time_slots[{index}].end", "must differ from start", slot.end
+            )
+        if not slot.weekdays:
+            raise InvalidCampaign(f"{path}.time_slots[{index}].weekdays", "must not be empty", [])
+    if campaign.stores != "all" and not (campaign.stores.store_ids or campaign.stores.org_ids):
+        raise InvalidCampaign(
+            f"{path}.stores", 'must be "all" or list at least one store_ids or org_ids entry'
+        )
+    for name in ("channels", "service_types"):
+        if not getattr(campaign, name):
+            raise InvalidCampaign(f"{path}.{name}", "must not be empty", [])
+    if isinstance(campaign, SpendAndSave):
+        _check_rule(campaign.rule, f"{path}.rule")
+        _check_items(campaign.items, f"{path}.items")
+        for index, store_rule in enumerate(campaign.store_rules):
+            if store_rule.rule is not None:
+                _check_rule(store_rule.rule, f"{path}.store_rules[{index}].rule")
+
+
+def check_unique_ids(campaigns: Iterable[Campaign], path: str = "$") -> None:
+    seen: set[str] = set()
+    for index, campaign in enumerate(campaigns):
+        if campaign.id in seen:
+            raise InvalidCampaign(
+                f"{path}[{index}].id", "must be unique in one payload", campaign.id
+            )
+        seen.add(campaign.id)

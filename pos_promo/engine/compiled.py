@@ -1,0 +1,98 @@
+"""Campaigns compiled for one store: everything a cart check needs, precomputed.
+
+Compiling resolves the store-specific rule, cap and application order once,
+turns slots into minute ranges and scopes into sets, so that checking a
+campaign against a cart is a handful of set look-ups.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from pos_promo.engine.clock import Slot, clock_minutes
+from pos_promo.model.campaign import (
+    ApplicationOrder,
+    Campaign,
+    Limits,
+    Participants,
+    SpendSaveRule,
+)
+from pos_promo.model.cart import StoreContext
+from pos_promo.model.common import ChildRule, ItemScope, Sharing
+
+__all__ = ["Compiled", "compile_campaign", "store_in_scope"]
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """A Spend & Save campaign as one store sees it."""
+
+    campaign: Campaign
+    id: str
+    kind: str
+    priority: int
+    in_store: bool
+    start: dt.datetime
+    end: dt.datetime
+    slots: tuple[Slot, ...]
+    wraps: bool
+    dates: frozenset[dt.date]
+    participants: Participants
+    limits: Limits
+    items: ItemScope
+    rule: SpendSaveRule
+    max_discount: int | None
+    application_order: ApplicationOrder
+    sides: ChildRule
+    modifiers: ChildRule
+    auto_apply: bool
+    sharing: Sharing
+
+    @property
+    def store_wide(self) -> bool:
+        return self.items.all_items
+
+
+def store_in_scope(campaign: Campaign, store: StoreContext) -> bool:
+    """Listed store, or any organisation node above it, or all stores."""
+    scope = campaign.stores
+    if scope == "all":
+        return True
+    return store.id in scope.store_ids or not scope.org_ids.isdisjoint(store.org_ids)
+
+
+def compile_campaign(campaign: Campaign, store: StoreContext) -> Compiled:
+    rule, cap, order = campaign.rule, campaign.max_discount, campaign.application_order
+    for store_rule in campaign.store_rules:
+        if store.id in store_rule.store_ids:
+            rule = store_rule.rule or rule
+            cap = store_rule.max_discount if store_rule.max_discount is not None else cap
+            order = store_rule.application_order or order
+            break
+    slots = tuple(
+        Slot(slot.weekdays, clock_minutes(slot.start), clock_minutes(slot.end))
+        for slot in campaign.time_slots
+    )
+    return Compiled(
+        campaign=campaign,
+        id=campaign.id,
+        kind="spend_and_save",
+        priority=campaign.priority,
+        in_store=store_in_scope(campaign, store),
+        start=campaign.period.start,
+        end=campaign.period.end,
+        slots=slots,
+        wraps=any(slot.wraps for slot in slots),
+        dates=campaign.dates,
+        participants=campaign.participants,
+        limits=campaign.limits,
+        items=campaign.items,
+        rule=rule,
+        max_discount=cap,
+        application_order=order,
+        sides=campaign.sides,
+        modifiers=campaign.modifiers,
+        auto_apply=campaign.auto_apply,
+        sharing=campaign.sharing,
+    )

@@ -1,0 +1,303 @@
+"""One cart against the campaign index: the whole answer, and nothing written.
+
+Pure: the instant, the store, the member's counts and the sharing plans all
+come in as arguments; the same inputs give the same result whatever the
+order of lines or campaigns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pos_promo.codec import load_zone
+from pos_promo.engine.audience import Blocked, Context, check_audience
+from pos_promo.engine.clock import local_moment
+from pos_promo.engine.compiled import Compiled
+from pos_promo.engine.index import CampaignIndex
+from pos_promo.engine.money import format_money
+from pos_promo.engine.selection import Candidate, select
+from pos_promo.engine.spend_and_save import Miss, Outcome, eligible_mains, run
+from pos_promo.engine.units import CartView, Prices, view_cart
+from pos_promo.errors import InvalidCart
+from pos_promo.model.cart import Cart, MemberCounts
+from pos_promo.model.common import ShareRule, Sharing
+from pos_promo.model.result import (
+    Applied,
+    BenefitShare,
+    EvaluationResult,
+    LineResult,
+    NotApplied,
+)
+
+__all__ = ["DEFAULT_PROMOTION_SHARING", "assess", "evaluate", "explain"]
+
+DEFAULT_PROMOTION_SHARING = ShareRule("none")
+NO_COUNTS = MemberCounts()
+
+
+@dataclass(frozen=True, slots=True)
+class _Setup:
+    ctx: Context
+    view: CartView
+    plans: Mapping[str, Sharing]
+
+
+def _setup(
+    cart: Cart,
+    index: CampaignIndex,
+    at: dt.datetime | None,
+    counts: MemberCounts | None,
+    plans: Mapping[str, Sharing] | None,
+) -> _Setup:
+    instant = at or cart.at
+    if instant is None:
+        raise InvalidCart("$.at", "is required: the engine never reads the clock, pass the instant")
+    if instant.tzinfo is None:
+        raise InvalidCart("$.at", "must carry a UTC offset", instant.isoformat())
+    if cart.store_id != index.store.id:
+        raise InvalidCart(
+            "$.store_id", f"must be this engine's store {index.store.id!r}", cart.store_id
+        )
+    now = local_moment(instant, load_zone(index.store.timezone))
+    participations = (counts or NO_COUNTS).participations
+    return _Setup(Context(cart, index.store, now, participations), view_cart(cart), plans or {})
+
+
+def _promotion_rule(c: Compiled, plans: Mapping[str, Sharing]) -> ShareRule:
+    own = c.sharing.promotions
+    if own is not None:
+        return own
+    plan = plans.get(c.campaign.sharing_plan or "")
+    if plan is not None and plan.promotions is not None:
+        return plan.promotions
+    return DEFAULT_PROMOTION_SHARING
+
+
+def _allows(rule: ShareRule, other: str) -> bool:
+    if rule.mode == "all":
+        return True
+    if rule.mode == "none":
+        return False
+    return other not in rule.except_ids
+
+
+def _miss_message(miss: Miss, currency: str) -> str:
+    if miss.reason == "threshold_not_met":
+        if miss.measure == "money":
+            reached = format_money(miss.reached or 0, currency)
+            needed = format_money(miss.needed or 0, currency)
+            return f"{reached} of {needed} on eligible items."
+        return f"{miss.reached} of {miss.needed} eligible items."
+    if miss.reason == "no_eligible_items":
+        return "No item in the cart is part of this promotion."
+    return "The eligible items have nothing left to discount."
+
+
+def _not_applied(c: Compiled, reason: str, message: str, **extra: object) -> NotApplied:
+    return NotApplied(c.id, c.kind, reason, message, **extra)  # type: ignore[arg-type]
+
+
+def assess(c: Compiled, setup: _Setup, prices: Prices) -> Blocked | Miss | Outcome:
+    """One campaign on its own: blocked by audience, missing, or what it gives."""
+    blocked = check_audience(c, setup.ctx)
+    if blocked:
+        return blocked
+    plan = c.campaign.sharing_plan
+    if plan is not None and plan not in setup.plans:
+        return Blocked("sharing_plan_unknown", f"Its sharing plan {plan!r} is not known here yet.")
+    mains = eligible_mains(c, setup.view)
+    if not mains:
+        return Miss("no_eligible_items")
+    return run(c, setup.view, prices, mains=mains)
+
+
+def _explained(c: Compiled, verdict: Blocked | Miss, currency: str) -> NotApplied:
+    if isinstance(verdict, Blocked):
+        return _not_applied(c, verdict.reason, verdict.message)
+    return _not_applied(
+        c,
+        verdict.reason,
+        _miss_message(verdict, currency),
+        needed=verdict.needed,
+        reached=verdict.reached,
+    )
+
+
+def evaluate(
+    cart: Cart,
+    index: CampaignIndex,
+    *,
+    at: dt.datetime | None = None,
+    counts: MemberCounts | None = None,
+    plans: Mapping[str, Sharing] | None = None,
+) -> EvaluationResult:
+    """Evaluate ``cart`` at the instant ``at`` (default: ``cart.at``)."""
+    setup = _setup(cart, index, at, counts, plans)
+    view, currency = setup.view, index.store.currency
+    not_applied: list[NotApplied] = []
+    cands: list[Candidate] = []
+    compiled: list[Compiled] = []
+    for c in index.considered(cart):
+        verdict = assess(c, setup, view.base)
+        if not isinstance(verdict, Outcome):
+            not_applied.append(_explained(c, verdict, currency))
+            continue
+        if not c.auto_apply and c.id not in cart.requested_promotions:
+            saves = format_money(verdict.amount, currency)
+            not_applied.append(
+                _not_applied(c, "manual_only", f"Available on request: would save {saves}.")
+            )
+            continue
+        mains = eligible_mains(c, view)
+        cands.append(
+            Candidate(
+                c.id,
+                c.priority,
+                False,
+                verdict,
+                functools.partial(run, c, view, mains=mains),
+            )
+        )
+        compiled.append(c)
+    for wanted in sorted(cart.requested_promotions - index.by_id.keys()):
+        not_applied.append(
+            NotApplied(
+                wanted, "unknown", "unknown_campaign", f"No campaign {wanted!r} is known here."
+            )
+        )
+    rules = [_promotion_rule(c, setup.plans) for c in compiled]
+    compatible = [
+        sum(
+            1 << j
+            for j, other in enumerate(compiled)
+            if j != i and _allows(rules[i], other.id) and _allows(rules[j], c.id)
+        )
+        for i, c in enumerate(compiled)
+    ]
+    chosen = select(cands, compatible, view.base)
+    picked = {i for i, _ in chosen.picked}
+    for i, c in enumerate(compiled):
+        if i in picked:
+            continue
+        rival = next((j for j in sorted(picked) if not compatible[i] >> j & 1), None)
+        if rival is not None:
+            winner = compiled[rival]
+            label = f"{winner.campaign.name!r} ({winner.id})" if winner.campaign.name else winner.id
+            not_applied.append(
+                _not_applied(
+                    c,
+                    "not_shareable",
+                    f"Cannot be combined with {label}, which saves more.",
+                    lost_to=winner.id,
+                )
+            )
+            continue
+        after = run(c, view, chosen.prices, mains=eligible_mains(c, view))
+        if isinstance(after, Miss):
+            explained = _explained(c, after, currency)
+            not_applied.append(
+                NotApplied(
+                    explained.id,
+                    explained.kind,
+                    explained.reason,
+                    "After the discounts before it: "
+                    + explained.message[0].lower()
+                    + explained.message[1:],
+                    needed=after.needed,
+                    reached=after.reached,
+                )
+            )
+        else:
+            not_applied.append(
+                _not_applied(c, "not_best", "A combination without it saves the customer more.")
+            )
+    applied = tuple(
+        Applied(
+            compiled[i].id,
+            compiled[i].kind,
+            compiled[i].campaign.name,
+            out.amount,
+            version=compiled[i].campaign.version,
+            tier=out.tier,
+            capped=out.capped,
+        )
+        for i, out in chosen.picked
+    )
+    lines = _line_results(view, chosen.prices, [(compiled[i].id, out) for i, out in chosen.picked])
+    subtotal = sum(line.subtotal for line in lines)
+    discount = sum(line.discount for line in lines)
+    return EvaluationResult(
+        order_id=cart.order_id,
+        store_id=cart.store_id,
+        at=at or cart.at,  # type: ignore[arg-type]
+        currency=currency,
+        subtotal=subtotal,
+        total_discount=discount,
+        total=subtotal - discount,
+        lines=lines,
+        applied=applied,
+        not_applied=tuple(sorted(not_applied, key=lambda n: n.id)),
+        selection="exact" if chosen.exact else "bounded",
+    )
+
+
+def _line_results(
+    view: CartView, prices: Prices, outcomes: list[tuple[str, Outcome]]
+) -> tuple[LineResult, ...]:
+    results = []
+    for index, line in enumerate(view.lines):
+        nets = prices[index]
+        units = tuple(line.unit_price - net for net in nets)
+        shares = []
+        for benefit_id, out in outcomes:
+            amount = sum(v for (li, _), v in out.allocation.items() if li == index)
+            if amount:
+                shares.append(BenefitShare(benefit_id, amount))
+        subtotal = line.unit_price * line.quantity
+        discount = sum(units)
+        results.append(
+            LineResult(
+                line.line_id,
+                line.item_id,
+                line.quantity,
+                subtotal,
+                discount,
+                subtotal - discount,
+                tuple(shares),
+                units,
+            )
+        )
+    return tuple(results)
+
+
+def explain(
+    cart: Cart,
+    index: CampaignIndex,
+    campaign_id: str,
+    *,
+    at: dt.datetime | None = None,
+    counts: MemberCounts | None = None,
+    plans: Mapping[str, Sharing] | None = None,
+) -> Applied | NotApplied:
+    """Why one campaign, any campaign, does or does not apply to ``cart`` on its own."""
+    from pos_promo.errors import UnknownCampaign
+
+    c = index.by_id.get(campaign_id)
+    if c is None:
+        raise UnknownCampaign(campaign_id)
+    setup = _setup(cart, index, at, counts, plans)
+    verdict = assess(c, setup, setup.view.base)
+    if isinstance(verdict, Outcome):
+        return Applied(
+            c.id,
+            c.kind,
+            c.campaign.name,
+            verdict.amount,
+            version=c.campaign.version,
+            tier=verdict.tier,
+            capped=verdict.capped,
+        )
+    return _explained(c, verdict, index.store.currency)

@@ -1,0 +1,71 @@
+"""The campaign set compiled once for a store, indexed by item and category.
+
+Evaluation cost follows the campaigns that can touch a cart, not the whole
+set: campaigns of other stores are left out when the index is built, and a
+cart looks up only its own items and categories plus the store-wide ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from pos_promo.engine.compiled import Compiled, compile_campaign
+from pos_promo.model.campaign import Campaign
+from pos_promo.model.cart import Cart, StoreContext
+
+__all__ = ["CampaignIndex", "build_index"]
+
+
+@dataclass(frozen=True)
+class CampaignIndex:
+    """Compiled campaigns of one store, with look-ups by id, item and category."""
+
+    store: StoreContext
+    by_id: dict[str, Compiled]
+    by_item: dict[str, list[Compiled]] = field(default_factory=dict)
+    by_category: dict[str, list[Compiled]] = field(default_factory=dict)
+    store_wide: list[Compiled] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.by_id)
+
+    def considered(self, cart: Cart) -> list[Compiled]:
+        """Campaigns that could touch the cart's items, plus those the cart names.
+
+        Sorted by execution order (priority high to low, then id), so the
+        answer does not depend on the order of lines or campaigns.
+        """
+        found: dict[str, Compiled] = {c.id: c for c in self.store_wide}
+        for line in cart.lines:
+            if line.role != "main":
+                continue
+            for c in self.by_item.get(line.item_id, ()):
+                found[c.id] = c
+            for category in line.category_ids:
+                for c in self.by_category.get(category, ()):
+                    found[c.id] = c
+        for wanted in cart.requested_promotions:
+            named = self.by_id.get(wanted)
+            if named is not None:
+                found[named.id] = named
+        return sorted(found.values(), key=lambda c: (-c.priority, c.id))
+
+
+def build_index(campaigns: Iterable[Campaign], store: StoreContext) -> CampaignIndex:
+    """Compile every campaign for ``store``; only in-store ones go in the look-ups."""
+    index = CampaignIndex(store, {})
+    for campaign in campaigns:
+        compiled = compile_campaign(campaign, store)
+        index.by_id[compiled.id] = compiled
+        if not compiled.in_store or campaign.status == "archived":
+            continue
+        scope = compiled.items
+        if scope.all_items:
+            index.store_wide.append(compiled)
+            continue
+        for item in scope.item_ids:
+            index.by_item.setdefault(item, []).append(compiled)
+        for category in scope.category_ids:
+            index.by_category.setdefault(category, []).append(compiled)
+    return index

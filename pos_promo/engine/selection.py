@@ -1,0 +1,133 @@
+"""Choosing the compatible set of benefits that saves the customer the most.
+
+Benefits apply one after another in execution order, each measured on the
+prices the earlier ones left, so a set's worth is only known by running it.
+The search is a depth-first branch and bound over "take it / leave it" in
+execution order. A benefit never gives more after others than on its own
+(later benefits see lower prices), so the sum of the stand-alone amounts
+still open is a sound upper bound, and branches that cannot beat the best
+set found are cut. Sets compare by (most saved, fewest coupons, higher
+priorities, smaller ids).
+
+A pathological input (many mutually compatible benefits of equal worth)
+could still explode, so the search spends at most ``budget`` benefit runs;
+past that it keeps the best of what it found and a greedy pass, and says
+so (``exact`` is False).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from pos_promo.engine.spend_and_save import Miss, Outcome
+from pos_promo.engine.units import Prices, apply
+
+__all__ = ["BUDGET", "Candidate", "Selection", "select"]
+
+BUDGET = 20_000
+
+Runner = Callable[[Prices], Outcome | Miss]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A benefit that qualifies on its own, ready to be run on other prices."""
+
+    id: str
+    priority: int
+    is_coupon: bool
+    standalone: Outcome
+    run: Runner
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    picked: tuple[tuple[int, Outcome], ...]  # (candidate index, its outcome), in order
+    prices: Prices
+    exact: bool
+
+
+def _key(cands: Sequence[Candidate], picked: Sequence[tuple[int, Outcome]]) -> tuple[object, ...]:
+    saved = sum(out.amount for _, out in picked)
+    coupons = sum(1 for i, _ in picked if cands[i].is_coupon)
+    priorities = tuple(sorted((-cands[i].priority for i, _ in picked)))
+    ids = tuple(sorted(cands[i].id for i, _ in picked))
+    return (-saved, coupons, priorities, ids)
+
+
+def select(
+    cands: Sequence[Candidate],
+    compatible: Sequence[int],
+    base: Prices,
+    budget: int = BUDGET,
+) -> Selection:
+    """Best set of ``cands`` (in execution order); ``compatible[i]`` is the bit
+    mask of candidates that may be combined with candidate ``i``."""
+    n = len(cands)
+    best: list[tuple[int, Outcome]] = []
+    best_key: tuple[object, ...] | None = None
+    best_prices = base
+    runs = 0
+    exact = True
+
+    def consider(picked: list[tuple[int, Outcome]], prices: Prices) -> None:
+        nonlocal best, best_key, best_prices
+        key = _key(cands, picked)
+        if best_key is None or key < best_key:
+            best, best_key, best_prices = list(picked), key, prices
+
+    def search(
+        start: int, mask: int, prices: Prices, picked: list[tuple[int, Outcome]], saved: int
+    ) -> None:
+        nonlocal runs, exact
+        rest = mask >> start
+        if rest == 0:
+            consider(picked, prices)
+            return
+        i = start + ((rest & -rest).bit_length() - 1)
+        if best_key is not None:
+            bound = saved
+            bits, j = mask >> i, i
+            while bits:
+                if bits & 1:
+                    bound += cands[j].standalone.amount
+                bits >>= 1
+                j += 1
+            if bound < -best_key[0]:  # type: ignore[operator]
+                return
+        if picked:
+            if runs >= budget:
+                exact = False
+                outcome: Outcome | Miss = Miss("budget")
+            else:
+                runs += 1
+                outcome = cands[i].run(prices)
+        else:
+            outcome = cands[i].standalone
+        if isinstance(outcome, Outcome) and outcome.amount > 0:
+            picked.append((i, outcome))
+            search(
+                i + 1,
+                mask & compatible[i],
+                apply(prices, outcome.allocation),
+                picked,
+                saved + outcome.amount,
+            )
+            picked.pop()
+        search(i + 1, mask, prices, picked, saved)
+
+    search(0, (1 << n) - 1, base, [], 0)
+    if not exact:
+        picked: list[tuple[int, Outcome]] = []
+        prices, mask = base, (1 << n) - 1
+        for i in range(n):
+            if not mask >> i & 1:
+                continue
+            outcome = cands[i].run(prices) if picked else cands[i].standalone
+            if isinstance(outcome, Outcome) and outcome.amount > 0:
+                picked.append((i, outcome))
+                prices = apply(prices, outcome.allocation)
+                mask &= compatible[i]
+        consider(picked, prices)
+    return Selection(tuple(best), best_prices, exact)

@@ -1,0 +1,85 @@
+"""The order being rung up (SPEC §2), the store it is rung up in, and the
+per-member counts a participation limit needs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from msgspec import Meta, Struct
+
+from pos_promo.model.common import BasisPoints, Channel, Id, Money, Quantity, Role, ServiceType
+
+__all__ = [
+    "Cart",
+    "Line",
+    "Member",
+    "MemberCounts",
+    "ParticipationCount",
+    "StoreContext",
+]
+
+Instant = Annotated[dt.datetime, Meta(tz=True, description="An instant with its UTC offset.")]
+
+
+class Member(Struct, frozen=True, forbid_unknown_fields=False):
+    """The identified customer: what audience rules and member benefits look at."""
+
+    id: Id
+    tier: Id | None = None
+    tags: frozenset[Id] = frozenset()
+    card_programs: frozenset[Id] = frozenset()
+    discount_rate_bp: BasisPoints | None = None
+
+
+class Line(Struct, frozen=True, forbid_unknown_fields=False):
+    """One cart line. Sides and modifiers name the main line they belong to.
+
+    A child's quantity is a multiple of its main's: each main unit carries
+    ``quantity / main.quantity`` of it.
+    """
+
+    line_id: Id
+    item_id: Id
+    quantity: Quantity
+    unit_price: Money
+    category_ids: frozenset[Id] = frozenset()
+    member_unit_price: Money | None = None
+    role: Role = "main"
+    parent_line_id: Id | None = None
+
+
+class Cart(Struct, frozen=True, forbid_unknown_fields=False):
+    """An order being rung up. ``order_id`` is unique per store (idempotency key)."""
+
+    order_id: Id
+    store_id: Id
+    lines: Annotated[tuple[Line, ...], Meta(min_length=1, max_length=500)]
+    channel: Channel = "pos"
+    service_type: ServiceType = "dine_in"
+    at: Instant | None = None
+    member: Member | None = None
+    coupons: tuple[Id, ...] = ()
+    requested_promotions: frozenset[Id] = frozenset()
+
+
+class StoreContext(Struct, frozen=True, forbid_unknown_fields=False):
+    """Where the till stands: the store, the organisation nodes above it, its clock."""
+
+    id: Id
+    timezone: Id = "UTC"
+    currency: Annotated[str, Meta(pattern=r"^[A-Z]{3}$")] = "USD"
+    org_ids: frozenset[Id] = frozenset()
+
+
+class ParticipationCount(Struct, frozen=True, forbid_unknown_fields=False):
+    """How often the member took part: in the whole period, and on the cart's local day."""
+
+    total: Annotated[int, Meta(ge=0)] = 0
+    today: Annotated[int, Meta(ge=0)] = 0
+
+
+class MemberCounts(Struct, frozen=True, forbid_unknown_fields=False):
+    """Per-campaign participation counts for the cart's member (HQ-confirmed + local)."""
+
+    participations: dict[Id, ParticipationCount] = {}

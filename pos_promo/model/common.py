@@ -1,0 +1,85 @@
+"""Building blocks shared by every wire type: money, quantities, ids, scopes.
+
+Constraints live in the types (msgspec ``Meta``) so a document that breaks
+one is refused at decode time with the JSON path of the offending value.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from msgspec import Meta, Struct
+
+__all__ = [
+    "ALL_CHANNELS",
+    "ALL_SERVICE_TYPES",
+    "BasisPoints",
+    "Channel",
+    "ChildRule",
+    "Id",
+    "ItemScope",
+    "Money",
+    "PositiveMoney",
+    "Quantity",
+    "Role",
+    "ServiceType",
+    "ShareRule",
+    "Sharing",
+]
+
+Money = Annotated[int, Meta(ge=0, description="Amount in minor units (cents).")]
+PositiveMoney = Annotated[int, Meta(ge=1, description="Amount in minor units (cents), > 0.")]
+Quantity = Annotated[int, Meta(ge=1, description="A whole number of units, >= 1.")]
+BasisPoints = Annotated[int, Meta(ge=0, le=10_000, description="1000 = 10 %.")]
+Id = Annotated[str, Meta(min_length=1, max_length=128)]
+
+Channel = Literal["pos", "online"]
+ServiceType = Literal["dine_in", "delivery", "pickup"]
+Role = Literal["main", "side", "modifier"]
+
+ALL_CHANNELS: frozenset[Channel] = frozenset({"pos", "online"})
+ALL_SERVICE_TYPES: frozenset[ServiceType] = frozenset({"dine_in", "delivery", "pickup"})
+
+
+class ItemScope(Struct, frozen=True, forbid_unknown_fields=False):
+    """Which items a campaign looks at.
+
+    ``all_items`` or at least one item or category id; ``excluded_item_ids``
+    are removed from either. Sides and modifiers follow their main line.
+    """
+
+    all_items: bool = False
+    item_ids: frozenset[Id] = frozenset()
+    category_ids: frozenset[Id] = frozenset()
+    excluded_item_ids: frozenset[Id] = frozenset()
+
+
+class ChildRule(Struct, frozen=True, forbid_unknown_fields=False):
+    """How side dishes (or, separately, modifiers) take part in a promotion.
+
+    Both default to on, as in the vendor's back office. The vendor's
+    "Excluded" example is ``counts_toward_threshold=True, shares_discount=False``.
+    """
+
+    counts_toward_threshold: bool = True
+    shares_discount: bool = True
+
+
+class ShareRule(Struct, frozen=True, forbid_unknown_fields=False):
+    """Whether a benefit combines with one family of others (coupons or promotions).
+
+    ``all``: with every one; ``none``: with none; ``all_except``: with every
+    one but the ids listed in ``except_ids``.
+    """
+
+    mode: Literal["all", "none", "all_except"]
+    except_ids: frozenset[Id] = frozenset()
+
+
+class Sharing(Struct, frozen=True, forbid_unknown_fields=False):
+    """A benefit's own stacking settings. ``None`` means "use the plan or default"."""
+
+    member_price: bool | None = None
+    member_discount: bool | None = None
+    coupons: ShareRule | None = None
+    promotions: ShareRule | None = None

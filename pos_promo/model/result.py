@@ -1,0 +1,109 @@
+"""What an evaluation returns (SPEC §8): nothing in it is ever written back."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from msgspec import Struct
+
+from pos_promo.model.common import Id, Money
+
+__all__ = [
+    "Applied",
+    "BenefitShare",
+    "EvaluationResult",
+    "LineResult",
+    "NotApplied",
+    "Reason",
+]
+
+Reason = Literal[
+    "inactive",
+    "not_started",
+    "ended",
+    "outside_time_slot",
+    "date_not_allowed",
+    "store_not_eligible",
+    "channel_not_eligible",
+    "service_type_not_eligible",
+    "member_required",
+    "member_not_eligible",
+    "no_eligible_items",
+    "threshold_not_met",
+    "total_limit_reached",
+    "daily_limit_reached",
+    "not_shareable",
+    "not_best",
+    "nothing_to_discount",
+    "min_spend_not_met",
+    "coupon_invalid",
+    "manual_only",
+    "sharing_plan_unknown",
+    "unknown_campaign",
+]
+
+
+class BenefitShare(Struct, frozen=True):
+    """How much one benefit took off one line."""
+
+    benefit_id: Id
+    amount: Money
+
+
+class LineResult(Struct, frozen=True):
+    """A cart line after every applied benefit.
+
+    ``unit_discounts`` holds each unit's discount in unit order, so a refund
+    of some units reverses exactly what those units were given.
+    """
+
+    line_id: Id
+    item_id: Id
+    quantity: int
+    subtotal: Money
+    discount: Money
+    net: Money
+    benefits: tuple[BenefitShare, ...] = ()
+    unit_discounts: tuple[int, ...] = ()
+
+
+class Applied(Struct, frozen=True):
+    """A benefit that went into the order. ``tier`` is 1-based where the kind has tiers."""
+
+    id: Id
+    kind: str
+    name: str
+    amount: Money
+    version: int = 1
+    tier: int | None = None
+    capped: bool = False
+
+
+class NotApplied(Struct, frozen=True):
+    """A campaign or coupon considered and left out, with a code a POS can translate."""
+
+    id: Id
+    kind: str
+    reason: Reason
+    message: str
+    lost_to: Id | None = None
+    needed: int | None = None
+    reached: int | None = None
+
+
+class EvaluationResult(Struct, frozen=True):
+    """The whole answer for one cart; ``selection`` is ``bounded`` when the
+    stacking search hit its budget and fell back to the best set found."""
+
+    order_id: Id
+    store_id: Id
+    at: dt.datetime
+    currency: str
+    subtotal: Money
+    total_discount: Money
+    total: Money
+    lines: tuple[LineResult, ...]
+    applied: tuple[Applied, ...]
+    not_applied: tuple[NotApplied, ...]
+    selection: Literal["exact", "bounded"] = "exact"
