@@ -50,7 +50,12 @@ _MSG = re.compile(r"^(?P<rule>.*?)(?: - at `(?P<path>\$[^`]*)`)?$", re.S)
 _STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
 
 
-def _tidy_rule(rule: str) -> str:
+def _tidy_rule(rule: str, path: str = "$") -> str:
+    field = _STEP.findall(path)[-1][0] if _STEP.findall(path) else "value"
+    if rule.startswith("Invalid enum value"):
+        return f"is not an allowed {field or 'value'}"
+    if rule.startswith("Invalid value"):
+        return f"is not a known {field or 'value'}"
     rule = rule.replace("`", "")
     if rule.startswith("Expected"):
         rule = "expected" + rule[len("Expected") :]
@@ -86,11 +91,11 @@ def validation_error(
         try:
             doc = json.loads(raw)
         except ValueError:
-            return error(prefix + path[1:], _tidy_rule(rule))
+            return error(prefix + path[1:], _tidy_rule(rule, path))
     found, value = _lookup(doc, path)
     if found:
-        return error(prefix + path[1:], _tidy_rule(rule), value)
-    return error(prefix + path[1:], _tidy_rule(rule))
+        return error(prefix + path[1:], _tidy_rule(rule, path), value)
+    return error(prefix + path[1:], _tidy_rule(rule, path))
 
 
 def _decode(decoder: msgspec.json.Decoder[T], data: bytes | str, error: ErrorType) -> T:

@@ -47,6 +47,7 @@ class Line(Struct, frozen=True, forbid_unknown_fields=False):
     member_unit_price: Money | None = None
     role: Role = "main"
     parent_line_id: Id | None = None
+    name: str = ""
 
 
 class Cart(Struct, frozen=True, forbid_unknown_fields=False):

@@ -1,0 +1,159 @@
+"""``pos-promo``: evaluate carts and explain campaigns from the shell.
+
+Every command prints JSON by default (a POS vendor's scripts read it) and
+exits 2 with a one-line ``error: <path>: <rule>, got <value>`` on bad input,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from pos_promo.codec import decode_campaigns, decode_cart, decode_member_counts, decode_store
+from pos_promo.engine.evaluate import evaluate, explain
+from pos_promo.engine.index import build_index
+from pos_promo.errors import InvalidInput, PromoError
+from pos_promo.model.cart import Cart, StoreContext
+from pos_promo.render import render_receipt
+from pos_promo.scenario import load_scenario, run_scenario
+from pos_promo.schemas import SCHEMAS, schema_json
+
+__all__ = ["main"]
+
+
+class UsageError(PromoError):
+    """A command-line argument that cannot be used (missing file, bad instant)."""
+
+
+def _read(path: str, option: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{option}: cannot read {path!r}: {exc.strerror}") from None
+
+
+def _instant(text: str | None) -> dt.datetime | None:
+    if text is None:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput("--at", "must be an ISO-8601 instant", text) from None
+    if value.tzinfo is None:
+        raise InvalidInput("--at", "must carry a UTC offset such as Z or +01:00", text)
+    return value
+
+
+def _emit(obj: Any, cart: Cart | None, fmt: str, store: StoreContext | None = None) -> None:
+    if fmt == "text" and hasattr(obj, "lines"):
+        sys.stdout.write(render_receipt(obj, cart, store))
+        return
+    sys.stdout.write(msgspec.json.format(msgspec.json.encode(obj), indent=2).decode() + "\n")
+
+
+def _inputs(args: argparse.Namespace) -> tuple[Any, Cart, StoreContext]:
+    if not args.campaigns or not args.cart:
+        raise UsageError("give --scenario FILE, or both --campaigns FILE and --cart FILE")
+    campaigns = decode_campaigns(_read(args.campaigns, "--campaigns"))
+    cart = decode_cart(_read(args.cart, "--cart"))
+    store = (
+        decode_store(_read(args.store, "--store")) if args.store else StoreContext(cart.store_id)
+    )
+    return build_index(campaigns, store), cart, store
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    if args.scenario:
+        scenario = load_scenario(args.scenario)
+        if args.at:
+            scenario = msgspec.structs.replace(scenario, at=_instant(args.at))
+        result = run_scenario(scenario)
+        cart = msgspec.convert(scenario.cart, Cart)
+        _emit(result, cart, args.format, scenario.store)
+        return 0
+    index, cart, store = _inputs(args)
+    counts = decode_member_counts(_read(args.counts, "--counts")) if args.counts else None
+    result = evaluate(cart, index, at=_instant(args.at), counts=counts)
+    _emit(result, cart, args.format, store)
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    index, cart, _ = _inputs(args)
+    counts = decode_member_counts(_read(args.counts, "--counts")) if args.counts else None
+    _emit(explain(cart, index, args.campaign, at=_instant(args.at), counts=counts), cart, "json")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    if args.write:
+        folder = Path(args.write)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in SCHEMAS:
+            (folder / f"{name}.json").write_text(schema_json(name))
+        return 0
+    if not args.name:
+        raise UsageError(f"schema: name one of {', '.join(SCHEMAS)}, or --write DIR")
+    sys.stdout.write(schema_json(args.name))
+    return 0
+
+
+def _inputs_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--campaigns", metavar="FILE", help="JSON list of campaigns (as HQ serves)")
+    parser.add_argument("--cart", metavar="FILE", help="the cart, as JSON")
+    parser.add_argument("--store", metavar="FILE", help="store context JSON (id, timezone, ...)")
+    parser.add_argument("--counts", metavar="FILE", help="member participation counts JSON")
+    parser.add_argument("--at", metavar="ISO-8601", help="the instant (default: the cart's `at`)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pos-promo", description="Offline promotion engine for restaurant POS."
+    )
+    parser.add_argument("--db", metavar="PATH", help="the till's SQLite database")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    ev = sub.add_parser(
+        "evaluate", help="evaluate a cart: what each benefit takes off, and why not"
+    )
+    _inputs_options(ev)
+    ev.add_argument("--scenario", metavar="FILE", help="take every input from a scenario file")
+    ev.add_argument("--format", choices=("json", "text"), default="json")
+    ev.set_defaults(run=cmd_evaluate)
+
+    ex = sub.add_parser("explain", help="why one campaign does or does not apply to a cart")
+    _inputs_options(ex)
+    ex.add_argument("--campaign", metavar="ID", required=True)
+    ex.set_defaults(run=cmd_explain)
+
+    sc = sub.add_parser("schema", help="print the JSON Schema of a wire type")
+    sc.add_argument("name", nargs="?", choices=tuple(SCHEMAS))
+    sc.add_argument("--write", metavar="DIR", help="write every schema into DIR")
+    sc.set_defaults(run=cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except PromoError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except json.JSONDecodeError as exc:
+        print(f"error: $: is not valid JSON ({exc})", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""JSON Schemas generated from the wire types, so docs never drift from code.
+
+``docs/schema/*.json`` are these, written by ``pos-promo schema --write``;
+a test fails when a type changes and the files were not regenerated.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+
+from pos_promo.model.campaign import Campaign
+from pos_promo.model.cart import Cart, MemberCounts, StoreContext
+from pos_promo.model.result import EvaluationResult
+
+__all__ = ["SCHEMAS", "schema_json"]
+
+SCHEMAS: dict[str, Any] = {
+    "campaign": Campaign,
+    "campaigns": list[Campaign],
+    "cart": Cart,
+    "member_counts": MemberCounts,
+    "result": EvaluationResult,
+    "store": StoreContext,
+}
+
+
+def _stable(node: Any) -> Any:
+    """Set-typed defaults come out in hash order; sort them so the text is stable."""
+    if isinstance(node, dict):
+        out = {key: _stable(value) for key, value in node.items()}
+        if isinstance(out.get("default"), list) and node.get("uniqueItems"):
+            out["default"] = sorted(out["default"], key=json.dumps)
+        return out
+    if isinstance(node, list):
+        return [_stable(value) for value in node]
+    return node
+
+
+def schema_json(name: str) -> str:
+    """The schema of the wire type ``name``, as stable, sorted, indented JSON."""
+    schema = _stable(msgspec.json.schema(SCHEMAS[name]))
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"

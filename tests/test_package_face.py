@@ -1,0 +1,91 @@
+"""The package's promises to POS vendors: a sorted public API, one error root,
+JSON Schemas that match the types, and a README that documents every command."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import pkgutil
+from pathlib import Path
+
+import pytest
+
+import pos_promo
+import pos_promo.errors
+from pos_promo.cli import build_parser
+from pos_promo.schemas import SCHEMAS, schema_json
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def all_modules() -> list[str]:
+    """Every module that is not a package: each must declare its public names."""
+    return sorted(
+        info.name
+        for info in pkgutil.walk_packages(pos_promo.__path__, "pos_promo.")
+        if not info.ispkg and not info.name.endswith("__main__")
+    )
+
+
+def test_every_module_has_a_sorted_all_naming_real_things() -> None:
+    for name in all_modules():
+        module = importlib.import_module(name)
+        exported = list(getattr(module, "__all__", ["<missing __all__>"]))
+        assert exported == sorted(exported), name
+        for symbol in exported:
+            assert hasattr(module, symbol), f"{name}.{symbol}"
+
+
+def test_package_all_is_sorted_and_importable() -> None:
+    assert pos_promo.__all__ == sorted(pos_promo.__all__)
+    assert all(hasattr(pos_promo, name) for name in pos_promo.__all__)
+
+
+def test_every_error_subclasses_promo_error_and_is_in_the_docstring_tree() -> None:
+    errors = [
+        obj
+        for _, obj in inspect.getmembers(pos_promo.errors, inspect.isclass)
+        if issubclass(obj, Exception) and obj.__module__ == "pos_promo.errors"
+    ]
+    doc = pos_promo.errors.__doc__ or ""
+    for error in errors:
+        assert issubclass(error, pos_promo.PromoError), error
+        assert error.__name__ in doc, f"{error.__name__} missing from the tree in errors.py"
+
+
+def test_schema_files_match_the_types() -> None:
+    for name in SCHEMAS:
+        written = (ROOT / "docs" / "schema" / f"{name}.json").read_text()
+        assert written == schema_json(name), f"run `make schema`: docs/schema/{name}.json drifted"
+
+
+def commands(parser: argparse.ArgumentParser, prefix: str = "") -> list[str]:
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found.append(f"{prefix}{name}")
+                found += commands(sub, f"{prefix}{name} ")
+    return found
+
+
+def test_readme_documents_every_cli_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    missing = [
+        c
+        for c in commands(build_parser())
+        if f"pos-promo {c}" not in readme and f"--db till.db {c}" not in readme
+    ]
+    assert not missing, f"README.md does not show: {missing}"
+
+
+def test_readme_python_example_prints_what_its_comments_say(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (ROOT / "README.md").read_text()
+    code = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    promised = [line.split("  # ", 1)[1] for line in code.splitlines() if "print(" in line]
+    monkeypatch.chdir(ROOT)
+    exec(compile(code, "README.md", "exec"), {})
+    assert capsys.readouterr().out.splitlines() == promised
