@@ -8,8 +8,14 @@ closest to so callers that only know Python's vocabulary still catch it::
     ├── InvalidInput (ValueError)          a document broke a rule: path, value, rule
     │   ├── InvalidCampaign                a campaign, tier, scope or sharing setting
     │   ├── InvalidCart                    the cart being rung up
+    │   ├── InvalidPayment                 payments that do not add up to the order total
+    │   ├── InvalidRefund                  a refund request naming bad lines or unit counts
     │   └── InvalidStore                   the store context (id, time zone, currency)
-    └── UnknownCampaign (LookupError)      an id that names no campaign
+    ├── RefundExceedsSale (ValueError)     more units back than are left on the line
+    ├── StoreError (RuntimeError)          the local database failed or is not usable
+    ├── StoreMismatch (ValueError)         a database recorded for another store
+    ├── UnknownCampaign (LookupError)      an id that names no campaign
+    └── UnknownOrder (LookupError)         an order id with no committed order
 """
 
 from __future__ import annotations
@@ -21,9 +27,15 @@ __all__ = [
     "InvalidCampaign",
     "InvalidCart",
     "InvalidInput",
+    "InvalidPayment",
+    "InvalidRefund",
     "InvalidStore",
     "PromoError",
+    "RefundExceedsSale",
+    "StoreError",
+    "StoreMismatch",
     "UnknownCampaign",
+    "UnknownOrder",
 ]
 
 _MISSING = object()
@@ -70,6 +82,66 @@ class UnknownCampaign(PromoError, LookupError):
     def __init__(self, campaign_id: str) -> None:
         self.campaign_id = campaign_id
         super().__init__(f"unknown campaign {campaign_id!r}")
+
+
+class InvalidPayment(InvalidInput):
+    """The payments given with a commit do not fit the order; nothing was written."""
+
+
+class InvalidRefund(InvalidInput):
+    """A refund request names a line the order lacks or a unit count below one."""
+
+
+class RefundExceedsSale(PromoError, ValueError):
+    """A refund asks for more than is left to refund; nothing was written.
+
+    ``line_id`` is ``None`` when a whole-order refund finds nothing left.
+    """
+
+    def __init__(self, order_id: str, line_id: str | None, asked: int, remaining: int) -> None:
+        self.order_id = order_id
+        self.line_id = line_id
+        self.asked = asked
+        self.remaining = remaining
+        if line_id is None:
+            message = f"order {order_id!r} is already fully refunded"
+        else:
+            message = (
+                f"order {order_id!r} line {line_id!r}: cannot refund {asked} unit(s), "
+                f"only {remaining} left to refund"
+            )
+        super().__init__(message)
+
+
+class StoreMismatch(PromoError, ValueError):
+    """The database belongs to one store and was opened for another."""
+
+    def __init__(self, recorded: str, given: str) -> None:
+        self.recorded = recorded
+        self.given = given
+        super().__init__(
+            f"this database belongs to store {recorded!r}, not {given!r}: one database per till"
+        )
+
+
+class UnknownOrder(PromoError, LookupError):
+    """An order id for which no order was committed in this database."""
+
+    def __init__(self, order_id: str) -> None:
+        self.order_id = order_id
+        super().__init__(f"unknown order {order_id!r}: no such order was committed here")
+
+
+class StoreError(PromoError, RuntimeError):
+    """The local database cannot be used: driver errors are wrapped in this.
+
+    ``path`` is the database file; the driver's own error is the ``__cause__``.
+    """
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
 
 
 def _show(value: Any) -> str:

@@ -1,0 +1,302 @@
+"""``Engine``: the object a POS embeds to evaluate, commit and refund offline.
+
+It owns one SQLite connection to the till's database, and keeps the
+compiled campaign index in memory. The index is rebuilt only when the
+cache changed: after this engine's own import, or when another process
+(the sync daemon) committed one, which ``PRAGMA data_version`` reveals
+cheaply and the cache version counter confirms. Every read-then-write runs
+under ``BEGIN IMMEDIATE``; see :mod:`pos_promo.store.connection`.
+
+The engine never reads the clock: an evaluation's instant is the ``at``
+argument or the cart's own ``at``. Instants for bookkeeping (import, sent,
+refund times) are optional arguments the edge (CLI, daemon) passes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import msgspec
+
+from pos_promo.codec import check_store, convert, decode_campaigns, decode_cart, load_zone
+from pos_promo.engine.clock import local_moment
+from pos_promo.engine.evaluate import evaluate
+from pos_promo.engine.index import CampaignIndex, build_index
+from pos_promo.errors import InvalidCart, InvalidPayment, InvalidStore, StoreError, StoreMismatch
+from pos_promo.model.campaign import Campaign
+from pos_promo.model.cart import Cart, MemberCounts, StoreContext
+from pos_promo.model.order import (
+    CampaignMetrics,
+    CampaignRow,
+    ImportReport,
+    OrderRecord,
+    OutboxCounts,
+    Payment,
+    RefundRecord,
+)
+from pos_promo.model.result import EvaluationResult
+from pos_promo.store import campaigns as cache
+from pos_promo.store import meta, orders, outbox
+from pos_promo.store.connection import Durability, connect, immediate
+from pos_promo.store.counts import member_counts
+from pos_promo.store.metrics import campaign_metrics
+from pos_promo.store.receipts import build_receipt
+from pos_promo.store.schema import MIGRATIONS
+
+__all__ = ["DEFAULT_DURABILITY", "Engine"]
+
+DEFAULT_DURABILITY: Durability = "full"
+"""A till loses power without warning; ``full`` fsyncs every commit so a
+committed order survives it. See docs/store.md for the measured cost."""
+
+
+class Engine:
+    """One till's engine over its SQLite database. Use :meth:`open`."""
+
+    def __init__(self, conn: sqlite3.Connection, path: str, store: StoreContext) -> None:
+        self._conn = conn
+        self.path = path
+        self.store = store
+        self._index: CampaignIndex = build_index((), store)
+        self._campaigns: dict[str, Campaign] = {}
+        self._data_version = -1
+        self._cache_version = -1
+
+    # -- opening and closing ---------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        store: StoreContext | None = None,
+        *,
+        durability: Durability = DEFAULT_DURABILITY,
+    ) -> Engine:
+        """Open (creating or migrating) the database at ``path`` for ``store``.
+
+        The first open records the store; later opens may omit it, and must
+        not name another store (one database per till). A changed time zone
+        or organisation list for the same store id is recorded.
+        """
+        name = str(path)
+        conn = connect(name, durability)
+        try:
+            with _wrapped(name):
+                MIGRATIONS.apply(conn)
+                recorded = meta.recorded_store(conn)
+                if store is None:
+                    if recorded is None:
+                        raise InvalidStore(
+                            "store", "is required the first time a database is opened"
+                        )
+                    store = recorded
+                else:
+                    check_store(store)
+                    if recorded is not None and recorded.id != store.id:
+                        raise StoreMismatch(recorded.id, store.id)
+                    if recorded != store:
+                        with immediate(conn):
+                            meta.record_store(conn, store)
+            engine = cls(conn, name, store)
+            with _wrapped(name):
+                engine._refresh()
+        except BaseException:
+            conn.close()
+            raise
+        return engine
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- the campaign cache ----------------------------------------------------
+
+    def _refresh(self) -> None:
+        """Rebuild the index if another connection changed the cache since last look."""
+        data_version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        if data_version == self._data_version:
+            return
+        self._data_version = data_version
+        version = meta.cache_version(self._conn)
+        if version != self._cache_version:
+            self._rebuild(version)
+
+    def _rebuild(self, version: int) -> None:
+        campaigns = cache.load_campaigns(self._conn)
+        self._campaigns = {c.id: c for c in campaigns}
+        self._index = build_index(campaigns, self.store)
+        self._cache_version = version
+
+    def import_campaigns(
+        self, payload: bytes | str | Sequence[Campaign], *, at: dt.datetime | None = None
+    ) -> ImportReport:
+        """Import a campaign list (the payload HQ serves) atomically.
+
+        The whole payload is checked first: one invalid campaign refuses it
+        with its JSON path and leaves the cache unchanged.
+        """
+        campaigns = (
+            decode_campaigns(payload) if isinstance(payload, bytes | str) else tuple(payload)
+        )
+        with _wrapped(self.path), immediate(self._conn):
+            report = cache.apply_import(self._conn, campaigns, at)
+            if report.changed:
+                self._rebuild(meta.cache_version(self._conn))
+        return report
+
+    def campaigns(self) -> list[CampaignRow]:
+        with _wrapped(self.path):
+            return cache.campaign_rows(self._conn)
+
+    def campaign(self, campaign_id: str) -> Campaign:
+        with _wrapped(self.path):
+            return cache.get_campaign(self._conn, campaign_id)
+
+    @property
+    def index(self) -> CampaignIndex:
+        """The compiled index, fresh as of this call."""
+        with _wrapped(self.path):
+            self._refresh()
+        return self._index
+
+    # -- evaluate, commit, refund ----------------------------------------------
+
+    def _counts(self, cart: Cart, instant: dt.datetime) -> MemberCounts | None:
+        if cart.member is None:
+            return None
+        day = local_moment(instant, load_zone(self.store.timezone)).day
+        return member_counts(self._conn, cart.member.id, day)
+
+    def evaluate(self, cart: Cart | bytes | str, at: dt.datetime | None = None) -> EvaluationResult:
+        """What the cart would get now; changes nothing."""
+        cart = _cart(cart)
+        instant = _instant(cart, at)
+        with _wrapped(self.path):
+            self._refresh()
+            return evaluate(cart, self._index, at=instant, counts=self._counts(cart, instant))
+
+    def commit(
+        self,
+        cart: Cart | bytes | str,
+        payments: Sequence[Payment] | Sequence[Mapping[str, Any]] | None = None,
+        at: dt.datetime | None = None,
+    ) -> EvaluationResult:
+        """Evaluate and record the order in one transaction; idempotent on ``order_id``.
+
+        Committing an order id that was already committed returns the
+        first result and writes nothing, whatever this cart says.
+        """
+        cart = _cart(cart)
+        instant = _instant(cart, at)
+        paid = _payments(payments)
+        conn = self._conn
+        with _wrapped(self.path):
+            first = orders.find_result(conn, cart.order_id)
+            if first is not None:
+                return first
+            with immediate(conn):
+                first = orders.find_result(conn, cart.order_id)
+                if first is not None:
+                    return first
+                self._refresh()
+                result = evaluate(cart, self._index, at=instant, counts=self._counts(cart, instant))
+                if payments is not None:
+                    _check_total(paid, result.total)
+                day = local_moment(instant, load_zone(self.store.timezone)).day
+                receipt = build_receipt(cart, result, self._index, day)
+                orders.record_order(conn, cart, result, receipt, paid)
+        return result
+
+    def refund(
+        self,
+        order_id: str,
+        lines: Mapping[str, int] | None = None,
+        *,
+        refund_id: str | None = None,
+        at: dt.datetime | None = None,
+    ) -> RefundRecord:
+        """Give back a whole order (``lines=None``) or ``{line_id: units}`` of it.
+
+        Units go back from the end of each line (the last sold first). A
+        fully refunded order gives its participations back. Pass
+        ``refund_id`` to make a retried refund safe.
+        """
+        with _wrapped(self.path), immediate(self._conn):
+            return orders.record_refund(self._conn, order_id, lines, refund_id, at)
+
+    def order(self, order_id: str) -> OrderRecord:
+        with _wrapped(self.path):
+            return orders.load_order(self._conn, order_id)
+
+    # -- reporting and the outbox ----------------------------------------------
+
+    def report(self) -> list[CampaignMetrics]:
+        with _wrapped(self.path):
+            return campaign_metrics(self._conn)
+
+    def outbox_counts(self) -> OutboxCounts:
+        with _wrapped(self.path):
+            return outbox.outbox_counts(self._conn)
+
+    def pending_events(self, limit: int = 100) -> list[outbox.PendingEvent]:
+        with _wrapped(self.path):
+            return outbox.pending_events(self._conn, limit)
+
+    def mark_sent(self, ids: Iterable[str], *, at: dt.datetime | None = None) -> int:
+        with _wrapped(self.path), immediate(self._conn):
+            return outbox.mark_sent(self._conn, ids, at)
+
+
+@contextlib.contextmanager
+def _wrapped(path: str) -> Iterator[None]:
+    """Driver errors surface as :class:`StoreError`, with the driver's error as cause."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StoreError(path, f"database error: {exc}") from exc
+
+
+def _cart(cart: Cart | bytes | str) -> Cart:
+    return decode_cart(cart) if isinstance(cart, bytes | str) else cart
+
+
+def _instant(cart: Cart, at: dt.datetime | None) -> dt.datetime:
+    instant = at or cart.at
+    if instant is None:
+        raise InvalidCart("$.at", "is required: the engine never reads the clock, pass the instant")
+    if instant.tzinfo is None:
+        raise InvalidCart("$.at", "must carry a UTC offset", instant.isoformat())
+    return instant
+
+
+def _payments(
+    payments: Sequence[Payment] | Sequence[Mapping[str, Any]] | None,
+) -> tuple[Payment, ...]:
+    if payments is None:
+        return ()
+    if all(isinstance(p, Payment) for p in payments):
+        return tuple(payments)  # type: ignore[arg-type]
+    raw = [msgspec.to_builtins(p) if isinstance(p, Payment) else p for p in payments]
+    return tuple(convert(raw, list[Payment], InvalidPayment, "$.payments"))
+
+
+def _check_total(payments: tuple[Payment, ...], total: int) -> None:
+    paid = sum(p.amount for p in payments)
+    if paid != total:
+        raise InvalidPayment("$.payments", f"must add up to the order total {total}", paid)

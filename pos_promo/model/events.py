@@ -1,0 +1,60 @@
+"""Events the till writes to its outbox for HQ (SPEC §9-10).
+
+Each event has an id derived only from the store, the order and the
+event's place in that order's history, so a retried commit writes the
+same ids and HQ, which ignores repeats, counts it once. The payloads form
+a tagged union on ``kind``; new fields get defaults, as for every wire type.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from msgspec import Struct
+
+from pos_promo.model.common import Id, Money
+from pos_promo.model.order import Payment, RefundRecord
+from pos_promo.model.receipt import Receipt
+
+__all__ = [
+    "Event",
+    "OrderCommitted",
+    "OrderRefunded",
+    "ParticipationChanged",
+]
+
+
+class OrderCommitted(Struct, frozen=True, tag="order.committed", tag_field="kind"):
+    """An order was committed at the till, with everything HQ needs to replay it."""
+
+    order_id: Id
+    store_id: Id
+    at: dt.datetime
+    local_date: dt.date
+    member_id: Id | None
+    subtotal: Money
+    total_discount: Money
+    total: Money
+    payments: tuple[Payment, ...]
+    receipt: Receipt
+
+
+class OrderRefunded(Struct, frozen=True, tag="order.refunded", tag_field="kind"):
+    """Some or all units of an order were given back."""
+
+    store_id: Id
+    refund: RefundRecord
+
+
+class ParticipationChanged(Struct, frozen=True, tag="participation.changed", tag_field="kind"):
+    """A member's participation in a campaign: +1 at commit, -1 on a full refund."""
+
+    order_id: Id
+    store_id: Id
+    campaign_id: Id
+    member_id: Id | None
+    local_date: dt.date
+    delta: int
+
+
+Event = OrderCommitted | OrderRefunded | ParticipationChanged

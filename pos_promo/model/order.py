@@ -1,0 +1,126 @@
+"""What the local store records and reports: payments, orders, refunds, metrics.
+
+These are the answers of :class:`pos_promo.embedded.Engine` beyond an
+evaluation result. Money is integer minor units everywhere; amounts that
+go back to the customer are positive numbers on a refund record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from msgspec import Struct
+
+from pos_promo.model.common import Id, Money
+from pos_promo.model.receipt import Receipt
+from pos_promo.model.result import BenefitShare, EvaluationResult
+
+__all__ = [
+    "CampaignMetrics",
+    "CampaignRow",
+    "ImportReport",
+    "OrderRecord",
+    "OrderStatus",
+    "OutboxCounts",
+    "Payment",
+    "RefundLine",
+    "RefundRecord",
+]
+
+OrderStatus = Literal["committed", "partially_refunded", "refunded"]
+
+
+class Payment(Struct, frozen=True, forbid_unknown_fields=False):
+    """One tender of the order (cash, card, prepaid, points...) and what it paid."""
+
+    tender: Id
+    amount: Money
+
+
+class RefundLine(Struct, frozen=True):
+    """Units of one line given back: what the customer gets and the discount reversed."""
+
+    line_id: Id
+    units: int
+    amount: Money
+    discount: Money
+
+
+class RefundRecord(Struct, frozen=True):
+    """One refund of an order. ``benefits`` is the discount reversed per campaign."""
+
+    refund_id: Id
+    order_id: Id
+    seq: int
+    lines: tuple[RefundLine, ...]
+    amount: Money
+    discount: Money
+    benefits: tuple[BenefitShare, ...]
+    order_fully_refunded: bool
+    at: dt.datetime | None = None
+
+
+class OrderRecord(Struct, frozen=True):
+    """A committed order as stored: the first result, its receipt, and its refunds."""
+
+    order_id: Id
+    status: OrderStatus
+    result: EvaluationResult
+    receipt: Receipt
+    payments: tuple[Payment, ...]
+    refunds: tuple[RefundRecord, ...]
+    remaining_units: dict[Id, int]
+
+
+class CampaignRow(Struct, frozen=True):
+    """A cached campaign's lifecycle facts (the payload is shown separately)."""
+
+    id: Id
+    kind: str
+    version: int
+    status: str
+    name: str
+    imported_at: dt.datetime | None = None
+
+
+class ImportReport(Struct, frozen=True):
+    """What one import did to the cache, campaign ids per outcome (each sorted)."""
+
+    added: tuple[Id, ...] = ()
+    replaced: tuple[Id, ...] = ()
+    unchanged: tuple[Id, ...] = ()
+    ignored_older: tuple[Id, ...] = ()
+    ignored_archived: tuple[Id, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.replaced)
+
+
+class CampaignMetrics(Struct, frozen=True):
+    """A campaign's performance at this till, net of refunds.
+
+    ``orders`` counts orders it gave a discount to, minus the fully refunded
+    ones; ``participations`` the participations still standing (an order
+    gives one back only when fully refunded, so it equals ``orders``);
+    ``members`` the distinct identified members among them; ``discount_net``
+    is ``discount_given - discount_refunded``.
+    """
+
+    campaign_id: Id
+    name: str
+    orders: int
+    orders_refunded: int
+    participations: int
+    members: int
+    discount_given: Money
+    discount_refunded: Money
+    discount_net: Money
+
+
+class OutboxCounts(Struct, frozen=True):
+    """Events waiting for HQ and events HQ has acknowledged."""
+
+    pending: int
+    sent: int

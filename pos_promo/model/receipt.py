@@ -1,0 +1,68 @@
+"""What a committed order keeps so HQ can replay it and a refund can reverse it.
+
+The receipt names the exact campaign versions the engine saw, the inputs
+that decided the answer, and where every cent of discount went, per line
+and per unit. Nothing in it is derived at refund time from the live
+campaign cache, which may have changed since the order was rung up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from msgspec import Struct
+
+from pos_promo.model.common import Channel, Id, Money, ServiceType
+from pos_promo.model.result import BenefitShare
+
+__all__ = [
+    "CampaignRef",
+    "LineAllocation",
+    "Receipt",
+    "ReceiptInputs",
+]
+
+
+class CampaignRef(Struct, frozen=True, forbid_unknown_fields=False):
+    """A campaign the engine considered, at the version it had in the cache."""
+
+    id: Id
+    version: int
+    applied: bool
+
+
+class ReceiptInputs(Struct, frozen=True, forbid_unknown_fields=False):
+    """The facts of the cart that campaigns are checked against (SPEC §9)."""
+
+    at: dt.datetime
+    local_date: dt.date
+    store_id: Id
+    timezone: str
+    channel: Channel
+    service_type: ServiceType
+    member_id: Id | None = None
+    member_tier: Id | None = None
+    member_tags: frozenset[Id] = frozenset()
+    member_card_programs: frozenset[Id] = frozenset()
+    coupons: tuple[Id, ...] = ()
+    requested_promotions: frozenset[Id] = frozenset()
+
+
+class LineAllocation(Struct, frozen=True, forbid_unknown_fields=False):
+    """One line as sold: its units' discounts (in unit order) and each benefit's share."""
+
+    line_id: Id
+    item_id: Id
+    quantity: int
+    unit_price: Money
+    unit_discounts: tuple[int, ...]
+    benefits: tuple[BenefitShare, ...] = ()
+
+
+class Receipt(Struct, frozen=True, forbid_unknown_fields=False):
+    """The evaluation receipt stored with every committed order."""
+
+    order_id: Id
+    campaigns: tuple[CampaignRef, ...]
+    inputs: ReceiptInputs
+    lines: tuple[LineAllocation, ...]

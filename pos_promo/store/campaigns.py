@@ -1,0 +1,123 @@
+"""The campaign cache: what HQ last published, with its lifecycle rules.
+
+An import is a list of campaigns (the payload HQ serves), already decoded
+and checked as a whole, so one invalid campaign refuses the whole file
+before anything is written. Applying it follows the lifecycle rules:
+
+* a campaign not cached yet is added, whatever its status;
+* a newer ``version`` replaces the cached one (pausing, resuming or
+  archiving is a new version like any other change);
+* the same or an older version changes nothing (HQ must bump the version
+  on every change; a replayed or late page is then harmless);
+* an archived campaign is final: no version, newer or older, revives it;
+* campaigns absent from the payload stay as they are: a payload is a set of
+  changes, not a snapshot.
+
+Every import that changed something bumps the cache version in the same
+transaction, which is how other processes learn to rebuild their index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Sequence
+
+import msgspec
+from sqlite_utils import Database
+
+from pos_promo.errors import UnknownCampaign
+from pos_promo.model.campaign import Campaign
+from pos_promo.model.order import CampaignRow, ImportReport
+from pos_promo.store.meta import bump_cache_version
+
+__all__ = ["apply_import", "campaign_rows", "get_campaign", "load_campaigns"]
+
+_ONE = msgspec.json.Decoder(Campaign)
+_MANY = msgspec.json.Decoder(list[Campaign])
+
+
+def apply_import(
+    conn: sqlite3.Connection, campaigns: Sequence[Campaign], at: dt.datetime | None = None
+) -> ImportReport:
+    """Apply checked ``campaigns`` to the cache (call inside a write transaction)."""
+    ids = [c.id for c in campaigns]
+    cached: dict[str, tuple[int, str]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for cid, version, status in conn.execute(
+            f"SELECT id, version, status FROM campaigns WHERE id IN ({marks})", chunk
+        ):
+            cached[cid] = (version, status)
+    outcome: dict[str, list[str]] = {
+        "added": [],
+        "replaced": [],
+        "unchanged": [],
+        "ignored_older": [],
+        "ignored_archived": [],
+    }
+    rows = []
+    imported_at = at.astimezone(dt.UTC).isoformat() if at is not None else None
+    for campaign in campaigns:
+        old = cached.get(campaign.id)
+        if old is None:
+            verdict = "added"
+        elif old[1] == "archived":
+            verdict = "ignored_archived"
+        elif campaign.version < old[0]:
+            verdict = "ignored_older"
+        elif campaign.version == old[0]:
+            verdict = "unchanged"
+        else:
+            verdict = "replaced"
+        outcome[verdict].append(campaign.id)
+        if verdict in ("added", "replaced"):
+            rows.append(
+                {
+                    "id": campaign.id,
+                    "kind": str(type(campaign).__struct_config__.tag),
+                    "version": campaign.version,
+                    "status": campaign.status,
+                    "name": campaign.name,
+                    "payload": msgspec.json.encode(campaign).decode(),
+                    "imported_at": imported_at,
+                }
+            )
+    if rows:
+        Database(conn, execute_plugins=False, recursive_triggers=False).table(
+            "campaigns"
+        ).upsert_all(rows, pk="id")
+        bump_cache_version(conn)
+    return ImportReport(**{key: tuple(sorted(value)) for key, value in outcome.items()})
+
+
+def load_campaigns(conn: sqlite3.Connection) -> list[Campaign]:
+    """Every cached campaign, decoded in one pass (they were checked on import)."""
+    payloads = [row[0] for row in conn.execute("SELECT payload FROM campaigns ORDER BY id")]
+    if not payloads:
+        return []
+    return _MANY.decode("[" + ",".join(payloads) + "]")
+
+
+def get_campaign(conn: sqlite3.Connection, campaign_id: str) -> Campaign:
+    row = conn.execute("SELECT payload FROM campaigns WHERE id = ?", (campaign_id,)).fetchone()
+    if row is None:
+        raise UnknownCampaign(campaign_id)
+    return _ONE.decode(row[0])
+
+
+def campaign_rows(conn: sqlite3.Connection) -> list[CampaignRow]:
+    return [
+        CampaignRow(
+            cid,
+            kind,
+            version,
+            status,
+            name or "",
+            dt.datetime.fromisoformat(imported) if imported else None,
+        )
+        for cid, kind, version, status, name, imported in conn.execute(
+            "SELECT id, kind, version, status, name, imported_at FROM campaigns ORDER BY id"
+        )
+    ]

@@ -1,0 +1,82 @@
+"""Opening the till's SQLite file the one way that survives a second process.
+
+Every connection runs in WAL mode (readers never block the writer) with a
+busy timeout, and Python's implicit transactions are off
+(``isolation_level=None``): a transaction that reads and then writes under a
+plain ``BEGIN`` fails with "database is locked" when another process
+writes, because SQLite cannot upgrade its read lock and will not wait.
+:func:`immediate` takes the write lock up front, so it waits its turn
+instead (ARCHITECTURE, "Traps already measured").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+from pos_promo.errors import StoreError
+
+__all__ = ["BUSY_TIMEOUT_MS", "DURABILITY", "Durability", "connect", "immediate"]
+
+Durability = Literal["full", "normal"]
+"""``full``: every commit is fsynced, so a power cut loses nothing committed.
+``normal``: in WAL mode a process crash loses nothing, but a power cut may
+lose the last commits (the WAL is fsynced only at checkpoints)."""
+
+DURABILITY: dict[Durability, str] = {"full": "FULL", "normal": "NORMAL"}
+BUSY_TIMEOUT_MS = 10_000
+
+
+def connect(path: str | Path, durability: Durability = "full") -> sqlite3.Connection:
+    """A connection to ``path`` (created if missing) with WAL, busy timeout and sync level."""
+    if durability not in DURABILITY:
+        raise StoreError(str(path), f"durability must be 'full' or 'normal', not {durability!r}")
+    try:
+        conn = sqlite3.connect(
+            str(path),
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+            cached_statements=256,
+        )
+    except sqlite3.Error as exc:
+        raise StoreError(str(path), f"cannot open database ({exc})") from exc
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise StoreError(str(path), f"cannot switch to WAL mode (journal mode is {mode})")
+        conn.execute(f"PRAGMA synchronous = {DURABILITY[durability]}")
+    except sqlite3.Error as exc:
+        conn.close()
+        raise StoreError(str(path), f"not a usable SQLite database ({exc})") from exc
+    except StoreError:
+        conn.close()
+        raise
+    return conn
+
+
+@contextlib.contextmanager
+def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``; ``ROLLBACK`` on any exception.
+
+    Use it around every read-then-write. Not re-entrant: SQLite has no
+    nested transactions, and silently joining an outer one would hide
+    which block owns the commit.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    try:
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise

@@ -1,0 +1,43 @@
+"""Facts about the database itself: which store it belongs to, and the
+campaign cache version other processes watch to know the cache changed."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import msgspec
+
+from pos_promo.model.cart import StoreContext
+
+__all__ = ["bump_cache_version", "cache_version", "record_store", "recorded_store"]
+
+_STORE = msgspec.json.Decoder(StoreContext)
+
+
+def recorded_store(conn: sqlite3.Connection) -> StoreContext | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'store'").fetchone()
+    return None if row is None else _STORE.decode(row[0])
+
+
+def record_store(conn: sqlite3.Connection, store: StoreContext) -> None:
+    """Remember the store (call inside a write transaction)."""
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('store', ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (msgspec.json.encode(store).decode(),),
+    )
+
+
+def cache_version(conn: sqlite3.Connection) -> int:
+    """A counter bumped by every import that changed the campaign cache."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'cache_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def bump_cache_version(conn: sqlite3.Connection) -> int:
+    """Bump and return the counter (call inside the transaction that changed the cache)."""
+    conn.execute(
+        "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
+        "WHERE key = 'cache_version'"
+    )
+    return cache_version(conn)

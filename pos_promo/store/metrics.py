@@ -1,0 +1,63 @@
+"""The merchant's per-campaign performance at this till, net of refunds.
+
+Computed from the rows the commit and refund paths already write (order
+benefits, refund benefits, the participation ledger), so the numbers can
+never disagree with what was given and given back.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from pos_promo.model.order import CampaignMetrics
+
+__all__ = ["campaign_metrics"]
+
+_REPORT = """
+WITH given AS (
+    SELECT campaign_id, COUNT(*) AS orders, SUM(amount) AS discount
+    FROM order_benefits GROUP BY campaign_id
+), refunded AS (
+    SELECT campaign_id, SUM(amount) AS discount FROM refund_benefits GROUP BY campaign_id
+), fully AS (
+    SELECT b.campaign_id, COUNT(*) AS orders
+    FROM order_benefits AS b JOIN orders AS o ON o.order_id = b.order_id
+    WHERE o.status = 'refunded' GROUP BY b.campaign_id
+), ledger AS (
+    SELECT campaign_id, SUM(delta) AS standing FROM participations GROUP BY campaign_id
+), members AS (
+    SELECT campaign_id, COUNT(*) AS members FROM (
+        SELECT campaign_id, member_id FROM participations WHERE member_id IS NOT NULL
+        GROUP BY campaign_id, member_id HAVING SUM(delta) > 0
+    ) GROUP BY campaign_id
+)
+SELECT g.campaign_id, COALESCE(c.name, ''), g.orders, COALESCE(f.orders, 0),
+       COALESCE(l.standing, 0), COALESCE(m.members, 0), g.discount, COALESCE(r.discount, 0)
+FROM given AS g
+LEFT JOIN refunded AS r ON r.campaign_id = g.campaign_id
+LEFT JOIN fully AS f ON f.campaign_id = g.campaign_id
+LEFT JOIN ledger AS l ON l.campaign_id = g.campaign_id
+LEFT JOIN members AS m ON m.campaign_id = g.campaign_id
+LEFT JOIN campaigns AS c ON c.id = g.campaign_id
+ORDER BY g.campaign_id
+"""
+
+
+def campaign_metrics(conn: sqlite3.Connection) -> list[CampaignMetrics]:
+    """One row per campaign that ever gave a discount here."""
+    return [
+        CampaignMetrics(
+            campaign_id=cid,
+            name=name,
+            orders=orders - refunded_orders,
+            orders_refunded=refunded_orders,
+            participations=standing,
+            members=members,
+            discount_given=given,
+            discount_refunded=refunded,
+            discount_net=given - refunded,
+        )
+        for cid, name, orders, refunded_orders, standing, members, given, refunded in conn.execute(
+            _REPORT
+        )
+    ]

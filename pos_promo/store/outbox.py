@@ -1,0 +1,86 @@
+"""The outbox: events for HQ, written in the transaction that caused them.
+
+An event id is a UUID derived (uuid5) from the store, the order and the
+event's key within that order's history, never random: a commit retried
+after a crash, or replayed from the receipt, writes the very same ids, and
+HQ, which ignores ids it has seen, applies each effect once. Rows stay
+``pending`` until the sync daemon marks them ``sent``; nothing is deleted
+here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import msgspec
+
+from pos_promo.model.order import OutboxCounts
+
+__all__ = [
+    "NAMESPACE",
+    "PendingEvent",
+    "add_events",
+    "event_id",
+    "mark_sent",
+    "outbox_counts",
+    "pending_events",
+]
+
+NAMESPACE = uuid.UUID("6f1c1f4e-4b7e-5d8e-9a53-2f0d3c8f7a10")
+
+
+class PendingEvent(msgspec.Struct, frozen=True):
+    """An outbox row as the sync daemon pushes it."""
+
+    seq: int
+    id: str
+    kind: str
+    order_id: str | None
+    payload: msgspec.Raw
+
+
+def event_id(store_id: str, order_id: str, key: str) -> str:
+    """The id of the event ``key`` (e.g. ``order.committed``) of one order."""
+    return str(uuid.uuid5(NAMESPACE, f"{store_id}\x1f{order_id}\x1f{key}"))
+
+
+def add_events(conn: sqlite3.Connection, events: Sequence[tuple[str, str, str, Any]]) -> None:
+    """Insert ``(id, kind, order_id, payload struct)`` rows (inside a write transaction)."""
+    conn.executemany(
+        "INSERT INTO outbox (id, kind, order_id, payload) VALUES (?, ?, ?, ?)",
+        [
+            (eid, kind, oid, msgspec.json.encode(payload).decode())
+            for eid, kind, oid, payload in events
+        ],
+    )
+
+
+def mark_sent(conn: sqlite3.Connection, ids: Iterable[str], at: dt.datetime | None = None) -> int:
+    """Mark events HQ acknowledged; returns how many were pending before."""
+    sent_at = at.astimezone(dt.UTC).isoformat() if at is not None else None
+    cur = conn.executemany(
+        "UPDATE outbox SET status = 'sent', sent_at = ? WHERE id = ? AND status = 'pending'",
+        [(sent_at, eid) for eid in ids],
+    )
+    return cur.rowcount
+
+
+def pending_events(conn: sqlite3.Connection, limit: int = 100) -> list[PendingEvent]:
+    """The oldest pending events, in the order they were written."""
+    return [
+        PendingEvent(seq, eid, kind, oid, msgspec.Raw(payload.encode()))
+        for seq, eid, kind, oid, payload in conn.execute(
+            "SELECT seq, id, kind, order_id, payload FROM outbox "
+            "WHERE status = 'pending' ORDER BY seq LIMIT ?",
+            (limit,),
+        )
+    ]
+
+
+def outbox_counts(conn: sqlite3.Connection) -> OutboxCounts:
+    counts = dict(conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall())
+    return OutboxCounts(pending=counts.get("pending", 0), sent=counts.get("sent", 0))

@@ -1,0 +1,161 @@
+"""The till database's schema, as named migrations in the order they run.
+
+Never edit a migration that has shipped: add a new one. Money columns are
+integer minor units; instants are ISO-8601 UTC text; local dates are
+``YYYY-MM-DD`` in the store's time zone; JSON columns hold msgspec-encoded
+wire types. ``docs/store.md`` describes every table.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from pos_promo.store.migrations import Migrations
+
+__all__ = ["MIGRATIONS"]
+
+MIGRATIONS = Migrations()
+
+
+@MIGRATIONS
+def m0001_meta_and_campaigns(db: Database) -> None:
+    """Store identity, the cache version counter, and the campaign cache."""
+    db.table("meta").create({"key": str, "value": str}, pk="key", not_null={"value"})
+    db.table("campaigns").create(
+        {
+            "id": str,
+            "kind": str,
+            "version": int,
+            "status": str,
+            "name": str,
+            "payload": str,
+            "imported_at": str,
+        },
+        pk="id",
+        not_null={"kind", "version", "status", "payload"},
+    )
+    db.execute("INSERT INTO meta (key, value) VALUES ('cache_version', '0')")
+
+
+@MIGRATIONS
+def m0002_orders_and_refunds(db: Database) -> None:
+    """Committed orders with their receipts, their lines, benefits and refunds."""
+    db.table("orders").create(
+        {
+            "order_id": str,
+            "store_id": str,
+            "at": str,
+            "local_date": str,
+            "member_id": str,
+            "subtotal": int,
+            "total_discount": int,
+            "total": int,
+            "status": str,
+            "result": str,
+            "receipt": str,
+            "payments": str,
+            "cart": str,
+        },
+        pk="order_id",
+        not_null={
+            "store_id",
+            "at",
+            "local_date",
+            "subtotal",
+            "total_discount",
+            "total",
+            "status",
+            "result",
+            "receipt",
+            "payments",
+            "cart",
+        },
+    )
+    db.table("order_lines").create(
+        {"order_id": str, "line_id": str, "quantity": int, "refunded_units": int},
+        pk=("order_id", "line_id"),
+        not_null={"quantity", "refunded_units"},
+        defaults={"refunded_units": 0},
+    )
+    db.table("order_benefits").create(
+        {"order_id": str, "campaign_id": str, "version": int, "amount": int},
+        pk=("order_id", "campaign_id"),
+        not_null={"version", "amount"},
+    )
+    db.table("order_benefits").create_index(["campaign_id"])
+    db.table("refunds").create(
+        {
+            "refund_id": str,
+            "order_id": str,
+            "seq": int,
+            "at": str,
+            "amount": int,
+            "discount": int,
+            "full": int,
+            "record": str,
+        },
+        pk="refund_id",
+        not_null={"order_id", "seq", "amount", "discount", "full", "record"},
+    )
+    db.table("refunds").create_index(["order_id", "seq"], unique=True)
+    db.table("refund_benefits").create(
+        {"refund_id": str, "order_id": str, "campaign_id": str, "amount": int},
+        pk=("refund_id", "campaign_id"),
+        not_null={"order_id", "amount"},
+    )
+    db.table("refund_benefits").create_index(["campaign_id"])
+
+
+@MIGRATIONS
+def m0003_participations(db: Database) -> None:
+    """The local participation ledger and the counts HQ has confirmed."""
+    db.table("participations").create(
+        {
+            "id": int,
+            "event_id": str,
+            "order_id": str,
+            "campaign_id": str,
+            "member_id": str,
+            "local_date": str,
+            "delta": int,
+            "confirmed": int,
+        },
+        pk="id",
+        not_null={"event_id", "order_id", "campaign_id", "local_date", "delta", "confirmed"},
+        defaults={"confirmed": 0},
+    )
+    db.table("participations").create_index(["event_id"], unique=True)
+    db.table("participations").create_index(["member_id", "campaign_id"])
+    db.table("participations").create_index(["campaign_id"])
+    db.table("confirmed_counts").create(
+        {"member_id": str, "campaign_id": str, "total": int},
+        pk=("member_id", "campaign_id"),
+        not_null={"total"},
+    )
+    db.table("confirmed_daily_counts").create(
+        {"member_id": str, "campaign_id": str, "local_date": str, "count": int},
+        pk=("member_id", "campaign_id", "local_date"),
+        not_null={"count"},
+    )
+
+
+@MIGRATIONS
+def m0004_outbox(db: Database) -> None:
+    """Events for HQ, in the order they were written, until HQ acknowledges them."""
+    db.table("outbox").create(
+        {
+            "seq": int,
+            "id": str,
+            "kind": str,
+            "order_id": str,
+            "payload": str,
+            "status": str,
+            "sent_at": str,
+        },
+        pk="seq",
+        not_null={"id", "kind", "payload", "status"},
+        defaults={"status": "pending"},
+    )
+    db.table("outbox").create_index(["id"], unique=True)
+    db.table("outbox").create_index(["status", "seq"])
+    db.table("outbox").create_index(["order_id"])
