@@ -1,0 +1,275 @@
+"""``pos-promo --db PATH ...``: the till database from the shell.
+
+:func:`register` adds the database commands to the ``pos-promo`` parser:
+``campaigns import|list|show``, ``commit``, ``refund``, ``orders show``,
+``report`` and ``outbox``. ``evaluate`` already exists there; with
+``--db`` it should call :func:`evaluate_from_db`. Each command reads the
+database from the global ``--db`` and the store from ``--store FILE`` (a
+StoreContext JSON), defaulting to the store the database recorded.
+
+Output is JSON (indented) for scripts; errors are :class:`PromoError`\\ s,
+which the ``pos-promo`` entry point prints as one ``error: ...`` line and
+exit code 2. This module is the shell's edge, so it may read the clock: it
+stamps imports, refunds and "sent" marks with the current time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from pos_promo.codec import decode_cart, decode_store, validation_error
+from pos_promo.embedded import Engine
+from pos_promo.engine.money import format_money
+from pos_promo.errors import InvalidInput, InvalidPayment, PromoError
+from pos_promo.model.cart import StoreContext
+from pos_promo.model.order import CampaignMetrics, Payment
+
+__all__ = ["evaluate_from_db", "main", "register"]
+
+_PAYMENTS = msgspec.json.Decoder(list[Payment])
+
+
+def _read(path: str, what: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise InvalidInput(what, f"cannot read {path!r} ({exc.strerror})") from None
+
+
+def _instant(text: str | None) -> dt.datetime | None:
+    if text is None:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput("--at", "must be an ISO-8601 instant", text) from None
+    if value.tzinfo is None:
+        raise InvalidInput("--at", "must carry a UTC offset such as Z or +01:00", text)
+    return value
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _store(args: argparse.Namespace) -> StoreContext | None:
+    path = getattr(args, "store", None)
+    return decode_store(_read(path, "--store")) if path else None
+
+
+def _open(args: argparse.Namespace) -> Engine:
+    if not getattr(args, "db", None):
+        raise InvalidInput("--db", "is required: name the till's database file")
+    return Engine.open(args.db, _store(args))
+
+
+def _emit(obj: Any) -> None:
+    sys.stdout.write(msgspec.json.format(msgspec.json.encode(obj), indent=2).decode() + "\n")
+
+
+def _campaigns_import(args: argparse.Namespace) -> int:
+    payload = _read(args.file, "FILE")
+    with _open(args) as engine:
+        _emit(engine.import_campaigns(payload, at=_now()))
+    return 0
+
+
+def _campaigns_list(args: argparse.Namespace) -> int:
+    with _open(args) as engine:
+        _emit(engine.campaigns())
+    return 0
+
+
+def _campaigns_show(args: argparse.Namespace) -> int:
+    with _open(args) as engine:
+        _emit(engine.campaign(args.id))
+    return 0
+
+
+def evaluate_from_db(args: argparse.Namespace) -> int:
+    """``pos-promo --db PATH evaluate --cart FILE [--at ISO] [--store FILE]``."""
+    if not getattr(args, "cart", None):
+        raise InvalidInput("--cart", "is required: the cart to evaluate, as JSON")
+    cart = decode_cart(_read(args.cart, "--cart"))
+    with _open(args) as engine:
+        _emit(engine.evaluate(cart, at=_instant(getattr(args, "at", None))))
+    return 0
+
+
+def _commit(args: argparse.Namespace) -> int:
+    cart = decode_cart(_read(args.cart, "--cart"))
+    payments = None
+    if args.payments:
+        raw = _read(args.payments, "--payments")
+        try:
+            payments = _PAYMENTS.decode(raw)
+        except msgspec.MsgspecError as exc:
+            raise validation_error(exc, raw, InvalidPayment, "$.payments") from None
+    with _open(args) as engine:
+        _emit(engine.commit(cart, payments, at=_instant(args.at)))
+    return 0
+
+
+def _units(text: str) -> tuple[str, int]:
+    line, sep, units = text.rpartition("=")
+    if not sep or not line:
+        raise InvalidInput("--line", "must read LINE_ID=UNITS", text)
+    try:
+        return line, int(units)
+    except ValueError:
+        raise InvalidInput("--line", "must end in a whole number of units", text) from None
+
+
+def _refund(args: argparse.Namespace) -> int:
+    lines: dict[str, int] | None = None
+    if args.line:
+        lines = {}
+        for text in args.line:
+            line, units = _units(text)
+            lines[line] = lines.get(line, 0) + units
+    with _open(args) as engine:
+        _emit(engine.refund(args.order_id, lines, refund_id=args.refund_id, at=_now()))
+    return 0
+
+
+def _orders_show(args: argparse.Namespace) -> int:
+    with _open(args) as engine:
+        _emit(engine.order(args.order_id))
+    return 0
+
+
+def _report_text(rows: Sequence[CampaignMetrics], currency: str) -> str:
+    head = ("campaign", "orders", "refunded", "members", "given", "refunded $", "net")
+    body = [
+        (
+            r.campaign_id,
+            str(r.orders),
+            str(r.orders_refunded),
+            str(r.members),
+            format_money(r.discount_given, currency),
+            format_money(r.discount_refunded, currency),
+            format_money(r.discount_net, currency),
+        )
+        for r in rows
+    ]
+    widths = [max(len(row[i]) for row in [head, *body]) for i in range(len(head))]
+    out = []
+    for row in [head, *body]:
+        cells = [row[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
+        ]
+        out.append("  ".join(cells).rstrip())
+    return "\n".join(out) + "\n"
+
+
+def _report(args: argparse.Namespace) -> int:
+    with _open(args) as engine:
+        rows = engine.report()
+        if args.format == "text":
+            sys.stdout.write(_report_text(rows, engine.store.currency))
+        else:
+            _emit(rows)
+    return 0
+
+
+def _outbox(args: argparse.Namespace) -> int:
+    with _open(args) as engine:
+        _emit(engine.outbox_counts())
+    return 0
+
+
+def _store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store",
+        metavar="FILE",
+        help="store context JSON (default: the store this database recorded)",
+    )
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the database commands to ``pos-promo``'s sub-command set."""
+    campaigns = subparsers.add_parser("campaigns", help="the campaign cache in the database")
+    csub = campaigns.add_subparsers(dest="campaigns_command", metavar="ACTION", required=True)
+    imp = csub.add_parser("import", help="import a campaign list (as HQ serves it), atomically")
+    imp.add_argument("file", metavar="FILE", help="JSON list of campaigns ('-' for stdin)")
+    _store_option(imp)
+    imp.set_defaults(run=_campaigns_import)
+    lst = csub.add_parser("list", help="cached campaigns: id, kind, version, status")
+    _store_option(lst)
+    lst.set_defaults(run=_campaigns_list)
+    show = csub.add_parser("show", help="one cached campaign, in full")
+    show.add_argument("id", metavar="ID")
+    _store_option(show)
+    show.set_defaults(run=_campaigns_show)
+
+    commit = subparsers.add_parser("commit", help="evaluate and record an order (idempotent)")
+    commit.add_argument("--cart", metavar="FILE", required=True, help="the cart, as JSON")
+    commit.add_argument("--payments", metavar="FILE", help='JSON [{"tender":..,"amount":..}]')
+    commit.add_argument("--at", metavar="ISO-8601", help="the instant (default: the cart's)")
+    _store_option(commit)
+    commit.set_defaults(run=_commit)
+
+    refund = subparsers.add_parser("refund", help="refund a whole order, or some units")
+    refund.add_argument("order_id", metavar="ORDER_ID")
+    refund.add_argument(
+        "--line",
+        metavar="LINE_ID=UNITS",
+        action="append",
+        help="units of one line to refund (repeatable; default: the whole order)",
+    )
+    refund.add_argument("--refund-id", metavar="ID", help="makes a retried refund safe")
+    _store_option(refund)
+    refund.set_defaults(run=_refund)
+
+    orders = subparsers.add_parser("orders", help="committed orders")
+    osub = orders.add_subparsers(dest="orders_command", metavar="ACTION", required=True)
+    oshow = osub.add_parser("show", help="an order: result, receipt, payments, refunds")
+    oshow.add_argument("order_id", metavar="ORDER_ID")
+    _store_option(oshow)
+    oshow.set_defaults(run=_orders_show)
+
+    report = subparsers.add_parser("report", help="per-campaign metrics, net of refunds")
+    report.add_argument("--format", choices=("json", "text"), default="json")
+    _store_option(report)
+    report.set_defaults(run=_report)
+
+    box = subparsers.add_parser("outbox", help="events for HQ: pending and sent counts")
+    _store_option(box)
+    box.set_defaults(run=_outbox)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pos-promo")
+    parser.add_argument("--db", metavar="PATH", help="the till's SQLite database")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    register(sub)
+    ev = sub.add_parser("evaluate", help="evaluate a cart against the database")
+    ev.add_argument("--cart", metavar="FILE")
+    ev.add_argument("--at", metavar="ISO-8601")
+    _store_option(ev)
+    ev.set_defaults(run=evaluate_from_db)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The database commands on their own (tests, and until ``pos-promo`` wires them)."""
+    args = _parser().parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except PromoError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
