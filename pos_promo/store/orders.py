@@ -198,12 +198,12 @@ def record_refund(
         if row is not None:
             raise InvalidRefund("$.refund_id", f"is already used by order {row[0]!r}", refund_id)
     found = conn.execute(
-        "SELECT store_id, member_id, local_date, receipt FROM orders WHERE order_id = ?",
+        "SELECT store_id, member_id, receipt FROM orders WHERE order_id = ?",
         (order_id,),
     ).fetchone()
     if found is None:
         raise UnknownOrder(order_id)
-    store, member, day, receipt_json = found
+    store, member, receipt_json = found
     receipt = _RECEIPT.decode(receipt_json)
     state = {
         line_id: (quantity, refunded)
@@ -241,7 +241,7 @@ def record_refund(
         order_fully_refunded=full,
         at=at,
     )
-    _write_refund(conn, store, member, day, record, asked, full)
+    _write_refund(conn, store, member, receipt.inputs.local_date, record, asked, full)
     return record
 
 
@@ -249,7 +249,7 @@ def _write_refund(
     conn: sqlite3.Connection,
     store: str,
     member: str | None,
-    day: str,
+    day: dt.date,
     record: RefundRecord,
     asked: Mapping[str, int],
     full: bool,
@@ -295,7 +295,7 @@ def _write_refund(
 
 
 def _give_back(
-    conn: sqlite3.Connection, store: str, member: str | None, day: str, order_id: str
+    conn: sqlite3.Connection, store: str, member: str | None, day: dt.date, order_id: str
 ) -> Sequence[tuple[str, str, str, object]]:
     """A fully refunded order returns each participation it recorded."""
     campaigns = [
@@ -308,16 +308,15 @@ def _give_back(
     ]
     ledger: list[ParticipationRow] = []
     events: list[tuple[str, str, str, object]] = []
-    local_date = dt.date.fromisoformat(day)
     for cid in campaigns:
         eid = event_id(store, order_id, f"participation.returned/{cid}")
-        ledger.append((eid, order_id, cid, member, day, -1))
+        ledger.append((eid, order_id, cid, member, day.isoformat(), -1))
         events.append(
             (
                 eid,
                 "participation.changed",
                 order_id,
-                ParticipationChanged(order_id, store, cid, member, local_date, -1),
+                ParticipationChanged(order_id, store, cid, member, day, -1),
             )
         )
     record_participations(conn, ledger)
