@@ -80,7 +80,7 @@ def test_refunding_more_units_than_sold_is_refused_and_nothing_is_written(
     stacked.refund("o-1", {"A": 2})
     before = row_counts(db_path)
     with pytest.raises(
-        RefundExceedsSale, match="line 'A': cannot refund 2 unit.s., only 1 left to refund"
+        RefundExceedsSale, match=r"line 'A': cannot refund 2 unit\(s\), only 1 left to refund"
     ) as caught:
         stacked.refund("o-1", {"B": 1, "A": 2})
     assert (caught.value.line_id, caught.value.asked, caught.value.remaining) == ("A", 2, 1)
