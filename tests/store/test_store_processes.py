@@ -1,0 +1,207 @@
+"""Real processes on one database: a writer beside a daemon, and SIGKILL mid-commit.
+
+Workers are forked (``multiprocessing`` "fork" context), so each one is a
+real OS process with its own SQLite connection, started in milliseconds.
+The parent never holds a connection across a fork.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import random
+import signal
+import sqlite3
+import time
+import traceback
+from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Event as EventType
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from pos_promo.embedded import Engine
+from pos_promo.model.result import EvaluationResult
+from pos_promo.store.outbox import event_id
+from tests.store.builders import STORE, campaign, cart, dump, line
+
+FORK = multiprocessing.get_context("fork")
+COMMITS = 1500
+CRASH_ROUNDS = 120
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+
+
+def campaigns(version: int = 1) -> list[dict[str, Any]]:
+    both = {"promotions": {"mode": "all"}}
+    return [
+        campaign("spend", version=version, sharing=both, priority=2),
+        campaign(
+            "items",
+            {"type": "items_save", "tiers": [{"items": 3, "save": 300}]},
+            version=version,
+            sharing=both,
+            limits={"per_member_daily": 50},
+        ),
+    ]
+
+
+def order(order_id: str, rng: random.Random) -> bytes:
+    lines = [line(f"L{i}", rng.randrange(500, 6000), qty=rng.randint(1, 3)) for i in range(6)]
+    member = {"id": f"m{rng.randrange(20)}"} if rng.random() < 0.6 else None
+    return dump(cart(*lines, order_id=order_id, member=member))
+
+
+def fresh_db(path: Path) -> None:
+    with Engine.open(path, STORE) as engine:
+        engine.import_campaigns(dump(campaigns()))
+
+
+# -- two processes ------------------------------------------------------------
+
+
+def committer(path: str, done: EventType, report: Connection) -> None:
+    try:
+        rng = random.Random(1)
+        with Engine.open(path) as engine:
+            for n in range(COMMITS):
+                engine.commit(order(f"o-{n}", rng))
+                if n % 10 == 9:
+                    engine.refund(f"o-{n - 5}", {"L0": 1})
+        report.send(("ok", COMMITS))
+    except BaseException:
+        report.send(("error", traceback.format_exc()))
+    finally:
+        done.set()
+
+
+def daemon(path: str, done: EventType, report: Connection) -> None:
+    try:
+        transactions = version = 0
+        with Engine.open(path) as engine:
+            while not done.is_set() or transactions < 300:
+                if transactions % 5 == 0:
+                    version += 1
+                    engine.import_campaigns(dump(campaigns(version + 1)))
+                else:
+                    engine.mark_sent([e.id for e in engine.pending_events(20)])
+                transactions += 1
+        report.send(("ok", transactions))
+    except BaseException:
+        report.send(("error", traceback.format_exc()))
+
+
+def test_a_committing_process_and_a_syncing_process_never_see_database_is_locked(
+    db_path: Path,
+) -> None:
+    fresh_db(db_path)
+    done = FORK.Event()
+    pipes = [FORK.Pipe(duplex=False) for _ in range(2)]
+    workers = [
+        FORK.Process(target=committer, args=(str(db_path), done, pipes[0][1])),
+        FORK.Process(target=daemon, args=(str(db_path), done, pipes[1][1])),
+    ]
+    for worker in workers:
+        worker.start()
+    results = [receive.recv() for receive, _ in pipes]
+    for worker in workers:
+        worker.join(60)
+    assert [status for status, _ in results] == ["ok", "ok"], results
+    commits, daemon_transactions = results[0][1], results[1][1]
+    assert commits + commits // 10 + daemon_transactions >= 2000
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert conn.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == COMMITS
+    versions = {v for (v,) in conn.execute("SELECT DISTINCT version FROM order_benefits")}
+    assert len(versions) > 1  # the committer picked up the daemon's imports
+    sent, total = conn.execute("SELECT SUM(status = 'sent'), COUNT(*) FROM outbox").fetchone()
+    assert 0 < sent <= total
+
+
+# -- SIGKILL at random moments --------------------------------------------------
+
+
+def crash_worker(path: str, round_no: int, out: int) -> None:
+    rng = random.Random(round_no)
+    with Engine.open(path) as engine:
+        committed: list[str] = []
+        for n in range(10_000):
+            order_id = f"r{round_no}-{n}"
+            engine.commit(order(order_id, rng))
+            os.write(out, f"{order_id}\n".encode())
+            committed.append(order_id)
+            if rng.random() < 0.2:
+                engine.commit(order(rng.choice(committed), rng))  # a retry: changes nothing
+            if rng.random() < 0.1:
+                victim = rng.choice(committed)
+                left = engine.order(victim).remaining_units
+                if left.get("L0"):
+                    engine.refund(victim, {"L0": 1})
+            if rng.random() < 0.1:
+                engine.mark_sent([e.id for e in engine.pending_events(5)])
+
+
+def check_whole(conn: sqlite3.Connection) -> None:
+    """Every order in the database is complete, and nothing exists without its order."""
+    decode = msgspec.json.Decoder(EvaluationResult).decode
+    events = {
+        (order_id, kind): n
+        for order_id, kind, n in conn.execute(
+            "SELECT order_id, kind, COUNT(*) FROM outbox GROUP BY order_id, kind"
+        )
+    }
+    lines = dict(conn.execute("SELECT order_id, COUNT(*) FROM order_lines GROUP BY order_id"))
+    parts = dict(
+        conn.execute(
+            "SELECT order_id, COUNT(*) FROM participations WHERE delta = 1 GROUP BY order_id"
+        )
+    )
+    refunds = dict(conn.execute("SELECT order_id, COUNT(*) FROM refunds GROUP BY order_id"))
+    refunded_units = dict(
+        conn.execute("SELECT order_id, SUM(refunded_units) FROM order_lines GROUP BY order_id")
+    )
+    orders = {
+        oid: decode(result) for oid, result in conn.execute("SELECT order_id, result FROM orders")
+    }
+    for oid, result in orders.items():
+        assert lines[oid] == len(result.lines), oid
+        assert events[(oid, "order.committed")] == 1, oid
+        assert parts.get(oid, 0) == len(result.applied), oid
+        assert events.get((oid, "order.refunded"), 0) == refunds.get(oid, 0), oid
+        assert refunded_units[oid] == refunds.get(oid, 0), oid  # one unit per refund here
+    orphans = conn.execute(
+        "SELECT COUNT(*) FROM outbox WHERE order_id NOT IN (SELECT order_id FROM orders)"
+    ).fetchone()[0]
+    assert orphans == 0
+    assert set(lines) == set(orders) and set(parts) <= set(orders)
+
+
+def test_sigkill_at_random_moments_never_loses_or_half_writes_an_order(db_path: Path) -> None:
+    fresh_db(db_path)
+    rng = random.Random(20261120)
+    reported: list[str] = []
+    for round_no in range(CRASH_ROUNDS):
+        read, write = os.pipe()
+        worker = FORK.Process(target=crash_worker, args=(str(db_path), round_no, write))
+        worker.start()
+        os.close(write)
+        time.sleep(rng.uniform(0.0, 0.05))
+        assert worker.pid is not None
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.join(10)
+        assert worker.exitcode == -signal.SIGKILL, worker.exitcode
+        with os.fdopen(read, "rb") as stream:
+            reported += stream.read().decode().split()
+    assert len(reported) > CRASH_ROUNDS  # the kills landed mid-work, not before it
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    present = {oid for (oid,) in conn.execute("SELECT order_id FROM orders")}
+    assert set(reported) <= present
+    for oid in reported:
+        committed = event_id(STORE.id, oid, "order.committed")
+        assert conn.execute("SELECT 1 FROM outbox WHERE id = ?", (committed,)).fetchone(), oid
+    check_whole(conn)
+    json.dumps(sorted(present))  # every id is plain text
