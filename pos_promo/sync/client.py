@@ -1,0 +1,256 @@
+"""The till's HTTP client for HQ: one call, retried the careful way.
+
+requests has no default timeout and never retries a POST by itself
+(ARCHITECTURE, "Traps"), so this client sets both timeouts on every call
+and does its own retrying: exponential backoff with full jitter, HQ's
+``Retry-After`` honoured (capped), for connection errors, timeouts, cut-off
+bodies, 429 and 5xx. Retrying a POST of events is safe because every event
+carries a unique id and HQ ignores repeats. A 401 or 403 is never retried:
+the same token will be refused again, so the job must stop and say so.
+
+The ``requests.Session`` is injected (tests may bring their own transport)
+and TLS verification is on unless a config explicitly turns it off. Waits
+go through an injected ``wait`` that returns ``True`` when the daemon is
+stopping, so a shutdown never sits out a 30-second backoff.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import msgspec
+import requests
+
+from pos_promo.sync.errors import (
+    HQProtocolError,
+    HQRefused,
+    HQUnavailable,
+    ResponseTooLarge,
+    SyncCancelled,
+)
+from pos_promo.sync.protocol import (
+    API_PREFIX,
+    ChangesPage,
+    ErrorBody,
+    Health,
+    MemberStatePage,
+    PushEvent,
+    PushRequest,
+    PushResponse,
+    encode,
+)
+
+__all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "RETRYABLE_STATUS",
+    "HQClient",
+    "RetryPolicy",
+    "retry_after",
+]
+
+T = TypeVar("T")
+log = logging.getLogger("pos_promo.sync")
+
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+_DECODERS: dict[type[Any], msgspec.json.Decoder[Any]] = {
+    kind: msgspec.json.Decoder(kind)
+    for kind in (ChangesPage, ErrorBody, Health, MemberStatePage, PushResponse)
+}
+
+
+def _sleep(seconds: float) -> bool:
+    time.sleep(seconds)
+    return False
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How one call is retried: ``attempts`` in all, waits drawn by full jitter.
+
+    The n-th wait (n from 0) is uniform in ``[0, min(cap, base * 2**n)]``,
+    so many tills coming back at once spread out instead of stampeding HQ;
+    a ``Retry-After`` from HQ replaces the draw, up to ``retry_after_cap``.
+    """
+
+    attempts: int = 5
+    base: float = 0.5
+    cap: float = 30.0
+    retry_after_cap: float = 300.0
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        return rng.uniform(0.0, min(self.cap, self.base * 2.0**attempt))
+
+
+def retry_after(value: str | None, now: dt.datetime) -> float | None:
+    """Seconds asked for by a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+class _Transient(Exception):
+    """A failure worth another attempt; ``wait`` is HQ's Retry-After if it sent one."""
+
+    def __init__(self, problem: str, wait: float | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.wait = wait
+
+
+@dataclass
+class HQClient:
+    """Speaks the protocol of :mod:`pos_promo.sync.protocol` to one HQ for one store."""
+
+    base_url: str
+    token: str
+    store_id: str
+    session: requests.Session = field(default_factory=requests.Session)
+    connect_timeout: float = 3.05
+    read_timeout: float = 10.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    verify: bool | str = True
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    wait: Callable[[float], bool] = _sleep
+    rng: random.Random = field(default_factory=random.Random)
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+
+    def health(self) -> Health:
+        return self._call("health", "GET", "/health", Health)
+
+    def changes(self, since: str, limit: int) -> ChangesPage:
+        params = {"since": since, "limit": str(limit)}
+        return self._call("pull changes", "GET", "/changes", ChangesPage, params=params)
+
+    def member_state(self, since: str, limit: int) -> MemberStatePage:
+        params = {"since": since, "limit": str(limit)}
+        return self._call("pull member state", "GET", "/member-state", MemberStatePage, params)
+
+    def push(self, events: Sequence[PushEvent]) -> PushResponse:
+        body = encode(PushRequest(self.store_id, tuple(events)))
+        response = self._call("push events", "POST", "/events", PushResponse, body=body)
+        if len(response.results) != len(events):
+            raise HQProtocolError(
+                "push events",
+                f"HQ answered {len(response.results)} result(s) for {len(events)} event(s)",
+            )
+        return response
+
+    # -- one call, retried ------------------------------------------------------
+
+    def _call(
+        self,
+        what: str,
+        method: str,
+        path: str,
+        kind: type[T],
+        params: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> T:
+        attempts = max(1, self.retry.attempts)
+        last = "no attempt made"
+        for attempt in range(attempts):
+            try:
+                return self._once(what, method, path, kind, params, body)
+            except _Transient as exc:
+                last = exc.problem
+                if attempt + 1 >= attempts:
+                    break
+                if exc.wait is not None:
+                    delay = min(exc.wait, self.retry.retry_after_cap)
+                else:
+                    delay = self.retry.backoff(attempt, self.rng)
+                log.debug("%s: %s; attempt %d, retrying in %.2fs", what, last, attempt + 1, delay)
+                if self.wait(delay):
+                    raise SyncCancelled(what) from None
+        raise HQUnavailable(what, attempts, last)
+
+    def _once(
+        self,
+        what: str,
+        method: str,
+        path: str,
+        kind: type[T],
+        params: Mapping[str, str] | None,
+        body: bytes | None,
+    ) -> T:
+        headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        url = self.base_url.rstrip("/") + API_PREFIX + path
+        try:
+            response = self.session.request(
+                method,
+                url,
+                params=params,
+                data=body,
+                headers=headers,
+                timeout=(self.connect_timeout, self.read_timeout),
+                verify=self.verify,
+                stream=True,
+                allow_redirects=False,
+            )
+        except requests.exceptions.SSLError as exc:
+            raise HQProtocolError(what, f"TLS failure: {exc}") from None
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise _Transient(f"{type(exc).__name__}: {exc}") from None
+        try:
+            status = response.status_code
+            content = self._read(what, response)
+        finally:
+            response.close()
+        if status == 200:
+            try:
+                return _DECODERS[kind].decode(content)  # type: ignore[no-any-return]
+            except msgspec.MsgspecError as exc:
+                raise HQProtocolError(what, f"unusable response from HQ: {exc}") from None
+        detail = _error_detail(content)
+        if status in (401, 403):
+            raise HQRefused(what, status, detail)
+        if status in RETRYABLE_STATUS:
+            wait = retry_after(response.headers.get("Retry-After"), self.clock())
+            raise _Transient(f"HTTP {status} {detail}".rstrip(), wait)
+        raise HQProtocolError(what, f"HTTP {status} {detail}".rstrip())
+
+    def _read(self, what: str, response: requests.Response) -> bytes:
+        """The whole body, refusing it as soon as it passes the size limit."""
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_response_bytes:
+            raise ResponseTooLarge(what, self.max_response_bytes)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_content(chunk_size=256 * 1024):
+                size += len(chunk)
+                if size > self.max_response_bytes:
+                    raise ResponseTooLarge(what, self.max_response_bytes)
+                chunks.append(chunk)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise _Transient(f"{type(exc).__name__} reading the body: {exc}") from None
+        except requests.exceptions.ChunkedEncodingError as exc:
+            raise _Transient(f"response cut short: {exc}") from None
+        return b"".join(chunks)
+
+
+def _error_detail(content: bytes) -> str:
+    try:
+        body = _DECODERS[ErrorBody].decode(content)
+    except msgspec.MsgspecError:
+        return ""
+    return f"{body.error}: {body.detail}" if body.detail else body.error

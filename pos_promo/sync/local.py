@@ -1,0 +1,166 @@
+"""The sync layer's own tables in the till's database, and how to open it.
+
+The store owns the campaign cache, the orders, the participation ledger and
+the outbox; sync adds what only it needs: cursors, the record of each job's
+last run, quarantined documents, dead letters, acknowledgements, documents
+the engine does not cache yet (coupon templates, sharing plans, execution
+order) and member-state facts that have no store table yet. They are named
+migrations on a registry of sync's own (the store's ``Migrations`` class,
+recorded in the same ``_migrations`` table under ``sync_``-prefixed names),
+so the store's list is never touched and either side can add steps.
+
+Every write goes through :func:`pos_promo.store.connection.immediate`:
+the daemon and the till write the same file from two processes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from pos_promo.store.connection import Durability, connect, immediate
+from pos_promo.store.migrations import Migrations
+from pos_promo.store.schema import MIGRATIONS
+
+__all__ = [
+    "JOBS",
+    "SYNC_MIGRATIONS",
+    "get_cursor",
+    "iso",
+    "open_database",
+    "record_run",
+    "set_cursor",
+    "stop_job",
+]
+
+SYNC_MIGRATIONS = Migrations()
+
+JOBS = ("pull_campaigns", "pull_members", "push_events", "release_gifts", "housekeeping")
+"""The daemon's jobs; each has a row in ``sync_runs`` once it ran."""
+
+
+def iso(at: dt.datetime) -> str:
+    """An instant as the ISO-8601 UTC text every sync table stores."""
+    return at.astimezone(dt.UTC).isoformat()
+
+
+@SYNC_MIGRATIONS
+def sync_0001_tables(db: Database) -> None:
+    """Cursors, job runs, quarantine, dead letters, acks, documents and member facts."""
+    db.table("sync_cursors").create({"stream": str, "cursor": str, "updated_at": str}, pk="stream")
+    db.table("sync_runs").create(
+        {
+            "job": str,
+            "last_success_at": str,
+            "last_success_detail": str,
+            "last_attempt_at": str,
+            "last_error_at": str,
+            "last_error": str,
+            "stopped_reason": str,
+            "runs": int,
+            "failures": int,
+        },
+        pk="job",
+        defaults={"runs": 0, "failures": 0},
+    )
+    db.table("sync_quarantine").create(
+        {
+            "doc_type": str,
+            "doc_id": str,
+            "version": int,
+            "error": str,
+            "payload": str,
+            "received_at": str,
+        },
+        pk=("doc_type", "doc_id"),
+        not_null={"version", "error"},
+    )
+    db.table("sync_documents").create(
+        {"doc_type": str, "doc_id": str, "version": int, "payload": str, "updated_at": str},
+        pk=("doc_type", "doc_id"),
+        not_null={"version", "payload"},
+    )
+    db.table("sync_dead_letters").create(
+        {"event_id": str, "seq": int, "kind": str, "reason": str, "at": str},
+        pk="event_id",
+        not_null={"reason"},
+    )
+    db.table("sync_acks").create({"ack_seq": int, "event_id": str}, pk="ack_seq")
+    db.table("sync_acks").create_index(["event_id"], unique=True)
+    db.table("sync_member_facts").create(
+        {"fact_type": str, "fact_key": str, "member_id": str, "payload": str, "updated_at": str},
+        pk=("fact_type", "fact_key"),
+        not_null={"payload"},
+    )
+    db.table("sync_member_facts").create_index(["member_id"])
+
+
+def open_database(path: str | Path, durability: Durability = "full") -> sqlite3.Connection:
+    """A connection to the till's database with the store's and sync's migrations applied."""
+    conn = connect(path, durability)
+    try:
+        MIGRATIONS.apply(conn)
+        SYNC_MIGRATIONS.apply(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def get_cursor(conn: sqlite3.Connection, stream: str) -> str:
+    """Where the last applied page of ``stream`` ended ("" before the first pull)."""
+    row = conn.execute("SELECT cursor FROM sync_cursors WHERE stream = ?", (stream,)).fetchone()
+    return "" if row is None else str(row[0])
+
+
+def set_cursor(conn: sqlite3.Connection, stream: str, cursor: str, at: dt.datetime) -> None:
+    """Record a cursor (inside the transaction that applied its page)."""
+    conn.execute(
+        "INSERT INTO sync_cursors (stream, cursor, updated_at) VALUES (?, ?, ?) "
+        "ON CONFLICT(stream) DO UPDATE SET cursor = excluded.cursor, "
+        "updated_at = excluded.updated_at",
+        (stream, cursor, iso(at)),
+    )
+
+
+def record_run(
+    conn: sqlite3.Connection,
+    job: str,
+    at: dt.datetime,
+    *,
+    detail: str = "",
+    error: str | None = None,
+) -> None:
+    """Remember one run of a job: its success and summary, or its error."""
+    with immediate(conn):
+        conn.execute(
+            "INSERT INTO sync_runs (job, runs, failures) VALUES (?, 0, 0) "
+            "ON CONFLICT(job) DO NOTHING",
+            (job,),
+        )
+        if error is None:
+            conn.execute(
+                "UPDATE sync_runs SET runs = runs + 1, last_attempt_at = ?, "
+                "last_success_at = ?, last_success_detail = ? WHERE job = ?",
+                (iso(at), iso(at), detail, job),
+            )
+        else:
+            conn.execute(
+                "UPDATE sync_runs SET runs = runs + 1, failures = failures + 1, "
+                "last_attempt_at = ?, last_error_at = ?, last_error = ? WHERE job = ?",
+                (iso(at), iso(at), error, job),
+            )
+
+
+def stop_job(conn: sqlite3.Connection, job: str, reason: str | None) -> None:
+    """Mark a job stopped (HQ refused the token) or, with ``None``, running again."""
+    with immediate(conn):
+        conn.execute(
+            "INSERT INTO sync_runs (job, runs, failures) VALUES (?, 0, 0) "
+            "ON CONFLICT(job) DO NOTHING",
+            (job,),
+        )
+        conn.execute("UPDATE sync_runs SET stopped_reason = ? WHERE job = ?", (reason, job))

@@ -1,0 +1,173 @@
+"""Applying one page of HQ-confirmed member state, with its cursor, atomically.
+
+Participation counts go to the store's confirmed-count tables
+(:func:`pos_promo.store.counts.set_confirmed_counts`), and the local ledger
+rows HQ's count now includes are flagged, so a member's count stays
+``confirmed + local rows not yet confirmed`` with nothing counted twice.
+
+Which local rows does HQ's count include? Exactly the events HQ had
+acknowledged before the page was requested: HQ answers a push only after
+committing it, and serves state as of the request. Each acknowledgement
+gets a number in ``sync_acks``; the puller reads the highest number
+(:func:`ack_watermark`) before its first request and flags only rows whose
+event was acknowledged at or below it. An event acknowledged later is
+flagged by a later pull (HQ re-serves a member's state when it sees a
+repeated event, so a lost acknowledgement cannot strand a row).
+
+Confirmed totals, grants and wallet coupons are typed and checked but the
+store has no tables for them until the cumulative gift lands, so they are
+kept whole in ``sync_member_facts``. An item of a known type that fails to
+decode is quarantined, never dropped; an unknown type is skipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import sqlite3
+from dataclasses import dataclass
+
+import msgspec
+
+from pos_promo.store.connection import immediate
+from pos_promo.store.counts import confirm_participations, set_confirmed_counts
+from pos_promo.sync.local import get_cursor, iso, set_cursor
+from pos_promo.sync.protocol import (
+    ConfirmedTotal,
+    GrantState,
+    MemberStateItem,
+    MemberStatePage,
+    ParticipationCountState,
+    WalletCoupon,
+    decode_member_item,
+    item_type,
+)
+
+__all__ = ["STREAM", "MembersReport", "ack_watermark", "apply_member_page", "fact_key"]
+
+STREAM = "member_state"
+
+_UNCONFIRMED = """
+SELECT p.event_id FROM participations p JOIN sync_acks a ON a.event_id = p.event_id
+WHERE p.member_id = ? AND p.campaign_id = ? AND p.confirmed = 0 AND a.ack_seq <= ?
+"""
+
+
+@dataclass(frozen=True)
+class MembersReport:
+    """What one or more member-state pages did."""
+
+    pages: int = 0
+    counts: int = 0
+    facts: int = 0
+    confirmed_rows: int = 0
+    skipped: int = 0
+    quarantined: int = 0
+    stale: bool = False
+
+    def __add__(self, other: MembersReport) -> MembersReport:
+        return MembersReport(
+            self.pages + other.pages,
+            self.counts + other.counts,
+            self.facts + other.facts,
+            self.confirmed_rows + other.confirmed_rows,
+            self.skipped + other.skipped,
+            self.quarantined + other.quarantined,
+            self.stale or other.stale,
+        )
+
+    def summary(self) -> str:
+        text = (
+            f"{self.pages} page(s), {self.counts} count(s), {self.facts} other fact(s), "
+            f"{self.confirmed_rows} local row(s) confirmed"
+        )
+        if self.skipped:
+            text += f", {self.skipped} of unknown type skipped"
+        if self.quarantined:
+            text += f", {self.quarantined} malformed quarantined"
+        return text
+
+
+def ack_watermark(conn: sqlite3.Connection) -> int:
+    """The number of the latest acknowledgement; read it before requesting state."""
+    row = conn.execute("SELECT COALESCE(MAX(ack_seq), 0) FROM sync_acks").fetchone()
+    return int(row[0])
+
+
+def fact_key(item: MemberStateItem) -> tuple[str, str, str]:
+    """``(type, key, member)``: the identity one item replaces on the till."""
+    if isinstance(item, ParticipationCountState):
+        return "participation_count", f"{item.member_id}/{item.campaign_id}", item.member_id
+    if isinstance(item, ConfirmedTotal):
+        return "confirmed_total", f"{item.member_id}/{item.activity_id}", item.member_id
+    if isinstance(item, GrantState):
+        return "grant", item.grant_id, item.member_id
+    assert isinstance(item, WalletCoupon)
+    return "wallet_coupon", item.coupon_id, item.member_id
+
+
+def apply_member_page(
+    conn: sqlite3.Connection, since: str, page: MemberStatePage, watermark: int, at: dt.datetime
+) -> MembersReport:
+    """Apply ``page`` (fetched from ``since``) and its cursor in one transaction."""
+    items: list[MemberStateItem] = []
+    bad: list[tuple[str, bytes, str]] = []
+    skipped = 0
+    for raw in page.items:
+        try:
+            item = decode_member_item(raw)
+        except msgspec.MsgspecError as exc:
+            bad.append((item_type(raw) or "unknown", bytes(raw), str(exc)))
+            continue
+        if item is None:
+            skipped += 1
+        else:
+            items.append(item)
+    counts = facts = confirmed = 0
+    with immediate(conn):
+        if get_cursor(conn, STREAM) != since:
+            return MembersReport(stale=True)
+        for item in items:
+            if isinstance(item, ParticipationCountState):
+                counts += 1
+                confirmed += _apply_count(conn, item, watermark)
+                continue
+            facts += 1
+            kind, key, member = fact_key(item)
+            conn.execute(
+                "INSERT INTO sync_member_facts (fact_type, fact_key, member_id, payload, "
+                "updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(fact_type, fact_key) DO UPDATE "
+                "SET payload = excluded.payload, updated_at = excluded.updated_at",
+                (kind, key, member, msgspec.json.encode(item).decode(), iso(at)),
+            )
+        for kind, payload, error in bad:
+            digest = hashlib.sha256(payload).hexdigest()[:16]
+            conn.execute(
+                "INSERT OR REPLACE INTO sync_quarantine "
+                "(doc_type, doc_id, version, error, payload, received_at) "
+                "VALUES (?, ?, 0, ?, ?, ?)",
+                (
+                    f"member_state:{kind}",
+                    digest,
+                    error,
+                    payload[:65536].decode("utf-8", "replace"),
+                    iso(at),
+                ),
+            )
+        set_cursor(conn, STREAM, page.cursor, at)
+    return MembersReport(1, counts, facts, confirmed, skipped, len(bad))
+
+
+def _apply_count(conn: sqlite3.Connection, item: ParticipationCountState, watermark: int) -> int:
+    set_confirmed_counts(
+        conn,
+        item.member_id,
+        item.campaign_id,
+        item.total,
+        {day.local_date: day.count for day in item.days},
+    )
+    ids = [
+        event_id
+        for (event_id,) in conn.execute(_UNCONFIRMED, (item.member_id, item.campaign_id, watermark))
+    ]
+    return confirm_participations(conn, ids) if ids else 0

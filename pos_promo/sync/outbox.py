@@ -1,0 +1,99 @@
+"""The push side of the outbox: batches out, HQ's verdicts in.
+
+The store writes events and never deletes them; this module reads the
+oldest pending ones and records HQ's answer per event in one
+transaction: ``accepted`` and ``duplicate`` both mean HQ holds the event,
+so it is marked sent and given an acknowledgement number (see
+:mod:`pos_promo.sync.members`); ``rejected`` makes it a dead letter:
+status ``dead`` in the outbox, the reason in ``sync_dead_letters``, shown
+by ``pos-promo status`` and never retried by itself, never dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from pos_promo.store.connection import immediate
+from pos_promo.store.outbox import mark_sent, pending_events
+from pos_promo.sync.errors import HQProtocolError
+from pos_promo.sync.local import iso
+from pos_promo.sync.protocol import EventResult, PushEvent
+
+__all__ = ["PushReport", "next_batch", "record_results", "requeue_dead"]
+
+
+@dataclass(frozen=True)
+class PushReport:
+    """What one or more pushed batches did."""
+
+    batches: int = 0
+    accepted: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    backlog: int = 0
+
+    def __add__(self, other: PushReport) -> PushReport:
+        return PushReport(
+            self.batches + other.batches,
+            self.accepted + other.accepted,
+            self.duplicate + other.duplicate,
+            self.rejected + other.rejected,
+            other.backlog,
+        )
+
+    def summary(self) -> str:
+        return (
+            f"{self.batches} batch(es), {self.accepted} accepted, {self.duplicate} duplicate, "
+            f"{self.rejected} rejected, backlog {self.backlog}"
+        )
+
+
+def next_batch(conn: sqlite3.Connection, limit: int) -> list[PushEvent]:
+    """The oldest pending events as the protocol carries them."""
+    return [PushEvent(e.id, e.kind, e.payload) for e in pending_events(conn, limit)]
+
+
+def record_results(
+    conn: sqlite3.Connection,
+    sent: Sequence[PushEvent],
+    results: Sequence[EventResult],
+    at: dt.datetime,
+) -> PushReport:
+    """Record HQ's verdicts on one pushed batch, all in one transaction."""
+    if [r.id for r in results] != [e.id for e in sent]:
+        raise HQProtocolError("push events", "HQ's results do not name the events pushed")
+    held = [r.id for r in results if r.status in ("accepted", "duplicate")]
+    dead = [r for r in results if r.status == "rejected"]
+    with immediate(conn):
+        mark_sent(conn, held, at)
+        conn.executemany(
+            "INSERT OR IGNORE INTO sync_acks (event_id) VALUES (?)", [(i,) for i in held]
+        )
+        for result in dead:
+            conn.execute(
+                "UPDATE outbox SET status = 'dead' WHERE id = ? AND status = 'pending'",
+                (result.id,),
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO sync_dead_letters (event_id, seq, kind, reason, at) "
+                "SELECT id, seq, kind, ?, ? FROM outbox WHERE id = ?",
+                (result.reason or "rejected by HQ", iso(at), result.id),
+            )
+        backlog = conn.execute("SELECT COUNT(*) FROM outbox WHERE status = 'pending'").fetchone()
+    counted = {s: sum(1 for r in results if r.status == s) for s in ("accepted", "duplicate")}
+    return PushReport(1, counted["accepted"], counted["duplicate"], len(dead), int(backlog[0]))
+
+
+def requeue_dead(conn: sqlite3.Connection, event_ids: Iterable[str]) -> int:
+    """Put dead letters back in the queue (after HQ was fixed); how many were requeued."""
+    ids = list(event_ids)
+    with immediate(conn):
+        cur = conn.executemany(
+            "UPDATE outbox SET status = 'pending' WHERE id = ? AND status = 'dead'",
+            [(i,) for i in ids],
+        )
+        conn.executemany("DELETE FROM sync_dead_letters WHERE event_id = ?", [(i,) for i in ids])
+    return cur.rowcount
