@@ -1,0 +1,120 @@
+"""What HQ publishes: documents in a change log, served to tills in pages.
+
+Every published version of every document is one row of ``changes``,
+numbered in publishing order; a till's cursor is the number of the last
+row it applied. Re-publishing a version HQ already has changes nothing, so
+loading the same catalog file at every start is harmless. The log doubles
+as the version history the receipt replay needs.
+
+A catalog file is either a JSON list of campaigns (like
+``fixtures/demo/campaigns.json``) or an object with any of
+``campaigns``, ``coupon_templates``, ``sharing_plans`` (lists) and
+``execution_order`` (one object); a directory is every ``*.json`` in it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from hq.db import write
+from pos_promo.codec import decode_campaigns
+from pos_promo.sync.protocol import MAX_PAGE_LIMIT, Change, ChangesPage
+
+__all__ = ["CatalogError", "Document", "load_catalog", "parse_cursor", "publish", "serve_changes"]
+
+Document = tuple[str, dict[str, Any]]
+"""``(type, document)``; the document carries its own ``id`` and ``version``."""
+
+_SECTIONS = {
+    "campaigns": "campaign",
+    "coupon_templates": "coupon_template",
+    "sharing_plans": "sharing_plan",
+}
+
+
+class CatalogError(ValueError):
+    """A catalog file HQ cannot publish from."""
+
+
+def parse_cursor(text: str) -> int:
+    """A cursor as HQ writes it: the decimal number of the last row served."""
+    if text == "":
+        return 0
+    if not text.isdigit() or len(text) > 18:
+        raise ValueError(f"not a cursor this HQ issued: {text[:40]!r}")
+    return int(text)
+
+
+def load_catalog(path: Path) -> list[Document]:
+    """Documents from a catalog file or folder; campaigns are checked first."""
+    files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+    found: list[Document] = []
+    for file in files:
+        try:
+            data = json.loads(file.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise CatalogError(f"{file}: {exc}") from None
+        sections = {"campaigns": data} if isinstance(data, list) else data
+        if not isinstance(sections, dict):
+            raise CatalogError(f"{file}: expected a list of campaigns or an object")
+        try:
+            decode_campaigns(json.dumps(sections.get("campaigns", [])))
+        except ValueError as exc:
+            raise CatalogError(f"{file}: campaigns{exc}") from None
+        for section, doc_type in _SECTIONS.items():
+            found.extend((doc_type, doc) for doc in sections.get(section, []))
+        if "execution_order" in sections:
+            order = dict(sections["execution_order"])
+            order.setdefault("id", "default")
+            found.append(("execution_order", order))
+    return found
+
+
+def publish(conn: sqlite3.Connection, documents: Iterable[Document], at: dt.datetime) -> int:
+    """Append new versions to the change log; how many were new.
+
+    A document needs an ``id`` and an integer ``version`` >= 1 (HQ must bump
+    it on every change); nothing else is checked here, so tests can publish
+    documents a till must quarantine.
+    """
+    added = 0
+    with write(conn):
+        for doc_type, doc in documents:
+            doc_id, version = doc.get("id"), doc.get("version", 1)
+            if not isinstance(doc_id, str) or not isinstance(version, int) or version < 1:
+                raise CatalogError(f"{doc_type} needs a string id and a version >= 1: {doc_id!r}")
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO changes (type, id, version, document, published_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (doc_type, doc_id, version, json.dumps(doc), at.isoformat()),
+            )
+            added += cur.rowcount
+    return added
+
+
+def serve_changes(conn: sqlite3.Connection, since: int, limit: int) -> bytes:
+    """One page of the change log after ``since``, encoded."""
+    limit = max(1, min(limit, MAX_PAGE_LIMIT))
+    rows = conn.execute(
+        "SELECT seq, type, id, version, document FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
+        (since, limit + 1),
+    ).fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = str(rows[-1][0]) if rows else (str(since) if since else "")
+    page = ChangesPage(
+        cursor,
+        more,
+        tuple(
+            Change(doc_type, doc_id, version, msgspec.Raw(document.encode()))
+            for _, doc_type, doc_id, version, document in rows
+        ),
+    )
+    return msgspec.json.encode(page)

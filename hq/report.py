@@ -1,0 +1,61 @@
+"""What HQ counted, for tests, the demo and an operator: ``GET /admin/report``.
+
+Event counts per kind and store (each id once, by construction), orders
+and net spend per member across stores, participation totals, and every
+flag raised (receipt divergences, coupons redeemed twice).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+__all__ = ["report"]
+
+
+def report(conn: sqlite3.Connection, with_ids: bool = False) -> dict[str, Any]:
+    by_kind = dict(conn.execute("SELECT kind, COUNT(*) FROM events GROUP BY kind").fetchall())
+    by_store = dict(
+        conn.execute("SELECT store_id, COUNT(*) FROM events GROUP BY store_id").fetchall()
+    )
+    members = [
+        {
+            "member_id": m,
+            "orders": n,
+            "spend": spend,
+            "refunded": refunded,
+            "net_spend": spend - refunded,
+        }
+        for m, n, spend, refunded in conn.execute(
+            "SELECT o.member_id, COUNT(*), SUM(o.total), "
+            "COALESCE((SELECT SUM(r.amount) FROM refunds r JOIN orders o2 "
+            "ON o2.store_id = r.store_id AND o2.order_id = r.order_id "
+            "WHERE o2.member_id = o.member_id), 0) "
+            "FROM orders o WHERE o.member_id IS NOT NULL GROUP BY o.member_id ORDER BY 1"
+        )
+    ]
+    participations = [
+        {"member_id": m, "campaign_id": c, "total": t}
+        for m, c, t in conn.execute(
+            "SELECT member_id, campaign_id, total FROM participation_counts ORDER BY 1, 2"
+        )
+    ]
+    flags = [
+        {"kind": k, "store_id": s, "order_id": o, "subject": subj, "detail": d}
+        for k, s, o, subj, d in conn.execute(
+            "SELECT kind, store_id, order_id, subject, detail FROM flags ORDER BY id"
+        )
+    ]
+    out: dict[str, Any] = {
+        "events": sum(by_kind.values()),
+        "events_by_kind": by_kind,
+        "events_by_store": by_store,
+        "orders": conn.execute("SELECT COUNT(*) FROM orders").fetchone()[0],
+        "refunds": conn.execute("SELECT COUNT(*) FROM refunds").fetchone()[0],
+        "members": members,
+        "participations": participations,
+        "flags": flags,
+    }
+    if with_ids:
+        out["event_ids"] = [i for (i,) in conn.execute("SELECT id FROM events ORDER BY id")]
+    return out
