@@ -1,0 +1,203 @@
+"""The daemon's jobs: each run calls one sync step and leaves one log line.
+
+:class:`Jobs` is everything the scheduler calls, and nothing in it knows
+about the scheduler: tests call :meth:`Jobs.run` directly with an injected
+clock (a live scheduler under frozen time deadlocks, ARCHITECTURE "Traps").
+Each job has its own database connection and its own HTTP session, since
+APScheduler runs jobs on a thread pool and neither a SQLite connection's
+transaction nor a ``requests.Session`` is safe to share between threads.
+
+A run records its outcome in ``sync_runs`` (``pos-promo status`` shows it).
+A 401 or 403 stops that job: it is marked stopped with the reason and
+skipped until the daemon is restarted (with a fixed token), instead of
+retrying forever. Any other failure is logged and retried at the next run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import requests
+
+from daemon.config import DaemonConfig
+from pos_promo.errors import PromoError
+from pos_promo.store.connection import immediate
+from pos_promo.store.meta import recorded_store
+from pos_promo.sync import steps
+from pos_promo.sync.client import HQClient, RetryPolicy
+from pos_promo.sync.errors import HQRefused, SyncCancelled
+from pos_promo.sync.local import JOBS, open_database, record_run, stop_job
+from pos_promo.sync.steps import Clock
+
+__all__ = ["JobResult", "Jobs", "housekeeping", "release_gifts"]
+
+log = logging.getLogger("daemon")
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """How one run ended: ``ok``, ``failed``, ``stopped`` (by a 401/403) or ``skipped``."""
+
+    job: str
+    status: str
+    detail: str
+
+
+def release_gifts(conn: sqlite3.Connection, clock: Clock) -> str:
+    """Issue scheduled gift coupons that are due.
+
+    The cumulative spending gift (which schedules them) is not built yet,
+    so there is never anything due; the job exists so the schedule, the
+    status line and the log are already in place when it lands.
+    """
+    del conn, clock
+    return "no scheduled releases (the cumulative gift does not exist yet)"
+
+
+def housekeeping(conn: sqlite3.Connection, clock: Clock) -> str:
+    """Prune acknowledgements no pull needs any more, and checkpoint the WAL.
+
+    An acknowledgement matters only while its participation row waits to be
+    confirmed; the newest one is kept, since it is the next pull's watermark.
+    """
+    del clock
+    with immediate(conn):
+        pruned = conn.execute(
+            "DELETE FROM sync_acks WHERE ack_seq < (SELECT MAX(ack_seq) FROM sync_acks) "
+            "AND event_id NOT IN (SELECT event_id FROM participations WHERE confirmed = 0)"
+        ).rowcount
+    busy, log_pages, moved = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    conn.execute("PRAGMA optimize")
+    return f"{pruned} ack(s) pruned, WAL checkpoint {moved}/{log_pages} page(s)" + (
+        " (busy)" if busy else ""
+    )
+
+
+@dataclass
+class Jobs:
+    """The five jobs over one database and one HQ; see the module docstring."""
+
+    config: DaemonConfig
+    clock: Clock = _utc_now
+    stop: threading.Event = field(default_factory=threading.Event)
+    session_factory: Callable[[], requests.Session] = requests.Session
+    on_stopped: Callable[[str], None] = lambda job: None
+    _conns: dict[str, sqlite3.Connection] = field(default_factory=dict, init=False)
+    _clients: dict[str, HQClient] = field(default_factory=dict, init=False)
+    _active: int = field(default=0, init=False)
+    _lock: threading.Condition = field(default_factory=threading.Condition, init=False)
+
+    def open(self) -> Jobs:
+        """Open one connection and one client per job; clear stops of a previous life."""
+        http = self.config.http
+        for job in JOBS:
+            self._conns[job] = open_database(self.config.db)
+            self._clients[job] = HQClient(
+                self.config.hq_url,
+                self.config.bearer(),
+                self._store_id(self._conns[job]),
+                session=self.session_factory(),
+                connect_timeout=http.connect_timeout,
+                read_timeout=http.read_timeout,
+                retry=RetryPolicy(
+                    http.attempts, http.backoff_base, http.backoff_cap, http.retry_after_cap
+                ),
+                verify=self.config.verify(),
+                max_response_bytes=http.max_response_bytes,
+                wait=self.stop.wait,
+                rng=random.Random(),
+                clock=self.clock,
+            )
+            stop_job(self._conns[job], job, None)
+        return self
+
+    def _store_id(self, conn: sqlite3.Connection) -> str:
+        recorded = recorded_store(conn)
+        if recorded is not None and self.config.store_id and recorded.id != self.config.store_id:
+            raise PromoError(
+                f"{self.config.db} belongs to store {recorded.id!r}, "
+                f"the config names {self.config.store_id!r}"
+            )
+        return recorded.id if recorded is not None else self.config.store_id
+
+    def close(self) -> None:
+        for conn in self._conns.values():
+            conn.close()
+        for client in self._clients.values():
+            client.session.close()
+        self._conns.clear()
+        self._clients.clear()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no job is running (``False`` if one still was at ``timeout``)."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._active == 0, timeout)
+
+    def run(self, job: str) -> JobResult:
+        """Run ``job`` once: the step, its record in ``sync_runs``, one log line."""
+        conn = self._conns[job]
+        row = conn.execute("SELECT stopped_reason FROM sync_runs WHERE job = ?", (job,)).fetchone()
+        if row is not None and row[0]:
+            return JobResult(job, "skipped", f"stopped: {row[0]}")
+        with self._lock:
+            self._active += 1
+        started = time.monotonic()
+        try:
+            result = self._run(job, conn)
+        finally:
+            with self._lock:
+                self._active -= 1
+                self._lock.notify_all()
+        took = time.monotonic() - started
+        line = f"{job} {result.status}: {result.detail} ({took:.2f}s)"
+        if result.status == "ok":
+            log.info(line)
+        elif result.status == "stopped":
+            log.error(line)
+        else:
+            log.warning(line)
+        return result
+
+    def _run(self, job: str, conn: sqlite3.Connection) -> JobResult:
+        client = self._clients[job]
+        batches = self.config.batches
+        try:
+            if job == "pull_campaigns":
+                detail = steps.pull_changes(
+                    conn, client, self.clock, page_size=batches.changes_page
+                ).summary()
+            elif job == "pull_members":
+                detail = steps.pull_member_state(
+                    conn, client, self.clock, page_size=batches.member_page
+                ).summary()
+            elif job == "push_events":
+                detail = steps.push_events(
+                    conn, client, self.clock, batch_size=batches.push
+                ).summary()
+            elif job == "release_gifts":
+                detail = release_gifts(conn, self.clock)
+            else:
+                detail = housekeeping(conn, self.clock)
+        except HQRefused as exc:
+            record_run(conn, job, self.clock(), error=str(exc))
+            stop_job(conn, job, str(exc))
+            self.on_stopped(job)
+            return JobResult(job, "stopped", str(exc))
+        except SyncCancelled as exc:
+            return JobResult(job, "cancelled", str(exc))
+        except (PromoError, sqlite3.Error, OSError) as exc:
+            record_run(conn, job, self.clock(), error=f"{type(exc).__name__}: {exc}")
+            return JobResult(job, "failed", f"{type(exc).__name__}: {exc}")
+        record_run(conn, job, self.clock(), detail=detail)
+        return JobResult(job, "ok", detail)
