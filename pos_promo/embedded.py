@@ -206,21 +206,17 @@ class Engine:
         instant = _instant(cart, at)
         paid = _payments(payments)
         conn = self._conn
-        with _wrapped(self.path):
+        with _wrapped(self.path), immediate(conn):
             first = orders.find_result(conn, cart.order_id)
             if first is not None:
                 return first
-            with immediate(conn):
-                first = orders.find_result(conn, cart.order_id)
-                if first is not None:
-                    return first
-                self._refresh()
-                result = evaluate(cart, self._index, at=instant, counts=self._counts(cart, instant))
-                if payments is not None:
-                    _check_total(paid, result.total)
-                day = local_moment(instant, load_zone(self.store.timezone)).day
-                receipt = build_receipt(cart, result, self._index, day)
-                orders.record_order(conn, cart, result, receipt, paid)
+            self._refresh()
+            result = evaluate(cart, self._index, at=instant, counts=self._counts(cart, instant))
+            if payments is not None:
+                _check_total(paid, result.total)
+            day = local_moment(instant, load_zone(self.store.timezone)).day
+            receipt = build_receipt(cart, result, self._index, day)
+            orders.record_order(conn, cart, result, receipt, paid)
         return result
 
     def refund(

@@ -12,6 +12,7 @@ import datetime as dt
 
 from msgspec import Struct
 
+from pos_promo.model.cart import Cart
 from pos_promo.model.common import Id, Money
 from pos_promo.model.order import Payment, RefundRecord
 from pos_promo.model.receipt import Receipt
@@ -25,7 +26,8 @@ __all__ = [
 
 
 class OrderCommitted(Struct, frozen=True, tag="order.committed", tag_field="kind"):
-    """An order was committed at the till, with everything HQ needs to replay it."""
+    """An order was committed at the till, with everything HQ needs to replay it:
+    the cart as rung up, and the receipt of what the engine gave."""
 
     order_id: Id
     store_id: Id
@@ -37,6 +39,7 @@ class OrderCommitted(Struct, frozen=True, tag="order.committed", tag_field="kind
     total: Money
     payments: tuple[Payment, ...]
     receipt: Receipt
+    cart: Cart | None = None
 
 
 class OrderRefunded(Struct, frozen=True, tag="order.refunded", tag_field="kind"):

@@ -17,7 +17,7 @@ import msgspec
 
 from pos_promo.errors import InvalidRefund, RefundExceedsSale, UnknownOrder
 from pos_promo.model.cart import Cart
-from pos_promo.model.events import OrderCommitted, OrderRefunded, ParticipationChanged
+from pos_promo.model.events import OrderRefunded, ParticipationChanged
 from pos_promo.model.order import (
     OrderRecord,
     OrderStatus,
@@ -85,24 +85,10 @@ def record_order(
         "INSERT INTO order_benefits (order_id, campaign_id, version, amount) VALUES (?, ?, ?, ?)",
         [(order, a.id, a.version, a.amount) for a in result.applied],
     )
+    # The payload of order.committed is composed from this row when read
+    # (see outbox.pending_events), so the receipt and cart are written once.
     events: list[tuple[str, str, str, object]] = [
-        (
-            event_id(store, order, "order.committed"),
-            "order.committed",
-            order,
-            OrderCommitted(
-                order,
-                store,
-                result.at,
-                inputs.local_date,
-                member,
-                result.subtotal,
-                result.total_discount,
-                result.total,
-                payments,
-                receipt,
-            ),
-        )
+        (event_id(store, order, "order.committed"), "order.committed", order, None)
     ]
     ledger: list[ParticipationRow] = []
     for a in result.applied:
@@ -298,11 +284,10 @@ def _give_back(
     conn: sqlite3.Connection, store: str, member: str | None, day: dt.date, order_id: str
 ) -> Sequence[tuple[str, str, str, object]]:
     """A fully refunded order returns each participation it recorded."""
-    campaigns = [
+    campaigns = [  # one participation per benefit the order got (see record_order)
         cid
         for (cid,) in conn.execute(
-            "SELECT campaign_id FROM participations WHERE order_id = ? "
-            "GROUP BY campaign_id HAVING SUM(delta) > 0 ORDER BY campaign_id",
+            "SELECT campaign_id FROM order_benefits WHERE order_id = ? ORDER BY campaign_id",
             (order_id,),
         )
     ]

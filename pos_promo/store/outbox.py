@@ -22,6 +22,7 @@ from pos_promo.model.order import OutboxCounts
 
 __all__ = [
     "NAMESPACE",
+    "ORDER_COMMITTED",
     "PendingEvent",
     "add_events",
     "event_id",
@@ -31,6 +32,17 @@ __all__ = [
 ]
 
 NAMESPACE = uuid.UUID("6f1c1f4e-4b7e-5d8e-9a53-2f0d3c8f7a10")
+
+ORDER_COMMITTED = (
+    "json_object('kind', 'order.committed', 'order_id', o.order_id, 'store_id', o.store_id, "
+    "'at', o.at, 'local_date', o.local_date, 'member_id', o.member_id, "
+    "'subtotal', o.subtotal, 'total_discount', o.total_discount, 'total', o.total, "
+    "'payments', json(o.payments), 'receipt', json(o.receipt), 'cart', json(o.cart))"
+)
+"""SQL composing an ``order.committed`` payload (:class:`OrderCommitted`) from
+``orders AS o``. Only the order's status ever changes after commit, so the
+payload reads the same every time it is composed."""
+_encode = msgspec.json.Encoder().encode
 
 
 class PendingEvent(msgspec.Struct, frozen=True):
@@ -49,11 +61,15 @@ def event_id(store_id: str, order_id: str, key: str) -> str:
 
 
 def add_events(conn: sqlite3.Connection, events: Sequence[tuple[str, str, str, Any]]) -> None:
-    """Insert ``(id, kind, order_id, payload struct)`` rows (inside a write transaction)."""
+    """Insert ``(id, kind, order_id, payload struct)`` rows (inside a write transaction).
+
+    A ``None`` payload is only for ``order.committed``: it is composed from
+    the order's row when read (:data:`ORDER_COMMITTED`).
+    """
     conn.executemany(
         "INSERT INTO outbox (id, kind, order_id, payload) VALUES (?, ?, ?, ?)",
         [
-            (eid, kind, oid, msgspec.json.encode(payload).decode())
+            (eid, kind, oid, None if payload is None else _encode(payload).decode())
             for eid, kind, oid, payload in events
         ],
     )
@@ -70,12 +86,13 @@ def mark_sent(conn: sqlite3.Connection, ids: Iterable[str], at: dt.datetime | No
 
 
 def pending_events(conn: sqlite3.Connection, limit: int = 100) -> list[PendingEvent]:
-    """The oldest pending events, in the order they were written."""
+    """The oldest pending events, in the order they were written, payloads complete."""
     return [
         PendingEvent(seq, eid, kind, oid, msgspec.Raw(payload.encode()))
         for seq, eid, kind, oid, payload in conn.execute(
-            "SELECT seq, id, kind, order_id, payload FROM outbox "
-            "WHERE status = 'pending' ORDER BY seq LIMIT ?",
+            f"SELECT e.seq, e.id, e.kind, e.order_id, COALESCE(e.payload, {ORDER_COMMITTED}) "
+            "FROM outbox AS e LEFT JOIN orders AS o ON o.order_id = e.order_id "
+            "WHERE e.status = 'pending' ORDER BY e.seq LIMIT ?",
             (limit,),
         )
     ]

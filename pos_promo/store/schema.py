@@ -71,18 +71,18 @@ def m0002_orders_and_refunds(db: Database) -> None:
             "cart",
         },
     )
-    db.table("order_lines").create(
-        {"order_id": str, "line_id": str, "quantity": int, "refunded_units": int},
-        pk=("order_id", "line_id"),
-        not_null={"quantity", "refunded_units"},
-        defaults={"refunded_units": 0},
+    # WITHOUT ROWID: one B-tree per table instead of table + key index,
+    # i.e. one page fewer to write (and fsync) per commit.
+    db.execute(
+        "CREATE TABLE order_lines (order_id TEXT NOT NULL, line_id TEXT NOT NULL, "
+        "quantity INTEGER NOT NULL, refunded_units INTEGER NOT NULL DEFAULT 0, "
+        "PRIMARY KEY (order_id, line_id)) WITHOUT ROWID"
     )
-    db.table("order_benefits").create(
-        {"order_id": str, "campaign_id": str, "version": int, "amount": int},
-        pk=("order_id", "campaign_id"),
-        not_null={"version", "amount"},
+    db.execute(
+        "CREATE TABLE order_benefits (order_id TEXT NOT NULL, campaign_id TEXT NOT NULL, "
+        "version INTEGER NOT NULL, amount INTEGER NOT NULL, "
+        "PRIMARY KEY (order_id, campaign_id)) WITHOUT ROWID"
     )
-    db.table("order_benefits").create_index(["campaign_id"])
     db.table("refunds").create(
         {
             "refund_id": str,
@@ -109,24 +109,14 @@ def m0002_orders_and_refunds(db: Database) -> None:
 @MIGRATIONS
 def m0003_participations(db: Database) -> None:
     """The local participation ledger and the counts HQ has confirmed."""
-    db.table("participations").create(
-        {
-            "id": int,
-            "event_id": str,
-            "order_id": str,
-            "campaign_id": str,
-            "member_id": str,
-            "local_date": str,
-            "delta": int,
-            "confirmed": int,
-        },
-        pk="id",
-        not_null={"event_id", "order_id", "campaign_id", "local_date", "delta", "confirmed"},
-        defaults={"confirmed": 0},
+    # Keyed by the id of the event that tells HQ, WITHOUT ROWID: one B-tree
+    # fewer to write on every commit than a rowid table plus a unique index.
+    db.execute(
+        "CREATE TABLE participations (event_id TEXT PRIMARY KEY, order_id TEXT NOT NULL, "
+        "campaign_id TEXT NOT NULL, member_id TEXT, local_date TEXT NOT NULL, "
+        "delta INTEGER NOT NULL, confirmed INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID"
     )
-    db.table("participations").create_index(["event_id"], unique=True)
     db.table("participations").create_index(["member_id", "campaign_id"])
-    db.table("participations").create_index(["campaign_id"])
     db.table("confirmed_counts").create(
         {"member_id": str, "campaign_id": str, "total": int},
         pk=("member_id", "campaign_id"),
@@ -141,7 +131,12 @@ def m0003_participations(db: Database) -> None:
 
 @MIGRATIONS
 def m0004_outbox(db: Database) -> None:
-    """Events for HQ, in the order they were written, until HQ acknowledges them."""
+    """Events for HQ, in the order they were written, until HQ acknowledges them.
+
+    A NULL ``payload`` is an ``order.committed`` event whose payload is
+    composed from its order's row when read: the receipt and cart are
+    stored once, and a commit writes (and fsyncs) a few pages fewer.
+    """
     db.table("outbox").create(
         {
             "seq": int,
@@ -153,9 +148,8 @@ def m0004_outbox(db: Database) -> None:
             "sent_at": str,
         },
         pk="seq",
-        not_null={"id", "kind", "payload", "status"},
+        not_null={"id", "kind", "status"},
         defaults={"status": "pending"},
     )
     db.table("outbox").create_index(["id"], unique=True)
     db.table("outbox").create_index(["status", "seq"])
-    db.table("outbox").create_index(["order_id"])

@@ -83,19 +83,32 @@ def test_the_receipt_names_campaign_versions_inputs_and_allocations(till: Engine
 
 
 def test_a_commit_writes_outbox_events_with_unique_derived_ids(till: Engine, db_path: Path) -> None:
-    till.commit(dump(ORDER))
+    result = till.commit(dump(ORDER), [Payment("card", 14000)])
     rows = outbox_rows(db_path)
     assert [kind for _, kind, _ in rows] == ["order.committed", "participation.changed"]
     ids = [i for i, _, _ in rows]
     assert len(set(ids)) == len(ids)
     assert ids[0] == event_id("s1", "o-1", "order.committed")
-    committed = EVENTS.decode(rows[0][2])
+    pending = till.pending_events()
+    assert [e.id for e in pending] == ids
+    committed = EVENTS.decode(pending[0].payload)
     assert isinstance(committed, OrderCommitted)
     assert committed.receipt == till.order("o-1").receipt
-    part = EVENTS.decode(rows[1][2])
+    assert committed.cart is not None and committed.cart.order_id == "o-1"
+    assert committed.payments == (Payment("card", 14000),)
+    assert (committed.at, committed.total, committed.member_id) == (result.at, 14000, "m1")
+    part = EVENTS.decode(pending[1].payload)
     assert isinstance(part, ParticipationChanged)
     assert (part.campaign_id, part.member_id, part.delta) == ("p1", "m1", 1)
     assert till.outbox_counts().pending == 2
+
+
+def test_an_event_payload_reads_the_same_after_the_order_is_refunded(till: Engine) -> None:
+    till.commit(dump(ORDER))
+    before = till.pending_events()[0]
+    till.refund("o-1")
+    after = till.pending_events()[0]
+    assert (after.id, bytes(after.payload)) == (before.id, bytes(before.payload))
 
 
 def test_the_same_order_in_another_database_gets_the_same_event_ids(

@@ -1,0 +1,248 @@
+"""How long a till takes to commit an order, and to open with 1,000 campaigns.
+
+Run ``python bench/commit.py`` (``--quick`` for a smoke run). It prints:
+
+- commit p50 / p99 / mean for a 30-line order (a member's, so the
+  participation counts are read) on which two promotions apply and stack,
+  at the durability default (``synchronous=FULL``: every commit fsynced) and
+  at ``synchronous=NORMAL``. A commit here is the whole
+  ``Engine.commit``: BEGIN IMMEDIATE, idempotency check, counts, evaluate,
+  receipt, order + lines + benefits + participations + outbox rows, COMMIT.
+- cold open + load of 1,000 campaigns: ``Engine.open`` on an existing
+  database (migration check, store check, decode every cached campaign,
+  build the index), in this process (median of many) and as the first
+  thing a fresh process does (median of a few processes).
+
+Files live on the same disk as the repository (a temporary directory next
+to it), never on tmpfs, so fsync costs what it costs. Targets (the issue):
+commit p50 <= 1 ms at the default; open + load <= 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pos_promo.embedded import Engine
+from pos_promo.model.cart import StoreContext
+from pos_promo.store.connection import Durability
+
+STORE = StoreContext("store-000", "America/New_York", "USD", frozenset({"brand-a"}))
+HERE = Path(__file__).resolve().parent
+PERIOD = {"start": "2020-01-01T00:00:00", "end": "2035-12-31T23:59:59"}
+TARGET_COMMIT_MS = 1.0
+TARGET_OPEN_MS = 50.0
+
+
+def two_promotions() -> list[dict[str, Any]]:
+    both = {"promotions": {"mode": "all"}}
+    return [
+        {
+            "kind": "spend_and_save",
+            "id": "spend-100-save-10",
+            "name": "Spend $100 save $10",
+            "period": PERIOD,
+            "priority": 2,
+            "sharing": both,
+            "rule": {"type": "spend_save", "tiers": [{"spend": 10000, "save": 1000}]},
+        },
+        {
+            "kind": "spend_and_save",
+            "id": "buy-5-save-3",
+            "name": "Buy 5 save $3",
+            "period": PERIOD,
+            "sharing": both,
+            "limits": {"per_member_daily": 1000},
+            "rule": {"type": "items_save", "tiers": [{"items": 5, "save": 300}]},
+        },
+    ]
+
+
+def thirty_lines(order_id: str) -> bytes:
+    lines: list[dict[str, Any]] = []
+    for n in range(10):
+        main = f"M{n}"
+        lines.append(
+            {"line_id": main, "item_id": f"item-{n}", "quantity": 1, "unit_price": 900 + 75 * n}
+        )
+        lines.append(
+            {
+                "line_id": f"{main}-side",
+                "item_id": "fries",
+                "quantity": 1,
+                "unit_price": 350,
+                "role": "side",
+                "parent_line_id": main,
+            }
+        )
+        lines.append(
+            {
+                "line_id": f"{main}-mod",
+                "item_id": "extra-cheese",
+                "quantity": 1,
+                "unit_price": 100,
+                "role": "modifier",
+                "parent_line_id": main,
+            }
+        )
+    cart = {
+        "order_id": order_id,
+        "store_id": STORE.id,
+        "at": "2026-11-20T17:00:00Z",
+        "member": {"id": f"m{hash(order_id) % 500}"},
+        "lines": lines,
+    }
+    return json.dumps(cart).encode()
+
+
+def thousand_campaigns() -> tuple[bytes, str]:
+    """1,000 campaigns of the generated chain if bench/generate.py is there."""
+    try:
+        from bench.generate import make_campaigns, make_chain
+
+        chain = make_chain()
+        docs = make_campaigns(chain, 1_000)
+        # the generator's stores are the chain's; open as one of them
+        return json.dumps(docs).encode(), "bench/generate.py chain"
+    except ImportError:
+        docs = []
+        for n in range(1_000):
+            doc = two_promotions()[n % 2]
+            docs.append(dict(doc, id=f"c{n:04d}", items={"item_ids": [f"item-{n % 400}"]}))
+        return json.dumps(docs).encode(), "simple generated set"
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def bench_commit(folder: Path, durability: Durability, n: int) -> dict[str, float]:
+    path = folder / f"commit-{durability}.db"
+    with Engine.open(path, STORE, durability=durability) as engine:
+        engine.import_campaigns(json.dumps(two_promotions()))
+        carts = [thirty_lines(f"o-{i}") for i in range(n + 50)]
+        probe = engine.evaluate(carts[0])
+        assert len(probe.applied) == 2, probe.applied
+        assert len(probe.lines) == 30
+        samples = []
+        for i, cart in enumerate(carts):
+            start = time.perf_counter_ns()
+            engine.commit(cart)
+            took = (time.perf_counter_ns() - start) / 1e6
+            if i >= 50:  # warm-up
+                samples.append(took)
+        retry_start = time.perf_counter_ns()
+        engine.commit(carts[-1])
+        retry = (time.perf_counter_ns() - retry_start) / 1e6
+    return {
+        "p50": statistics.median(samples),
+        "p99": percentile(samples, 0.99),
+        "mean": statistics.fmean(samples),
+        "retry": retry,
+    }
+
+
+OPEN_SNIPPET = """
+import sys, time
+sys.path.insert(0, {root!r})
+from pos_promo.embedded import Engine
+start = time.perf_counter_ns()
+engine = Engine.open({path!r})
+took = (time.perf_counter_ns() - start) / 1e6
+print(took, len(engine.index))
+"""
+
+
+def bench_open(folder: Path, runs: int, processes: int) -> dict[str, Any]:
+    payload, source = thousand_campaigns()
+    path = folder / "open.db"
+    with Engine.open(path, STORE) as engine:
+        report = engine.import_campaigns(payload)
+        assert len(report.added) == 1_000
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter_ns()
+        engine = Engine.open(path)
+        samples.append((time.perf_counter_ns() - start) / 1e6)
+        compiled = len(engine.index)
+        engine.close()
+    fresh = []
+    for _ in range(processes):
+        out = subprocess.run(
+            [sys.executable, "-c", OPEN_SNIPPET.format(root=str(HERE.parent), path=str(path))],
+            capture_output=True,
+            check=True,
+            text=True,
+        ).stdout.split()
+        fresh.append(float(out[0]))
+    return {
+        "source": source,
+        "campaigns": compiled,
+        "in_process_p50": statistics.median(samples),
+        "in_process_p99": percentile(samples, 0.99),
+        "fresh_process_p50": statistics.median(fresh),
+        "fresh_process_max": max(fresh),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer samples: a smoke run")
+    args = parser.parse_args()
+    commits = 300 if args.quick else 3_000
+    runs, processes = (5, 2) if args.quick else (30, 7)
+    print(f"python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, ", end="")
+    print(f"{os.cpu_count()} CPUs, {platform.platform()}")
+    with tempfile.TemporaryDirectory(dir=HERE, prefix=".bench-") as tmp:
+        folder = Path(tmp)
+        rows = {d: bench_commit(folder, d, commits) for d in ("full", "normal")}
+        opened = bench_open(folder, runs, processes)
+    print()
+    print(f"commit, 30-line order, 2 promotions applied ({commits} commits each)")
+    print(f"{'durability':<26}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}{'retry ms':>10}")
+    for name, row in rows.items():
+        label = f"{name} (synchronous={name.upper()})" + (" *" if name == "full" else "")
+        print(
+            f"{label:<26}{row['p50']:>9.3f}{row['p99']:>9.3f}{row['mean']:>9.3f}"
+            f"{row['retry']:>10.3f}"
+        )
+    print("  * the default")
+    print()
+    print(f"cold open + load of {opened['campaigns']:,} campaigns ({opened['source']})")
+    print(f"{'':<26}{'p50 ms':>9}{'p99/max':>9}")
+    print(
+        f"{'in this process':<26}{opened['in_process_p50']:>9.2f}"
+        f"{opened['in_process_p99']:>9.2f}"
+    )
+    print(
+        f"{'first call, new process':<26}{opened['fresh_process_p50']:>9.2f}"
+        f"{opened['fresh_process_max']:>9.2f}"
+    )
+    print()
+    full = rows["full"]["p50"]
+    print(
+        f"target commit p50 <= {TARGET_COMMIT_MS} ms at the default: "
+        f"{'met' if full <= TARGET_COMMIT_MS else 'MISSED'} ({full:.3f} ms)"
+    )
+    worst = max(opened["in_process_p50"], opened["fresh_process_p50"])
+    print(
+        f"target open + load <= {TARGET_OPEN_MS:.0f} ms: "
+        f"{'met' if worst <= TARGET_OPEN_MS else 'MISSED'} ({worst:.2f} ms)"
+    )
+
+
+if __name__ == "__main__":
+    main()
