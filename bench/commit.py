@@ -224,8 +224,7 @@ def main() -> None:
     print(f"cold open + load of {opened['campaigns']:,} campaigns ({opened['source']})")
     print(f"{'':<26}{'p50 ms':>9}{'p99/max':>9}")
     print(
-        f"{'in this process':<26}{opened['in_process_p50']:>9.2f}"
-        f"{opened['in_process_p99']:>9.2f}"
+        f"{'in this process':<26}{opened['in_process_p50']:>9.2f}{opened['in_process_p99']:>9.2f}"
     )
     print(
         f"{'first call, new process':<26}{opened['fresh_process_p50']:>9.2f}"
