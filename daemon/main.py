@@ -118,6 +118,8 @@ def _run(config: DaemonConfig, once: list[str] | None) -> int:
         jobs.on_stopped = scheduler.pause_job
 
         def stop(signum: int, frame: FrameType | None) -> None:
+            if jobs.stop.is_set():
+                return  # a second signal while stopping
             log.info("stopping on %s", signal.Signals(signum).name)
             jobs.stop.set()
             threading.Thread(target=scheduler.shutdown, kwargs={"wait": False}).start()
