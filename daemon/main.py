@@ -71,6 +71,8 @@ def build_scheduler(jobs: Jobs, config: DaemonConfig) -> BlockingScheduler:
             args=[job],
             id=job,
             name=job,
+            max_instances=1,
+            coalesce=True,
             misfire_grace_time=max(1, round(seconds)),
             next_run_time=now,
         )
