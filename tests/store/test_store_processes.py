@@ -63,60 +63,67 @@ def fresh_db(path: Path) -> None:
 # -- two processes ------------------------------------------------------------
 
 
-def committer(path: str, done: EventType, report: Connection) -> None:
+DAEMON_TRANSACTIONS = 700
+
+
+def committer(path: str, started: EventType, daemon_done: EventType, report: Connection) -> None:
+    """Commits (and some refunds) in a tight loop: far busier than a real till."""
     try:
         rng = random.Random(1)
         with Engine.open(path) as engine:
             for n in range(COMMITS):
                 engine.commit(order(f"o-{n}", rng))
+                started.set()
                 if n % 10 == 9:
                     engine.refund(f"o-{n - 5}", {"L0": 1})
-        report.send(("ok", COMMITS))
+            daemon_done.wait(60)
+            final = engine.commit(order("o-final", rng))
+        report.send(("ok", COMMITS + COMMITS // 10 + 1, final.applied[0].version))
     except BaseException:
-        report.send(("error", traceback.format_exc()))
-    finally:
-        done.set()
+        report.send(("error", traceback.format_exc(), None))
 
 
-def daemon(path: str, done: EventType, report: Connection) -> None:
+def daemon(path: str, started: EventType, daemon_done: EventType, report: Connection) -> None:
+    """Imports new campaign versions and acknowledges outbox rows, like the sync daemon."""
     try:
-        transactions = version = 0
+        version = 1
         with Engine.open(path) as engine:
-            while not done.is_set() or transactions < 300:
-                if transactions % 5 == 0:
+            started.wait(30)  # overlap with the committer, not run before it
+            for n in range(DAEMON_TRANSACTIONS):
+                if n % 5 == 0:
                     version += 1
-                    engine.import_campaigns(dump(campaigns(version + 1)))
+                    engine.import_campaigns(dump(campaigns(version)))
                 else:
                     engine.mark_sent([e.id for e in engine.pending_events(20)])
-                transactions += 1
-        report.send(("ok", transactions))
+        report.send(("ok", DAEMON_TRANSACTIONS, version))
     except BaseException:
-        report.send(("error", traceback.format_exc()))
+        report.send(("error", traceback.format_exc(), None))
+    finally:
+        daemon_done.set()
 
 
 def test_a_committing_process_and_a_syncing_process_never_see_database_is_locked(
     db_path: Path,
 ) -> None:
     fresh_db(db_path)
-    done = FORK.Event()
+    started, daemon_done = FORK.Event(), FORK.Event()
     pipes = [FORK.Pipe(duplex=False) for _ in range(2)]
     workers = [
-        FORK.Process(target=committer, args=(str(db_path), done, pipes[0][1])),
-        FORK.Process(target=daemon, args=(str(db_path), done, pipes[1][1])),
+        FORK.Process(target=committer, args=(str(db_path), started, daemon_done, pipes[0][1])),
+        FORK.Process(target=daemon, args=(str(db_path), started, daemon_done, pipes[1][1])),
     ]
     for worker in workers:
         worker.start()
     results = [receive.recv() for receive, _ in pipes]
     for worker in workers:
         worker.join(60)
-    assert [status for status, _ in results] == ["ok", "ok"], results
-    commits, daemon_transactions = results[0][1], results[1][1]
-    assert commits + commits // 10 + daemon_transactions >= 2000
+    assert [status for status, _, _ in results] == ["ok", "ok"], results
+    (_, writes, seen_version), (_, daemon_writes, last_version) = results
+    assert writes + daemon_writes >= 2000
+    assert seen_version == last_version  # the committer rebuilt its index from the daemon's
     conn = sqlite3.connect(db_path)
     assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    assert conn.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == COMMITS
-    versions = {v for (v,) in conn.execute("SELECT DISTINCT version FROM order_benefits")}
-    assert len(versions) > 1  # the committer picked up the daemon's imports
+    assert conn.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == COMMITS + 1
     sent, total = conn.execute("SELECT SUM(status = 'sent'), COUNT(*) FROM outbox").fetchone()
     assert 0 < sent <= total
 
@@ -205,3 +212,31 @@ def test_sigkill_at_random_moments_never_loses_or_half_writes_an_order(db_path: 
         assert conn.execute("SELECT 1 FROM outbox WHERE id = ?", (committed,)).fetchone(), oid
     check_whole(conn)
     json.dumps(sorted(present))  # every id is plain text
+
+
+def opener(path: str, start: EventType, report: Connection) -> None:
+    try:
+        start.wait(10)
+        with Engine.open(path, STORE) as engine:
+            engine.import_campaigns(dump(campaigns()))
+        report.send("ok")
+    except BaseException:
+        report.send(traceback.format_exc())
+
+
+def test_processes_opening_a_new_database_at_once_migrate_it_exactly_once(
+    db_path: Path,
+) -> None:
+    start = FORK.Event()
+    pipes = [FORK.Pipe(duplex=False) for _ in range(4)]
+    workers = [FORK.Process(target=opener, args=(str(db_path), start, w)) for _, w in pipes]
+    for worker in workers:
+        worker.start()
+    start.set()
+    assert [receive.recv() for receive, _ in pipes] == ["ok"] * 4
+    for worker in workers:
+        worker.join(10)
+    conn = sqlite3.connect(db_path)
+    names = [n for (n,) in conn.execute("SELECT name FROM _migrations ORDER BY seq")]
+    assert len(names) == len(set(names)) == 4
+    assert conn.execute("SELECT COUNT(*) FROM campaigns").fetchone()[0] == 2
