@@ -35,7 +35,13 @@ from msgspec import Meta, Struct
 from pos_promo.codec import validation_error
 from pos_promo.errors import InvalidInput
 
-__all__ = ["Batches", "DaemonConfig", "Http", "Intervals", "load_config"]
+__all__ = [
+    "Batches",
+    "DaemonConfig",
+    "Http",
+    "Intervals",
+    "load_config",
+]
 
 Seconds = Annotated[float, Meta(gt=0)]
 

@@ -36,7 +36,12 @@ from pos_promo.sync.errors import HQRefused, SyncCancelled
 from pos_promo.sync.local import JOBS, open_database, record_run, stop_job
 from pos_promo.sync.steps import Clock
 
-__all__ = ["JobResult", "Jobs", "housekeeping", "release_gifts"]
+__all__ = [
+    "JobResult",
+    "Jobs",
+    "housekeeping",
+    "release_gifts",
+]
 
 log = logging.getLogger("daemon")
 

@@ -35,7 +35,12 @@ from pos_promo.errors import InvalidInput, PromoError
 from pos_promo.sync.errors import DaemonAlreadyRunning
 from pos_promo.sync.local import JOBS
 
-__all__ = ["STOP_TIMEOUT", "build_parser", "build_scheduler", "main"]
+__all__ = [
+    "STOP_TIMEOUT",
+    "build_parser",
+    "build_scheduler",
+    "main",
+]
 
 log = logging.getLogger("daemon")
 STOP_TIMEOUT = 30.0

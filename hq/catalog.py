@@ -27,7 +27,14 @@ from hq.db import write
 from pos_promo.codec import decode_campaigns
 from pos_promo.sync.protocol import MAX_PAGE_LIMIT, Change, ChangesPage
 
-__all__ = ["CatalogError", "Document", "load_catalog", "parse_cursor", "publish", "serve_changes"]
+__all__ = [
+    "CatalogError",
+    "Document",
+    "load_catalog",
+    "parse_cursor",
+    "publish",
+    "serve_changes",
+]
 
 Document = tuple[str, dict[str, Any]]
 """``(type, document)``; the document carries its own ``id`` and ``version``."""

@@ -15,7 +15,12 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["SCHEMA", "Pool", "next_seq", "write"]
+__all__ = [  # noqa: RUF022 (plain sorted(), as tests/test_package_face.py checks)
+    "Pool",
+    "SCHEMA",
+    "next_seq",
+    "write",
+]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);

@@ -36,7 +36,12 @@ from pos_promo.store.connection import immediate
 from pos_promo.sync.local import get_cursor, iso, set_cursor
 from pos_promo.sync.protocol import Change, ChangesPage
 
-__all__ = ["QUARANTINE_PAYLOAD_LIMIT", "STREAM", "ChangesReport", "apply_changes_page"]
+__all__ = [  # noqa: RUF022 (plain sorted(), as tests/test_package_face.py checks)
+    "ChangesReport",
+    "QUARANTINE_PAYLOAD_LIMIT",
+    "STREAM",
+    "apply_changes_page",
+]
 
 STREAM = "changes"
 QUARANTINE_PAYLOAD_LIMIT = 64 * 1024

@@ -47,10 +47,10 @@ from pos_promo.sync.protocol import (
     encode,
 )
 
-__all__ = [
+__all__ = [  # noqa: RUF022 (plain sorted(), as tests/test_package_face.py checks)
     "DEFAULT_MAX_RESPONSE_BYTES",
-    "RETRYABLE_STATUS",
     "HQClient",
+    "RETRYABLE_STATUS",
     "RetryPolicy",
     "retry_after",
 ]

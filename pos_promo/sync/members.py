@@ -43,7 +43,13 @@ from pos_promo.sync.protocol import (
     item_type,
 )
 
-__all__ = ["STREAM", "MembersReport", "ack_watermark", "apply_member_page", "fact_key"]
+__all__ = [  # noqa: RUF022 (plain sorted(), as tests/test_package_face.py checks)
+    "MembersReport",
+    "STREAM",
+    "ack_watermark",
+    "apply_member_page",
+    "fact_key",
+]
 
 STREAM = "member_state"
 

@@ -22,7 +22,12 @@ from pos_promo.sync.errors import HQProtocolError
 from pos_promo.sync.local import iso
 from pos_promo.sync.protocol import EventResult, PushEvent
 
-__all__ = ["PushReport", "next_batch", "record_results", "requeue_dead"]
+__all__ = [
+    "PushReport",
+    "next_batch",
+    "record_results",
+    "requeue_dead",
+]
 
 
 @dataclass(frozen=True)

@@ -31,13 +31,9 @@ from msgspec import Meta, Raw, Struct
 
 from pos_promo.model.common import Id
 
-__all__ = [
+__all__ = [  # noqa: RUF022 (plain sorted(), as tests/test_package_face.py checks)
     "API_PREFIX",
     "CHANGE_TYPES",
-    "MAX_BATCH",
-    "MAX_PAGE_LIMIT",
-    "MEMBER_STATE_TYPES",
-    "PROTOCOL_VERSION",
     "Change",
     "ChangesPage",
     "ConfirmedTotal",
@@ -47,8 +43,12 @@ __all__ = [
     "EventStatus",
     "GrantState",
     "Health",
+    "MAX_BATCH",
+    "MAX_PAGE_LIMIT",
+    "MEMBER_STATE_TYPES",
     "MemberStateItem",
     "MemberStatePage",
+    "PROTOCOL_VERSION",
     "ParticipationCountState",
     "PushEvent",
     "PushRequest",

@@ -18,7 +18,14 @@ from pos_promo.errors import StoreError
 from pos_promo.store.connection import connect
 from pos_promo.sync.local import JOBS
 
-__all__ = ["DeadLetter", "JobStatus", "Quarantined", "SyncStatus", "read_status", "render_status"]
+__all__ = [
+    "DeadLetter",
+    "JobStatus",
+    "Quarantined",
+    "SyncStatus",
+    "read_status",
+    "render_status",
+]
 
 
 class JobStatus(Struct, frozen=True):

@@ -21,7 +21,12 @@ from pos_promo.sync.errors import HQProtocolError
 from pos_promo.sync.local import get_cursor
 from pos_promo.sync.outbox import PushReport, next_batch, record_results
 
-__all__ = ["Clock", "pull_changes", "pull_member_state", "push_events"]
+__all__ = [
+    "Clock",
+    "pull_changes",
+    "pull_member_state",
+    "push_events",
+]
 
 Clock = Callable[[], dt.datetime]
 
