@@ -6,10 +6,14 @@ receipt's instant, and compares: the benefits applied and their amounts,
 the order's total discount, and every line's per-unit discounts. Any
 difference is returned as sentences, which HQ records as a flag.
 
-Known limit: the receipt does not record the member's participation counts
-the till used, so HQ replays with none; an order where the till refused a
-campaign for a reached limit replays as a difference. Compiled indexes are
-cached by campaign set, since most orders of a day see the same versions.
+Participation limits are replayed with HQ's own counts for the member as
+the order arrives (every store's participations HQ holds, not yet this
+order's), since the receipt does not record the counts the till used. For
+a till that was online these match; for one that was offline HQ may know
+of more uses at other stores, and then the difference it flags is real:
+the member went over a limit across stores while the tills could not see
+each other. Compiled indexes are cached by campaign set, since most orders
+of a day see the same versions.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from pos_promo.engine.evaluate import evaluate
 from pos_promo.engine.index import CampaignIndex, build_index
 from pos_promo.errors import PromoError
 from pos_promo.model.campaign import Campaign
-from pos_promo.model.cart import StoreContext
+from pos_promo.model.cart import MemberCounts, ParticipationCount, StoreContext
 from pos_promo.model.common import Sharing
 from pos_promo.model.coupon import SharingPlan
 from pos_promo.model.events import OrderCommitted
@@ -60,6 +64,25 @@ def _plans(conn: sqlite3.Connection) -> Mapping[str, Sharing]:
     return plans
 
 
+def _counts(conn: sqlite3.Connection, event: OrderCommitted) -> MemberCounts | None:
+    """The member's participations HQ holds, in total and on the order's local day."""
+    if event.member_id is None:
+        return None
+    day = event.local_date.isoformat()
+    found = {}
+    for campaign, total in conn.execute(
+        "SELECT campaign_id, total FROM participation_counts WHERE member_id = ?",
+        (event.member_id,),
+    ):
+        today = conn.execute(
+            "SELECT count FROM participation_days WHERE member_id = ? AND campaign_id = ? "
+            "AND local_date = ?",
+            (event.member_id, campaign, day),
+        ).fetchone()
+        found[campaign] = ParticipationCount(max(0, total), max(0, today[0] if today else 0))
+    return MemberCounts(found)
+
+
 def replay_order(
     conn: sqlite3.Connection,
     event: OrderCommitted,
@@ -84,7 +107,9 @@ def replay_order(
         check_cart(event.cart)
         cart = event.cart
         index = cache.index(context, tuple(documents))
-        result = evaluate(cart, index, at=receipt.inputs.at, plans=_plans(conn))
+        result = evaluate(
+            cart, index, at=receipt.inputs.at, counts=_counts(conn, event), plans=_plans(conn)
+        )
     except (PromoError, msgspec.MsgspecError) as exc:
         return [f"cannot replay: {exc}"]
     found: list[str] = []
