@@ -8,7 +8,6 @@ never a traceback.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -17,6 +16,8 @@ from typing import Any
 
 import msgspec
 
+from pos_promo import cli_db
+from pos_promo.cli_io import emit_json, parse_instant, read_input
 from pos_promo.codec import decode_campaigns, decode_cart, decode_member_counts, decode_store
 from pos_promo.engine.evaluate import evaluate, explain
 from pos_promo.engine.index import build_index
@@ -29,67 +30,50 @@ from pos_promo.schemas import SCHEMAS, schema_json
 __all__ = ["main"]
 
 
-class UsageError(PromoError):
-    """A command-line argument that cannot be used (missing file, bad instant)."""
-
-
-def _read(path: str, option: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{option}: cannot read {path!r}: {exc.strerror}") from None
-
-
-def _instant(text: str | None) -> dt.datetime | None:
-    if text is None:
-        return None
-    try:
-        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput("--at", "must be an ISO-8601 instant", text) from None
-    if value.tzinfo is None:
-        raise InvalidInput("--at", "must carry a UTC offset such as Z or +01:00", text)
-    return value
-
-
 def _emit(obj: Any, cart: Cart | None, fmt: str, store: StoreContext | None = None) -> None:
     if fmt == "text" and hasattr(obj, "lines"):
         sys.stdout.write(render_receipt(obj, cart, store))
         return
-    sys.stdout.write(msgspec.json.format(msgspec.json.encode(obj), indent=2).decode() + "\n")
+    emit_json(obj)
 
 
 def _inputs(args: argparse.Namespace) -> tuple[Any, Cart, StoreContext]:
     if not args.campaigns or not args.cart:
-        raise UsageError("give --scenario FILE, or both --campaigns FILE and --cart FILE")
-    campaigns = decode_campaigns(_read(args.campaigns, "--campaigns"))
-    cart = decode_cart(_read(args.cart, "--cart"))
+        raise InvalidInput("--campaigns", "and --cart are required without --scenario")
+    campaigns = decode_campaigns(read_input(args.campaigns, "--campaigns"))
+    cart = decode_cart(read_input(args.cart, "--cart"))
     store = (
-        decode_store(_read(args.store, "--store")) if args.store else StoreContext(cart.store_id)
+        decode_store(read_input(args.store, "--store"))
+        if args.store
+        else StoreContext(cart.store_id)
     )
     return build_index(campaigns, store), cart, store
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    if args.db:
+        return cli_db.evaluate_from_db(args)
     if args.scenario:
         scenario = load_scenario(args.scenario)
         if args.at:
-            scenario = msgspec.structs.replace(scenario, at=_instant(args.at))
+            scenario = msgspec.structs.replace(scenario, at=parse_instant(args.at))
         result = run_scenario(scenario)
         cart = msgspec.convert(scenario.cart, Cart)
         _emit(result, cart, args.format, scenario.store)
         return 0
     index, cart, store = _inputs(args)
-    counts = decode_member_counts(_read(args.counts, "--counts")) if args.counts else None
-    result = evaluate(cart, index, at=_instant(args.at), counts=counts)
+    counts = decode_member_counts(read_input(args.counts, "--counts")) if args.counts else None
+    result = evaluate(cart, index, at=parse_instant(args.at), counts=counts)
     _emit(result, cart, args.format, store)
     return 0
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
     index, cart, _ = _inputs(args)
-    counts = decode_member_counts(_read(args.counts, "--counts")) if args.counts else None
-    _emit(explain(cart, index, args.campaign, at=_instant(args.at), counts=counts), cart, "json")
+    counts = decode_member_counts(read_input(args.counts, "--counts")) if args.counts else None
+    _emit(
+        explain(cart, index, args.campaign, at=parse_instant(args.at), counts=counts), cart, "json"
+    )
     return 0
 
 
@@ -101,7 +85,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
             (folder / f"{name}.json").write_text(schema_json(name))
         return 0
     if not args.name:
-        raise UsageError(f"schema: name one of {', '.join(SCHEMAS)}, or --write DIR")
+        raise InvalidInput("schema", f"name one of {', '.join(SCHEMAS)}, or give --write DIR")
     sys.stdout.write(schema_json(args.name))
     return 0
 
@@ -138,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("name", nargs="?", choices=tuple(SCHEMAS))
     sc.add_argument("--write", metavar="DIR", help="write every schema into DIR")
     sc.set_defaults(run=cmd_schema)
+
+    cli_db.register(sub)
     return parser
 
 

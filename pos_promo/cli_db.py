@@ -19,11 +19,10 @@ import argparse
 import datetime as dt
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any
 
 import msgspec
 
+from pos_promo.cli_io import emit_json, parse_instant, read_input
 from pos_promo.codec import decode_cart, decode_store, validation_error
 from pos_promo.embedded import Engine
 from pos_promo.engine.money import format_money
@@ -36,34 +35,13 @@ __all__ = ["evaluate_from_db", "main", "register"]
 _PAYMENTS = msgspec.json.Decoder(list[Payment])
 
 
-def _read(path: str, what: str) -> bytes:
-    if path == "-":
-        return sys.stdin.buffer.read()
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise InvalidInput(what, f"cannot read {path!r} ({exc.strerror})") from None
-
-
-def _instant(text: str | None) -> dt.datetime | None:
-    if text is None:
-        return None
-    try:
-        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput("--at", "must be an ISO-8601 instant", text) from None
-    if value.tzinfo is None:
-        raise InvalidInput("--at", "must carry a UTC offset such as Z or +01:00", text)
-    return value
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
 def _store(args: argparse.Namespace) -> StoreContext | None:
     path = getattr(args, "store", None)
-    return decode_store(_read(path, "--store")) if path else None
+    return decode_store(read_input(path, "--store")) if path else None
 
 
 def _open(args: argparse.Namespace) -> Engine:
@@ -72,26 +50,22 @@ def _open(args: argparse.Namespace) -> Engine:
     return Engine.open(args.db, _store(args))
 
 
-def _emit(obj: Any) -> None:
-    sys.stdout.write(msgspec.json.format(msgspec.json.encode(obj), indent=2).decode() + "\n")
-
-
 def _campaigns_import(args: argparse.Namespace) -> int:
-    payload = _read(args.file, "FILE")
+    payload = read_input(args.file, "FILE")
     with _open(args) as engine:
-        _emit(engine.import_campaigns(payload, at=_now()))
+        emit_json(engine.import_campaigns(payload, at=_now()))
     return 0
 
 
 def _campaigns_list(args: argparse.Namespace) -> int:
     with _open(args) as engine:
-        _emit(engine.campaigns())
+        emit_json(engine.campaigns())
     return 0
 
 
 def _campaigns_show(args: argparse.Namespace) -> int:
     with _open(args) as engine:
-        _emit(engine.campaign(args.id))
+        emit_json(engine.campaign(args.id))
     return 0
 
 
@@ -99,23 +73,23 @@ def evaluate_from_db(args: argparse.Namespace) -> int:
     """``pos-promo --db PATH evaluate --cart FILE [--at ISO] [--store FILE]``."""
     if not getattr(args, "cart", None):
         raise InvalidInput("--cart", "is required: the cart to evaluate, as JSON")
-    cart = decode_cart(_read(args.cart, "--cart"))
+    cart = decode_cart(read_input(args.cart, "--cart"))
     with _open(args) as engine:
-        _emit(engine.evaluate(cart, at=_instant(getattr(args, "at", None))))
+        emit_json(engine.evaluate(cart, at=parse_instant(getattr(args, "at", None))))
     return 0
 
 
 def _commit(args: argparse.Namespace) -> int:
-    cart = decode_cart(_read(args.cart, "--cart"))
+    cart = decode_cart(read_input(args.cart, "--cart"))
     payments = None
     if args.payments:
-        raw = _read(args.payments, "--payments")
+        raw = read_input(args.payments, "--payments")
         try:
             payments = _PAYMENTS.decode(raw)
         except msgspec.MsgspecError as exc:
             raise validation_error(exc, raw, InvalidPayment, "$.payments") from None
     with _open(args) as engine:
-        _emit(engine.commit(cart, payments, at=_instant(args.at)))
+        emit_json(engine.commit(cart, payments, at=parse_instant(args.at)))
     return 0
 
 
@@ -137,13 +111,13 @@ def _refund(args: argparse.Namespace) -> int:
             line, units = _units(text)
             lines[line] = lines.get(line, 0) + units
     with _open(args) as engine:
-        _emit(engine.refund(args.order_id, lines, refund_id=args.refund_id, at=_now()))
+        emit_json(engine.refund(args.order_id, lines, refund_id=args.refund_id, at=_now()))
     return 0
 
 
 def _orders_show(args: argparse.Namespace) -> int:
     with _open(args) as engine:
-        _emit(engine.order(args.order_id))
+        emit_json(engine.order(args.order_id))
     return 0
 
 
@@ -177,13 +151,13 @@ def _report(args: argparse.Namespace) -> int:
         if args.format == "text":
             sys.stdout.write(_report_text(rows, engine.store.currency))
         else:
-            _emit(rows)
+            emit_json(rows)
     return 0
 
 
 def _outbox(args: argparse.Namespace) -> int:
     with _open(args) as engine:
-        _emit(engine.outbox_counts())
+        emit_json(engine.outbox_counts())
     return 0
 
 

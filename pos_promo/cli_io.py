@@ -1,0 +1,44 @@
+"""What every ``pos-promo`` command does at the shell's edge: read a file
+named by an option, parse an instant, print JSON. One copy, so every command
+words its errors the same way."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from pos_promo.errors import InvalidInput
+
+__all__ = ["emit_json", "parse_instant", "read_input"]
+
+
+def read_input(path: str, option: str) -> bytes:
+    """The bytes of ``path`` (``-`` is standard input); a missing file names ``option``."""
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise InvalidInput(option, f"cannot read {path!r} ({exc.strerror})") from None
+
+
+def parse_instant(text: str | None, option: str = "--at") -> dt.datetime | None:
+    """An ISO-8601 instant with its offset (``Z`` allowed), or ``None``."""
+    if text is None:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(option, "must be an ISO-8601 instant", text) from None
+    if value.tzinfo is None:
+        raise InvalidInput(option, "must carry a UTC offset such as Z or +01:00", text)
+    return value
+
+
+def emit_json(obj: Any) -> None:
+    """Print ``obj`` as indented JSON for scripts and people alike."""
+    sys.stdout.write(msgspec.json.format(msgspec.json.encode(obj), indent=2).decode() + "\n")
