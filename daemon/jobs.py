@@ -80,7 +80,8 @@ def housekeeping(conn: sqlite3.Connection, clock: Clock) -> str:
     with immediate(conn):
         pruned = conn.execute(
             "DELETE FROM sync_acks WHERE ack_seq < (SELECT MAX(ack_seq) FROM sync_acks) "
-            "AND event_id NOT IN (SELECT event_id FROM participations WHERE confirmed = 0)"
+            "AND event_id NOT IN (SELECT event_id FROM participations "
+            "WHERE confirmed = 0 AND member_id IS NOT NULL)"
         ).rowcount
     busy, log_pages, moved = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     conn.execute("PRAGMA optimize")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sqlite3
 
@@ -15,6 +16,7 @@ from pos_promo.store.connection import immediate
 from pos_promo.store.counts import member_counts
 from pos_promo.store.outbox import add_events
 from pos_promo.sync import steps
+from pos_promo.sync.cli import register
 from pos_promo.sync.errors import HQRefused, HQUnavailable
 from pos_promo.sync.outbox import next_batch, requeue_dead
 from pos_promo.sync.protocol import PushEvent
@@ -69,6 +71,22 @@ def test_an_event_hq_rejects_becomes_a_dead_letter_that_is_shown_and_never_dropp
     row = till.conn.execute("SELECT status FROM outbox WHERE id = 'evt-x'").fetchone()
     assert row == ("dead",)
     assert requeue_dead(till.conn, ["evt-x"]) == 1
+    assert till.pending() == 1
+
+
+def test_pos_promo_requeue_puts_every_dead_letter_back_in_the_outbox(
+    hq: HQ, till: Till, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with immediate(till.conn):
+        add_events(till.conn, [("evt-y", "gift.granted", None, {"ordinal": 2})])
+    steps.push_events(till.conn, till.client(hq), now)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db")
+    register(parser.add_subparsers())
+    args = parser.parse_args(["--db", str(till.path), "requeue", "--all"])
+    assert args.run(args) == 0
+    assert json.loads(capsys.readouterr().out) == {"requeued": 1}
+    assert read_status(till.path).dead_letters == ()
     assert till.pending() == 1
 
 
