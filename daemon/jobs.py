@@ -84,7 +84,6 @@ def housekeeping(conn: sqlite3.Connection, clock: Clock) -> str:
             "WHERE confirmed = 0 AND member_id IS NOT NULL)"
         ).rowcount
     busy, log_pages, moved = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-    conn.execute("PRAGMA optimize")
     return f"{pruned} ack(s) pruned, WAL checkpoint {moved}/{log_pages} page(s)" + (
         " (busy)" if busy else ""
     )
