@@ -11,8 +11,10 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from msgspec import Struct
+
 from pos_promo.engine.clock import LocalMoment
-from pos_promo.engine.compiled import Compiled
+from pos_promo.engine.compiled import Compiled, windows_text
 from pos_promo.model.cart import Cart, ParticipationCount, StoreContext
 
 __all__ = ["Blocked", "Context", "check_audience"]
@@ -28,8 +30,7 @@ class Context:
     counts: Mapping[str, ParticipationCount]
 
 
-@dataclass(frozen=True, slots=True)
-class Blocked:
+class Blocked(Struct, frozen=True):
     """A campaign that does not apply to this cart at all, and why."""
 
     reason: str
@@ -46,9 +47,11 @@ def check_audience(c: Compiled, ctx: Context) -> Blocked | None:
         return Blocked("inactive", f"Campaign is {campaign.status}.")
     now = ctx.now
     if now.wall < c.start:
-        return Blocked("not_started", f"Starts {c.start.isoformat(sep=' ')} (store time).")
+        starts = c.starts_text or c.start.isoformat(sep=" ")
+        return Blocked("not_started", f"Starts {starts} (store time).")
     if now.wall > c.end:
-        return Blocked("ended", f"Ended {c.end.isoformat(sep=' ')} (store time).")
+        ends = c.ends_text or c.end.isoformat(sep=" ")
+        return Blocked("ended", f"Ended {ends} (store time).")
     if c.dates or c.slots:
         blocked = _check_calendar(c, now)
         if blocked:
@@ -76,10 +79,7 @@ def _check_calendar(c: Compiled, now: LocalMoment) -> Blocked | None:
         for day in slot.start_days(now):
             if not c.dates or day in c.dates:
                 return None
-    windows = ", ".join(
-        f"{s.start // 60:02d}:{s.start % 60:02d}-{s.end // 60:02d}:{s.end % 60:02d}"
-        for s in c.slots
-    )
+    windows = c.windows_text or windows_text(c.slots)
     return Blocked("outside_time_slot", f"Only offered {windows}; it is {now.wall:%a %H:%M}.")
 
 

@@ -21,7 +21,7 @@ from pos_promo.model.campaign import (
 from pos_promo.model.cart import StoreContext
 from pos_promo.model.common import ChildRule, ItemScope, Sharing
 
-__all__ = ["Compiled", "compile_campaign", "store_in_scope"]
+__all__ = ["Compiled", "child_bits", "compile_campaign", "store_in_scope", "windows_text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +48,13 @@ class Compiled:
     modifiers: ChildRule
     auto_apply: bool
     sharing: Sharing
+    # worked out once for the store's own campaigns ("" and -1: not worked out):
+    # the parts of audience messages that only depend on the campaign ...
+    starts_text: str = ""
+    ends_text: str = ""
+    windows_text: str = ""
+    # ... and child_bits(sides, modifiers)
+    child_bits: int = -1
 
     @property
     def store_wide(self) -> bool:
@@ -74,12 +81,13 @@ def compile_campaign(campaign: Campaign, store: StoreContext) -> Compiled:
         Slot(slot.weekdays, clock_minutes(slot.start), clock_minutes(slot.end))
         for slot in campaign.time_slots
     )
+    in_store = store_in_scope(campaign, store)
     return Compiled(
         campaign=campaign,
         id=campaign.id,
         kind="spend_and_save",
         priority=campaign.priority,
-        in_store=store_in_scope(campaign, store),
+        in_store=in_store,
         start=campaign.period.start,
         end=campaign.period.end,
         slots=slots,
@@ -95,4 +103,28 @@ def compile_campaign(campaign: Campaign, store: StoreContext) -> Compiled:
         modifiers=campaign.modifiers,
         auto_apply=campaign.auto_apply,
         sharing=campaign.sharing,
+        # evaluation only meets the campaigns of its store (the others only
+        # when named or explained, and then work these out themselves)
+        starts_text=campaign.period.start.isoformat(sep=" ") if in_store else "",
+        ends_text=campaign.period.end.isoformat(sep=" ") if in_store else "",
+        windows_text=windows_text(slots) if in_store and slots else "",
+        child_bits=child_bits(campaign.sides, campaign.modifiers) if in_store else -1,
+    )
+
+
+def child_bits(sides: ChildRule, modifiers: ChildRule) -> int:
+    """The four side and modifier settings as bits: side counts 1, side shares
+    2, modifier counts 4, modifier shares 8."""
+    return (
+        sides.counts_toward_threshold
+        | sides.shares_discount << 1
+        | modifiers.counts_toward_threshold << 2
+        | modifiers.shares_discount << 3
+    )
+
+
+def windows_text(slots: tuple[Slot, ...]) -> str:
+    """``11:00-14:00, 22:00-02:00``: the daily windows of a campaign's slots."""
+    return ", ".join(
+        f"{s.start // 60:02d}:{s.start % 60:02d}-{s.end // 60:02d}:{s.end % 60:02d}" for s in slots
     )

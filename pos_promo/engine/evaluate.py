@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 
 from pos_promo.codec import load_zone
 from pos_promo.engine.audience import Blocked, Context, check_audience
@@ -36,6 +37,7 @@ __all__ = ["DEFAULT_PROMOTION_SHARING", "assess", "evaluate", "explain"]
 
 DEFAULT_PROMOTION_SHARING = ShareRule("none")
 NO_COUNTS = MemberCounts()
+NO_ITEMS = Miss("no_eligible_items")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,16 +104,29 @@ def _not_applied(c: Compiled, reason: str, message: str, **extra: object) -> Not
 
 def assess(c: Compiled, setup: _Setup, prices: Prices) -> Blocked | Miss | Outcome:
     """One campaign on its own: blocked by audience, missing, or what it gives."""
+    return _assess(c, setup, prices, None)[0]
+
+
+def _assess(
+    c: Compiled, setup: _Setup, prices: Prices, mains: list[int] | None
+) -> tuple[Blocked | Miss | Outcome, list[int]]:
+    """:func:`assess`, with the eligible main lines (``mains`` when the index
+    already found them) for the runs that follow."""
     blocked = check_audience(c, setup.ctx)
     if blocked:
-        return blocked
+        return blocked, []
     plan = c.campaign.sharing_plan
     if plan is not None and plan not in setup.plans:
-        return Blocked("sharing_plan_unknown", f"Its sharing plan {plan!r} is not known here yet.")
-    mains = eligible_mains(c, setup.view)
+        return _unknown_plan(plan), []
+    if mains is None:
+        mains = eligible_mains(c, setup.view)
     if not mains:
-        return Miss("no_eligible_items")
-    return run(c, setup.view, prices, mains=mains)
+        return Miss("no_eligible_items"), mains
+    return run(c, setup.view, prices, mains=mains), mains
+
+
+def _unknown_plan(plan: str) -> Blocked:
+    return Blocked("sharing_plan_unknown", f"Its sharing plan {plan!r} is not known here yet.")
 
 
 def _explained(c: Compiled, verdict: Blocked | Miss, currency: str) -> NotApplied:
@@ -140,8 +155,23 @@ def evaluate(
     not_applied: list[NotApplied] = []
     cands: list[Candidate] = []
     compiled: list[Compiled] = []
-    for c in index.considered(cart):
-        verdict = assess(c, setup, view.base)
+    eligible: list[list[int]] = []
+    considered, hits = index.lookup(cart)
+    ctx, known_plans, base = setup.ctx, setup.plans, view.base
+    for c in considered:
+        blocked = check_audience(c, ctx)
+        if blocked is not None:
+            not_applied.append(NotApplied(c.id, c.kind, blocked.reason, blocked.message))  # type: ignore[arg-type]
+            continue
+        plan = c.campaign.sharing_plan
+        if plan is not None and plan not in known_plans:
+            blocked = _unknown_plan(plan)
+            not_applied.append(NotApplied(c.id, c.kind, blocked.reason, blocked.message))  # type: ignore[arg-type]
+            continue
+        mains = hits.get(id(c))
+        if mains is None:
+            mains = eligible_mains(c, view)
+        verdict: Miss | Outcome = run(c, view, base, mains=mains) if mains else NO_ITEMS
         if not isinstance(verdict, Outcome):
             not_applied.append(_explained(c, verdict, currency))
             continue
@@ -151,7 +181,6 @@ def evaluate(
                 _not_applied(c, "manual_only", f"Available on request: would save {saves}.")
             )
             continue
-        mains = eligible_mains(c, view)
         cands.append(
             Candidate(
                 c.id,
@@ -162,40 +191,39 @@ def evaluate(
             )
         )
         compiled.append(c)
-    for wanted in sorted(cart.requested_promotions - index.by_id.keys()):
+        eligible.append(mains)
+    # (not ``requested - by_id.keys()``: that walks every key of the index)
+    for wanted in sorted(w for w in cart.requested_promotions if w not in index.by_id):
         not_applied.append(
             NotApplied(
                 wanted, "unknown", "unknown_campaign", f"No campaign {wanted!r} is known here."
             )
         )
-    rules = [_promotion_rule(c, setup.plans) for c in compiled]
-    compatible = [
-        sum(
-            1 << j
-            for j, other in enumerate(compiled)
-            if j != i and _allows(rules[i], other.id) and _allows(rules[j], c.id)
-        )
-        for i, c in enumerate(compiled)
-    ]
+    compatible = _compatibility(compiled, setup.plans)
     chosen = select(cands, compatible, view.base)
     picked = {i for i, _ in chosen.picked}
+    in_order = sorted(picked)
+    lost: dict[int, str] = {}  # picked index -> the message of those it beat
     for i, c in enumerate(compiled):
         if i in picked:
             continue
-        rival = next((j for j in sorted(picked) if not compatible[i] >> j & 1), None)
+        rival = None
+        for j in in_order:
+            if not compatible[i] >> j & 1:
+                rival = j
+                break
         if rival is not None:
             winner = compiled[rival]
-            label = f"{winner.campaign.name!r} ({winner.id})" if winner.campaign.name else winner.id
+            message = lost.get(rival)
+            if message is None:
+                name = winner.campaign.name
+                label = f"{name!r} ({winner.id})" if name else winner.id
+                message = lost[rival] = f"Cannot be combined with {label}, which saves more."
             not_applied.append(
-                _not_applied(
-                    c,
-                    "not_shareable",
-                    f"Cannot be combined with {label}, which saves more.",
-                    lost_to=winner.id,
-                )
+                NotApplied(c.id, c.kind, "not_shareable", message, lost_to=winner.id)
             )
             continue
-        after = run(c, view, chosen.prices, mains=eligible_mains(c, view))
+        after = run(c, view, chosen.prices, mains=eligible[i])
         if isinstance(after, Miss):
             explained = _explained(c, after, currency)
             not_applied.append(
@@ -239,21 +267,46 @@ def evaluate(
         total=subtotal - discount,
         lines=lines,
         applied=applied,
-        not_applied=tuple(sorted(not_applied, key=lambda n: n.id)),
+        not_applied=tuple(sorted(not_applied, key=attrgetter("id"))),
         selection="exact" if chosen.exact else "bounded",
     )
+
+
+def _compatibility(compiled: list[Compiled], plans: Mapping[str, Sharing]) -> list[int]:
+    """For each candidate, the bit mask of the others it may be combined with.
+
+    Two combine only if neither forbids the other, so a candidate whose rule
+    is ``none`` combines with nobody and only the others need comparing.
+    """
+    rules = [_promotion_rule(c, plans) for c in compiled]
+    compatible = [0] * len(compiled)
+    open_ = [i for i, rule in enumerate(rules) if rule.mode != "none"]
+    for i in open_:
+        mask = 0
+        rule, own = rules[i], compiled[i].id
+        for j in open_:
+            if j != i and _allows(rule, compiled[j].id) and _allows(rules[j], own):
+                mask |= 1 << j
+        compatible[i] = mask
+    return compatible
 
 
 def _line_results(
     view: CartView, prices: Prices, outcomes: list[tuple[str, Outcome]]
 ) -> tuple[LineResult, ...]:
+    per_line: list[dict[int, int]] = []
+    for _, out in outcomes:
+        sums: dict[int, int] = {}
+        for (li, _unit), v in out.allocation.items():
+            sums[li] = sums.get(li, 0) + v
+        per_line.append(sums)
     results = []
     for index, line in enumerate(view.lines):
         nets = prices[index]
         units = tuple(line.unit_price - net for net in nets)
         shares = []
-        for benefit_id, out in outcomes:
-            amount = sum(v for (li, _), v in out.allocation.items() if li == index)
+        for (benefit_id, _), sums in zip(outcomes, per_line, strict=True):
+            amount = sums.get(index, 0)
             if amount:
                 shares.append(BenefitShare(benefit_id, amount))
         subtotal = line.unit_price * line.quantity

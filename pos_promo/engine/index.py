@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from pos_promo.engine.compiled import Compiled, compile_campaign
 from pos_promo.model.campaign import Campaign
@@ -36,20 +37,54 @@ class CampaignIndex:
         Sorted by execution order (priority high to low, then id), so the
         answer does not depend on the order of lines or campaigns.
         """
+        return self.lookup(cart)[0]
+
+    def lookup(self, cart: Cart) -> tuple[list[Compiled], dict[int, list[int]]]:
+        """:meth:`considered`, and what the look-ups already tell about each one.
+
+        The second value maps ``id(campaign)`` of a campaign found through
+        the cart's items or categories to its eligible main lines (rising
+        line index, excluded items left out): what
+        :func:`~pos_promo.engine.spend_and_save.eligible_mains` would
+        return for it. Store-wide and named campaigns are not in it.
+        """
         found: dict[str, Compiled] = {c.id: c for c in self.store_wide}
-        for line in cart.lines:
+        hits: dict[int, list[int]] = {}
+        by_item, by_category = self.by_item, self.by_category
+        for index, line in enumerate(cart.lines):
             if line.role != "main":
                 continue
-            for c in self.by_item.get(line.item_id, ()):
+            item = line.item_id
+            for c in by_item.get(item, ()):
                 found[c.id] = c
+                if item not in c.items.excluded_item_ids:
+                    got = hits.get(id(c))
+                    if got is None:
+                        hits[id(c)] = [index]
+                    elif got[-1] != index:
+                        got.append(index)
             for category in line.category_ids:
-                for c in self.by_category.get(category, ()):
+                for c in by_category.get(category, ()):
                     found[c.id] = c
+                    if item not in c.items.excluded_item_ids:
+                        got = hits.get(id(c))
+                        if got is None:
+                            hits[id(c)] = [index]
+                        elif got[-1] != index:
+                            got.append(index)
         for wanted in cart.requested_promotions:
             named = self.by_id.get(wanted)
             if named is not None:
                 found[named.id] = named
-        return sorted(found.values(), key=lambda c: (-c.priority, c.id))
+        # execution order: priority high to low, then id (ids are unique here,
+        # and a reversed sort keeps equal priorities in id order)
+        ordered = sorted(found.values(), key=_ID)
+        ordered.sort(key=_PRIORITY, reverse=True)
+        return ordered, hits
+
+
+_ID = attrgetter("id")
+_PRIORITY = attrgetter("priority")
 
 
 def build_index(campaigns: Iterable[Campaign], store: StoreContext) -> CampaignIndex:

@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from msgspec import Struct
+
 from pos_promo.engine.spend_and_save import Miss, Outcome
 from pos_promo.engine.units import Prices, apply
 
@@ -30,8 +32,7 @@ BUDGET = 20_000
 Runner = Callable[[Prices], Outcome | Miss]
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(Struct, frozen=True):
     """A benefit that qualifies on its own, ready to be run on other prices."""
 
     id: str
@@ -67,55 +68,79 @@ def select(
     n = len(cands)
     best: list[tuple[int, Outcome]] = []
     best_key: tuple[object, ...] | None = None
+    best_saved = 0
     best_prices = base
     runs = 0
     exact = True
+    amounts = [c.standalone.amount for c in cands]
+    # amounts are positive, so a partial sum of them can stop at the target
+    positive = all(amount >= 0 for amount in amounts)
 
-    def consider(picked: list[tuple[int, Outcome]], prices: Prices) -> None:
-        nonlocal best, best_key, best_prices
+    def consider(
+        picked: list[tuple[int, Outcome]],
+        prices: Prices,
+        saved: int,
+        last: Outcome | None = None,
+    ) -> None:
+        """Keep ``picked`` if it beats the best set; its prices are ``prices``
+        with the allocation of ``last`` (when given) taken off, worked out
+        only then."""
+        nonlocal best, best_key, best_saved, best_prices
+        if best_key is not None and saved < best_saved:
+            return  # saves less: its key is worse whatever the rest says
         key = _key(cands, picked)
         if best_key is None or key < best_key:
-            best, best_key, best_prices = list(picked), key, prices
+            if last is not None:
+                prices = apply(prices, last.allocation)
+            best, best_key, best_saved, best_prices = list(picked), key, saved, prices
 
     def search(
         start: int, mask: int, prices: Prices, picked: list[tuple[int, Outcome]], saved: int
     ) -> None:
+        """Take or leave each candidate from ``start`` on: taking recurses,
+        leaving goes round the loop (the same walk as recursing on both)."""
         nonlocal runs, exact
-        rest = mask >> start
-        if rest == 0:
-            consider(picked, prices)
-            return
-        i = start + ((rest & -rest).bit_length() - 1)
-        if best_key is not None:
-            bound = saved
-            bits, j = mask >> i, i
-            while bits:
-                if bits & 1:
-                    bound += cands[j].standalone.amount
-                bits >>= 1
-                j += 1
-            if bound < -best_key[0]:  # type: ignore[operator]
+        while True:
+            rest = mask >> start
+            if rest == 0:
+                consider(picked, prices, saved)
                 return
-        if picked:
-            if runs >= budget:
-                exact = False
-                outcome: Outcome | Miss = Miss("budget")
+            i = start + ((rest & -rest).bit_length() - 1)
+            if best_key is not None:
+                bound = saved
+                bits = mask >> i
+                while bits:
+                    low = bits & -bits
+                    bound += amounts[i + low.bit_length() - 1]
+                    if positive and bound >= best_saved:
+                        break
+                    bits ^= low
+                if bound < best_saved:
+                    return
+            if picked:
+                if runs >= budget:
+                    exact = False
+                    outcome: Outcome | Miss = Miss("budget")
+                else:
+                    runs += 1
+                    outcome = cands[i].run(prices)
             else:
-                runs += 1
-                outcome = cands[i].run(prices)
-        else:
-            outcome = cands[i].standalone
-        if isinstance(outcome, Outcome) and outcome.amount > 0:
-            picked.append((i, outcome))
-            search(
-                i + 1,
-                mask & compatible[i],
-                apply(prices, outcome.allocation),
-                picked,
-                saved + outcome.amount,
-            )
-            picked.pop()
-        search(i + 1, mask, prices, picked, saved)
+                outcome = cands[i].standalone
+            if isinstance(outcome, Outcome) and outcome.amount > 0:
+                picked.append((i, outcome))
+                narrowed = mask & compatible[i]
+                if narrowed >> (i + 1) == 0:  # nothing left to add: a leaf
+                    consider(picked, prices, saved + outcome.amount, outcome)
+                else:
+                    search(
+                        i + 1,
+                        narrowed,
+                        apply(prices, outcome.allocation),
+                        picked,
+                        saved + outcome.amount,
+                    )
+                picked.pop()
+            start = i + 1
 
     search(0, (1 << n) - 1, base, [], 0)
     if not exact:
@@ -129,5 +154,5 @@ def select(
                 picked.append((i, outcome))
                 prices = apply(prices, outcome.allocation)
                 mask &= compatible[i]
-        consider(picked, prices)
+        consider(picked, prices, sum(out.amount for _, out in picked))
     return Selection(tuple(best), best_prices, exact)

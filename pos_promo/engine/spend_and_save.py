@@ -8,28 +8,79 @@ children by price (largest remainder, main first).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from collections.abc import Callable
+from typing import TypeVar
 
-from pos_promo.engine.compiled import Compiled
+from msgspec import Struct
+
+from pos_promo.engine.compiled import Compiled, child_bits
 from pos_promo.engine.money import split
 from pos_promo.engine.units import CartView, Prices, UnitRef
 from pos_promo.model.campaign import ItemsFree, ItemsSave, SpendSave
+from pos_promo.model.common import ChildRule
 
 __all__ = ["Miss", "Outcome", "eligible_mains", "run"]
 
+U = TypeVar("U")
 
-@dataclass(frozen=True, slots=True)
+
 class Outcome:
-    """What the promotion gives on these prices."""
+    """What the promotion gives on these prices.
 
-    amount: int
-    tier: int  # 1-based
-    capped: bool
-    allocation: dict[UnitRef, int]
+    The ``allocation`` may be handed over as a function, worked out the
+    first time it is read: most outcomes only compete on their amount and
+    are never applied. Treat an outcome as immutable.
+    """
+
+    __slots__ = ("_allocation", "_later", "amount", "capped", "tier")
+
+    def __init__(
+        self,
+        amount: int,
+        tier: int,  # 1-based
+        capped: bool,
+        allocation: dict[UnitRef, int] | None = None,
+        *,
+        later: Callable[[], dict[UnitRef, int]] | None = None,
+    ) -> None:
+        if allocation is None and later is None:
+            raise TypeError("Outcome needs an allocation or a function that works it out")
+        self.amount = amount
+        self.tier = tier
+        self.capped = capped
+        self._allocation = allocation
+        self._later = later
+
+    @property
+    def allocation(self) -> dict[UnitRef, int]:
+        allocation = self._allocation
+        if allocation is None:
+            assert self._later is not None
+            allocation = self._allocation = self._later()
+            self._later = None
+        return allocation
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Outcome):
+            return NotImplemented
+        return (self.amount, self.tier, self.capped, self.allocation) == (
+            other.amount,
+            other.tier,
+            other.capped,
+            other.allocation,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"Outcome(amount={self.amount!r}, tier={self.tier!r}, capped={self.capped!r}, "
+            f"allocation={self.allocation!r})"
+        )
 
 
-@dataclass(frozen=True, slots=True)
-class Miss:
+class Miss(Struct, frozen=True):
     """Why the promotion gives nothing on these prices.
 
     ``measure`` says whether ``needed``/``reached`` are money or item counts.
@@ -41,8 +92,7 @@ class Miss:
     measure: str = "money"
 
 
-@dataclass(frozen=True, slots=True)
-class _Unit:
+class _Unit(Struct, frozen=True):
     ref: UnitRef
     counted: int  # what the unit adds to a money threshold
     shared: tuple[UnitRef, ...]  # the line units that take its discount
@@ -52,6 +102,8 @@ class _Unit:
 def eligible_mains(campaign: Compiled, view: CartView) -> list[int]:
     """Main lines in the campaign's item scope (children follow their main)."""
     scope = campaign.items
+    if scope.all_items and not scope.excluded_item_ids:
+        return list(view.mains)
     found = []
     for index in view.mains:
         line = view.lines[index]
@@ -66,34 +118,173 @@ def eligible_mains(campaign: Compiled, view: CartView) -> list[int]:
     return found
 
 
+def _unit(
+    ref: UnitRef,
+    prices: Prices,
+    carried: tuple[tuple[UnitRef, bool], ...],
+    sides: ChildRule,
+    modifiers: ChildRule,
+) -> _Unit:
+    main, k = ref
+    net = prices[main][k]
+    counted = discountable = net
+    if not carried:
+        return _Unit(ref, counted, (ref,), discountable)
+    shared: list[UnitRef] = [ref]
+    for (child, j), side in carried:
+        rule = sides if side else modifiers
+        child_net = prices[child][j]
+        if rule.counts_toward_threshold:
+            counted += child_net
+        if rule.shares_discount:
+            shared.append((child, j))
+            discountable += child_net
+    return _Unit(ref, counted, tuple(shared), discountable)
+
+
 def _units(campaign: Compiled, view: CartView, prices: Prices, mains: list[int]) -> list[_Unit]:
-    units = []
-    for main in mains:
-        kids = view.children[main]
-        for k, net in enumerate(prices[main]):
-            counted = net
-            shared: list[UnitRef] = [(main, k)]
-            discountable = net
-            for child in kids:
-                rule = campaign.sides if view.lines[child].role == "side" else campaign.modifiers
-                for j in view.child_units(child, k):
-                    child_net = prices[child][j]
-                    if rule.counts_toward_threshold:
-                        counted += child_net
-                    if rule.shares_discount:
-                        shared.append((child, j))
-                        discountable += child_net
-            units.append(_Unit((main, k), counted, tuple(shared), discountable))
-    high_first = campaign.application_order == "high_to_low"
-    lines = view.lines
-    units.sort(
-        key=lambda u: (
-            -lines[u.ref[0]].unit_price if high_first else lines[u.ref[0]].unit_price,
-            lines[u.ref[0]].line_id,
-            u.ref[1],
+    """The bundle units of ``mains`` on ``prices``, in the campaign's
+    application order (the view holds every main unit sorted both ways)."""
+    order = view.high_to_low if campaign.application_order == "high_to_low" else view.low_to_high
+    eligible = set(mains)
+    sides, modifiers, bundle = campaign.sides, campaign.modifiers, view.bundle
+    return [
+        _unit(ref, prices, bundle[ref], sides, modifiers) for ref in order if ref[0] in eligible
+    ]
+
+
+_Line = tuple[int, int, int, tuple[_Unit, ...]]  # counted, discountable, items, units
+
+
+def _run_base(campaign: Compiled, view: CartView, mains: list[int]) -> Outcome | Miss:
+    """:func:`run` on the cart's own prices, from per-line totals.
+
+    Every unit of a main line has the same price and carries the same
+    children there, so thresholds and room add up line by line; the units
+    are put in application order only when a tier is met, and their
+    discount is filled in only when it is read. Needs unique line ids
+    (``view.rank_low``), so that ordering the lines orders the units.
+    """
+    bits = campaign.child_bits
+    if bits < 0:
+        bits = child_bits(campaign.sides, campaign.modifiers)
+    memo = view.memo
+    stats: dict[int, _Line] | None = memo.get("lines")
+    if stats is None:
+        stats = memo["lines"] = {}
+    every = len(mains) == len(view.mains)  # store-wide: the same totals for many campaigns
+    totals: tuple[int, int, int, int] | None = memo.get(("totals", bits)) if every else None
+    if totals is not None:
+        counted, room, items, item_room = totals
+    else:
+        relevant = view.relevant
+        counted = room = items = item_room = 0
+        for main in mains:
+            key = main * 16 + (bits & relevant[main])
+            stat = stats.get(key)
+            if stat is None:
+                stat = stats[key] = _line(view, main, campaign.sides, campaign.modifiers)
+            counted += stat[0]
+            room += stat[1]
+            if stat[2]:
+                items += stat[2]
+                item_room += stat[1]
+        if every:
+            memo["totals", bits] = counted, room, items, item_room
+    rule = campaign.rule
+    cap = campaign.max_discount
+    best: tuple[int, int, bool, list[_Unit] | None] | None = None
+    only_items = True
+    if isinstance(rule, SpendSave):
+        reached = counted
+        for tier, step in enumerate(rule.tiers, 1):
+            if reached >= step.spend:
+                best = _better(best, step.save, room, cap, tier, None)
+        needed, measure = rule.tiers[0].spend, "money"
+        only_items = False
+    else:
+        reached = items  # main units whose price is above zero
+        if isinstance(rule, ItemsSave):
+            for tier, items_step in enumerate(rule.tiers, 1):
+                if reached >= items_step.items:
+                    best = _better(best, items_step.save, item_room, cap, tier, None)
+            needed = rule.tiers[0].items
+        else:
+            assert isinstance(rule, ItemsFree)
+            ordered: list[_Unit] | None = None
+            for tier, free_step in enumerate(rule.tiers, 1):
+                if reached >= free_step.buy + free_step.free:
+                    if ordered is None:
+                        ordered = _ordered(campaign, view, mains, bits, only_items)
+                    free = ordered[: free_step.free]
+                    worth = sum(u.discountable for u in free)
+                    best = _better(best, worth, worth, cap, tier, free)
+            needed = rule.tiers[0].buy + rule.tiers[0].free
+        measure = "items"
+    if best is None:
+        return Miss("threshold_not_met", needed, reached, measure)
+    amount, tier, capped, chosen = best
+    if amount == 0:
+        return Miss("nothing_to_discount")
+    if chosen is None:
+        later = functools.partial(_fill_ordered, amount, campaign, view, mains, bits, only_items)
+    else:
+        later = functools.partial(_fill, amount, chosen, view.base)
+    return Outcome(amount, tier, capped, later=later)
+
+
+def _fill_ordered(
+    amount: int,
+    campaign: Compiled,
+    view: CartView,
+    mains: list[int],
+    bits: int,
+    only_items: bool,
+) -> dict[UnitRef, int]:
+    return _fill(amount, _ordered(campaign, view, mains, bits, only_items), view.base)
+
+
+def _line(view: CartView, main: int, sides: ChildRule, modifiers: ChildRule) -> _Line:
+    """A main line's units on the cart's own prices, and their totals."""
+    base, bundle = view.base, view.bundle
+    if view.relevant[main]:
+        units = tuple(
+            _unit((main, k), base, bundle[main, k], sides, modifiers)
+            for k in range(len(base[main]))
         )
-    )
-    return units
+    else:  # no child: each unit counts and takes its own price
+        units = tuple(_Unit((main, k), net, ((main, k),), net) for k, net in enumerate(base[main]))
+    counted = discountable = 0
+    for unit in units:
+        counted += unit.counted
+        discountable += unit.discountable
+    items = len(units) if view.lines[main].unit_price > 0 else 0
+    return counted, discountable, items, units
+
+
+def _ordered(
+    campaign: Compiled, view: CartView, mains: list[int], bits: int, only_items: bool
+) -> list[_Unit]:
+    """The units of ``mains`` (those with a price only, if ``only_items``) in
+    the campaign's application order; their lines are in the memo already."""
+    high = campaign.application_order == "high_to_low"
+    every = len(mains) == len(view.mains)  # store-wide: the same list for many campaigns
+    if every:
+        known: list[_Unit] | None = view.memo.get(("ordered", bits, high, only_items))
+        if known is not None:
+            return known
+    if len(mains) > 1:
+        mains = sorted(mains, key=(view.rank_high if high else view.rank_low).__getitem__)
+    stats: dict[int, _Line] = view.memo["lines"]
+    relevant = view.relevant
+    found: list[_Unit] = []
+    for main in mains:
+        stat = stats[main * 16 + (bits & relevant[main])]
+        if stat[2] or not only_items:
+            found.extend(stat[3])
+    if every:
+        view.memo["ordered", bits, high, only_items] = found
+    return found
 
 
 def _fill(amount: int, units: list[_Unit], prices: Prices) -> dict[UnitRef, int]:
@@ -106,6 +297,9 @@ def _fill(amount: int, units: list[_Unit], prices: Prices) -> dict[UnitRef, int]
         if take == 0:
             continue
         left -= take
+        if len(unit.shared) == 1:  # a unit alone takes it all (take <= its price)
+            allocation[unit.ref] = take
+            continue
         weights = [prices[line][k] for line, k in unit.shared]
         for ref, part in zip(unit.shared, split(take, weights), strict=True):
             if part:
@@ -115,6 +309,8 @@ def _fill(amount: int, units: list[_Unit], prices: Prices) -> dict[UnitRef, int]
 
 def run(campaign: Compiled, view: CartView, prices: Prices, *, mains: list[int]) -> Outcome | Miss:
     """The promotion on ``prices`` for its eligible ``mains`` (best tier, capped)."""
+    if prices is view.base and view.rank_low:
+        return _run_base(campaign, view, mains)
     units = _units(campaign, view, prices, mains)
     rule = campaign.rule
     cap = campaign.max_discount
@@ -153,13 +349,13 @@ def run(campaign: Compiled, view: CartView, prices: Prices, *, mains: list[int])
 
 
 def _better(
-    best: tuple[int, int, bool, list[_Unit]] | None,
+    best: tuple[int, int, bool, U] | None,
     value: int,
     room: int,
     cap: int | None,
     tier: int,
-    units: list[_Unit],
-) -> tuple[int, int, bool, list[_Unit]]:
+    units: U,
+) -> tuple[int, int, bool, U]:
     """Keep the tier worth most to the customer; on a tie, the higher tier."""
     capped = cap is not None and cap < min(value, room)
     amount = min(value, room, cap) if cap is not None else min(value, room)
