@@ -36,6 +36,7 @@ __all__ = [
     "ItemsSave",
     "ItemsTier",
     "Limits",
+    "LocalDateTime",
     "Participants",
     "Period",
     "SpendAndSave",
