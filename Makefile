@@ -14,10 +14,11 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(PY) -m pos_promo.demo
+	$(PY) -m pos_promo.sync.demo
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check pos_promo daemon tests bench
-	$(VENV)/bin/ruff format --check pos_promo daemon tests bench
+	$(VENV)/bin/ruff check pos_promo daemon hq tests bench
+	$(VENV)/bin/ruff format --check pos_promo daemon hq tests bench
 	$(VENV)/bin/mypy
 
 test: $(STAMP) lint
@@ -25,6 +26,8 @@ test: $(STAMP) lint
 
 bench: $(STAMP)
 	$(PY) bench/evaluate.py
+	$(PY) bench/commit.py
+	$(PY) bench/sync.py
 
 schema: $(STAMP)
 	$(PY) -m pos_promo.cli schema --write docs/schema

@@ -15,9 +15,9 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = [  # noqa: RUF022 (plain sorted(), as tests/test_package_face.py checks)
-    "Pool",
+__all__ = [
     "SCHEMA",
+    "Pool",
     "next_seq",
     "write",
 ]

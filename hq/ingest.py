@@ -30,9 +30,9 @@ from pos_promo.model.cart import StoreContext
 from pos_promo.model.events import Event, OrderCommitted, OrderRefunded, ParticipationChanged
 from pos_promo.sync.protocol import EventResult, PushEvent, PushRequest
 
-__all__ = [  # noqa: RUF022 (plain sorted(), as tests/test_package_face.py checks)
-    "Ingestor",
+__all__ = [
     "KNOWN_KINDS",
+    "Ingestor",
 ]
 
 _EVENT = msgspec.json.Decoder(Event)

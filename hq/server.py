@@ -38,11 +38,11 @@ from pos_promo.sync.protocol import (
     encode,
 )
 
-__all__ = [  # noqa: RUF022 (plain sorted(), as tests/test_package_face.py checks)
+__all__ = [
+    "MAX_BODY",
     "HQApp",
     "HQServer",
     "Handler",
-    "MAX_BODY",
 ]
 
 log = logging.getLogger("hq")

@@ -26,6 +26,7 @@ from pos_promo.model.cart import Cart, StoreContext
 from pos_promo.render import render_receipt
 from pos_promo.scenario import load_scenario, run_scenario
 from pos_promo.schemas import SCHEMAS, schema_json
+from pos_promo.sync.cli import register as register_sync
 
 __all__ = ["main"]
 
@@ -124,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     sc.set_defaults(run=cmd_schema)
 
     cli_db.register(sub)
+    register_sync(sub)
     return parser
 
 

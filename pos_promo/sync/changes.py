@@ -36,10 +36,10 @@ from pos_promo.store.connection import immediate
 from pos_promo.sync.local import get_cursor, iso, set_cursor
 from pos_promo.sync.protocol import Change, ChangesPage
 
-__all__ = [  # noqa: RUF022 (plain sorted(), as tests/test_package_face.py checks)
-    "ChangesReport",
+__all__ = [
     "QUARANTINE_PAYLOAD_LIMIT",
     "STREAM",
+    "ChangesReport",
     "apply_changes_page",
 ]
 

@@ -47,10 +47,10 @@ from pos_promo.sync.protocol import (
     encode,
 )
 
-__all__ = [  # noqa: RUF022 (plain sorted(), as tests/test_package_face.py checks)
+__all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
-    "HQClient",
     "RETRYABLE_STATUS",
+    "HQClient",
     "RetryPolicy",
     "retry_after",
 ]

@@ -43,9 +43,9 @@ from pos_promo.sync.protocol import (
     item_type,
 )
 
-__all__ = [  # noqa: RUF022 (plain sorted(), as tests/test_package_face.py checks)
-    "MembersReport",
+__all__ = [
     "STREAM",
+    "MembersReport",
     "ack_watermark",
     "apply_member_page",
     "fact_key",

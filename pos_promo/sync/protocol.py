@@ -31,9 +31,13 @@ from msgspec import Meta, Raw, Struct
 
 from pos_promo.model.common import Id
 
-__all__ = [  # noqa: RUF022 (plain sorted(), as tests/test_package_face.py checks)
+__all__ = [
     "API_PREFIX",
     "CHANGE_TYPES",
+    "MAX_BATCH",
+    "MAX_PAGE_LIMIT",
+    "MEMBER_STATE_TYPES",
+    "PROTOCOL_VERSION",
     "Change",
     "ChangesPage",
     "ConfirmedTotal",
@@ -43,12 +47,8 @@ __all__ = [  # noqa: RUF022 (plain sorted(), as tests/test_package_face.py check
     "EventStatus",
     "GrantState",
     "Health",
-    "MAX_BATCH",
-    "MAX_PAGE_LIMIT",
-    "MEMBER_STATE_TYPES",
     "MemberStateItem",
     "MemberStatePage",
-    "PROTOCOL_VERSION",
     "ParticipationCountState",
     "PushEvent",
     "PushRequest",
