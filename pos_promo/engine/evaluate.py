@@ -294,18 +294,22 @@ def _compatibility(compiled: list[Compiled], plans: Mapping[str, Sharing]) -> li
 def _line_results(
     view: CartView, prices: Prices, outcomes: list[tuple[str, Outcome]]
 ) -> tuple[LineResult, ...]:
-    per_line: list[dict[int, int]] = []
-    for _, out in outcomes:
+    taken: list[tuple[str, dict[int, int]]] = []  # benefit id, what it took off each line
+    for benefit_id, out in outcomes:
         sums: dict[int, int] = {}
         for (li, _unit), v in out.allocation.items():
             sums[li] = sums.get(li, 0) + v
-        per_line.append(sums)
+        taken.append((benefit_id, sums))
+    base = view.base
     results = []
     for index, line in enumerate(view.lines):
         nets = prices[index]
-        units = tuple(line.unit_price - net for net in nets)
+        if nets is base[index]:  # untouched by every benefit
+            units: tuple[int, ...] = (0,) * line.quantity
+        else:
+            units = tuple(line.unit_price - net for net in nets)
         shares = []
-        for (benefit_id, _), sums in zip(outcomes, per_line, strict=True):
+        for benefit_id, sums in taken:
             amount = sums.get(index, 0)
             if amount:
                 shares.append(BenefitShare(benefit_id, amount))

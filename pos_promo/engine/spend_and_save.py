@@ -144,12 +144,14 @@ def _unit(
 
 def _units(campaign: Compiled, view: CartView, prices: Prices, mains: list[int]) -> list[_Unit]:
     """The bundle units of ``mains`` on ``prices``, in the campaign's
-    application order (the view holds every main unit sorted both ways)."""
-    order = view.high_to_low if campaign.application_order == "high_to_low" else view.low_to_high
+    application order (the view keeps every main unit sorted both ways)."""
+    order = view.unit_order(campaign.application_order == "high_to_low")
     eligible = set(mains)
-    sides, modifiers, bundle = campaign.sides, campaign.modifiers, view.bundle
+    sides, modifiers = campaign.sides, campaign.modifiers
     return [
-        _unit(ref, prices, bundle[ref], sides, modifiers) for ref in order if ref[0] in eligible
+        _unit(ref, prices, view.carried(*ref), sides, modifiers)
+        for ref in order
+        if ref[0] in eligible
     ]
 
 
@@ -163,7 +165,7 @@ def _run_base(campaign: Compiled, view: CartView, mains: list[int]) -> Outcome |
     children there, so thresholds and room add up line by line; the units
     are put in application order only when a tier is met, and their
     discount is filled in only when it is read. Needs unique line ids
-    (``view.rank_low``), so that ordering the lines orders the units.
+    (``view.unique_ids``), so that ordering the lines orders the units.
     """
     bits = campaign.child_bits
     if bits < 0:
@@ -246,10 +248,10 @@ def _fill_ordered(
 
 def _line(view: CartView, main: int, sides: ChildRule, modifiers: ChildRule) -> _Line:
     """A main line's units on the cart's own prices, and their totals."""
-    base, bundle = view.base, view.bundle
+    base = view.base
     if view.relevant[main]:
         units = tuple(
-            _unit((main, k), base, bundle[main, k], sides, modifiers)
+            _unit((main, k), base, view.carried(main, k), sides, modifiers)
             for k in range(len(base[main]))
         )
     else:  # no child: each unit counts and takes its own price
@@ -274,7 +276,7 @@ def _ordered(
         if known is not None:
             return known
     if len(mains) > 1:
-        mains = sorted(mains, key=(view.rank_high if high else view.rank_low).__getitem__)
+        mains = sorted(mains, key=view.ranks(high).__getitem__)
     stats: dict[int, _Line] = view.memo["lines"]
     relevant = view.relevant
     found: list[_Unit] = []
@@ -309,7 +311,7 @@ def _fill(amount: int, units: list[_Unit], prices: Prices) -> dict[UnitRef, int]
 
 def run(campaign: Compiled, view: CartView, prices: Prices, *, mains: list[int]) -> Outcome | Miss:
     """The promotion on ``prices`` for its eligible ``mains`` (best tier, capped)."""
-    if prices is view.base and view.rank_low:
+    if prices is view.base and view.unique_ids:
         return _run_base(campaign, view, mains)
     units = _units(campaign, view, prices, mains)
     rule = campaign.rule

@@ -24,7 +24,12 @@ Allocation = Mapping[UnitRef, int]  # what one benefit takes off each line unit
 
 @dataclass(frozen=True, slots=True)
 class CartView:
-    """Cart lines indexed for the engine; built once per evaluation."""
+    """Cart lines indexed for the engine; built once per evaluation.
+
+    What only some evaluations need (unit orders, ranks, bundles) is worked
+    out on first use and kept in ``memo``, which promotions also use to share
+    work on the cart's own prices (see spend_and_save).
+    """
 
     cart: Cart
     lines: tuple[Line, ...]
@@ -32,26 +37,62 @@ class CartView:
     children: Mapping[int, tuple[int, ...]]  # main line -> child lines, by line_id
     per_unit: Mapping[int, int]  # child line -> units it has per main unit
     base: Prices
-    # every main unit in application order, so a promotion only filters it:
-    # by (unit price, line id, unit) rising, and by (-unit price, line id, unit)
-    low_to_high: tuple[UnitRef, ...] = ()
-    high_to_low: tuple[UnitRef, ...] = ()
-    # main unit -> the child units it carries, children by line id: (child unit, is a side)
-    bundle: Mapping[UnitRef, tuple[tuple[UnitRef, bool], ...]] = field(default_factory=dict)
-    # when line ids are unique (a checked cart), the units of one main line sit
-    # together in both orders, so ordering main lines is enough: their place
-    # in each order, by line index (-1 for a child line)
-    rank_low: tuple[int, ...] = ()
-    rank_high: tuple[int, ...] = ()
+    # line ids are unique (a checked cart): then the units of one main line
+    # sit together in both application orders, and ordering lines is enough
+    unique_ids: bool = False
     # by line index: the side and modifier setting bits that matter to a main
     # line (3: it has a side, 12: a modifier; see compiled.child_bits)
     relevant: tuple[int, ...] = ()
-    # per evaluation memo of what promotions share on ``base`` prices (spend_and_save)
     memo: dict[object, Any] = field(default_factory=dict)
 
     def child_units(self, child: int, main_unit: int) -> range:
         share = self.per_unit[child]
         return range(main_unit * share, (main_unit + 1) * share)
+
+    def unit_order(self, high_first: bool) -> tuple[UnitRef, ...]:
+        """Every main unit in application order: by (unit price, line id,
+        unit) rising, or by (-unit price, line id, unit)."""
+        key = ("unit order", high_first)
+        order: tuple[UnitRef, ...] | None = self.memo.get(key)
+        if order is None:
+            lines, sign = self.lines, -1 if high_first else 1
+            units = [(m, k) for m in self.mains for k in range(lines[m].quantity)]
+            order = self.memo[key] = tuple(
+                sorted(
+                    units,
+                    key=lambda u: (sign * lines[u[0]].unit_price, lines[u[0]].line_id, u[1]),
+                )
+            )
+        return order
+
+    def ranks(self, high_first: bool) -> tuple[int, ...]:
+        """Each main line's place in the application order (by line index, -1
+        for a child line); orders units only when ``unique_ids``."""
+        key = ("ranks", high_first)
+        ranks: tuple[int, ...] | None = self.memo.get(key)
+        if ranks is None:
+            lines, sign = self.lines, -1 if high_first else 1
+            places = [-1] * len(lines)
+            by_price = sorted(
+                self.mains, key=lambda m: (sign * lines[m].unit_price, lines[m].line_id)
+            )
+            for place, m in enumerate(by_price):
+                places[m] = place
+            ranks = self.memo[key] = tuple(places)
+        return ranks
+
+    def carried(self, main: int, unit: int) -> tuple[tuple[UnitRef, bool], ...]:
+        """The child units one main unit carries, children by line id, each
+        with whether it is a side (else a modifier)."""
+        if not self.relevant[main]:
+            return ()
+        found: list[tuple[UnitRef, bool]] = []
+        lines, per_unit = self.lines, self.per_unit
+        for child in self.children[main]:
+            side = lines[child].role == "side"
+            share = per_unit[child]
+            found.extend(((child, j), side) for j in range(unit * share, (unit + 1) * share))
+        return tuple(found)
 
 
 def view_cart(cart: Cart) -> CartView:
@@ -60,58 +101,17 @@ def view_cart(cart: Cart) -> CartView:
     mains = tuple(i for i, line in enumerate(lines) if line.role == "main")
     kids: dict[int, list[int]] = {m: [] for m in mains}
     per_unit: dict[int, int] = {}
+    relevant = [0] * len(lines)
     for index, line in enumerate(lines):
         if line.role != "main":
             main = position[line.parent_line_id or ""]
             kids[main].append(index)
             per_unit[index] = line.quantity // lines[main].quantity
+            relevant[main] |= 3 if line.role == "side" else 12
     children = {m: tuple(sorted(c, key=lambda i: lines[i].line_id)) for m, c in kids.items()}
     base = tuple((line.unit_price,) * line.quantity for line in lines)
-    units = [(m, k) for m in mains for k in range(lines[m].quantity)]
-    low_to_high = tuple(
-        sorted(units, key=lambda u: (lines[u[0]].unit_price, lines[u[0]].line_id, u[1]))
-    )
-    high_to_low = tuple(
-        sorted(units, key=lambda u: (-lines[u[0]].unit_price, lines[u[0]].line_id, u[1]))
-    )
-    bundle: dict[UnitRef, tuple[tuple[UnitRef, bool], ...]] = {}
-    for m, k in units:
-        carried: list[tuple[UnitRef, bool]] = []
-        for child in children[m]:
-            side = lines[child].role == "side"
-            share = per_unit[child]
-            carried.extend(((child, j), side) for j in range(k * share, (k + 1) * share))
-        bundle[m, k] = tuple(carried)
-    rank_low: tuple[int, ...] = ()
-    rank_high: tuple[int, ...] = ()
-    if len(position) == len(lines):
-        low = [-1] * len(lines)
-        high = [-1] * len(lines)
-        by_price = sorted(mains, key=lambda m: (lines[m].unit_price, lines[m].line_id))
-        for place, m in enumerate(by_price):
-            low[m] = place
-        by_price = sorted(mains, key=lambda m: (-lines[m].unit_price, lines[m].line_id))
-        for place, m in enumerate(by_price):
-            high[m] = place
-        rank_low, rank_high = tuple(low), tuple(high)
-    relevant = [0] * len(lines)
-    for m, kids_of in children.items():
-        for c in kids_of:
-            relevant[m] |= 3 if lines[c].role == "side" else 12
-    return CartView(
-        cart,
-        lines,
-        mains,
-        children,
-        per_unit,
-        base,
-        low_to_high,
-        high_to_low,
-        bundle,
-        rank_low,
-        rank_high,
-        tuple(relevant),
-    )
+    unique_ids = len(position) == len(lines)
+    return CartView(cart, lines, mains, children, per_unit, base, unique_ids, tuple(relevant))
 
 
 def apply(prices: Prices, allocation: Allocation) -> Prices:
