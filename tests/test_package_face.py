@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+import daemon
+import hq
 import pos_promo
 import pos_promo.errors
 from pos_promo.cli import build_parser
@@ -34,7 +36,8 @@ def all_modules() -> list[str]:
     """Every module that is not a package: each must declare its public names."""
     return sorted(
         info.name
-        for info in pkgutil.walk_packages(pos_promo.__path__, "pos_promo.")
+        for package in (pos_promo, hq, daemon)
+        for info in pkgutil.walk_packages(package.__path__, package.__name__ + ".")
         if not info.ispkg and not info.name.endswith("__main__")
     )
 

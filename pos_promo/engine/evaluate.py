@@ -20,8 +20,8 @@ from pos_promo.engine.compiled import Compiled
 from pos_promo.engine.index import CampaignIndex
 from pos_promo.engine.money import format_money
 from pos_promo.engine.selection import Candidate, select
-from pos_promo.engine.spend_and_save import Miss, Outcome, eligible_mains, run
-from pos_promo.engine.units import CartView, Prices, view_cart
+from pos_promo.engine.spend_and_save import Miss, Outcome, eligible_mains, run, upper_bound
+from pos_promo.engine.units import CartView, Prices, apply, view_cart
 from pos_promo.errors import InvalidCart
 from pos_promo.model.cart import Cart, MemberCounts
 from pos_promo.model.common import ShareRule, Sharing
@@ -153,7 +153,7 @@ def evaluate(
     setup = _setup(cart, index, at, counts, plans)
     view, currency = setup.view, index.store.currency
     not_applied: list[NotApplied] = []
-    cands: list[Candidate] = []
+    standalone: list[Outcome] = []
     compiled: list[Compiled] = []
     eligible: list[list[int]] = []
     considered, hits = index.lookup(cart)
@@ -181,15 +181,7 @@ def evaluate(
                 _not_applied(c, "manual_only", f"Available on request: would save {saves}.")
             )
             continue
-        cands.append(
-            Candidate(
-                c.id,
-                c.priority,
-                False,
-                verdict,
-                functools.partial(run, c, view, mains=mains),
-            )
-        )
+        standalone.append(verdict)
         compiled.append(c)
         eligible.append(mains)
     # (not ``requested - by_id.keys()``: that walks every key of the index)
@@ -200,6 +192,18 @@ def evaluate(
             )
         )
     compatible = _compatibility(compiled, setup.plans)
+    cands = [
+        Candidate(
+            c.id,
+            c.priority,
+            False,
+            alone,
+            functools.partial(run, c, view, mains=mains),
+            # alone, it runs first and gives exactly that; combined, it may give more
+            upper_bound(c, view, mains) if compatible[i] else alone.amount,
+        )
+        for i, (c, alone, mains) in enumerate(zip(compiled, standalone, eligible, strict=True))
+    ]
     chosen = select(cands, compatible, view.base)
     picked = {i for i, _ in chosen.picked}
     in_order = sorted(picked)
@@ -223,7 +227,11 @@ def evaluate(
                 NotApplied(c.id, c.kind, "not_shareable", message, lost_to=winner.id)
             )
             continue
-        after = run(c, view, chosen.prices, mains=eligible[i])
+        before = view.base  # the prices the benefits ahead of it in execution order left
+        for j, out in chosen.picked:
+            if j < i:
+                before = apply(before, out.allocation)
+        after = run(c, view, before, mains=eligible[i])
         if isinstance(after, Miss):
             explained = _explained(c, after, currency)
             not_applied.append(

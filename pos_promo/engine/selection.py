@@ -3,10 +3,12 @@
 Benefits apply one after another in execution order, each measured on the
 prices the earlier ones left, so a set's worth is only known by running it.
 The search is a depth-first branch and bound over "take it / leave it" in
-execution order. A benefit never gives more after others than on its own
-(later benefits see lower prices), so the sum of the stand-alone amounts
-still open is a sound upper bound, and branches that cannot beat the best
-set found are cut. Sets compare by (most saved, fewest coupons, higher
+execution order. Each candidate carries a ``bound``: the most it can give
+after any earlier benefits (see ``spend_and_save.upper_bound``; a benefit
+can give *more* after others, e.g. "buy 2 get 1 free" frees a dearer unit
+once a cheap one reaches zero, so the stand-alone amount is not a bound).
+The sum of the bounds still open cuts branches that cannot beat the best
+set found. Sets compare by (most saved, fewest coupons, higher
 priorities, smaller ids).
 
 A pathological input (many mutually compatible benefits of equal worth)
@@ -40,6 +42,7 @@ class Candidate(Struct, frozen=True):
     is_coupon: bool
     standalone: Outcome
     run: Runner
+    bound: int  # the most it can give after any benefits before it
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +75,7 @@ def select(
     best_prices = base
     runs = 0
     exact = True
-    amounts = [c.standalone.amount for c in cands]
+    amounts = [c.bound for c in cands]
     # amounts are positive, so a partial sum of them can stop at the target
     positive = all(amount >= 0 for amount in amounts)
 

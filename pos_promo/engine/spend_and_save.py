@@ -20,7 +20,7 @@ from pos_promo.engine.units import CartView, Prices, UnitRef
 from pos_promo.model.campaign import ItemsFree, ItemsSave, SpendSave
 from pos_promo.model.common import ChildRule
 
-__all__ = ["Miss", "Outcome", "eligible_mains", "run"]
+__all__ = ["Miss", "Outcome", "eligible_mains", "run", "upper_bound"]
 
 U = TypeVar("U")
 
@@ -358,9 +358,45 @@ def _better(
     tier: int,
     units: U,
 ) -> tuple[int, int, bool, U]:
-    """Keep the tier worth most to the customer; on a tie, the higher tier."""
+    """The tier just met replaces the one before it: SPEC §4 applies the
+    highest tier the cart meets (tiers are tried lowest first), capped by
+    the order maximum and by what the eligible units can absorb."""
+    del best
     capped = cap is not None and cap < min(value, room)
     amount = min(value, room, cap) if cap is not None else min(value, room)
-    if best is None or amount >= best[0]:
-        return amount, tier, capped, units
-    return best
+    return amount, tier, capped, units
+
+
+def upper_bound(campaign: Compiled, view: CartView, mains: list[int]) -> int:
+    """The most the promotion can give on any prices at or below the cart's own.
+
+    Earlier benefits only lower prices, so a promotion run after them meets
+    the same tiers or fewer and has less room; but it may then fall to a
+    lower tier worth more, and "buy X get Y free" may free a dearer unit once
+    a cheap one reaches zero. So the bound takes, over every tier met at the
+    cart's prices, the most that tier could give: its saving, or the
+    ``free`` dearest units. The stacking search prunes with it.
+    """
+    units = _units(campaign, view, view.base, mains)
+    rule = campaign.rule
+    base = view.base
+    items = [u for u in units if base[u.ref[0]][u.ref[1]] > 0]
+    best = 0
+    if isinstance(rule, SpendSave):
+        reached = sum(u.counted for u in units)
+        room = sum(u.discountable for u in units)
+        for step in rule.tiers:
+            if reached >= step.spend:
+                best = max(best, min(step.save, room))
+    elif isinstance(rule, ItemsSave):
+        room = sum(u.discountable for u in items)
+        for items_step in rule.tiers:
+            if len(items) >= items_step.items:
+                best = max(best, min(items_step.save, room))
+    else:
+        dearest = sorted((u.discountable for u in items), reverse=True)
+        for free_step in rule.tiers:
+            if len(items) >= free_step.buy + free_step.free:
+                best = max(best, sum(dearest[: free_step.free]))
+    cap = campaign.max_discount
+    return best if cap is None else min(best, cap)

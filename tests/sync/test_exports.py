@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 import inspect
-import pkgutil
 import re
 from pathlib import Path
 
-import pytest
-
-import daemon
-import hq
 import hq.faults
 import pos_promo.sync
 import pos_promo.sync.errors
@@ -19,23 +13,6 @@ import pos_promo.sync.protocol
 from pos_promo.errors import PromoError
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def modules() -> list[str]:
-    found = []
-    for package in (pos_promo.sync, hq, daemon):
-        for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
-            if not info.ispkg and not info.name.endswith("__main__"):
-                found.append(info.name)
-    return sorted(found)
-
-
-@pytest.mark.parametrize("name", modules())
-def test_every_module_has_a_sorted_all_naming_real_things(name: str) -> None:
-    module = importlib.import_module(name)
-    exported = list(getattr(module, "__all__", ["<missing __all__>"]))
-    assert exported == sorted(exported)
-    assert all(hasattr(module, symbol) for symbol in exported)
 
 
 def test_every_sync_error_is_a_promo_error_drawn_in_the_tree() -> None:
