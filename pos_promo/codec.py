@@ -116,7 +116,7 @@ def decode_campaigns(data: bytes | str) -> tuple[Campaign, ...]:
 
 def campaign_from_obj(obj: Any, path: str = "$") -> Campaign:
     """One campaign from already-parsed JSON (a dict), checked."""
-    campaign = convert(obj, Campaign, InvalidCampaign, path)
+    campaign: Campaign = convert(obj, Campaign, InvalidCampaign, path)  # type: ignore[arg-type]
     check_campaign(campaign, path)
     return campaign
 

@@ -11,11 +11,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 from pos_promo.engine.clock import Slot, clock_minutes
+from pos_promo.model.base import CampaignBase
 from pos_promo.model.campaign import (
     ApplicationOrder,
-    Campaign,
     Limits,
     Participants,
+    SpendAndSave,
     SpendSaveRule,
 )
 from pos_promo.model.cart import StoreContext
@@ -28,7 +29,7 @@ __all__ = ["Compiled", "child_bits", "compile_campaign", "store_in_scope", "wind
 class Compiled:
     """A Spend & Save campaign as one store sees it."""
 
-    campaign: Campaign
+    campaign: SpendAndSave
     id: str
     kind: str
     priority: int
@@ -61,7 +62,7 @@ class Compiled:
         return self.items.all_items
 
 
-def store_in_scope(campaign: Campaign, store: StoreContext) -> bool:
+def store_in_scope(campaign: CampaignBase, store: StoreContext) -> bool:
     """Listed store, or any organisation node above it, or all stores."""
     scope = campaign.stores
     if scope == "all":
@@ -69,7 +70,7 @@ def store_in_scope(campaign: Campaign, store: StoreContext) -> bool:
     return store.id in scope.store_ids or not scope.org_ids.isdisjoint(store.org_ids)
 
 
-def compile_campaign(campaign: Campaign, store: StoreContext) -> Compiled:
+def compile_campaign(campaign: SpendAndSave, store: StoreContext) -> Compiled:
     rule, cap, order = campaign.rule, campaign.max_discount, campaign.application_order
     for store_rule in campaign.store_rules:
         if store.id in store_rule.store_ids:

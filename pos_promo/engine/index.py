@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 
 from pos_promo.engine.compiled import Compiled, compile_campaign
-from pos_promo.model.campaign import Campaign
+from pos_promo.model.base import CampaignBase
+from pos_promo.model.campaign import Campaign, SpendAndSave
 from pos_promo.model.cart import Cart, StoreContext
+from pos_promo.model.coupon import CouponTemplate
 
 __all__ = ["CampaignIndex", "build_index"]
 
@@ -27,6 +29,9 @@ class CampaignIndex:
     by_item: dict[str, list[Compiled]] = field(default_factory=dict)
     by_category: dict[str, list[Compiled]] = field(default_factory=dict)
     store_wide: list[Compiled] = field(default_factory=list)
+    # coupon templates by id, and every other kind (cumulative gifts...) by kind
+    templates: dict[str, CouponTemplate] = field(default_factory=dict)
+    others: dict[str, list[CampaignBase]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.by_id)
@@ -91,6 +96,13 @@ def build_index(campaigns: Iterable[Campaign], store: StoreContext) -> CampaignI
     """Compile every campaign for ``store``; only in-store ones go in the look-ups."""
     index = CampaignIndex(store, {})
     for campaign in campaigns:
+        if isinstance(campaign, CouponTemplate):
+            index.templates[campaign.id] = campaign
+            continue
+        if not isinstance(campaign, SpendAndSave):
+            kind = type(campaign).__struct_config__.tag
+            index.others.setdefault(str(kind), []).append(campaign)
+            continue
         compiled = compile_campaign(campaign, store)
         index.by_id[compiled.id] = compiled
         if not compiled.in_store or campaign.status == "archived":

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
-from pos_promo.model.campaign import CampaignBase, LocalDateTime
+from pos_promo.model.base import CampaignBase, LocalDateTime
 from pos_promo.model.common import Id, ItemScope, Money, PositiveMoney, Quantity, Sharing
 
 __all__ = [

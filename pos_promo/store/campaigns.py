@@ -104,7 +104,8 @@ def get_campaign(conn: sqlite3.Connection, campaign_id: str) -> Campaign:
     row = conn.execute("SELECT payload FROM campaigns WHERE id = ?", (campaign_id,)).fetchone()
     if row is None:
         raise UnknownCampaign(campaign_id)
-    return _ONE.decode(row[0])
+    campaign: Campaign = _ONE.decode(row[0])
+    return campaign
 
 
 def campaign_rows(conn: sqlite3.Connection) -> list[CampaignRow]:
