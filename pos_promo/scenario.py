@@ -1,9 +1,11 @@
 """Scenario files: every input of one evaluation, and what it must give.
 
-A scenario is one JSON object: ``name``, ``campaigns`` (the list HQ serves),
-``cart``, ``at``, optional ``store``, ``member_counts`` and ``plans``, and
-``expect``. The golden tests and ``pos-promo evaluate --scenario`` read the
-same files, so a worked example in the docs is also a test.
+A scenario is one JSON object: ``name``, ``campaigns`` (the list HQ serves,
+coupon templates included), ``cart``, ``at``, optional ``store``,
+``member_counts``, ``plans`` (sharing plan id -> settings), ``wallet`` (the
+member's coupons) and ``execution_order``, and ``expect``. The golden tests
+and ``pos-promo evaluate --scenario`` read the same files, so a worked
+example in the docs is also a test.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pos_promo.engine.index import build_index
 from pos_promo.errors import InvalidCampaign, InvalidCart, InvalidInput, InvalidStore
 from pos_promo.model.cart import Cart, MemberCounts, StoreContext
 from pos_promo.model.common import Sharing
+from pos_promo.model.coupon import Coupon, ExecutionOrder
 from pos_promo.model.result import EvaluationResult
 
 __all__ = ["Expectation", "Scenario", "load_scenario", "result_json", "run_scenario"]
@@ -47,6 +50,8 @@ class Scenario(Struct, frozen=True):
     store: StoreContext | None = None
     member_counts: MemberCounts | None = None
     plans: dict[str, Sharing] = {}
+    wallet: tuple[Coupon, ...] = ()
+    execution_order: ExecutionOrder | None = None
     description: str = ""
 
 
@@ -81,7 +86,13 @@ def run_scenario(scenario: Scenario) -> EvaluationResult:
         raise InvalidStore("$.store.id", f"must match cart.store_id {cart.store_id!r}", store.id)
     index = build_index(campaigns, store)
     return evaluate(
-        cart, index, at=scenario.at, counts=scenario.member_counts, plans=scenario.plans
+        cart,
+        index,
+        at=scenario.at,
+        counts=scenario.member_counts,
+        plans=scenario.plans,
+        wallet={coupon.id: coupon for coupon in scenario.wallet},
+        order=scenario.execution_order,
     )
 
 

@@ -18,9 +18,9 @@ from pos_promo.engine.compiled import Compiled, child_bits
 from pos_promo.engine.money import split
 from pos_promo.engine.units import CartView, Prices, UnitRef
 from pos_promo.model.campaign import ItemsFree, ItemsSave, SpendSave
-from pos_promo.model.common import ChildRule
+from pos_promo.model.common import ChildRule, ItemScope
 
-__all__ = ["Miss", "Outcome", "eligible_mains", "run", "upper_bound"]
+__all__ = ["Miss", "Outcome", "eligible_mains", "mains_in_scope", "run", "upper_bound"]
 
 U = TypeVar("U")
 
@@ -101,7 +101,11 @@ class _Unit(Struct, frozen=True):
 
 def eligible_mains(campaign: Compiled, view: CartView) -> list[int]:
     """Main lines in the campaign's item scope (children follow their main)."""
-    scope = campaign.items
+    return mains_in_scope(campaign.items, view)
+
+
+def mains_in_scope(scope: ItemScope, view: CartView) -> list[int]:
+    """Main lines an item scope selects, by line index (children follow their main)."""
     if scope.all_items and not scope.excluded_item_ids:
         return list(view.mains)
     found = []

@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pos_promo.engine.money import split
 from pos_promo.model.cart import Cart, Line
 
-__all__ = ["Allocation", "CartView", "Prices", "UnitRef", "apply", "view_cart"]
+__all__ = ["Allocation", "CartView", "Prices", "UnitRef", "apply", "spread", "view_cart"]
 
 UnitRef = tuple[int, int]  # (line index in the cart, unit index within the line)
 Prices = tuple[tuple[int, ...], ...]  # net price of each unit of each line
@@ -112,6 +113,12 @@ def view_cart(cart: Cart) -> CartView:
     base = tuple((line.unit_price,) * line.quantity for line in lines)
     unique_ids = len(position) == len(lines)
     return CartView(cart, lines, mains, children, per_unit, base, unique_ids, tuple(relevant))
+
+
+def spread(amount: int, refs: list[UnitRef], weights: list[int]) -> dict[UnitRef, int]:
+    """``amount`` over the unit ``refs`` by their ``weights`` (largest remainder,
+    ties to the earliest ref), leaving out units that get nothing."""
+    return {ref: part for ref, part in zip(refs, split(amount, weights), strict=True) if part}
 
 
 def apply(prices: Prices, allocation: Allocation) -> Prices:

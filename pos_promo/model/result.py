@@ -78,6 +78,7 @@ class Applied(Struct, frozen=True):
     version: int = 1
     tier: int | None = None
     capped: bool = False
+    template_id: Id | None = None
 
 
 class NotApplied(Struct, frozen=True):
@@ -90,6 +91,7 @@ class NotApplied(Struct, frozen=True):
     lost_to: Id | None = None
     needed: int | None = None
     reached: int | None = None
+    cause: str | None = None
 
 
 class EvaluationResult(Struct, frozen=True):

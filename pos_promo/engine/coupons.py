@@ -1,0 +1,177 @@
+"""Coupons at the till (SPEC §7): is the presented coupon usable, and what it gives.
+
+A presented coupon is checked against the wallet entry (owner, window,
+status) and its template (audience, like any campaign); then its benefit
+runs on the prices the benefits before it left, like every other benefit.
+Amount and percent coupons spread over the eligible line units by price
+(largest remainder, line-id order); a free-item coupon frees the cheapest
+eligible main unit still above zero (its sides and modifiers stay paid).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from pos_promo.engine.clock import Slot, clock_minutes
+from pos_promo.engine.compiled import store_in_scope, windows_text
+from pos_promo.engine.money import format_money, percent_of
+from pos_promo.engine.spend_and_save import Miss, Outcome
+from pos_promo.engine.units import CartView, Prices, UnitRef, spread
+from pos_promo.model.base import Limits, Participants
+from pos_promo.model.cart import Cart, StoreContext
+from pos_promo.model.common import ItemScope
+from pos_promo.model.coupon import AmountOff, Coupon, CouponTemplate, FreeItem
+
+__all__ = [
+    "CompiledTemplate",
+    "Invalid",
+    "check_coupon",
+    "compile_template",
+    "coupon_bound",
+    "min_spend_message",
+    "run_coupon",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledTemplate:
+    """A coupon template as one store sees it: the audience facts the
+    checks in :mod:`pos_promo.engine.audience` read, like a promotion's."""
+
+    campaign: CouponTemplate
+    id: str
+    kind: str
+    priority: int
+    in_store: bool
+    start: dt.datetime
+    end: dt.datetime
+    slots: tuple[Slot, ...]
+    wraps: bool
+    dates: frozenset[dt.date]
+    participants: Participants
+    limits: Limits
+    items: ItemScope
+    starts_text: str = ""
+    ends_text: str = ""
+    windows_text: str = ""
+
+
+def compile_template(template: CouponTemplate, store: StoreContext) -> CompiledTemplate:
+    slots = tuple(
+        Slot(slot.weekdays, clock_minutes(slot.start), clock_minutes(slot.end))
+        for slot in template.time_slots
+    )
+    return CompiledTemplate(
+        campaign=template,
+        id=template.id,
+        kind="coupon",
+        priority=template.priority,
+        in_store=store_in_scope(template, store),
+        start=template.period.start,
+        end=template.period.end,
+        slots=slots,
+        wraps=any(slot.wraps for slot in slots),
+        dates=template.dates,
+        participants=template.participants,
+        limits=Limits(),
+        items=template.items,
+        windows_text=windows_text(slots) if slots else "",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Invalid:
+    """Why a presented coupon cannot be used at all: ``cause`` is a code a POS
+    can translate (unknown, duplicate, void, redeemed, member_required,
+    not_owner, not_yet_valid, expired, template_unknown)."""
+
+    cause: str
+    message: str
+
+
+def check_coupon(
+    coupon_id: str, coupon: Coupon | None, cart: Cart, at: dt.datetime, known_template: bool
+) -> Invalid | None:
+    """The wallet-side checks, in the order a cashier would check them."""
+    if coupon is None:
+        return Invalid("unknown", f"No coupon {coupon_id!r} in this till's wallet.")
+    if coupon.status == "void":
+        return Invalid("void", "This coupon was voided.")
+    if coupon.status == "redeemed":
+        return Invalid("redeemed", "This coupon was already redeemed.")
+    if cart.member is None:
+        return Invalid("member_required", "Identify the member who owns this coupon.")
+    if coupon.member_id != cart.member.id:
+        return Invalid("not_owner", "This coupon belongs to another member.")
+    if at < coupon.valid_from:
+        return Invalid("not_yet_valid", f"Valid from {coupon.valid_from.isoformat()}.")
+    if at > coupon.valid_until:
+        return Invalid("expired", f"Expired {coupon.valid_until.isoformat()}.")
+    if not known_template:
+        return Invalid(
+            "template_unknown", f"Its coupon kind {coupon.template_id!r} is not known here yet."
+        )
+    return None
+
+
+def _eligible_units(view: CartView, prices: Prices, mains: list[int]) -> list[UnitRef]:
+    """Eligible main units and the child units they carry, in line-id order."""
+    lines = view.lines
+    refs: list[UnitRef] = []
+    for main in sorted(mains, key=lambda m: lines[m].line_id):
+        for k in range(lines[main].quantity):
+            refs.append((main, k))
+            for child in view.children[main]:
+                refs.extend((child, j) for j in view.child_units(child, k))
+    return [ref for ref in refs if prices[ref[0]][ref[1]] > 0]
+
+
+def run_coupon(
+    template: CouponTemplate, view: CartView, prices: Prices, *, mains: list[int]
+) -> Outcome | Miss:
+    """What the coupon gives on ``prices``; a miss below the minimum spend."""
+    if not mains:
+        return Miss("no_eligible_items")
+    units = _eligible_units(view, prices, mains)
+    weights = [prices[line][k] for line, k in units]
+    spent = sum(weights)
+    benefit = template.benefit
+    if spent < benefit.min_spend:
+        return Miss("min_spend_not_met", benefit.min_spend, spent)
+    if isinstance(benefit, FreeItem):
+        main_units = [ref for ref in units if view.lines[ref[0]].role == "main"]
+        if not main_units:
+            return Miss("nothing_to_discount")
+        cheapest = min(
+            main_units, key=lambda ref: (prices[ref[0]][ref[1]], view.lines[ref[0]].line_id, ref[1])
+        )
+        amount = prices[cheapest[0]][cheapest[1]]
+        return Outcome(amount, 0, False, {cheapest: amount})
+    if isinstance(benefit, AmountOff):
+        amount, capped = min(benefit.amount, spent), False
+    else:
+        amount = percent_of(spent, benefit.rate_bp)
+        capped = benefit.cap is not None and amount > benefit.cap
+        if benefit.cap is not None:
+            amount = min(amount, benefit.cap)
+    if amount == 0:
+        return Miss("nothing_to_discount")
+    allocation = spread(amount, units, weights)
+    return Outcome(amount, 0, capped, allocation)
+
+
+def coupon_bound(template: CouponTemplate, view: CartView, mains: list[int], alone: int) -> int:
+    """The most the coupon can give after other benefits: its stand-alone
+    amount, except a free item, which may free a dearer unit once the
+    cheapest is at zero."""
+    if not isinstance(template.benefit, FreeItem):
+        return alone
+    return max((view.lines[m].unit_price for m in mains), default=0)
+
+
+def min_spend_message(needed: int, reached: int, currency: str) -> str:
+    return (
+        f"{format_money(reached, currency)} of the {format_money(needed, currency)} "
+        "minimum spend on eligible items."
+    )

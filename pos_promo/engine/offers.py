@@ -1,0 +1,317 @@
+"""Every benefit that qualifies for a cart on its own, of every family.
+
+An :class:`Offer` is what the stacking search and the report need to know
+about one benefit: its family and place in the execution order, its
+stacking rules, what it gives alone, how to run it on other prices, and the
+most it could give after others. Gathering them is where the audience,
+wallet and threshold checks happen; whatever fails a check is explained.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from pos_promo.engine.audience import Blocked, Context, check_audience
+from pos_promo.engine.compiled import Compiled
+from pos_promo.engine.coupons import (
+    check_coupon,
+    compile_template,
+    coupon_bound,
+    min_spend_message,
+    run_coupon,
+)
+from pos_promo.engine.index import CampaignIndex
+from pos_promo.engine.members import member_discount, member_price
+from pos_promo.engine.money import format_money
+from pos_promo.engine.sharing import (
+    DEFAULTS,
+    FAMILY_RANK,
+    Family,
+    Rules,
+    coupon_order,
+    promotion_order,
+    resolve,
+)
+from pos_promo.engine.spend_and_save import (
+    Miss,
+    Outcome,
+    eligible_mains,
+    mains_in_scope,
+    run,
+    upper_bound,
+)
+from pos_promo.engine.units import CartView, Prices
+from pos_promo.model.common import Sharing
+from pos_promo.model.coupon import Coupon, ExecutionOrder
+from pos_promo.model.result import NotApplied
+
+__all__ = ["Offer", "explain_miss", "gather", "unknown_plan"]
+
+NO_ITEMS = Miss("no_eligible_items")
+_LAST = 1 << 30  # place of a benefit the published order does not list
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """One qualifying benefit, ready for the stacking search."""
+
+    id: str
+    kind: str
+    family: Family
+    name: str
+    version: int
+    priority: int
+    rules: Rules
+    standalone: Outcome
+    run: Callable[[Prices], Outcome | Miss]
+    bound: Callable[[], int]  # the most it can give after benefits before it
+    place: tuple[int, int, int, str, str]  # execution order
+    template_id: str | None = None
+
+    @property
+    def sharing_key(self) -> str:
+        """The id sharing lists use: the template for a coupon."""
+        return self.template_id or self.id
+
+
+def explain_miss(
+    benefit_id: str, kind: str, miss: Miss, currency: str, noun: str = "promotion"
+) -> NotApplied:
+    """A miss as a cashier reads it: how far off, in money or items."""
+    if miss.reason == "threshold_not_met":
+        if miss.measure == "money":
+            message = (
+                f"{format_money(miss.reached or 0, currency)} of "
+                f"{format_money(miss.needed or 0, currency)} on eligible items."
+            )
+        else:
+            message = f"{miss.reached} of {miss.needed} eligible items."
+    elif miss.reason == "min_spend_not_met":
+        message = min_spend_message(miss.needed or 0, miss.reached or 0, currency)
+    elif miss.reason == "no_eligible_items":
+        message = f"No item in the cart is part of this {noun}."
+    else:
+        message = "The eligible items have nothing left to discount."
+    return NotApplied(
+        benefit_id,
+        kind,
+        miss.reason,  # type: ignore[arg-type]
+        message,
+        needed=miss.needed,
+        reached=miss.reached,
+    )
+
+
+def _blocked(benefit_id: str, kind: str, blocked: Blocked) -> NotApplied:
+    return NotApplied(benefit_id, kind, blocked.reason, blocked.message)  # type: ignore[arg-type]
+
+
+def _members(ctx: Context, view: CartView, out: list[Offer]) -> None:
+    member = ctx.cart.member
+    if member is None:
+        return
+    base = view.base
+    alone = member_price(view, base)
+    if isinstance(alone, Outcome):
+        out.append(
+            Offer(
+                "member_price",
+                "member_price",
+                "member_price",
+                "Member price",
+                1,
+                0,
+                DEFAULTS["member_price"],
+                alone,
+                functools.partial(member_price, view),
+                functools.partial(int, alone.amount),
+                (FAMILY_RANK["member_price"], 0, 0, "", ""),
+            )
+        )
+    rate = member.discount_rate_bp
+    if rate:
+        alone = member_discount(view, base, rate)
+        if isinstance(alone, Outcome):
+            out.append(
+                Offer(
+                    "member_discount",
+                    "member_discount",
+                    "member_discount",
+                    f"Member discount {rate / 100:g} %",
+                    1,
+                    0,
+                    DEFAULTS["member_discount"],
+                    alone,
+                    functools.partial(member_discount, view, rate_bp=rate),
+                    functools.partial(int, alone.amount),
+                    (FAMILY_RANK["member_discount"], 0, 0, "", ""),
+                )
+            )
+
+
+def _promotions(
+    ctx: Context,
+    view: CartView,
+    index: CampaignIndex,
+    plans: Mapping[str, Sharing],
+    order: ExecutionOrder | None,
+    out: list[Offer],
+    not_applied: list[NotApplied],
+) -> None:
+    cart, base, currency = ctx.cart, view.base, index.store.currency
+    places = promotion_order(order)
+    considered, hits = index.lookup(cart)
+    for c in considered:
+        blocked = check_audience(c, ctx)
+        if blocked is None and c.campaign.sharing_plan is not None:
+            blocked = unknown_plan(c.campaign.sharing_plan, plans)
+        if blocked is not None:
+            not_applied.append(_blocked(c.id, c.kind, blocked))
+            continue
+        mains = hits.get(id(c))
+        if mains is None:
+            mains = eligible_mains(c, view)
+        verdict = run(c, view, base, mains=mains) if mains else NO_ITEMS
+        if not isinstance(verdict, Outcome):
+            not_applied.append(explain_miss(c.id, c.kind, verdict, currency))
+            continue
+        if not c.auto_apply and c.id not in cart.requested_promotions:
+            saves = format_money(verdict.amount, currency)
+            not_applied.append(
+                NotApplied(
+                    c.id, c.kind, "manual_only", f"Available on request: would save {saves}."
+                )
+            )
+            continue
+        out.append(_promotion_offer(c, view, mains, verdict, plans, places))
+    # (not ``requested - by_id.keys()``: that walks every key of the index)
+    for wanted in sorted(w for w in cart.requested_promotions if w not in index.by_id):
+        not_applied.append(
+            NotApplied(
+                wanted, "unknown", "unknown_campaign", f"No campaign {wanted!r} is known here."
+            )
+        )
+
+
+def _promotion_offer(
+    c: Compiled,
+    view: CartView,
+    mains: list[int],
+    alone: Outcome,
+    plans: Mapping[str, Sharing],
+    places: Mapping[str, int],
+) -> Offer:
+    plan = plans.get(c.campaign.sharing_plan) if c.campaign.sharing_plan else None
+    return Offer(
+        c.id,
+        c.kind,
+        "promotion",
+        c.campaign.name,
+        c.campaign.version,
+        c.priority,
+        resolve("promotion", c.sharing, plan),
+        alone,
+        functools.partial(run, c, view, mains=mains),
+        functools.partial(upper_bound, c, view, mains),
+        (FAMILY_RANK["promotion"], places.get(c.id, _LAST), -c.priority, c.id, ""),
+    )
+
+
+def unknown_plan(plan: str, plans: Mapping[str, Sharing]) -> Blocked | None:
+    if plan in plans:
+        return None
+    return Blocked("sharing_plan_unknown", f"Its sharing plan {plan!r} is not known here yet.")
+
+
+def _coupons(
+    ctx: Context,
+    view: CartView,
+    index: CampaignIndex,
+    at: dt.datetime,
+    plans: Mapping[str, Sharing],
+    wallet: Mapping[str, Coupon],
+    order: ExecutionOrder | None,
+    out: list[Offer],
+    not_applied: list[NotApplied],
+) -> None:
+    cart, base, currency = ctx.cart, view.base, index.store.currency
+    places = coupon_order(order)
+    seen: set[str] = set()
+    for coupon_id in cart.coupons:
+        if coupon_id in seen:
+            not_applied.append(
+                NotApplied(
+                    coupon_id, "coupon", "coupon_invalid", "Presented twice.", cause="duplicate"
+                )
+            )
+            continue
+        seen.add(coupon_id)
+        coupon = wallet.get(coupon_id)
+        template = index.templates.get(coupon.template_id) if coupon else None
+        invalid = check_coupon(coupon_id, coupon, cart, at, template is not None)
+        if invalid is not None:
+            not_applied.append(
+                NotApplied(
+                    coupon_id, "coupon", "coupon_invalid", invalid.message, cause=invalid.cause
+                )
+            )
+            continue
+        assert template is not None
+        compiled = compile_template(template, index.store)
+        blocked = check_audience(compiled, ctx)
+        if blocked is None and template.sharing_plan is not None:
+            blocked = unknown_plan(template.sharing_plan, plans)
+        if blocked is not None:
+            not_applied.append(_blocked(coupon_id, "coupon", blocked))
+            continue
+        mains = mains_in_scope(template.items, view)
+        alone = run_coupon(template, view, base, mains=mains)
+        if not isinstance(alone, Outcome):
+            not_applied.append(explain_miss(coupon_id, "coupon", alone, currency, "coupon"))
+            continue
+        plan = plans.get(template.sharing_plan) if template.sharing_plan else None
+        out.append(
+            Offer(
+                coupon_id,
+                "coupon",
+                "coupon",
+                template.name,
+                template.version,
+                template.priority,
+                resolve("coupon", template.sharing, plan),
+                alone,
+                functools.partial(run_coupon, template, view, mains=mains),
+                functools.partial(coupon_bound, template, view, mains, alone.amount),
+                (
+                    FAMILY_RANK["coupon"],
+                    places.get(template.id, _LAST),
+                    -template.priority,
+                    template.id,
+                    coupon_id,
+                ),
+                template.id,
+            )
+        )
+
+
+def gather(
+    ctx: Context,
+    view: CartView,
+    index: CampaignIndex,
+    at: dt.datetime,
+    plans: Mapping[str, Sharing],
+    wallet: Mapping[str, Coupon],
+    order: ExecutionOrder | None,
+    not_applied: list[NotApplied],
+) -> list[Offer]:
+    """Every benefit that qualifies alone, in execution order; the rest explained."""
+    offers: list[Offer] = []
+    _members(ctx, view, offers)
+    _promotions(ctx, view, index, plans, order, offers, not_applied)
+    if ctx.cart.coupons:
+        _coupons(ctx, view, index, at, plans, wallet, order, offers, not_applied)
+    offers.sort(key=lambda offer: offer.place)
+    return offers
