@@ -25,6 +25,7 @@ from pos_promo.model.base import (
 )
 from pos_promo.model.common import ChildRule, Id, ItemScope, PositiveMoney, Quantity
 from pos_promo.model.coupon import CouponTemplate
+from pos_promo.model.gift import CumulativeGift
 
 __all__ = [
     "ApplicationOrder",
@@ -32,6 +33,7 @@ __all__ = [
     "CampaignBase",
     "CampaignStatus",
     "CouponTemplate",
+    "CumulativeGift",
     "FreeTier",
     "ItemsFree",
     "ItemsSave",
@@ -122,4 +124,4 @@ class SpendAndSave(CampaignBase, frozen=True, kw_only=True, tag="spend_and_save"
 
 
 # Every kind HQ can publish, tagged on ``kind``.
-Campaign = SpendAndSave | CouponTemplate
+Campaign = SpendAndSave | CouponTemplate | CumulativeGift

@@ -10,9 +10,11 @@ from msgspec import Struct
 from pos_promo.model.common import Id, Money
 
 __all__ = [
+    "AccrualPreview",
     "Applied",
     "BenefitShare",
     "EvaluationResult",
+    "GiftPreview",
     "LineResult",
     "NotApplied",
     "Reason",
@@ -94,9 +96,46 @@ class NotApplied(Struct, frozen=True):
     cause: str | None = None
 
 
+class GiftPreview(Struct, frozen=True):
+    """Coupons of one template an order would trigger (over all its ordinals)."""
+
+    template_id: Id
+    quantity: int
+
+
+class AccrualPreview(Struct, frozen=True):
+    """What the order would add to one cumulative gift activity (SPEC §6, §8).
+
+    ``total`` is the member's total before the order (HQ-confirmed plus this
+    till's unconfirmed entries), ``reaches`` the total after it, ``next``
+    the threshold it heads for now, and ``progress`` reads like
+    ``"$180.00 of $200.00"``. ``triggers`` are the ordinals the commit would
+    grant, ``gifts`` their coupons. ``reason`` (and ``message``) say why the
+    order adds nothing, with the codes of :data:`Reason`. A preview assumes
+    the order is paid with tenders that accrue; the commit prorates by the
+    real payments.
+    """
+
+    activity_id: Id
+    name: str
+    measure: Literal["spend", "count"]
+    adds: int
+    total: int
+    reaches: int
+    next: int
+    progress: str
+    triggers: tuple[int, ...] = ()
+    gifts: tuple[GiftPreview, ...] = ()
+    reason: Reason | None = None
+    message: str = ""
+
+
 class EvaluationResult(Struct, frozen=True):
     """The whole answer for one cart; ``selection`` is ``bounded`` when the
-    stacking search hit its budget and fell back to the best set found."""
+    stacking search hit its budget and fell back to the best set found.
+    ``accruals`` previews each cumulative gift activity the cart touches
+    (filled by :class:`pos_promo.embedded.Engine`, which knows the member's
+    totals)."""
 
     order_id: Id
     store_id: Id
@@ -109,3 +148,4 @@ class EvaluationResult(Struct, frozen=True):
     applied: tuple[Applied, ...]
     not_applied: tuple[NotApplied, ...]
     selection: Literal["exact", "bounded"] = "exact"
+    accruals: tuple[AccrualPreview, ...] = ()

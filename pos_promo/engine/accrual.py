@@ -1,0 +1,343 @@
+"""What an order adds to each cumulative gift activity (SPEC §6), and the preview.
+
+Pure functions over the cart, its :class:`EvaluationResult`, the payments
+and the member's standing (total and granted ordinals); the store layer
+reads and writes those. The steps:
+
+1. the audience rules every campaign kind shares decide whether the
+   activity runs for this cart at all (:func:`check_audience`), and an
+   accrual always needs an identified member;
+2. a benefit the activity does not share with (a coupon, a promotion,
+   member price or member discount the order *used*) voids the whole
+   order's accrual for that activity;
+3. the eligible lines are the main lines the item scope selects plus every
+   side and modifier of theirs (children follow their main);
+4. the measure is what the member paid for them after every discount
+   (spend), or their main units not made free (count), times the share of
+   the order not paid with a non-shareable prepaid balance or points tender,
+   rounded half up (SPEC §1).
+
+The basis of step 3-4 is kept with the order (:class:`AccrualBasis`) so a
+refund recomputes the standing accrual from the units left, and the
+difference is exactly what it takes back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from pos_promo.engine.audience import Blocked, Context, check_audience
+from pos_promo.engine.clock import Slot, clock_minutes
+from pos_promo.engine.compiled import store_in_scope, windows_text
+from pos_promo.engine.grants import earned, to_grant
+from pos_promo.engine.money import format_money
+from pos_promo.engine.sharing import Family, Rules, allows
+from pos_promo.model.base import CampaignBase, Limits, Participants
+from pos_promo.model.cart import Cart, StoreContext
+from pos_promo.model.common import ShareRule, Sharing
+from pos_promo.model.gift import AccrualBasis, CumulativeGift
+from pos_promo.model.order import Payment
+from pos_promo.model.result import AccrualPreview, Applied, EvaluationResult, GiftPreview
+
+__all__ = [
+    "ASSET_TENDERS",
+    "CompiledActivity",
+    "LineUnits",
+    "accrual_basis",
+    "compile_activities",
+    "preview",
+    "prorate",
+    "result_units",
+    "standing",
+]
+
+ASSET_TENDERS = frozenset({"prepaid_balance", "points"})
+"""Tenders an activity may refuse to accrue on (the vendor's "membership assets")."""
+
+LineUnits = tuple[int, tuple[int, ...], int]
+"""A line as sold: unit price, each unit's discount (unit order), units still held."""
+
+_ALL = ShareRule("all")
+_FAMILIES: dict[str, Family] = {
+    "member_price": "member_price",
+    "member_discount": "member_discount",
+    "coupon": "coupon",
+}
+_NOUNS: dict[Family, str] = {
+    "member_price": "member price",
+    "member_discount": "the member discount",
+    "coupon": "coupon",
+    "promotion": "promotion",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledActivity:
+    """An activity as one store sees it: the facts the shared audience checks read."""
+
+    campaign: CumulativeGift
+    id: str
+    kind: str
+    in_store: bool
+    start: dt.datetime
+    end: dt.datetime
+    slots: tuple[Slot, ...]
+    wraps: bool
+    dates: frozenset[dt.date]
+    participants: Participants
+    limits: Limits
+    starts_text: str = ""
+    ends_text: str = ""
+    windows_text: str = ""
+
+
+def compile_activities(
+    campaigns: Iterable[CampaignBase], store: StoreContext
+) -> tuple[CompiledActivity, ...]:
+    """The store's activities (archived ones and other stores' left out), by id."""
+    found = []
+    for campaign in campaigns:
+        if not isinstance(campaign, CumulativeGift) or campaign.status == "archived":
+            continue
+        if not store_in_scope(campaign, store):
+            continue
+        slots = tuple(
+            Slot(s.weekdays, clock_minutes(s.start), clock_minutes(s.end))
+            for s in campaign.time_slots
+        )
+        found.append(
+            CompiledActivity(
+                campaign=campaign,
+                id=campaign.id,
+                kind="cumulative_gift",
+                in_store=True,
+                start=campaign.period.start,
+                end=campaign.period.end,
+                slots=slots,
+                wraps=any(s.wraps for s in slots),
+                dates=campaign.dates,
+                participants=campaign.participants,
+                limits=Limits(),
+                starts_text=campaign.period.start.isoformat(sep=" "),
+                ends_text=campaign.period.end.isoformat(sep=" "),
+                windows_text=windows_text(slots) if slots else "",
+            )
+        )
+    found.sort(key=lambda a: a.id)
+    return tuple(found)
+
+
+def _rules(own: Sharing, plan: Sharing | None) -> Rules:
+    """Own setting, else the plan's, else "combines with everything" (SPEC §5)."""
+
+    def pick(name: str) -> object:
+        for source in (own, plan):
+            if source is not None and getattr(source, name) is not None:
+                return getattr(source, name)
+        return None
+
+    member_price, member_discount = pick("member_price"), pick("member_discount")
+    coupons, promotions = pick("coupons"), pick("promotions")
+    return Rules(
+        member_price=True if member_price is None else bool(member_price),
+        member_discount=True if member_discount is None else bool(member_discount),
+        coupons=coupons if isinstance(coupons, ShareRule) else _ALL,
+        promotions=promotions if isinstance(promotions, ShareRule) else _ALL,
+    )
+
+
+def _family(applied: Applied) -> Family:
+    return _FAMILIES.get(applied.kind, "promotion")
+
+
+def _shared(
+    activity: CumulativeGift, result: EvaluationResult, plan: Sharing | None
+) -> Blocked | None:
+    rules = _rules(activity.sharing, plan)
+    for applied in result.applied:
+        family = _family(applied)
+        other = applied.template_id or applied.id
+        if not allows(rules, family, other):
+            noun = _NOUNS[family]
+            label = noun if family in ("member_price", "member_discount") else f"{noun} {other!r}"
+            return Blocked(
+                "not_shareable", f"The order used {label}, which this activity does not share with."
+            )
+    return None
+
+
+def _eligible_lines(activity: CumulativeGift, cart: Cart) -> tuple[str, ...]:
+    """Main lines in scope, and (for spend) the children that follow them."""
+    scope = activity.items
+    mains = set()
+    for line in cart.lines:
+        if line.role != "main" or line.item_id in scope.excluded_item_ids:
+            continue
+        if (
+            scope.all_items
+            or line.item_id in scope.item_ids
+            or not scope.category_ids.isdisjoint(line.category_ids)
+        ):
+            mains.add(line.line_id)
+    if activity.condition.measure == "count":
+        return tuple(sorted(mains))
+    return tuple(
+        sorted(
+            line.line_id
+            for line in cart.lines
+            if line.line_id in mains or (line.role != "main" and line.parent_line_id in mains)
+        )
+    )
+
+
+def accrual_basis(
+    activity: CompiledActivity,
+    ctx: Context,
+    result: EvaluationResult,
+    payments: Sequence[Payment],
+    plans: Mapping[str, Sharing],
+) -> AccrualBasis | Blocked:
+    """What the order accrues to ``activity``, or why it accrues nothing."""
+    blocked = check_audience(activity, ctx)
+    if blocked is not None:
+        return blocked
+    if ctx.cart.member is None:
+        return Blocked("member_required", "Identify the member to add this order to their total.")
+    gift = activity.campaign
+    plan = None
+    if gift.sharing_plan is not None:
+        plan = plans.get(gift.sharing_plan)
+        if plan is None:
+            return Blocked(
+                "sharing_plan_unknown",
+                f"Its sharing plan {gift.sharing_plan!r} is not known here yet.",
+            )
+    blocked = _shared(gift, result, plan)
+    if blocked is not None:
+        return blocked
+    lines = _eligible_lines(gift, ctx.cart)
+    if not lines:
+        return Blocked("no_eligible_items", "No item in the cart counts toward this activity.")
+    refused = {
+        tender
+        for tender, shares in (
+            ("prepaid_balance", gift.assets.prepaid_balance),
+            ("points", gift.assets.points),
+        )
+        if not shares
+    }
+    off = sum(p.amount for p in payments if p.tender in refused)
+    paid = result.total
+    return AccrualBasis(
+        gift.id,
+        gift.version,
+        gift.condition.measure,
+        lines,
+        paid,
+        max(0, paid - off),
+        result.at,
+    )
+
+
+def prorate(measure: int, shareable: int, paid: int) -> int:
+    """``measure * shareable / paid``, rounded half up; nothing when nothing was paid."""
+    if paid <= 0 or measure <= 0:
+        return 0
+    if shareable >= paid:
+        return measure
+    return (2 * measure * shareable + paid) // (2 * paid)
+
+
+def standing(basis: AccrualBasis, lines: Mapping[str, LineUnits]) -> int:
+    """The accrual of the units still held: what the order counts for now."""
+    measure = 0
+    for line_id in basis.lines:
+        found = lines.get(line_id)
+        if found is None:
+            continue
+        price, discounts, held = found
+        for k in range(held):
+            net = price - (discounts[k] if k < len(discounts) else 0)
+            if basis.measure == "spend":
+                measure += net
+            elif net > 0:
+                measure += 1
+    return prorate(measure, basis.shareable, basis.paid)
+
+
+def result_units(result: EvaluationResult) -> dict[str, LineUnits]:
+    """Every line of a result as sold, all units held."""
+    return {
+        line.line_id: (
+            line.subtotal // line.quantity if line.quantity else 0,
+            line.unit_discounts,
+            line.quantity,
+        )
+        for line in result.lines
+    }
+
+
+def _amount(value: int, measure: str, currency: str) -> str:
+    return format_money(value, currency) if measure == "spend" else f"{value} items"
+
+
+def preview(
+    activity: CompiledActivity,
+    verdict: AccrualBasis | Blocked,
+    adds: int,
+    total: int,
+    granted: Collection[int],
+    currency: str,
+) -> AccrualPreview:
+    """How the order moves the member toward the activity's next gift."""
+    gift = activity.campaign
+    condition = gift.condition
+    measure, threshold = condition.measure, condition.threshold
+    reaches = total + adds
+    top = earned(condition, reaches)
+    once_done = condition.repeat == "once" and top >= 1
+    target = threshold if condition.repeat == "once" else (top + 1) * threshold
+    progress = f"{_amount(reaches, measure, currency)} of {_amount(target, measure, currency)}"
+    triggers = tuple(to_grant(condition, reaches, granted))
+    counts: dict[str, int] = {}
+    for item in gift.gifts:
+        if triggers:
+            counts[item.template_id] = counts.get(item.template_id, 0) + item.quantity * len(
+                triggers
+            )
+    gifts = tuple(GiftPreview(t, q) for t, q in sorted(counts.items()))
+    if isinstance(verdict, Blocked):
+        return AccrualPreview(
+            gift.id,
+            gift.name,
+            measure,
+            0,
+            total,
+            total,
+            target,
+            progress,
+            reason=verdict.reason,  # type: ignore[arg-type]
+            message=verdict.message,
+        )
+    if triggers:
+        message = f"Reaches {progress}: triggers gift {', '.join(map(str, triggers))}."
+    elif once_done:
+        message = f"Reached {_amount(threshold, measure, currency)}: the gift was given."
+    else:
+        message = f"Adds {_amount(adds, measure, currency)}: {progress}."
+    return AccrualPreview(
+        gift.id,
+        gift.name,
+        measure,
+        adds,
+        total,
+        reaches,
+        target,
+        progress,
+        triggers,
+        gifts,
+        None,
+        message,
+    )

@@ -1,0 +1,219 @@
+"""Grants of a cumulative gift: which ordinals a total earns, their ids, their coupons.
+
+Pure and deterministic. A grant id is derived only from (activity, member,
+ordinal) and a coupon id only from (activity, member, ordinal, gift line,
+unit): two tills that grant the same ordinal while both are offline write
+byte-identical ids, and HQ merges them instead of giving the gift twice.
+The same goes for *when* a coupon is issued and how long it is valid: they
+follow from the trigger instant, the store's time zone and the activity,
+so HQ can compute exactly the coupons a till will release later.
+
+Store-local wall clock (SPEC §1) decides daily releases and fixed windows;
+``zoneinfo`` does the arithmetic, and daylight-saving gaps and repeats are
+resolved explicitly (:func:`wall_start`, :func:`wall_end`), never by
+accident.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+import zoneinfo
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+
+from pos_promo.model.coupon import CouponTemplate, FixedValidity, RelativeValidity, Validity
+from pos_promo.model.gift import (
+    CumulativeGift,
+    DailyRelease,
+    Distribution,
+    GiftCondition,
+    HourlyRelease,
+)
+
+__all__ = [
+    "GIFT_NAMESPACE",
+    "PlannedCoupon",
+    "coupon_id",
+    "coupon_window",
+    "earned",
+    "grant_id",
+    "plan_coupons",
+    "release_at",
+    "to_grant",
+    "to_revoke",
+    "wall_end",
+    "wall_start",
+]
+
+GIFT_NAMESPACE = uuid.UUID("0b7f2c9e-5a61-5e0d-8c3a-6f2d4e9b1a77")
+_SECOND = dt.timedelta(seconds=1)
+
+
+def grant_id(activity_id: str, member_id: str, ordinal: int) -> str:
+    """The id of ordinal ``ordinal`` of ``activity_id`` for ``member_id``, on any till."""
+    return str(uuid.uuid5(GIFT_NAMESPACE, f"grant\x1f{activity_id}\x1f{member_id}\x1f{ordinal}"))
+
+
+def coupon_id(activity_id: str, member_id: str, ordinal: int, line: int, unit: int) -> str:
+    """The id of coupon ``unit`` of gift line ``line`` (both 1-based) of one grant."""
+    key = f"coupon\x1f{activity_id}\x1f{member_id}\x1f{ordinal}\x1f{line}\x1f{unit}"
+    return str(uuid.uuid5(GIFT_NAMESPACE, key))
+
+
+def earned(condition: GiftCondition, total: int) -> int:
+    """The highest ordinal ``total`` reaches (0: none)."""
+    if total < condition.threshold:
+        return 0
+    return 1 if condition.repeat == "once" else total // condition.threshold
+
+
+def to_grant(condition: GiftCondition, total: int, granted: Collection[int]) -> list[int]:
+    """Every ordinal ``total`` reaches that is not granted yet, rising."""
+    return [k for k in range(1, earned(condition, total) + 1) if k not in granted]
+
+
+def to_revoke(condition: GiftCondition, total: int, granted: Collection[int]) -> list[int]:
+    """Granted ordinals ``total`` no longer reaches, rising."""
+    top = earned(condition, total)
+    return sorted(k for k in granted if k > top)
+
+
+# -- store-local wall clock ----------------------------------------------------
+
+
+def _wall(instant: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:
+    return instant.astimezone(zone).replace(tzinfo=None)
+
+
+def _first_at_or_after(wall: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:
+    """Inside a spring-forward gap: the instant the clock jumps past ``wall``."""
+    # the two readings of a wall time in a gap fall on either side of the jump
+    readings = [wall.replace(tzinfo=zone, fold=fold).timestamp() for fold in (0, 1)]
+    low, high = int(min(readings)) - 1, int(max(readings)) + 1  # whole seconds: wall < / >=
+    while high - low > 1:
+        middle = (low + high) // 2
+        if _wall(dt.datetime.fromtimestamp(middle, dt.UTC), zone) >= wall:
+            high = middle
+        else:
+            low = middle
+    return dt.datetime.fromtimestamp(high, dt.UTC)
+
+
+def wall_start(wall: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:
+    """The first instant (UTC) at which the store's clock shows ``wall`` or later.
+
+    A repeated wall time (autumn) is its first occurrence; one inside a
+    spring-forward gap is the moment the clock jumps.
+    """
+    first = wall.replace(tzinfo=zone, fold=0).astimezone(dt.UTC)
+    if _wall(first, zone) == wall:
+        return first
+    return _first_at_or_after(wall, zone)
+
+
+def wall_end(wall: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:
+    """The last instant (UTC) at which the store's clock shows ``wall``.
+
+    A repeated wall time is its second occurrence (the window keeps the
+    hour the clock gave back); one inside a gap is the second before the jump.
+    """
+    last = wall.replace(tzinfo=zone, fold=1).astimezone(dt.UTC)
+    if _wall(last, zone) == wall:
+        return last
+    return _first_at_or_after(wall, zone) - _SECOND
+
+
+def release_at(
+    distribution: Distribution, trigger: dt.datetime, zone: zoneinfo.ZoneInfo
+) -> dt.datetime | None:
+    """When a coupon of this distribution is issued (UTC); ``None``: at once.
+
+    Hourly delays are elapsed hours; daily ones start the store-local day
+    ``days`` days after the trigger's local day.
+    """
+    if isinstance(distribution, HourlyRelease):
+        return trigger.astimezone(dt.UTC) + dt.timedelta(hours=distribution.hours)
+    if isinstance(distribution, DailyRelease):
+        day = _wall(trigger, zone).date() + dt.timedelta(days=distribution.days)
+        return wall_start(dt.datetime.combine(day, dt.time()), zone)
+    return None
+
+
+def coupon_window(
+    validity: Validity, issued: dt.datetime, zone: zoneinfo.ZoneInfo
+) -> tuple[dt.datetime, dt.datetime]:
+    """``(valid_from, valid_until)`` in UTC of a coupon issued at ``issued``.
+
+    Relative: from the issue instant to the same store-local wall time
+    ``days`` days later (a day is a calendar day, 23 or 25 hours across a
+    daylight-saving change). Fixed: the local window, both ends included.
+    """
+    if isinstance(validity, FixedValidity):
+        return wall_start(validity.start, zone), wall_end(validity.end, zone)
+    assert isinstance(validity, RelativeValidity)
+    issued = issued.astimezone(dt.UTC)
+    until = wall_end(_wall(issued, zone) + dt.timedelta(days=validity.days), zone)
+    return issued, until
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedCoupon:
+    """One coupon a grant issues: when (``due``, UTC) and with what validity.
+
+    ``due`` is the trigger instant for an instant gift. The coupon's
+    validity counts from ``due``, also when it is released late (the
+    daemon was down): the member gets the coupon HQ also computes.
+    """
+
+    coupon_id: str
+    grant_id: str
+    template_id: str
+    line: int
+    unit: int
+    due: dt.datetime
+    instant: bool
+    valid_from: dt.datetime
+    valid_until: dt.datetime
+
+
+def plan_coupons(
+    activity: CumulativeGift,
+    member_id: str,
+    ordinal: int,
+    trigger: dt.datetime,
+    zone: zoneinfo.ZoneInfo,
+    templates: Mapping[str, CouponTemplate],
+) -> list[PlannedCoupon]:
+    """Every coupon ordinal ``ordinal`` issues, gift line by gift line.
+
+    A gift whose template is not in ``templates`` takes a 30-day relative
+    validity only if it names none of its own; imports refuse such gifts,
+    so this happens only if a template was withdrawn since.
+    """
+    gid = grant_id(activity.id, member_id, ordinal)
+    trigger = trigger.astimezone(dt.UTC)
+    planned = []
+    for line, gift in enumerate(activity.gifts, 1):
+        due = release_at(gift.distribution, trigger, zone)
+        issued = trigger if due is None else due
+        template = templates.get(gift.template_id)
+        validity = gift.validity or (
+            template.validity if template is not None else RelativeValidity(30)
+        )
+        valid_from, valid_until = coupon_window(validity, issued, zone)
+        for unit in range(1, gift.quantity + 1):
+            planned.append(
+                PlannedCoupon(
+                    coupon_id(activity.id, member_id, ordinal, line, unit),
+                    gid,
+                    gift.template_id,
+                    line,
+                    unit,
+                    issued,
+                    due is None,
+                    valid_from,
+                    valid_until,
+                )
+            )
+    return planned
