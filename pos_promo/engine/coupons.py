@@ -11,6 +11,7 @@ eligible main unit still above zero (its sides and modifiers stay paid).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from pos_promo.engine.clock import Slot, clock_minutes
@@ -115,36 +116,48 @@ def check_coupon(
     return None
 
 
-def _eligible_units(view: CartView, prices: Prices, mains: list[int]) -> list[UnitRef]:
-    """Eligible main units and the child units they carry, in line-id order."""
+def _eligible_units(view: CartView, mains: list[int]) -> tuple[list[UnitRef], list[UnitRef]]:
+    """Eligible main units with the child units they carry, in line-id order,
+    and the main units alone; the same for every run on one cart (memo)."""
+    key = ("coupon units", tuple(mains))
+    found: tuple[list[UnitRef], list[UnitRef]] | None = view.memo.get(key)
+    if found is not None:
+        return found
     lines = view.lines
     refs: list[UnitRef] = []
+    main_refs: list[UnitRef] = []
     for main in sorted(mains, key=lambda m: lines[m].line_id):
         for k in range(lines[main].quantity):
             refs.append((main, k))
+            main_refs.append((main, k))
             for child in view.children[main]:
                 refs.extend((child, j) for j in view.child_units(child, k))
-    return [ref for ref in refs if prices[ref[0]][ref[1]] > 0]
+    found = view.memo[key] = (refs, main_refs)
+    return found
 
 
 def run_coupon(
     template: CouponTemplate, view: CartView, prices: Prices, *, mains: list[int]
 ) -> Outcome | Miss:
-    """What the coupon gives on ``prices``; a miss below the minimum spend."""
+    """What the coupon gives on ``prices``; a miss below the minimum spend.
+
+    The split over line units is worked out only when the allocation is
+    read: most runs in the stacking search only compete on the amount.
+    """
     if not mains:
         return Miss("no_eligible_items")
-    units = _eligible_units(view, prices, mains)
-    weights = [prices[line][k] for line, k in units]
-    spent = sum(weights)
+    refs, main_refs = _eligible_units(view, mains)
+    spent = sum(prices[line][k] for line, k in refs)
     benefit = template.benefit
     if spent < benefit.min_spend:
         return Miss("min_spend_not_met", benefit.min_spend, spent)
     if isinstance(benefit, FreeItem):
-        main_units = [ref for ref in units if view.lines[ref[0]].role == "main"]
-        if not main_units:
+        priced = [ref for ref in main_refs if prices[ref[0]][ref[1]] > 0]
+        if not priced:
             return Miss("nothing_to_discount")
+        lines = view.lines
         cheapest = min(
-            main_units, key=lambda ref: (prices[ref[0]][ref[1]], view.lines[ref[0]].line_id, ref[1])
+            priced, key=lambda ref: (prices[ref[0]][ref[1]], lines[ref[0]].line_id, ref[1])
         )
         amount = prices[cheapest[0]][cheapest[1]]
         return Outcome(amount, 0, False, {cheapest: amount})
@@ -157,8 +170,12 @@ def run_coupon(
             amount = min(amount, benefit.cap)
     if amount == 0:
         return Miss("nothing_to_discount")
-    allocation = spread(amount, units, weights)
-    return Outcome(amount, 0, capped, allocation)
+    return Outcome(amount, 0, capped, later=functools.partial(_spread_over, amount, refs, prices))
+
+
+def _spread_over(amount: int, refs: list[UnitRef], prices: Prices) -> dict[UnitRef, int]:
+    priced = [ref for ref in refs if prices[ref[0]][ref[1]] > 0]
+    return spread(amount, priced, [prices[line][k] for line, k in priced])
 
 
 def coupon_bound(template: CouponTemplate, view: CartView, mains: list[int], alone: int) -> int:

@@ -7,9 +7,10 @@ execution order. Each candidate carries a ``bound``: the most it can give
 after any earlier benefits (see ``spend_and_save.upper_bound``; a benefit
 can give *more* after others, e.g. "buy 2 get 1 free" frees a dearer unit
 once a cheap one reaches zero, so the stand-alone amount is not a bound).
-The sum of the bounds still open cuts branches that cannot beat the best
-set found. Sets compare by (most saved, fewest coupons, higher
-priorities, smaller ids).
+Candidates are covered by groups of mutually incompatible ones, of which
+a set holds at most one each, so the bound adds the largest bound still open
+in each group; it cuts branches that cannot beat the best set found. Sets
+compare by (most saved, fewest coupons, higher priorities, smaller ids).
 
 A pathological input (many mutually compatible benefits of equal worth)
 could still explode, so the search spends at most ``budget`` benefit runs;
@@ -29,7 +30,7 @@ from pos_promo.engine.units import Prices, apply
 
 __all__ = ["BUDGET", "Candidate", "Selection", "select"]
 
-BUDGET = 20_000
+BUDGET = 1_000
 
 Runner = Callable[[Prices], Outcome | Miss]
 
@@ -60,6 +61,34 @@ def _key(cands: Sequence[Candidate], picked: Sequence[tuple[int, Outcome]]) -> t
     return (-saved, coupons, priorities, ids)
 
 
+def _bits(mask: int) -> list[int]:
+    """The positions of the set bits of ``mask``, lowest first."""
+    found = []
+    while mask:
+        low = mask & -mask
+        found.append(low.bit_length() - 1)
+        mask ^= low
+    return found
+
+
+def _exclusive_groups(compatible: Sequence[int]) -> list[int]:
+    """Candidates cover by groups of mutually incompatible ones (bit masks).
+
+    At most one member of each group can be in any set, so the bound adds
+    only each group's largest; promotions under the default scheme form one
+    group, coupons another, which keeps the bound tight where it matters.
+    """
+    groups: list[int] = []
+    for i, mask in enumerate(compatible):
+        for g, group in enumerate(groups):
+            if not mask & group:
+                groups[g] = group | 1 << i
+                break
+        else:
+            groups.append(1 << i)
+    return groups
+
+
 def select(
     cands: Sequence[Candidate],
     compatible: Sequence[int],
@@ -76,6 +105,7 @@ def select(
     runs = 0
     exact = True
     amounts = [c.bound for c in cands]
+    groups = _exclusive_groups(compatible)
     # amounts are positive, so a partial sum of them can stop at the target
     positive = all(amount >= 0 for amount in amounts)
 
@@ -97,6 +127,18 @@ def select(
                 prices = apply(prices, last.allocation)
             best, best_key, best_saved, best_prices = list(picked), key, saved, prices
 
+    def room(saved: int, open_: int) -> int:
+        """``saved`` plus the most the ``open_`` candidates could add: each
+        exclusive group adds its largest bound (stops once past the best)."""
+        bound = saved
+        for group in groups:
+            members = group & open_
+            if members:
+                bound += max(amounts[j] for j in _bits(members))
+                if positive and bound >= best_saved:
+                    break
+        return bound
+
     def search(
         start: int, mask: int, prices: Prices, picked: list[tuple[int, Outcome]], saved: int
     ) -> None:
@@ -110,16 +152,13 @@ def select(
                 return
             i = start + ((rest & -rest).bit_length() - 1)
             if best_key is not None:
-                bound = saved
-                bits = mask >> i
-                while bits:
-                    low = bits & -bits
-                    bound += amounts[i + low.bit_length() - 1]
-                    if positive and bound >= best_saved:
-                        break
-                    bits ^= low
-                if bound < best_saved:
-                    return
+                if room(saved, mask >> i << i) < best_saved:
+                    return  # neither taking nor leaving i can beat the best
+                # taking i leaves only what combines with it: often far less
+                after_i = (mask & compatible[i]) >> (i + 1) << (i + 1)
+                if room(saved + amounts[i], after_i) < best_saved:
+                    start = i + 1
+                    continue
             if picked:
                 if runs >= budget:
                     exact = False

@@ -16,7 +16,7 @@ from msgspec import Struct
 
 from pos_promo.engine.compiled import Compiled, child_bits
 from pos_promo.engine.money import split
-from pos_promo.engine.units import CartView, Prices, UnitRef
+from pos_promo.engine.units import CartView, Prices, UnitRef, spread
 from pos_promo.model.campaign import ItemsFree, ItemsSave, SpendSave
 from pos_promo.model.common import ChildRule, ItemScope
 
@@ -146,17 +146,58 @@ def _unit(
     return _Unit(ref, counted, tuple(shared), discountable)
 
 
-def _units(campaign: Compiled, view: CartView, prices: Prices, mains: list[int]) -> list[_Unit]:
-    """The bundle units of ``mains`` on ``prices``, in the campaign's
-    application order (the view keeps every main unit sorted both ways)."""
+_Layout = tuple[tuple[UnitRef, tuple[UnitRef, ...], tuple[UnitRef, ...]], ...]
+
+
+def _layout(campaign: Compiled, view: CartView, mains: list[int]) -> _Layout:
+    """Each eligible main unit in application order, with the child units
+    that count toward its threshold and those that share its discount.
+
+    Only prices change between runs of one promotion on one cart, so the
+    shape is worked out once per evaluation (kept in the view's memo).
+    """
+    key = ("layout", campaign.id)
+    layout: _Layout | None = view.memo.get(key)
+    if layout is not None:
+        return layout
     order = view.unit_order(campaign.application_order == "high_to_low")
     eligible = set(mains)
     sides, modifiers = campaign.sides, campaign.modifiers
-    return [
-        _unit(ref, prices, view.carried(*ref), sides, modifiers)
-        for ref in order
-        if ref[0] in eligible
-    ]
+    found = []
+    for ref in order:
+        if ref[0] not in eligible:
+            continue
+        counted: list[UnitRef] = []
+        shared: list[UnitRef] = [ref]
+        for child, side in view.carried(*ref):
+            rule = sides if side else modifiers
+            if rule.counts_toward_threshold:
+                counted.append(child)
+            if rule.shares_discount:
+                shared.append(child)
+        found.append((ref, tuple(counted), tuple(shared)))
+    layout = view.memo[key] = tuple(found)
+    return layout
+
+
+def _units(campaign: Compiled, view: CartView, prices: Prices, mains: list[int]) -> list[_Unit]:
+    """The bundle units of ``mains`` on ``prices``, in the campaign's
+    application order."""
+    units = []
+    for ref, counted, shared in _layout(campaign, view, mains):
+        net = prices[ref[0]][ref[1]]
+        if len(shared) == 1 and not counted:
+            units.append(_Unit(ref, net, shared, net))
+            continue
+        units.append(
+            _Unit(
+                ref,
+                net + sum(prices[c][j] for c, j in counted),
+                shared,
+                sum(prices[c][j] for c, j in shared),
+            )
+        )
+    return units
 
 
 _Line = tuple[int, int, int, tuple[_Unit, ...]]  # counted, discountable, items, units
@@ -317,41 +358,108 @@ def run(campaign: Compiled, view: CartView, prices: Prices, *, mains: list[int])
     """The promotion on ``prices`` for its eligible ``mains`` (best tier, capped)."""
     if prices is view.base and view.unique_ids:
         return _run_base(campaign, view, mains)
-    units = _units(campaign, view, prices, mains)
+    # sums first, straight from the layout: most runs in the stacking search
+    # only compete on the amount, so the units are built only when filled
+    layout = _layout(campaign, view, mains)
+    reached_money = room = items = item_room = 0
+    for ref, counted, shared in layout:
+        net = prices[ref[0]][ref[1]]
+        if len(shared) == 1 and not counted:
+            counts = worth = net
+        else:
+            counts = net + sum(prices[c][j] for c, j in counted)
+            worth = sum(prices[c][j] for c, j in shared)
+        reached_money += counts
+        room += worth
+        if net > 0:
+            items += 1
+            item_room += worth
     rule = campaign.rule
     cap = campaign.max_discount
-    best: tuple[int, int, bool, list[_Unit]] | None = None  # amount, tier, capped, units
+    best: tuple[int, int, bool, int | None] | None = None  # amount, tier, capped, free
     if isinstance(rule, SpendSave):
-        reached = sum(u.counted for u in units)
-        room = sum(u.discountable for u in units)
+        reached = reached_money
         for tier, step in enumerate(rule.tiers, 1):
             if reached >= step.spend:
-                best = _better(best, step.save, room, cap, tier, units)
-        needed, measure = rule.tiers[0].spend, "money"
+                best = _better(best, step.save, room, cap, tier, None)
+        needed, measure, only_items = rule.tiers[0].spend, "money", False
     else:
-        items = [u for u in units if prices[u.ref[0]][u.ref[1]] > 0]
-        reached = len(items)
+        reached, only_items = items, True
         if isinstance(rule, ItemsSave):
-            room = sum(u.discountable for u in items)
             for tier, items_step in enumerate(rule.tiers, 1):
                 if reached >= items_step.items:
-                    best = _better(best, items_step.save, room, cap, tier, items)
+                    best = _better(best, items_step.save, item_room, cap, tier, None)
             needed = rule.tiers[0].items
         else:
             assert isinstance(rule, ItemsFree)
             for tier, free_step in enumerate(rule.tiers, 1):
                 if reached >= free_step.buy + free_step.free:
-                    free = items[: free_step.free]
-                    worth = sum(u.discountable for u in free)
-                    best = _better(best, worth, worth, cap, tier, free)
+                    worth = _first_priced_worth(layout, prices, free_step.free)
+                    best = _better(best, worth, worth, cap, tier, free_step.free)
             needed = rule.tiers[0].buy + rule.tiers[0].free
         measure = "items"
     if best is None:
         return Miss("threshold_not_met", needed, reached, measure)
-    amount, tier, capped, chosen = best
+    amount, tier, capped, free = best
     if amount == 0:
         return Miss("nothing_to_discount")
-    return Outcome(amount, tier, capped, _fill(amount, chosen, prices))
+    return Outcome(
+        amount,
+        tier,
+        capped,
+        later=functools.partial(_fill_on, amount, campaign, view, prices, mains, only_items, free),
+    )
+
+
+def _first_priced_worth(layout: _Layout, prices: Prices, first: int) -> int:
+    """What the first ``first`` units whose main is above zero can take."""
+    worth = found = 0
+    for ref, _counted, shared in layout:
+        if found == first:
+            break
+        if prices[ref[0]][ref[1]] > 0:
+            found += 1
+            worth += sum(prices[c][j] for c, j in shared)
+    return worth
+
+
+def _fill_on(
+    amount: int,
+    campaign: Compiled,
+    view: CartView,
+    prices: Prices,
+    mains: list[int],
+    only_items: bool,
+    free: int | None,
+) -> dict[UnitRef, int]:
+    """Fill ``amount`` unit by unit in application order, each up to what its
+    bundle can take: over every unit for a money threshold, over units whose
+    main is above zero for item counts, over the first ``free`` of those for
+    "get Y free". Stops as soon as the amount is placed."""
+    allocation: dict[UnitRef, int] = {}
+    left, used = amount, 0
+    for ref, _counted, shared in _layout(campaign, view, mains):
+        if left == 0:
+            break
+        if only_items:
+            if prices[ref[0]][ref[1]] <= 0:
+                continue
+            if free is not None:
+                if used == free:
+                    break
+                used += 1
+        if len(shared) == 1:
+            take = min(left, prices[ref[0]][ref[1]])
+            if take > 0:
+                allocation[ref] = take
+                left -= take
+            continue
+        weights = [prices[c][j] for c, j in shared]
+        take = min(left, sum(weights))
+        if take > 0:
+            left -= take
+            allocation.update(spread(take, list(shared), weights))
+    return allocation
 
 
 def _better(
