@@ -54,6 +54,28 @@ CREATE TABLE IF NOT EXISTS participation_days (
 CREATE TABLE IF NOT EXISTS redemptions (
     coupon_id TEXT NOT NULL, store_id TEXT NOT NULL, order_id TEXT NOT NULL,
     PRIMARY KEY (coupon_id, store_id, order_id));
+CREATE TABLE IF NOT EXISTS gift_accruals (
+    event_id TEXT PRIMARY KEY, store_id TEXT NOT NULL, order_id TEXT NOT NULL,
+    activity_id TEXT NOT NULL, member_id TEXT NOT NULL, amount INTEGER NOT NULL,
+    at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS gift_totals (
+    member_id TEXT NOT NULL, activity_id TEXT NOT NULL, measure TEXT NOT NULL,
+    total INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (member_id, activity_id));
+CREATE INDEX IF NOT EXISTS gift_totals_seq ON gift_totals (seq);
+CREATE TABLE IF NOT EXISTS gift_grants (
+    grant_id TEXT PRIMARY KEY, activity_id TEXT NOT NULL, version INTEGER NOT NULL,
+    member_id TEXT NOT NULL, ordinal INTEGER NOT NULL, status TEXT NOT NULL,
+    at TEXT NOT NULL, store_id TEXT, origin TEXT NOT NULL, seq INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS gift_grants_seq ON gift_grants (seq);
+CREATE INDEX IF NOT EXISTS gift_grants_member ON gift_grants (member_id, activity_id);
+CREATE TABLE IF NOT EXISTS gift_grant_reports (
+    grant_id TEXT NOT NULL, store_id TEXT NOT NULL, event_id TEXT NOT NULL,
+    status TEXT NOT NULL, PRIMARY KEY (grant_id, event_id));
+CREATE TABLE IF NOT EXISTS wallet_coupons (
+    coupon_id TEXT PRIMARY KEY, grant_id TEXT, template_id TEXT NOT NULL,
+    member_id TEXT NOT NULL, valid_from TEXT NOT NULL, valid_until TEXT NOT NULL,
+    status TEXT NOT NULL, seq INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS wallet_coupons_seq ON wallet_coupons (seq);
 CREATE TABLE IF NOT EXISTS flags (
     id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, store_id TEXT,
     order_id TEXT, subject TEXT, detail TEXT NOT NULL, at TEXT NOT NULL);

@@ -37,6 +37,7 @@ __all__ = [
     "coupon_id",
     "coupon_window",
     "earned",
+    "grant_coupons",
     "grant_id",
     "plan_coupons",
     "release_at",
@@ -59,6 +60,15 @@ def coupon_id(activity_id: str, member_id: str, ordinal: int, line: int, unit: i
     """The id of coupon ``unit`` of gift line ``line`` (both 1-based) of one grant."""
     key = f"coupon\x1f{activity_id}\x1f{member_id}\x1f{ordinal}\x1f{line}\x1f{unit}"
     return str(uuid.uuid5(GIFT_NAMESPACE, key))
+
+
+def grant_coupons(activity: CumulativeGift, member_id: str, ordinal: int) -> list[tuple[str, str]]:
+    """``(coupon id, template id)`` of every coupon a grant issues, line by line, unit by unit."""
+    return [
+        (coupon_id(activity.id, member_id, ordinal, line, unit), gift.template_id)
+        for line, gift in enumerate(activity.gifts, 1)
+        for unit in range(1, gift.quantity + 1)
+    ]
 
 
 def earned(condition: GiftCondition, total: int) -> int:

@@ -1,0 +1,352 @@
+"""HQ's side of the cumulative spending gift: totals across stores, one grant per ordinal.
+
+Each store sends what its orders accrued (``gift.accrued``, negative for a
+refund) and what it granted and issued while it could not ask anyone. HQ:
+
+* adds accruals up per member and activity across stores, and serves the
+  sum as the member's ``confirmed_total``;
+* merges grants and coupons by their derived ids: two stores that granted
+  the same ordinal offline sent the same ``grant_id`` and coupon ids, so
+  the second report is recorded (``gift_grant_reports``) and changes
+  nothing else: no ordinal is ever granted twice;
+* after every batch, reconciles each member and activity it touched with
+  the combined total: grants the ordinals only the combined total reaches
+  (offline, $60 at one store and $50 at another against "every $100":
+  neither till could grant; HQ grants ordinal 1) and revokes those it no
+  longer reaches, voiding their unused coupons;
+* serves grants and wallet coupons as member state, so every till learns
+  of them on its next pull.
+
+A grant HQ makes issues all its coupons at once into HQ's wallet, a
+delayed one valid from the moment the till would have released it: the
+release times and validity windows follow from the trigger instant and the
+store's time zone alone (:mod:`pos_promo.engine.grants`), so HQ and the
+till compute the same coupon. Every change takes a new member-state number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import msgspec
+
+from hq.db import next_seq
+from pos_promo.engine.grants import (
+    grant_coupons,
+    grant_id,
+    plan_coupons,
+    to_grant,
+    to_revoke,
+)
+from pos_promo.model.cart import StoreContext
+from pos_promo.model.coupon import CouponTemplate
+from pos_promo.model.gift import CumulativeGift
+from pos_promo.model.gift_events import (
+    GiftAccrued,
+    GiftCouponIssued,
+    GiftCouponVoided,
+    GiftGranted,
+    GiftRevoked,
+)
+
+__all__ = [
+    "GIFT_KINDS",
+    "GiftEvent",
+    "GiftLedger",
+    "mark_redeemed",
+    "touch_gift_event",
+]
+
+GiftEvent = GiftAccrued | GiftGranted | GiftRevoked | GiftCouponIssued | GiftCouponVoided
+GIFT_KINDS = frozenset(
+    {"gift.accrued", "gift.coupon_issued", "gift.coupon_voided", "gift.granted", "gift.revoked"}
+)
+
+_ACTIVITY = msgspec.json.Decoder(CumulativeGift)
+_TEMPLATE = msgspec.json.Decoder(CouponTemplate)
+
+
+def _iso(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).isoformat()
+
+
+def _activity(
+    conn: sqlite3.Connection, activity_id: str, version: int | None = None
+) -> CumulativeGift | None:
+    """The published activity at ``version`` (default: the latest), if HQ has it."""
+    query = "SELECT document FROM changes WHERE type = 'campaign' AND id = ?"
+    args: tuple[object, ...] = (activity_id,)
+    if version is not None:
+        query += " AND version = ?"
+        args += (version,)
+    row = conn.execute(query + " ORDER BY version DESC LIMIT 1", args).fetchone()
+    if row is None:
+        return None if version is None else _activity(conn, activity_id)
+    try:
+        return _ACTIVITY.decode(row[0])
+    except msgspec.MsgspecError:
+        return None
+
+
+def _templates(conn: sqlite3.Connection, activity: CumulativeGift) -> dict[str, CouponTemplate]:
+    found: dict[str, CouponTemplate] = {}
+    for gift in activity.gifts:
+        row = conn.execute(
+            "SELECT document FROM changes WHERE type IN ('coupon_template', 'campaign') "
+            "AND id = ? ORDER BY version DESC LIMIT 1",
+            (gift.template_id,),
+        ).fetchone()
+        if row is None:
+            continue
+        try:
+            found[gift.template_id] = _TEMPLATE.decode(row[0])
+        except msgspec.MsgspecError:
+            continue
+    return found
+
+
+@dataclass
+class GiftLedger:
+    """One batch's gift events: applied one by one, then reconciled together."""
+
+    stores: Mapping[str, StoreContext]
+    touched: dict[tuple[str, str], tuple[dt.datetime, str]] = field(default_factory=dict)
+    reported: set[str] = field(default_factory=set)  # grants a store revoked in this batch
+
+    def apply(
+        self, conn: sqlite3.Connection, store_id: str, event_id: str, event: GiftEvent
+    ) -> None:
+        if isinstance(event, GiftAccrued):
+            self._accrued(conn, store_id, event_id, event)
+        elif isinstance(event, GiftGranted):
+            self._granted(conn, store_id, event_id, event)
+        elif isinstance(event, GiftRevoked):
+            conn.execute(
+                "INSERT OR IGNORE INTO gift_grant_reports (grant_id, store_id, event_id, status) "
+                "VALUES (?, ?, ?, 'revoked')",
+                (event.grant_id, store_id, event_id),
+            )
+            self.reported.add(event.grant_id)
+            self.touched.setdefault((event.member_id, event.activity_id), (event.at, store_id))
+        elif isinstance(event, GiftCouponIssued):
+            self._coupon_issued(conn, event)
+        else:
+            # always after the store's gift.revoked; if HQ's combined total
+            # still reaches that grant, reconcile() brings the coupon back
+            conn.execute(
+                "UPDATE wallet_coupons SET status = 'void', seq = ? "
+                "WHERE coupon_id = ? AND status = 'issued'",
+                (next_seq(conn), event.coupon_id),
+            )
+
+    def _accrued(
+        self, conn: sqlite3.Connection, store_id: str, event_id: str, event: GiftAccrued
+    ) -> None:
+        conn.execute(
+            "INSERT INTO gift_accruals (event_id, store_id, order_id, activity_id, member_id, "
+            "amount, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                event_id,
+                store_id,
+                event.order_id,
+                event.activity_id,
+                event.member_id,
+                event.amount,
+                _iso(event.at),
+            ),
+        )
+        conn.execute(
+            "INSERT INTO gift_totals (member_id, activity_id, measure, total, seq) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(member_id, activity_id) DO UPDATE SET "
+            "total = total + excluded.total, seq = excluded.seq",
+            (event.member_id, event.activity_id, event.measure, event.amount, next_seq(conn)),
+        )
+        self.touched[(event.member_id, event.activity_id)] = (event.at, store_id)
+
+    def _granted(
+        self, conn: sqlite3.Connection, store_id: str, event_id: str, event: GiftGranted
+    ) -> None:
+        conn.execute(
+            "INSERT OR IGNORE INTO gift_grant_reports (grant_id, store_id, event_id, status) "
+            "VALUES (?, ?, ?, 'granted')",
+            (event.grant_id, store_id, event_id),
+        )
+        known = conn.execute(
+            "SELECT status FROM gift_grants WHERE grant_id = ?", (event.grant_id,)
+        ).fetchone()
+        if known is None:
+            conn.execute(
+                "INSERT INTO gift_grants (grant_id, activity_id, version, member_id, ordinal, "
+                "status, at, store_id, origin, seq) VALUES (?, ?, ?, ?, ?, 'granted', ?, ?, "
+                "'store', ?)",
+                (
+                    event.grant_id,
+                    event.activity_id,
+                    event.version,
+                    event.member_id,
+                    event.ordinal,
+                    _iso(event.at),
+                    store_id,
+                    next_seq(conn),
+                ),
+            )
+            activity = _activity(conn, event.activity_id, event.version)
+            if activity is not None:
+                _issue(
+                    conn, activity, self._zone(store_id), event.member_id, event.ordinal, event.at
+                )
+        # else: the same ordinal reported again (another store, offline): merged
+        self.touched.setdefault((event.member_id, event.activity_id), (event.at, store_id))
+
+    def _coupon_issued(self, conn: sqlite3.Connection, event: GiftCouponIssued) -> None:
+        """A coupon HQ did not plan itself (first seen wins, so ids never double)."""
+        conn.execute(
+            "INSERT OR IGNORE INTO wallet_coupons (coupon_id, grant_id, template_id, member_id, "
+            "valid_from, valid_until, status, seq) VALUES (?, ?, ?, ?, ?, ?, 'issued', ?)",
+            (
+                event.coupon_id,
+                event.grant_id,
+                event.template_id,
+                event.member_id,
+                _iso(event.valid_from),
+                _iso(event.valid_until),
+                next_seq(conn),
+            ),
+        )
+
+    def _zone(self, store_id: str) -> zoneinfo.ZoneInfo:
+        store = self.stores.get(store_id)
+        try:
+            return zoneinfo.ZoneInfo(store.timezone if store else "UTC")
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return zoneinfo.ZoneInfo("UTC")
+
+    def reconcile(self, conn: sqlite3.Connection) -> None:
+        """Grant what each touched total reaches and revoke what it no longer does."""
+        for (member, activity_id), (at, store_id) in sorted(self.touched.items()):
+            activity = _activity(conn, activity_id)
+            if activity is None:
+                continue
+            row = conn.execute(
+                "SELECT total FROM gift_totals WHERE member_id = ? AND activity_id = ?",
+                (member, activity_id),
+            ).fetchone()
+            total = int(row[0]) if row else 0
+            granted = {
+                ordinal
+                for (ordinal,) in conn.execute(
+                    "SELECT ordinal FROM gift_grants WHERE member_id = ? AND activity_id = ? "
+                    "AND status = 'granted'",
+                    (member, activity_id),
+                )
+            }
+            zone = self._zone(store_id)
+            for ordinal in to_grant(activity.condition, total, granted):
+                _grant(conn, activity, zone, member, ordinal, at, store_id)
+            gone = to_revoke(activity.condition, total, granted)
+            for ordinal in gone:
+                _revoke(conn, activity, member, ordinal)
+            for ordinal in sorted(granted - set(gone)):
+                gid = grant_id(activity.id, member, ordinal)
+                if gid in self.reported:  # a store took it back; HQ's total still reaches it
+                    row = conn.execute(
+                        "SELECT at, store_id FROM gift_grants WHERE grant_id = ?", (gid,)
+                    ).fetchone()
+                    when = dt.datetime.fromisoformat(row[0])
+                    _issue(conn, activity, self._zone(row[1] or store_id), member, ordinal, when)
+        self.touched.clear()
+        self.reported.clear()
+
+
+def _grant(
+    conn: sqlite3.Connection,
+    activity: CumulativeGift,
+    zone: zoneinfo.ZoneInfo,
+    member: str,
+    ordinal: int,
+    at: dt.datetime,
+    store_id: str,
+) -> None:
+    """HQ grants an ordinal (new, or one revoked before and earned again)."""
+    gid = grant_id(activity.id, member, ordinal)
+    conn.execute(
+        "INSERT INTO gift_grants (grant_id, activity_id, version, member_id, ordinal, status, "
+        "at, store_id, origin, seq) VALUES (?, ?, ?, ?, ?, 'granted', ?, ?, 'hq', ?) "
+        "ON CONFLICT(grant_id) DO UPDATE SET status = 'granted', at = excluded.at, "
+        "version = excluded.version, seq = excluded.seq",
+        (gid, activity.id, activity.version, member, ordinal, _iso(at), store_id, next_seq(conn)),
+    )
+    _issue(conn, activity, zone, member, ordinal, at)
+
+
+def _issue(
+    conn: sqlite3.Connection,
+    activity: CumulativeGift,
+    zone: zoneinfo.ZoneInfo,
+    member: str,
+    ordinal: int,
+    at: dt.datetime,
+) -> None:
+    """Every coupon of a grant into HQ's wallet; a void one of an earlier grant comes back."""
+    templates = _templates(conn, activity)
+    for planned in plan_coupons(activity, member, ordinal, at, zone, templates):
+        conn.execute(
+            "INSERT INTO wallet_coupons (coupon_id, grant_id, template_id, member_id, "
+            "valid_from, valid_until, status, seq) VALUES (?, ?, ?, ?, ?, ?, 'issued', ?) "
+            "ON CONFLICT(coupon_id) DO UPDATE SET status = 'issued', "
+            "valid_from = excluded.valid_from, valid_until = excluded.valid_until, "
+            "seq = excluded.seq WHERE wallet_coupons.status = 'void'",
+            (
+                planned.coupon_id,
+                planned.grant_id,
+                planned.template_id,
+                member,
+                _iso(planned.valid_from),
+                _iso(planned.valid_until),
+                next_seq(conn),
+            ),
+        )
+
+
+def _revoke(conn: sqlite3.Connection, activity: CumulativeGift, member: str, ordinal: int) -> None:
+    gid = grant_id(activity.id, member, ordinal)
+    conn.execute(
+        "UPDATE gift_grants SET status = 'revoked', seq = ? WHERE grant_id = ?",
+        (next_seq(conn), gid),
+    )
+    for coupon, _template in grant_coupons(activity, member, ordinal):
+        conn.execute(
+            "UPDATE wallet_coupons SET status = 'void', seq = ? "
+            "WHERE coupon_id = ? AND status = 'issued'",
+            (next_seq(conn), coupon),
+        )
+
+
+def mark_redeemed(conn: sqlite3.Connection, coupon_id: str, redeemed: bool) -> None:
+    """A redemption (or its restoration by a full refund) of a wallet coupon HQ holds."""
+    old, new = ("issued", "redeemed") if redeemed else ("redeemed", "issued")
+    conn.execute(
+        "UPDATE wallet_coupons SET status = ?, seq = ? WHERE coupon_id = ? AND status = ?",
+        (new, next_seq(conn), coupon_id, old),
+    )
+
+
+def touch_gift_event(conn: sqlite3.Connection, event: GiftEvent) -> None:
+    """Serve again the member state a repeated gift event touched, so the till can
+    confirm its local rows (see :mod:`pos_promo.sync.members`)."""
+    seq = next_seq(conn)
+    if isinstance(event, GiftAccrued):
+        conn.execute(
+            "UPDATE gift_totals SET seq = ? WHERE member_id = ? AND activity_id = ?",
+            (seq, event.member_id, event.activity_id),
+        )
+    elif isinstance(event, GiftGranted | GiftRevoked):
+        conn.execute("UPDATE gift_grants SET seq = ? WHERE grant_id = ?", (seq, event.grant_id))
+    else:
+        conn.execute(
+            "UPDATE wallet_coupons SET seq = ? WHERE coupon_id = ?", (seq, event.coupon_id)
+        )
