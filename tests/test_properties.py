@@ -14,7 +14,8 @@ from pos_promo.codec import campaign_from_obj, cart_from_obj
 from pos_promo.engine.compiled import compile_campaign
 from pos_promo.engine.evaluate import evaluate
 from pos_promo.engine.index import build_index
-from pos_promo.engine.spend_and_save import Outcome, eligible_mains, run
+from pos_promo.engine.outcome import Outcome
+from pos_promo.engine.spend_and_save import eligible_mains, run
 from pos_promo.engine.units import apply, view_cart
 from pos_promo.model.campaign import Campaign, ItemsFree, SpendSaveRule
 from pos_promo.model.cart import Cart, StoreContext

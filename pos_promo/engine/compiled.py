@@ -22,7 +22,16 @@ from pos_promo.model.campaign import (
 from pos_promo.model.cart import StoreContext
 from pos_promo.model.common import ChildRule, ItemScope, Sharing
 
-__all__ = ["Compiled", "child_bits", "compile_campaign", "store_in_scope", "windows_text"]
+__all__ = [
+    "AudienceFacts",
+    "Compiled",
+    "child_bits",
+    "compile_audience",
+    "compile_campaign",
+    "compile_slots",
+    "store_in_scope",
+    "windows_text",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +79,55 @@ def store_in_scope(campaign: CampaignBase, store: StoreContext) -> bool:
     return store.id in scope.store_ids or not scope.org_ids.isdisjoint(store.org_ids)
 
 
+@dataclass(frozen=True, slots=True)
+class AudienceFacts:
+    """Who and when, for a campaign of any other kind (a coupon template, a
+    cumulative gift), as one store sees it: what the audience checks read."""
+
+    campaign: CampaignBase
+    id: str
+    kind: str
+    in_store: bool
+    start: dt.datetime
+    end: dt.datetime
+    slots: tuple[Slot, ...]
+    wraps: bool
+    dates: frozenset[dt.date]
+    participants: Participants
+    limits: Limits
+    starts_text: str = ""
+    ends_text: str = ""
+    windows_text: str = ""
+
+
+def compile_slots(campaign: CampaignBase) -> tuple[Slot, ...]:
+    """The campaign's time slots as minute ranges."""
+    return tuple(
+        Slot(slot.weekdays, clock_minutes(slot.start), clock_minutes(slot.end))
+        for slot in campaign.time_slots
+    )
+
+
+def compile_audience(
+    campaign: CampaignBase, store: StoreContext, kind: str, limits: Limits | None = None
+) -> AudienceFacts:
+    slots = compile_slots(campaign)
+    return AudienceFacts(
+        campaign=campaign,
+        id=campaign.id,
+        kind=kind,
+        in_store=store_in_scope(campaign, store),
+        start=campaign.period.start,
+        end=campaign.period.end,
+        slots=slots,
+        wraps=any(slot.wraps for slot in slots),
+        dates=campaign.dates,
+        participants=campaign.participants,
+        limits=limits or Limits(),
+        windows_text=windows_text(slots) if slots else "",
+    )
+
+
 def compile_campaign(campaign: SpendAndSave, store: StoreContext) -> Compiled:
     rule, cap, order = campaign.rule, campaign.max_discount, campaign.application_order
     for store_rule in campaign.store_rules:
@@ -78,10 +136,7 @@ def compile_campaign(campaign: SpendAndSave, store: StoreContext) -> Compiled:
             cap = store_rule.max_discount if store_rule.max_discount is not None else cap
             order = store_rule.application_order or order
             break
-    slots = tuple(
-        Slot(slot.weekdays, clock_minutes(slot.start), clock_minutes(slot.end))
-        for slot in campaign.time_slots
-    )
+    slots = compile_slots(campaign)
     in_store = store_in_scope(campaign, store)
     return Compiled(
         campaign=campaign,

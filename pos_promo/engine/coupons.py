@@ -14,71 +14,19 @@ import datetime as dt
 import functools
 from dataclasses import dataclass
 
-from pos_promo.engine.clock import Slot, clock_minutes
-from pos_promo.engine.compiled import store_in_scope, windows_text
 from pos_promo.engine.money import format_money, percent_of
-from pos_promo.engine.spend_and_save import Miss, Outcome
+from pos_promo.engine.outcome import Miss, Outcome
 from pos_promo.engine.units import CartView, Prices, UnitRef, spread
-from pos_promo.model.base import Limits, Participants
-from pos_promo.model.cart import Cart, StoreContext
-from pos_promo.model.common import ItemScope
+from pos_promo.model.cart import Cart
 from pos_promo.model.coupon import AmountOff, Coupon, CouponTemplate, FreeItem
 
 __all__ = [
-    "CompiledTemplate",
     "Invalid",
     "check_coupon",
-    "compile_template",
     "coupon_bound",
     "min_spend_message",
     "run_coupon",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledTemplate:
-    """A coupon template as one store sees it: the audience facts the
-    checks in :mod:`pos_promo.engine.audience` read, like a promotion's."""
-
-    campaign: CouponTemplate
-    id: str
-    kind: str
-    priority: int
-    in_store: bool
-    start: dt.datetime
-    end: dt.datetime
-    slots: tuple[Slot, ...]
-    wraps: bool
-    dates: frozenset[dt.date]
-    participants: Participants
-    limits: Limits
-    items: ItemScope
-    starts_text: str = ""
-    ends_text: str = ""
-    windows_text: str = ""
-
-
-def compile_template(template: CouponTemplate, store: StoreContext) -> CompiledTemplate:
-    slots = tuple(
-        Slot(slot.weekdays, clock_minutes(slot.start), clock_minutes(slot.end))
-        for slot in template.time_slots
-    )
-    return CompiledTemplate(
-        campaign=template,
-        id=template.id,
-        kind="coupon",
-        priority=template.priority,
-        in_store=store_in_scope(template, store),
-        start=template.period.start,
-        end=template.period.end,
-        slots=slots,
-        wraps=any(slot.wraps for slot in slots),
-        dates=template.dates,
-        participants=template.participants,
-        limits=Limits(),
-        items=template.items,
-        windows_text=windows_text(slots) if slots else "",
-    )
 
 
 @dataclass(frozen=True, slots=True)

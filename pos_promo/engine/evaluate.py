@@ -20,9 +20,10 @@ from pos_promo.engine.clock import local_moment
 from pos_promo.engine.compiled import Compiled
 from pos_promo.engine.index import CampaignIndex
 from pos_promo.engine.offers import Offer, explain_miss, gather, unknown_plan
+from pos_promo.engine.outcome import Miss, Outcome
 from pos_promo.engine.selection import Candidate, Selection, select
 from pos_promo.engine.sharing import allows
-from pos_promo.engine.spend_and_save import Miss, Outcome, eligible_mains, run
+from pos_promo.engine.spend_and_save import eligible_mains, run
 from pos_promo.engine.units import CartView, Prices, apply, view_cart
 from pos_promo.errors import InvalidCart
 from pos_promo.model.cart import Cart, MemberCounts

@@ -10,7 +10,7 @@ line-id order, so no line goes below zero and the parts add up exactly.
 from __future__ import annotations
 
 from pos_promo.engine.money import percent_of
-from pos_promo.engine.spend_and_save import Miss, Outcome
+from pos_promo.engine.outcome import Miss, Outcome
 from pos_promo.engine.units import CartView, Prices, UnitRef, spread
 
 __all__ = ["member_discount", "member_price"]

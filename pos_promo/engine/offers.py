@@ -15,10 +15,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from pos_promo.engine.audience import Blocked, Context, check_audience
-from pos_promo.engine.compiled import Compiled
+from pos_promo.engine.compiled import Compiled, compile_audience
 from pos_promo.engine.coupons import (
     check_coupon,
-    compile_template,
     coupon_bound,
     min_spend_message,
     run_coupon,
@@ -26,6 +25,7 @@ from pos_promo.engine.coupons import (
 from pos_promo.engine.index import CampaignIndex
 from pos_promo.engine.members import member_discount, member_price
 from pos_promo.engine.money import format_money
+from pos_promo.engine.outcome import Miss, Outcome
 from pos_promo.engine.sharing import (
     DEFAULTS,
     FAMILY_RANK,
@@ -36,8 +36,6 @@ from pos_promo.engine.sharing import (
     resolve,
 )
 from pos_promo.engine.spend_and_save import (
-    Miss,
-    Outcome,
     eligible_mains,
     mains_in_scope,
     run,
@@ -260,7 +258,7 @@ def _coupons(
             )
             continue
         assert template is not None
-        compiled = compile_template(template, index.store)
+        compiled = compile_audience(template, index.store, "coupon")
         blocked = check_audience(compiled, ctx)
         if blocked is None and template.sharing_plan is not None:
             blocked = unknown_plan(template.sharing_plan, plans)

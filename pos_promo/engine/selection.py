@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from msgspec import Struct
 
-from pos_promo.engine.spend_and_save import Miss, Outcome
+from pos_promo.engine.outcome import Miss, Outcome
 from pos_promo.engine.units import Prices, apply
 
 __all__ = ["BUDGET", "Candidate", "Selection", "select"]

@@ -10,86 +10,18 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TypeVar
+from typing import NamedTuple
 
 from msgspec import Struct
 
 from pos_promo.engine.compiled import Compiled, child_bits
 from pos_promo.engine.money import split
+from pos_promo.engine.outcome import Miss, Outcome
 from pos_promo.engine.units import CartView, Prices, UnitRef, spread
-from pos_promo.model.campaign import ItemsFree, ItemsSave, SpendSave
+from pos_promo.model.campaign import FreeTier, ItemsSave, SpendSave
 from pos_promo.model.common import ChildRule, ItemScope
 
-__all__ = ["Miss", "Outcome", "eligible_mains", "mains_in_scope", "run", "upper_bound"]
-
-U = TypeVar("U")
-
-
-class Outcome:
-    """What the promotion gives on these prices.
-
-    The ``allocation`` may be handed over as a function, worked out the
-    first time it is read: most outcomes only compete on their amount and
-    are never applied. Treat an outcome as immutable.
-    """
-
-    __slots__ = ("_allocation", "_later", "amount", "capped", "tier")
-
-    def __init__(
-        self,
-        amount: int,
-        tier: int,  # 1-based
-        capped: bool,
-        allocation: dict[UnitRef, int] | None = None,
-        *,
-        later: Callable[[], dict[UnitRef, int]] | None = None,
-    ) -> None:
-        if allocation is None and later is None:
-            raise TypeError("Outcome needs an allocation or a function that works it out")
-        self.amount = amount
-        self.tier = tier
-        self.capped = capped
-        self._allocation = allocation
-        self._later = later
-
-    @property
-    def allocation(self) -> dict[UnitRef, int]:
-        allocation = self._allocation
-        if allocation is None:
-            assert self._later is not None
-            allocation = self._allocation = self._later()
-            self._later = None
-        return allocation
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Outcome):
-            return NotImplemented
-        return (self.amount, self.tier, self.capped, self.allocation) == (
-            other.amount,
-            other.tier,
-            other.capped,
-            other.allocation,
-        )
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return (
-            f"Outcome(amount={self.amount!r}, tier={self.tier!r}, capped={self.capped!r}, "
-            f"allocation={self.allocation!r})"
-        )
-
-
-class Miss(Struct, frozen=True):
-    """Why the promotion gives nothing on these prices.
-
-    ``measure`` says whether ``needed``/``reached`` are money or item counts.
-    """
-
-    reason: str
-    needed: int | None = None
-    reached: int | None = None
-    measure: str = "money"
+__all__ = ["eligible_mains", "mains_in_scope", "run", "upper_bound"]
 
 
 class _Unit(Struct, frozen=True):
@@ -238,46 +170,26 @@ def _run_base(campaign: Compiled, view: CartView, mains: list[int]) -> Outcome |
                 item_room += stat[1]
         if every:
             memo["totals", bits] = counted, room, items, item_room
-    rule = campaign.rule
-    cap = campaign.max_discount
-    best: tuple[int, int, bool, list[_Unit] | None] | None = None
-    only_items = True
-    if isinstance(rule, SpendSave):
-        reached = counted
-        for tier, step in enumerate(rule.tiers, 1):
-            if reached >= step.spend:
-                best = _better(best, step.save, room, cap, tier, None)
-        needed, measure = rule.tiers[0].spend, "money"
-        only_items = False
+    ordered: list[_Unit] | None = None
+
+    def free_worth(first: int) -> int:
+        nonlocal ordered
+        if ordered is None:
+            ordered = _ordered(campaign, view, mains, bits, True)
+        return sum(u.discountable for u in ordered[:first])
+
+    picked = _pick_tier(campaign, counted, room, items, item_room, free_worth)
+    if isinstance(picked, Miss):
+        return picked
+    only_items = not isinstance(campaign.rule, SpendSave)
+    if picked.free is None:
+        later = functools.partial(
+            _fill_ordered, picked.amount, campaign, view, mains, bits, only_items
+        )
     else:
-        reached = items  # main units whose price is above zero
-        if isinstance(rule, ItemsSave):
-            for tier, items_step in enumerate(rule.tiers, 1):
-                if reached >= items_step.items:
-                    best = _better(best, items_step.save, item_room, cap, tier, None)
-            needed = rule.tiers[0].items
-        else:
-            assert isinstance(rule, ItemsFree)
-            ordered: list[_Unit] | None = None
-            for tier, free_step in enumerate(rule.tiers, 1):
-                if reached >= free_step.buy + free_step.free:
-                    if ordered is None:
-                        ordered = _ordered(campaign, view, mains, bits, only_items)
-                    free = ordered[: free_step.free]
-                    worth = sum(u.discountable for u in free)
-                    best = _better(best, worth, worth, cap, tier, free)
-            needed = rule.tiers[0].buy + rule.tiers[0].free
-        measure = "items"
-    if best is None:
-        return Miss("threshold_not_met", needed, reached, measure)
-    amount, tier, capped, chosen = best
-    if amount == 0:
-        return Miss("nothing_to_discount")
-    if chosen is None:
-        later = functools.partial(_fill_ordered, amount, campaign, view, mains, bits, only_items)
-    else:
-        later = functools.partial(_fill, amount, chosen, view.base)
-    return Outcome(amount, tier, capped, later=later)
+        chosen = _ordered(campaign, view, mains, bits, True)[: picked.free]
+        later = functools.partial(_fill, picked.amount, chosen, view.base)
+    return Outcome(picked.amount, picked.tier, picked.capped, later=later)
 
 
 def _fill_ordered(
@@ -374,40 +286,24 @@ def run(campaign: Compiled, view: CartView, prices: Prices, *, mains: list[int])
         if net > 0:
             items += 1
             item_room += worth
-    rule = campaign.rule
-    cap = campaign.max_discount
-    best: tuple[int, int, bool, int | None] | None = None  # amount, tier, capped, free
-    if isinstance(rule, SpendSave):
-        reached = reached_money
-        for tier, step in enumerate(rule.tiers, 1):
-            if reached >= step.spend:
-                best = _better(best, step.save, room, cap, tier, None)
-        needed, measure, only_items = rule.tiers[0].spend, "money", False
-    else:
-        reached, only_items = items, True
-        if isinstance(rule, ItemsSave):
-            for tier, items_step in enumerate(rule.tiers, 1):
-                if reached >= items_step.items:
-                    best = _better(best, items_step.save, item_room, cap, tier, None)
-            needed = rule.tiers[0].items
-        else:
-            assert isinstance(rule, ItemsFree)
-            for tier, free_step in enumerate(rule.tiers, 1):
-                if reached >= free_step.buy + free_step.free:
-                    worth = _first_priced_worth(layout, prices, free_step.free)
-                    best = _better(best, worth, worth, cap, tier, free_step.free)
-            needed = rule.tiers[0].buy + rule.tiers[0].free
-        measure = "items"
-    if best is None:
-        return Miss("threshold_not_met", needed, reached, measure)
-    amount, tier, capped, free = best
-    if amount == 0:
-        return Miss("nothing_to_discount")
+    picked = _pick_tier(
+        campaign,
+        reached_money,
+        room,
+        items,
+        item_room,
+        functools.partial(_first_priced_worth, layout, prices),
+    )
+    if isinstance(picked, Miss):
+        return picked
+    only_items = not isinstance(campaign.rule, SpendSave)
     return Outcome(
-        amount,
-        tier,
-        capped,
-        later=functools.partial(_fill_on, amount, campaign, view, prices, mains, only_items, free),
+        picked.amount,
+        picked.tier,
+        picked.capped,
+        later=functools.partial(
+            _fill_on, picked.amount, campaign, view, prices, mains, only_items, picked.free
+        ),
     )
 
 
@@ -462,21 +358,61 @@ def _fill_on(
     return allocation
 
 
-def _better(
-    best: tuple[int, int, bool, U] | None,
-    value: int,
+class _Tier(NamedTuple):
+    amount: int
+    tier: int  # 1-based
+    capped: bool
+    free: int | None  # "get Y free": how many units are free
+
+
+def _pick_tier(
+    campaign: Compiled,
+    money: int,
     room: int,
-    cap: int | None,
-    tier: int,
-    units: U,
-) -> tuple[int, int, bool, U]:
-    """The tier just met replaces the one before it: SPEC §4 applies the
-    highest tier the cart meets (tiers are tried lowest first), capped by
-    the order maximum and by what the eligible units can absorb."""
-    del best
-    capped = cap is not None and cap < min(value, room)
-    amount = min(value, room, cap) if cap is not None else min(value, room)
-    return amount, tier, capped, units
+    items: int,
+    item_room: int,
+    free_worth: Callable[[int], int],
+) -> _Tier | Miss:
+    """The highest tier the cart meets (SPEC §4), capped by the order maximum
+    and by what the eligible units can absorb.
+
+    ``money`` and ``room`` are the threshold and discountable totals of every
+    eligible unit; ``items`` and ``item_room`` those of the units whose main
+    is above zero; ``free_worth(n)`` what the first ``n`` of those can take.
+    """
+    rule, cap = campaign.rule, campaign.max_discount
+    met: tuple[int, int, int | None] | None = None  # value, room, free; tiers rise
+    tier = 0
+    if isinstance(rule, SpendSave):
+        for number, step in enumerate(rule.tiers, 1):
+            if money >= step.spend:
+                met, tier = (step.save, room, None), number
+        if met is None:
+            return Miss("threshold_not_met", rule.tiers[0].spend, money, "money")
+    elif isinstance(rule, ItemsSave):
+        for number, items_step in enumerate(rule.tiers, 1):
+            if items >= items_step.items:
+                met, tier = (items_step.save, item_room, None), number
+        if met is None:
+            return Miss("threshold_not_met", rule.tiers[0].items, items, "items")
+    else:
+        top: FreeTier | None = None
+        for number, free_step in enumerate(rule.tiers, 1):
+            if items >= free_step.buy + free_step.free:
+                top, tier = free_step, number
+        if top is None:
+            needed = rule.tiers[0].buy + rule.tiers[0].free
+            return Miss("threshold_not_met", needed, items, "items")
+        worth = free_worth(top.free)
+        met = (worth, worth, top.free)
+    value, absorb, free = met
+    amount = min(value, absorb)
+    capped = cap is not None and cap < amount
+    if cap is not None:
+        amount = min(amount, cap)
+    if amount == 0:
+        return Miss("nothing_to_discount")
+    return _Tier(amount, tier, capped, free)
 
 
 def upper_bound(campaign: Compiled, view: CartView, mains: list[int]) -> int:
