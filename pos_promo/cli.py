@@ -8,20 +8,19 @@ never a traceback.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from pos_promo import cli_db
-from pos_promo.cli_io import emit_json, parse_instant, read_input
+from pos_promo.cli_io import dispatch, emit_json, parse_instant, read_input
 from pos_promo.codec import decode_campaigns, decode_cart, decode_member_counts, decode_store
 from pos_promo.engine.evaluate import evaluate, explain
 from pos_promo.engine.index import build_index
-from pos_promo.errors import InvalidInput, PromoError
+from pos_promo.errors import InvalidInput
 from pos_promo.model.cart import Cart, StoreContext
 from pos_promo.render import render_receipt
 from pos_promo.scenario import load_scenario, run_scenario
@@ -130,17 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    run: Callable[[argparse.Namespace], int] = args.run
-    try:
-        return run(args)
-    except PromoError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except json.JSONDecodeError as exc:
-        print(f"error: $: is not valid JSON ({exc})", file=sys.stderr)
-        return 2
+    return dispatch(build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -18,15 +18,15 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import msgspec
 
-from pos_promo.cli_io import emit_json, parse_instant, read_input
+from pos_promo.cli_io import dispatch, emit_json, parse_instant, read_input
 from pos_promo.codec import decode_cart, decode_store, validation_error
 from pos_promo.embedded import Engine
 from pos_promo.engine.money import format_money
-from pos_promo.errors import InvalidInput, InvalidPayment, PromoError
+from pos_promo.errors import InvalidInput, InvalidPayment
 from pos_promo.model.cart import StoreContext
 from pos_promo.model.order import CampaignMetrics, Payment
 
@@ -235,14 +235,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The database commands on their own (tests, and until ``pos-promo`` wires them)."""
-    args = _parser().parse_args(argv)
-    run: Callable[[argparse.Namespace], int] = args.run
-    try:
-        return run(args)
-    except PromoError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    """The database commands on their own (their tests use this)."""
+    return dispatch(_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -4,16 +4,18 @@ words its errors the same way."""
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from pos_promo.errors import InvalidInput
+from pos_promo.errors import InvalidInput, PromoError
 
-__all__ = ["emit_json", "parse_instant", "read_input"]
+__all__ = ["dispatch", "emit_json", "parse_instant", "read_input"]
 
 
 def read_input(path: str, option: str) -> bytes:
@@ -42,3 +44,17 @@ def parse_instant(text: str | None, option: str = "--at") -> dt.datetime | None:
 def emit_json(obj: Any) -> None:
     """Print ``obj`` as indented JSON for scripts and people alike."""
     sys.stdout.write(msgspec.json.format(msgspec.json.encode(obj), indent=2).decode() + "\n")
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    """Run the command argparse chose; a refused input is one ``error:`` line
+    on standard error and exit status 2, never a traceback."""
+    try:
+        code: int = args.run(args)
+    except PromoError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except json.JSONDecodeError as exc:
+        print(f"error: $: is not valid JSON ({exc})", file=sys.stderr)
+        return 2
+    return code
