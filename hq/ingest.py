@@ -12,8 +12,10 @@ after the commit. Per event:
   never received, an order id already held under another event);
 * anything else is ``accepted`` and applied: orders and refunds are kept,
   participation deltas add up per member and campaign across stores, a
-  coupon redeemed by two orders is flagged, and each order's receipt is
-  replayed (:mod:`hq.replay`) with any difference flagged.
+  coupon redeemed by two orders is flagged (a ``coupon.restored`` event,
+  sent when a full refund gives a coupon back, removes that redemption),
+  and each order's receipt is replayed (:mod:`hq.replay`) with any
+  difference flagged.
 """
 
 from __future__ import annotations
@@ -27,7 +29,14 @@ import msgspec
 from hq.db import next_seq, write
 from hq.replay import ReplayCache, replay_order
 from pos_promo.model.cart import StoreContext
-from pos_promo.model.events import Event, OrderCommitted, OrderRefunded, ParticipationChanged
+from pos_promo.model.events import (
+    CouponRedeemed,
+    CouponRestored,
+    Event,
+    OrderCommitted,
+    OrderRefunded,
+    ParticipationChanged,
+)
 from pos_promo.sync.protocol import EventResult, PushEvent, PushRequest
 
 __all__ = [
@@ -36,7 +45,15 @@ __all__ = [
 ]
 
 _EVENT = msgspec.json.Decoder(Event)
-KNOWN_KINDS = frozenset({"order.committed", "order.refunded", "participation.changed"})
+KNOWN_KINDS = frozenset(
+    {
+        "coupon.redeemed",
+        "coupon.restored",
+        "order.committed",
+        "order.refunded",
+        "participation.changed",
+    }
+)
 
 
 class _Rejected(Exception):
@@ -126,6 +143,18 @@ class Ingestor:
                 "INSERT OR IGNORE INTO refunds (store_id, refund_id, order_id, amount, discount) "
                 "VALUES (?, ?, ?, ?, ?)",
                 (store_id, refund.refund_id, refund.order_id, refund.amount, refund.discount),
+            )
+        elif isinstance(event, CouponRedeemed):
+            # order.committed (pushed before it) already recorded and flagged it
+            conn.execute(
+                "INSERT OR IGNORE INTO redemptions (coupon_id, store_id, order_id) "
+                "VALUES (?, ?, ?)",
+                (event.coupon_id, store_id, event.order_id),
+            )
+        elif isinstance(event, CouponRestored):
+            conn.execute(
+                "DELETE FROM redemptions WHERE coupon_id = ? AND store_id = ? AND order_id = ?",
+                (event.coupon_id, store_id, event.order_id),
             )
         else:
             _participation(conn, event)

@@ -14,6 +14,11 @@ of more uses at other stores, and then the difference it flags is real:
 the member went over a limit across stores while the tills could not see
 each other. Compiled indexes are cached by campaign set, since most orders
 of a day see the same versions.
+
+Coupons replay from the receipt too: it names each presented coupon's
+template and version among its campaigns, keeps the wallet entries the
+till saw (owner, window, status at that instant) and the version of the
+execution order in force.
 """
 
 from __future__ import annotations
@@ -31,13 +36,15 @@ from pos_promo.errors import PromoError
 from pos_promo.model.campaign import Campaign
 from pos_promo.model.cart import MemberCounts, ParticipationCount, StoreContext
 from pos_promo.model.common import Sharing
-from pos_promo.model.coupon import SharingPlan
+from pos_promo.model.coupon import CouponTemplate, ExecutionOrder, SharingPlan
 from pos_promo.model.events import OrderCommitted
 
 __all__ = ["ReplayCache", "replay_order"]
 
 _CAMPAIGN = msgspec.json.Decoder(Campaign)
+_TEMPLATE = msgspec.json.Decoder(CouponTemplate)
 _PLAN = msgspec.json.Decoder(SharingPlan)
+_ORDER = msgspec.json.Decoder(ExecutionOrder)
 
 
 class ReplayCache:
@@ -47,8 +54,29 @@ class ReplayCache:
         self.index = functools.lru_cache(maxsize=size)(self._build)
 
     @staticmethod
-    def _build(store: StoreContext, documents: tuple[bytes, ...]) -> CampaignIndex:
-        return build_index([_CAMPAIGN.decode(doc) for doc in documents], store)
+    def _build(store: StoreContext, documents: tuple[tuple[str, bytes], ...]) -> CampaignIndex:
+        # a coupon template may be published without its ``kind`` tag
+        return build_index(
+            [
+                _TEMPLATE.decode(doc) if doc_type == "coupon_template" else _CAMPAIGN.decode(doc)
+                for doc_type, doc in documents
+            ],
+            store,
+        )
+
+
+def _execution_order(conn: sqlite3.Connection, version: int | None) -> ExecutionOrder | None:
+    if version is None:
+        return None
+    row = conn.execute(
+        "SELECT document FROM changes WHERE type = 'execution_order' AND version = ? "
+        "ORDER BY seq LIMIT 1",
+        (version,),
+    ).fetchone()
+    if row is None:
+        raise LookupError(f"HQ never published execution order v{version}")
+    order: ExecutionOrder = _ORDER.decode(row[0])
+    return order
 
 
 def _plans(conn: sqlite3.Connection) -> Mapping[str, Sharing]:
@@ -96,21 +124,28 @@ def replay_order(
     documents = []
     for ref in receipt.campaigns:
         row = conn.execute(
-            "SELECT document FROM changes WHERE type = 'campaign' AND id = ? AND version = ?",
+            "SELECT type, document FROM changes WHERE type IN ('campaign', 'coupon_template') "
+            "AND id = ? AND version = ?",
             (ref.id, ref.version),
         ).fetchone()
         if row is None:
             return [f"cannot replay: HQ never published campaign {ref.id!r} v{ref.version}"]
-        documents.append(row[0].encode())
+        documents.append((row[0], row[1].encode()))
     context = msgspec.structs.replace(store, timezone=receipt.inputs.timezone)
     try:
         check_cart(event.cart)
         cart = event.cart
         index = cache.index(context, tuple(documents))
         result = evaluate(
-            cart, index, at=receipt.inputs.at, counts=_counts(conn, event), plans=_plans(conn)
+            cart,
+            index,
+            at=receipt.inputs.at,
+            counts=_counts(conn, event),
+            plans=_plans(conn),
+            wallet={coupon.id: coupon for coupon in receipt.inputs.wallet},
+            order=_execution_order(conn, receipt.inputs.execution_order_version),
         )
-    except (PromoError, msgspec.MsgspecError) as exc:
+    except (PromoError, msgspec.MsgspecError, LookupError) as exc:
         return [f"cannot replay: {exc}"]
     found: list[str] = []
     till_applied: dict[str, int] = {}

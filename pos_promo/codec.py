@@ -17,21 +17,27 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from pos_promo.errors import InvalidCampaign, InvalidCart, InvalidInput, InvalidStore
+from pos_promo.errors import InvalidCampaign, InvalidCart, InvalidCoupon, InvalidInput, InvalidStore
 from pos_promo.model.campaign import Campaign, ItemsFree, ItemsSave, SpendAndSave, SpendSave
 from pos_promo.model.cart import Cart, MemberCounts, StoreContext
+from pos_promo.model.catalog import Catalog
 from pos_promo.model.common import ItemScope
+from pos_promo.model.coupon import Coupon
 
 __all__ = [
     "campaign_from_obj",
     "cart_from_obj",
     "check_campaign",
     "check_cart",
+    "check_catalog",
+    "check_coupons",
     "check_store",
     "check_unique_ids",
     "convert",
     "decode_campaigns",
     "decode_cart",
+    "decode_catalog",
+    "decode_coupons",
     "decode_member_counts",
     "decode_store",
     "load_zone",
@@ -44,6 +50,8 @@ ErrorType = type[InvalidInput]
 _CAMPAIGNS = msgspec.json.Decoder(list[Campaign])
 _CART = msgspec.json.Decoder(Cart)
 _STORE = msgspec.json.Decoder(StoreContext)
+_CATALOG = msgspec.json.Decoder(Catalog)
+_COUPONS = msgspec.json.Decoder(list[Coupon])
 _COUNTS = msgspec.json.Decoder(MemberCounts)
 
 _MSG = re.compile(r"^(?P<rule>.*?)(?: - at `(?P<path>\$[^`]*)`)?$", re.S)
@@ -112,6 +120,23 @@ def decode_campaigns(data: bytes | str) -> tuple[Campaign, ...]:
         check_campaign(campaign, f"$[{index}]")
     check_unique_ids(campaigns)
     return tuple(campaigns)
+
+
+def decode_catalog(data: bytes | str) -> Catalog:
+    """A plain JSON list of campaigns, or a catalog object (:class:`Catalog`), all checked."""
+    head = data.lstrip()[:1]
+    if head in (b"[", "["):
+        return Catalog(campaigns=decode_campaigns(data))
+    catalog = _decode(_CATALOG, data, InvalidCampaign)
+    check_catalog(catalog)
+    return catalog
+
+
+def decode_coupons(data: bytes | str) -> tuple[Coupon, ...]:
+    """A JSON list of wallet coupons, all checked."""
+    coupons = _decode(_COUPONS, data, InvalidCoupon)
+    check_coupons(coupons)
+    return tuple(coupons)
 
 
 def campaign_from_obj(obj: Any, path: str = "$") -> Campaign:
@@ -264,6 +289,45 @@ def check_campaign(campaign: Campaign, path: str = "$") -> None:
         for index, store_rule in enumerate(campaign.store_rules):
             if store_rule.rule is not None:
                 _check_rule(store_rule.rule, f"{path}.store_rules[{index}].rule")
+
+
+def check_catalog(catalog: Catalog) -> None:
+    """Every campaign and template checked; ids unique across both (one cache), and per plan."""
+    seen: set[str] = set()
+    sections: list[tuple[str, Iterable[Campaign]]] = [
+        ("campaigns", catalog.campaigns),
+        ("coupon_templates", catalog.coupon_templates),
+    ]
+    for section, campaigns in sections:
+        for index, campaign in enumerate(campaigns):
+            check_campaign(campaign, f"$.{section}[{index}]")
+            if campaign.id in seen:
+                raise InvalidCampaign(
+                    f"$.{section}[{index}].id", "must be unique in one payload", campaign.id
+                )
+            seen.add(campaign.id)
+    plans: set[str] = set()
+    for index, plan in enumerate(catalog.sharing_plans):
+        if plan.id in plans:
+            raise InvalidCampaign(
+                f"$.sharing_plans[{index}].id", "must be unique in one payload", plan.id
+            )
+        plans.add(plan.id)
+
+
+def check_coupons(coupons: Iterable[Coupon], path: str = "$") -> None:
+    """Ids unique in one batch; a window that ends after it starts."""
+    seen: set[str] = set()
+    for index, coupon in enumerate(coupons):
+        if coupon.id in seen:
+            raise InvalidCoupon(f"{path}[{index}].id", "must be unique in one batch", coupon.id)
+        seen.add(coupon.id)
+        if coupon.valid_until <= coupon.valid_from:
+            raise InvalidCoupon(
+                f"{path}[{index}].valid_until",
+                f"must be after valid_from {coupon.valid_from.isoformat()}",
+                coupon.valid_until.isoformat(),
+            )
 
 
 def check_unique_ids(campaigns: Iterable[Campaign], path: str = "$") -> None:

@@ -24,13 +24,25 @@ from typing import Any
 
 import msgspec
 
-from pos_promo.codec import check_store, convert, decode_campaigns, decode_cart, load_zone
+from pos_promo.codec import (
+    check_catalog,
+    check_coupons,
+    check_store,
+    convert,
+    decode_cart,
+    decode_catalog,
+    decode_coupons,
+    load_zone,
+)
 from pos_promo.engine.clock import local_moment
 from pos_promo.engine.evaluate import evaluate
 from pos_promo.engine.index import CampaignIndex, build_index
 from pos_promo.errors import InvalidCart, InvalidPayment, InvalidStore, StoreError, StoreMismatch
 from pos_promo.model.campaign import Campaign
 from pos_promo.model.cart import Cart, MemberCounts, StoreContext
+from pos_promo.model.catalog import Catalog
+from pos_promo.model.common import Sharing
+from pos_promo.model.coupon import Coupon, ExecutionOrder, SharingPlan
 from pos_promo.model.order import (
     CampaignMetrics,
     CampaignRow,
@@ -41,8 +53,10 @@ from pos_promo.model.order import (
     RefundRecord,
 )
 from pos_promo.model.result import EvaluationResult
+from pos_promo.model.wallet import WalletEntry, WalletReport
 from pos_promo.store import campaigns as cache
-from pos_promo.store import meta, orders, outbox
+from pos_promo.store import documents, meta, orders, outbox
+from pos_promo.store import wallet as wallet_store
 from pos_promo.store.connection import Durability, connect, immediate
 from pos_promo.store.counts import member_counts
 from pos_promo.store.metrics import campaign_metrics
@@ -65,6 +79,8 @@ class Engine:
         self.store = store
         self._index: CampaignIndex = build_index((), store)
         self._campaigns: dict[str, Campaign] = {}
+        self._plans: dict[str, Sharing] = {}
+        self._order: ExecutionOrder | None = None
         self._data_version = -1
         self._cache_version = -1
 
@@ -138,24 +154,53 @@ class Engine:
             self._rebuild(version)
 
     def _rebuild(self, version: int) -> None:
+        """Reload campaigns (coupon templates included), sharing plans and the
+        execution order: one cache version covers all three."""
         campaigns = cache.load_campaigns(self._conn)
         self._campaigns = {c.id: c for c in campaigns}
         self._index = build_index(campaigns, self.store)
+        self._plans = {pid: plan.sharing for pid, plan in documents.load_plans(self._conn).items()}
+        self._order = documents.load_execution_order(self._conn)
         self._cache_version = version
 
     def import_campaigns(
-        self, payload: bytes | str | Sequence[Campaign], *, at: dt.datetime | None = None
+        self,
+        payload: bytes | str | Sequence[Campaign] | Catalog,
+        *,
+        at: dt.datetime | None = None,
     ) -> ImportReport:
-        """Import a campaign list (the payload HQ serves) atomically.
+        """Import a campaign list (the payload HQ serves) or a catalog, atomically.
 
-        The whole payload is checked first: one invalid campaign refuses it
-        with its JSON path and leaves the cache unchanged.
+        A catalog (:class:`~pos_promo.model.catalog.Catalog`) adds coupon
+        templates, sharing plans and the execution order. The whole payload
+        is checked first: one invalid document refuses it with its JSON path
+        and leaves the cache unchanged.
         """
-        campaigns = (
-            decode_campaigns(payload) if isinstance(payload, bytes | str) else tuple(payload)
-        )
+        if isinstance(payload, bytes | str):
+            catalog = decode_catalog(payload)
+        elif isinstance(payload, Catalog):
+            catalog = payload
+            check_catalog(catalog)
+        else:
+            catalog = Catalog(campaigns=tuple(payload))
+        campaigns = (*catalog.campaigns, *catalog.coupon_templates)
+        docs: list[SharingPlan | ExecutionOrder] = [*catalog.sharing_plans]
+        if catalog.execution_order is not None:
+            docs.append(catalog.execution_order)
         with _wrapped(self.path), immediate(self._conn):
             report = cache.apply_import(self._conn, campaigns, at)
+            changed = documents.apply_documents(self._conn, docs, at)
+            if changed:
+                report = msgspec.structs.replace(
+                    report,
+                    plans_changed=tuple(
+                        sorted(i for t, i in changed if t == documents.SHARING_PLAN)
+                    ),
+                    execution_order=catalog.execution_order.version
+                    if catalog.execution_order is not None
+                    and (documents.EXECUTION_ORDER, documents.EXECUTION_ORDER_ID) in changed
+                    else None,
+                )
             if report.changed:
                 self._rebuild(meta.cache_version(self._conn))
         return report
@@ -175,6 +220,36 @@ class Engine:
             self._refresh()
         return self._index
 
+    # -- the wallet --------------------------------------------------------------
+
+    def add_coupons(
+        self,
+        coupons: Sequence[Coupon] | bytes | str,
+        *,
+        source: str = "hq",
+        at: dt.datetime | None = None,
+    ) -> WalletReport:
+        """Add coupons to the wallet, or take newer state for ones it holds.
+
+        For a POS that gets wallets from its own member service; the sync
+        daemon does the same from HQ's member state. A coupon whose local
+        redemption (or restoration) HQ has not confirmed keeps its local
+        status (see :mod:`pos_promo.store.wallet`). The batch is checked
+        whole first; ``source`` is recorded for new coupons.
+        """
+        if isinstance(coupons, bytes | str):
+            batch = decode_coupons(coupons)
+        else:
+            batch = tuple(coupons)
+            check_coupons(batch)
+        with _wrapped(self.path), immediate(self._conn):
+            return wallet_store.upsert_coupons(self._conn, batch, source=source, at=at)
+
+    def wallet(self, member_id: str) -> list[WalletEntry]:
+        """Every coupon the wallet holds for ``member_id``, whatever its status."""
+        with _wrapped(self.path):
+            return wallet_store.member_wallet(self._conn, member_id)
+
     # -- evaluate, commit, refund ----------------------------------------------
 
     def _counts(self, cart: Cart, instant: dt.datetime) -> MemberCounts | None:
@@ -183,13 +258,30 @@ class Engine:
         day = local_moment(instant, load_zone(self.store.timezone)).day
         return member_counts(self._conn, cart.member.id, day)
 
+    def _evaluate(
+        self, cart: Cart, instant: dt.datetime
+    ) -> tuple[EvaluationResult, dict[str, Coupon]]:
+        """Evaluate against the cache and the wallet as this connection sees them now;
+        the wallet entries of the presented coupons come back for the receipt."""
+        self._refresh()
+        presented = wallet_store.presented(self._conn, cart.coupons) if cart.coupons else {}
+        result = evaluate(
+            cart,
+            self._index,
+            at=instant,
+            counts=self._counts(cart, instant),
+            plans=self._plans,
+            wallet=presented,
+            order=self._order,
+        )
+        return result, presented
+
     def evaluate(self, cart: Cart | bytes | str, at: dt.datetime | None = None) -> EvaluationResult:
         """What the cart would get now; changes nothing."""
         cart = _cart(cart)
         instant = _instant(cart, at)
         with _wrapped(self.path):
-            self._refresh()
-            return evaluate(cart, self._index, at=instant, counts=self._counts(cart, instant))
+            return self._evaluate(cart, instant)[0]
 
     def commit(
         self,
@@ -200,7 +292,10 @@ class Engine:
         """Evaluate and record the order in one transaction; idempotent on ``order_id``.
 
         Committing an order id that was already committed returns the
-        first result and writes nothing, whatever this cart says.
+        first result and writes nothing, whatever this cart says. The
+        evaluation runs inside the write transaction, against the wallet as
+        it is then: of two tills presenting one coupon, the second sees it
+        redeemed and commits its order without it.
         """
         cart = _cart(cart)
         instant = _instant(cart, at)
@@ -210,12 +305,11 @@ class Engine:
             first = orders.find_result(conn, cart.order_id)
             if first is not None:
                 return first
-            self._refresh()
-            result = evaluate(cart, self._index, at=instant, counts=self._counts(cart, instant))
+            result, presented = self._evaluate(cart, instant)
             if payments is not None:
                 _check_total(paid, result.total)
             day = local_moment(instant, load_zone(self.store.timezone)).day
-            receipt = build_receipt(cart, result, self._index, day)
+            receipt = build_receipt(cart, result, self._index, day, presented, self._order)
             orders.record_order(conn, cart, result, receipt, paid)
         return result
 

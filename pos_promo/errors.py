@@ -5,9 +5,11 @@ same mistake always reads the same way, and subclasses the builtin it is
 closest to so callers that only know Python's vocabulary still catch it::
 
     PromoError
+    ├── CouponConflict (RuntimeError)      a coupon changed under a commit that redeems it
     ├── InvalidInput (ValueError)          a document broke a rule: path, value, rule
     │   ├── InvalidCampaign                a campaign, tier, scope or sharing setting
     │   ├── InvalidCart                    the cart being rung up
+    │   ├── InvalidCoupon                  a wallet coupon (ids, owner, validity window)
     │   ├── InvalidPayment                 payments that do not add up to the order total
     │   ├── InvalidRefund                  a refund request naming bad lines or unit counts
     │   └── InvalidStore                   the store context (id, time zone, currency)
@@ -24,8 +26,10 @@ import json
 from typing import Any
 
 __all__ = [
+    "CouponConflict",
     "InvalidCampaign",
     "InvalidCart",
+    "InvalidCoupon",
     "InvalidInput",
     "InvalidPayment",
     "InvalidRefund",
@@ -74,6 +78,25 @@ class InvalidCart(InvalidInput):
 
 class InvalidStore(InvalidInput):
     """The store context (id, time zone, currency, organisations) is not valid."""
+
+
+class InvalidCoupon(InvalidInput):
+    """A wallet coupon given to the till is not valid; none of its batch was stored."""
+
+
+class CouponConflict(PromoError, RuntimeError):
+    """A coupon the evaluation redeemed was no longer ``issued`` when it was marked.
+
+    Cannot happen while every writer holds ``BEGIN IMMEDIATE`` around its
+    evaluation; it guards that promise, and the commit rolls back whole.
+    """
+
+    def __init__(self, coupon_id: str, order_id: str) -> None:
+        self.coupon_id = coupon_id
+        self.order_id = order_id
+        super().__init__(
+            f"coupon {coupon_id!r} is no longer issued: order {order_id!r} was not committed"
+        )
 
 
 class UnknownCampaign(PromoError, LookupError):

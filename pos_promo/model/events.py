@@ -18,6 +18,8 @@ from pos_promo.model.order import Payment, RefundRecord
 from pos_promo.model.receipt import Receipt
 
 __all__ = [
+    "CouponRedeemed",
+    "CouponRestored",
     "Event",
     "OrderCommitted",
     "OrderRefunded",
@@ -60,4 +62,28 @@ class ParticipationChanged(Struct, frozen=True, tag="participation.changed", tag
     delta: int
 
 
-Event = OrderCommitted | OrderRefunded | ParticipationChanged
+class CouponRedeemed(Struct, frozen=True, tag="coupon.redeemed", tag_field="kind"):
+    """A wallet coupon was redeemed by a committed order; ``amount`` is what it saved."""
+
+    order_id: Id
+    store_id: Id
+    coupon_id: Id
+    template_id: Id
+    member_id: Id | None
+    at: dt.datetime
+    amount: Money
+
+
+class CouponRestored(Struct, frozen=True, tag="coupon.restored", tag_field="kind"):
+    """A full refund gave a redeemed coupon back to its owner's wallet."""
+
+    order_id: Id
+    store_id: Id
+    coupon_id: Id
+    template_id: Id
+    member_id: Id | None
+    refund_id: Id
+    at: dt.datetime | None = None
+
+
+Event = OrderCommitted | OrderRefunded | ParticipationChanged | CouponRedeemed | CouponRestored

@@ -85,17 +85,26 @@ class CampaignRow(Struct, frozen=True):
 
 
 class ImportReport(Struct, frozen=True):
-    """What one import did to the cache, campaign ids per outcome (each sorted)."""
+    """What one import did to the cache, campaign ids per outcome (each sorted).
+
+    Coupon templates are campaigns here. ``plans_changed`` lists the sharing
+    plans added or replaced; ``execution_order`` is the version of the
+    execution order this import put in force (``None``: it did not change it).
+    """
 
     added: tuple[Id, ...] = ()
     replaced: tuple[Id, ...] = ()
     unchanged: tuple[Id, ...] = ()
     ignored_older: tuple[Id, ...] = ()
     ignored_archived: tuple[Id, ...] = ()
+    plans_changed: tuple[Id, ...] = ()
+    execution_order: int | None = None
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.replaced)
+        return bool(
+            self.added or self.replaced or self.plans_changed or self.execution_order is not None
+        )
 
 
 class CampaignMetrics(Struct, frozen=True):

@@ -13,6 +13,7 @@ import datetime as dt
 from msgspec import Struct
 
 from pos_promo.model.common import Channel, Id, Money, ServiceType
+from pos_promo.model.coupon import Coupon
 from pos_promo.model.result import BenefitShare
 
 __all__ = [
@@ -32,7 +33,14 @@ class CampaignRef(Struct, frozen=True, forbid_unknown_fields=False):
 
 
 class ReceiptInputs(Struct, frozen=True, forbid_unknown_fields=False):
-    """The facts of the cart that campaigns are checked against (SPEC §9)."""
+    """The facts of the cart that campaigns are checked against (SPEC §9).
+
+    ``coupons`` are the ids the cart presented; ``wallet`` the wallet
+    entries the engine saw for them (owner, window, status at that instant;
+    an id absent from it was unknown), and ``execution_order_version`` the
+    published execution order in force (``None``: the vendor's default), so
+    HQ can replay coupon decisions exactly.
+    """
 
     at: dt.datetime
     local_date: dt.date
@@ -46,6 +54,8 @@ class ReceiptInputs(Struct, frozen=True, forbid_unknown_fields=False):
     member_card_programs: frozenset[Id] = frozenset()
     coupons: tuple[Id, ...] = ()
     requested_promotions: frozenset[Id] = frozenset()
+    wallet: tuple[Coupon, ...] = ()
+    execution_order_version: int | None = None
 
 
 class LineAllocation(Struct, frozen=True, forbid_unknown_fields=False):

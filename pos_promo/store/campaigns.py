@@ -89,7 +89,13 @@ def apply_import(
             "campaigns"
         ).upsert_all(rows, pk="id")
         bump_cache_version(conn)
-    return ImportReport(**{key: tuple(sorted(value)) for key, value in outcome.items()})
+    return ImportReport(
+        added=tuple(sorted(outcome["added"])),
+        replaced=tuple(sorted(outcome["replaced"])),
+        unchanged=tuple(sorted(outcome["unchanged"])),
+        ignored_older=tuple(sorted(outcome["ignored_older"])),
+        ignored_archived=tuple(sorted(outcome["ignored_archived"])),
+    )
 
 
 def load_campaigns(conn: sqlite3.Connection) -> list[Campaign]:

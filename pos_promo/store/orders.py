@@ -30,8 +30,14 @@ from pos_promo.model.result import BenefitShare, EvaluationResult
 from pos_promo.store.counts import ParticipationRow, record_participations
 from pos_promo.store.outbox import add_events, event_id
 from pos_promo.store.reversal import UNATTRIBUTED, refund_units
+from pos_promo.store.wallet import redeem, restore
 
-__all__ = ["find_result", "load_order", "record_order", "record_refund"]
+__all__ = ["NOT_PARTICIPATIONS", "find_result", "load_order", "record_order", "record_refund"]
+
+NOT_PARTICIPATIONS = frozenset({"coupon", "member_discount", "member_price"})
+"""Applied kinds that are not campaigns a member takes part in: a participation
+is an order in which a *promotion* gave a discount (SPEC §4), so member
+benefits and coupons get no ledger row (coupons have their redemption)."""
 
 _RESULT = msgspec.json.Decoder(EvaluationResult)
 _RECEIPT = msgspec.json.Decoder(Receipt)
@@ -53,7 +59,8 @@ def record_order(
     receipt: Receipt,
     payments: tuple[Payment, ...],
 ) -> None:
-    """Write the order, its lines and benefits, participations and outbox events."""
+    """Write the order, its lines and benefits, participations, coupon
+    redemptions and outbox events."""
     store, order = cart.store_id, cart.order_id
     inputs = receipt.inputs
     day = inputs.local_date.isoformat()
@@ -92,6 +99,8 @@ def record_order(
     ]
     ledger: list[ParticipationRow] = []
     for a in result.applied:
+        if a.kind in NOT_PARTICIPATIONS:
+            continue
         eid = event_id(store, order, f"participation.recorded/{a.id}")
         ledger.append((eid, order, a.id, member, day, 1))
         events.append(
@@ -103,6 +112,7 @@ def record_order(
             )
         )
     record_participations(conn, ledger)
+    events.extend(redeem(conn, store, order, member, result.at, result.applied))
     add_events(conn, events)
 
 
@@ -277,6 +287,7 @@ def _write_refund(
     ]
     if full:
         events.extend(_give_back(conn, store, member, day, order_id))
+        events.extend(restore(conn, store, order_id, member, record.refund_id, record.at))
     add_events(conn, events)
 
 
@@ -284,12 +295,22 @@ def _give_back(
     conn: sqlite3.Connection, store: str, member: str | None, day: dt.date, order_id: str
 ) -> Sequence[tuple[str, str, str, object]]:
     """A fully refunded order returns each participation it recorded."""
-    campaigns = [  # one participation per benefit the order got (see record_order)
+    benefits = [
         cid
         for (cid,) in conn.execute(
             "SELECT campaign_id FROM order_benefits WHERE order_id = ? ORDER BY campaign_id",
             (order_id,),
         )
+    ]
+    # the benefits that got a +1 at commit (promotions, not member benefits or
+    # coupons), found by the +1 row's key: the ledger has no order_id index
+    campaigns = [
+        cid
+        for cid in benefits
+        if conn.execute(
+            "SELECT 1 FROM participations WHERE event_id = ?",
+            (event_id(store, order_id, f"participation.recorded/{cid}"),),
+        ).fetchone()
     ]
     ledger: list[ParticipationRow] = []
     events: list[tuple[str, str, str, object]] = []

@@ -4,15 +4,19 @@ It records every campaign the engine considered for the cart with the
 version it had, so HQ can replay the order against those versions and flag
 a divergence, plus the inputs audience rules looked at and each line's
 allocation per unit and per benefit, so refunds never consult the live
-cache.
+cache. A presented coupon is listed by its template (the campaign HQ
+replays), and the wallet entries the engine saw are kept with the inputs;
+member price and member discount are not campaigns and are not listed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from pos_promo.engine.index import CampaignIndex
 from pos_promo.model.cart import Cart
+from pos_promo.model.coupon import Coupon, ExecutionOrder
 from pos_promo.model.receipt import CampaignRef, LineAllocation, Receipt, ReceiptInputs
 from pos_promo.model.result import EvaluationResult
 
@@ -20,15 +24,31 @@ __all__ = ["build_receipt"]
 
 
 def build_receipt(
-    cart: Cart, result: EvaluationResult, index: CampaignIndex, local_date: dt.date
+    cart: Cart,
+    result: EvaluationResult,
+    index: CampaignIndex,
+    local_date: dt.date,
+    wallet: Mapping[str, Coupon] | None = None,
+    order: ExecutionOrder | None = None,
 ) -> Receipt:
-    applied = {a.id: a.version for a in result.applied}
-    refs = [CampaignRef(cid, version, True) for cid, version in applied.items()]
+    """``wallet``: the entries the evaluation saw for the presented coupons;
+    ``order``: the execution order it ran with."""
+    wallet = wallet or {}
+    refs: dict[str, CampaignRef] = {}
+    for a in result.applied:
+        if a.kind == "coupon":  # the coupon's template is the campaign to replay
+            refs[a.template_id or a.id] = CampaignRef(a.template_id or a.id, a.version, True)
+        elif a.kind not in ("member_price", "member_discount"):
+            refs[a.id] = CampaignRef(a.id, a.version, True)
     for item in result.not_applied:
         known = index.by_id.get(item.id)
         if known is not None:
-            refs.append(CampaignRef(item.id, known.campaign.version, False))
-    refs.sort(key=lambda r: r.id)
+            refs.setdefault(item.id, CampaignRef(item.id, known.campaign.version, False))
+            continue
+        coupon = wallet.get(item.id) if item.kind == "coupon" else None
+        template = index.templates.get(coupon.template_id) if coupon is not None else None
+        if template is not None:
+            refs.setdefault(template.id, CampaignRef(template.id, template.version, False))
     member = cart.member
     inputs = ReceiptInputs(
         at=result.at,
@@ -43,6 +63,8 @@ def build_receipt(
         member_card_programs=member.card_programs if member else frozenset(),
         coupons=cart.coupons,
         requested_promotions=cart.requested_promotions,
+        wallet=tuple(wallet[c] for c in sorted(wallet)),
+        execution_order_version=order.version if order is not None else None,
     )
     prices = {line.line_id: line.unit_price for line in cart.lines}
     lines = tuple(
@@ -56,4 +78,4 @@ def build_receipt(
         )
         for line in result.lines
     )
-    return Receipt(cart.order_id, tuple(refs), inputs, lines)
+    return Receipt(cart.order_id, tuple(sorted(refs.values(), key=lambda r: r.id)), inputs, lines)

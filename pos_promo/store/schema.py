@@ -153,3 +153,32 @@ def m0004_outbox(db: Database) -> None:
     )
     db.table("outbox").create_index(["id"], unique=True)
     db.table("outbox").create_index(["status", "seq"])
+
+
+@MIGRATIONS
+def m0005_wallet_and_documents(db: Database) -> None:
+    """The coupon wallet, and the sharing plans and execution order HQ publishes.
+
+    ``pending_event`` is the id of the outbox event of a local redemption or
+    restoration HQ has not confirmed yet; while it is set, a member-state
+    pull cannot put back an older status (docs/store.md, "The wallet").
+    WITHOUT ROWID: a redemption at commit rewrites one B-tree, not two.
+    """
+    db.execute(
+        "CREATE TABLE wallet (coupon_id TEXT PRIMARY KEY, template_id TEXT NOT NULL, "
+        "member_id TEXT NOT NULL, valid_from TEXT NOT NULL, valid_until TEXT NOT NULL, "
+        "status TEXT NOT NULL DEFAULT 'issued' "
+        "CHECK (status IN ('issued', 'redeemed', 'void')), "
+        "source TEXT NOT NULL, issued_at TEXT, redeemed_order_id TEXT, redeemed_at TEXT, "
+        "pending_event TEXT, updated_at TEXT) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX idx_wallet_member_id ON wallet (member_id)")
+    db.execute(
+        "CREATE INDEX idx_wallet_redeemed_order_id ON wallet (redeemed_order_id) "
+        "WHERE redeemed_order_id IS NOT NULL"
+    )
+    db.execute(
+        "CREATE TABLE documents (doc_type TEXT NOT NULL, doc_id TEXT NOT NULL, "
+        "version INTEGER NOT NULL, payload TEXT NOT NULL, imported_at TEXT, "
+        "PRIMARY KEY (doc_type, doc_id)) WITHOUT ROWID"
+    )

@@ -14,8 +14,12 @@ Inside a page each document is decoded and checked on its own:
   version, if any, keeps serving; a later good version lifts the quarantine;
 * a change ``type`` this till does not know (a newer HQ) is skipped.
 
-Coupon templates, sharing plans and the execution order are checked the
-same way and kept in ``sync_documents`` until the store caches them itself.
+Coupon templates are a campaign kind and go through the same import rules
+into the campaign cache. Sharing plans and the execution order are checked
+the same way and kept by the store (:mod:`pos_promo.store.documents`, the
+one place the engine reads them from, which a catalog import at the till
+writes too), with the same version rules and cache-version bump, in the
+page's transaction.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from pos_promo.model.campaign import Campaign
 from pos_promo.model.coupon import CouponTemplate, ExecutionOrder, SharingPlan
 from pos_promo.store.campaigns import apply_import
 from pos_promo.store.connection import immediate
+from pos_promo.store.documents import EXECUTION_ORDER, EXECUTION_ORDER_ID, apply_documents
 from pos_promo.sync.local import get_cursor, iso, set_cursor
 from pos_promo.sync.protocol import Change, ChangesPage
 
@@ -115,7 +120,8 @@ def apply_changes_page(
     first: nothing is written and the report says ``stale``.
     """
     campaigns: dict[str, Campaign] = {}
-    documents: dict[tuple[str, str], tuple[int, bytes]] = {}
+    campaign_types: dict[str, str] = {}  # campaign id -> its change type, for the quarantine
+    documents: dict[tuple[str, str], SharingPlan | ExecutionOrder] = {}
     bad: dict[tuple[str, str], tuple[int, str, bytes]] = {}
     skipped = 0
     for change in page.changes:
@@ -132,21 +138,24 @@ def apply_changes_page(
         if isinstance(doc, Campaign):
             if change.id not in campaigns or campaigns[change.id].version < doc.version:
                 campaigns[change.id] = doc
-        elif key not in documents or documents[key][0] < change.version:
-            documents[key] = (change.version, bytes(change.document))
+                campaign_types[change.id] = change.type
+        elif key not in documents or documents[key].version < change.version:
+            documents[key] = doc
     with immediate(conn):
         if get_cursor(conn, STREAM) != since:
             return ChangesReport(stale=True)
         report = apply_import(conn, list(campaigns.values()), at)
-        good = {("campaign", c.id): c.version for c in campaigns.values()}
+        good = {(campaign_types[c.id], c.id): c.version for c in campaigns.values()}
         unchanged = len(report.unchanged) + len(report.ignored_older + report.ignored_archived)
         applied = len(report.added) + len(report.replaced)
-        for (doc_type, doc_id), (version, payload) in documents.items():
-            if _store_document(conn, doc_type, doc_id, version, payload, at):
+        changed = set(apply_documents(conn, list(documents.values()), at))
+        for (doc_type, doc_id), doc in documents.items():
+            kept_as = (doc_type, EXECUTION_ORDER_ID if doc_type == EXECUTION_ORDER else doc_id)
+            if kept_as in changed:
                 applied += 1
             else:
                 unchanged += 1
-            good[(doc_type, doc_id)] = version
+            good[(doc_type, doc_id)] = doc.version
         for (doc_type, doc_id), version in good.items():
             conn.execute(
                 "DELETE FROM sync_quarantine WHERE doc_type = ? AND doc_id = ? AND version <= ?",
@@ -160,29 +169,6 @@ def apply_changes_page(
             _quarantine(conn, doc_type, doc_id, version, error, payload, at)
         set_cursor(conn, STREAM, page.cursor, at)
     return ChangesReport(1, applied, unchanged, skipped, tuple(quarantined))
-
-
-def _store_document(
-    conn: sqlite3.Connection,
-    doc_type: str,
-    doc_id: str,
-    version: int,
-    payload: bytes,
-    at: dt.datetime,
-) -> bool:
-    """Keep a newer version of a non-campaign document; ``False`` if not newer."""
-    row = conn.execute(
-        "SELECT version FROM sync_documents WHERE doc_type = ? AND doc_id = ?", (doc_type, doc_id)
-    ).fetchone()
-    if row is not None and row[0] >= version:
-        return False
-    conn.execute(
-        "INSERT INTO sync_documents (doc_type, doc_id, version, payload, updated_at) "
-        "VALUES (?, ?, ?, ?, ?) ON CONFLICT(doc_type, doc_id) DO UPDATE SET "
-        "version = excluded.version, payload = excluded.payload, updated_at = excluded.updated_at",
-        (doc_type, doc_id, version, payload.decode("utf-8", "replace"), iso(at)),
-    )
-    return True
 
 
 def _quarantine(

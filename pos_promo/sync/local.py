@@ -2,9 +2,11 @@
 
 The store owns the campaign cache, the orders, the participation ledger and
 the outbox; sync adds what only it needs: cursors, the record of each job's
-last run, quarantined documents, dead letters, acknowledgements, documents
-the engine does not cache yet (coupon templates, sharing plans, execution
-order) and member-state facts that have no store table yet. They are named
+last run, quarantined documents, dead letters, acknowledgements, and
+member-state facts that have no store table yet (confirmed totals,
+grants). Coupon templates, sharing plans, the execution order and wallet
+coupons were kept here too until the store cached them; ``sync_0002``
+moves any such rows to the store's tables. They are named
 migrations on a registry of sync's own (the store's ``Migrations`` class,
 recorded in the same ``_migrations`` table under ``sync_``-prefixed names),
 so the store's list is never touched and either side can add steps.
@@ -18,12 +20,19 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from pathlib import Path
+from typing import Any
 
+import msgspec
 from sqlite_utils import Database
 
+from pos_promo.model.coupon import Coupon, CouponTemplate, ExecutionOrder, SharingPlan
+from pos_promo.store.campaigns import apply_import
 from pos_promo.store.connection import Durability, connect, immediate
+from pos_promo.store.documents import apply_documents
 from pos_promo.store.migrations import Migrations
 from pos_promo.store.schema import MIGRATIONS
+from pos_promo.store.wallet import upsert_coupons
+from pos_promo.sync.protocol import WalletCoupon
 
 __all__ = [
     "JOBS",
@@ -96,6 +105,65 @@ def sync_0001_tables(db: Database) -> None:
         not_null={"payload"},
     )
     db.table("sync_member_facts").create_index(["member_id"])
+
+
+@SYNC_MIGRATIONS
+def sync_0002_documents_and_wallet_to_store(db: Database) -> None:
+    """Hand the store what sync kept until the store could cache it.
+
+    Coupon templates go to the campaign cache, sharing plans and the
+    execution order to the store's documents (both bump the cache version),
+    wallet coupons to the wallet; the moved rows are deleted. A row that no
+    longer decodes stays where it was, for inspection.
+    """
+    conn = db.conn
+    decoders: dict[str, msgspec.json.Decoder[Any]] = {
+        "coupon_template": msgspec.json.Decoder(CouponTemplate),
+        "sharing_plan": msgspec.json.Decoder(SharingPlan),
+        "execution_order": msgspec.json.Decoder(ExecutionOrder),
+    }
+    templates: list[CouponTemplate] = []
+    documents: list[SharingPlan | ExecutionOrder] = []
+    moved: list[tuple[str, str]] = []
+    for doc_type, doc_id, payload in conn.execute(
+        "SELECT doc_type, doc_id, payload FROM sync_documents ORDER BY doc_type, doc_id"
+    ).fetchall():
+        if doc_type not in decoders:
+            continue
+        try:
+            doc = decoders[doc_type].decode(payload)
+        except msgspec.MsgspecError:
+            continue
+        (templates if doc_type == "coupon_template" else documents).append(doc)
+        moved.append((doc_type, doc_id))
+    apply_import(conn, templates)
+    apply_documents(conn, documents)
+    conn.executemany("DELETE FROM sync_documents WHERE doc_type = ? AND doc_id = ?", moved)
+    decode = msgspec.json.Decoder(WalletCoupon).decode
+    coupons: list[Coupon] = []
+    facts: list[tuple[str]] = []
+    for key, payload in conn.execute(
+        "SELECT fact_key, payload FROM sync_member_facts WHERE fact_type = 'wallet_coupon'"
+    ).fetchall():
+        try:
+            item = decode(payload)
+        except msgspec.MsgspecError:
+            continue
+        coupons.append(
+            Coupon(
+                item.coupon_id,
+                item.template_id,
+                item.member_id,
+                item.valid_from,
+                item.valid_until,
+                item.status,
+            )
+        )
+        facts.append((key,))
+    upsert_coupons(conn, coupons, source="hq")
+    conn.executemany(
+        "DELETE FROM sync_member_facts WHERE fact_type = 'wallet_coupon' AND fact_key = ?", facts
+    )
 
 
 def open_database(path: str | Path, durability: Durability = "full") -> sqlite3.Connection:

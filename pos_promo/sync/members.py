@@ -14,10 +14,17 @@ event was acknowledged at or below it. An event acknowledged later is
 flagged by a later pull (HQ re-serves a member's state when it sees a
 repeated event, so a lost acknowledgement cannot strand a row).
 
-Confirmed totals, grants and wallet coupons are typed and checked but the
-store has no tables for them until the cumulative gift lands, so they are
-kept whole in ``sync_member_facts``. An item of a known type that fails to
-decode is quarantined, never dropped; an unknown type is skipped.
+Wallet coupons go to the store's wallet
+(:func:`pos_promo.store.wallet.upsert_coupons`): HQ's state wins, except
+the status of a coupon whose local redemption or restoration HQ's page may
+not include yet. By the same watermark, a local change counts as included
+(``confirmed``) when its event was acknowledged at or below it; otherwise
+the local status stays until a later pull.
+
+Confirmed totals and grants are typed and checked but the store has no
+tables for them until the cumulative gift lands, so they are kept whole in
+``sync_member_facts``. An item of a known type that fails to decode is
+quarantined, never dropped; an unknown type is skipped.
 """
 
 from __future__ import annotations
@@ -29,8 +36,10 @@ from dataclasses import dataclass
 
 import msgspec
 
+from pos_promo.model.coupon import Coupon
 from pos_promo.store.connection import immediate
 from pos_promo.store.counts import confirm_participations, set_confirmed_counts
+from pos_promo.store.wallet import unconfirmed_events, upsert_coupons
 from pos_promo.sync.local import get_cursor, iso, set_cursor
 from pos_promo.sync.protocol import (
     ConfirmedTotal,
@@ -49,6 +58,7 @@ __all__ = [
     "ack_watermark",
     "apply_member_page",
     "fact_key",
+    "wallet_coupon",
 ]
 
 STREAM = "member_state"
@@ -70,6 +80,7 @@ class MembersReport:
     skipped: int = 0
     quarantined: int = 0
     stale: bool = False
+    coupons: int = 0
 
     def __add__(self, other: MembersReport) -> MembersReport:
         return MembersReport(
@@ -80,12 +91,13 @@ class MembersReport:
             self.skipped + other.skipped,
             self.quarantined + other.quarantined,
             self.stale or other.stale,
+            self.coupons + other.coupons,
         )
 
     def summary(self) -> str:
         text = (
-            f"{self.pages} page(s), {self.counts} count(s), {self.facts} other fact(s), "
-            f"{self.confirmed_rows} local row(s) confirmed"
+            f"{self.pages} page(s), {self.counts} count(s), {self.coupons} wallet coupon(s), "
+            f"{self.facts} other fact(s), {self.confirmed_rows} local row(s) confirmed"
         )
         if self.skipped:
             text += f", {self.skipped} of unknown type skipped"
@@ -112,6 +124,18 @@ def fact_key(item: MemberStateItem) -> tuple[str, str, str]:
     return "wallet_coupon", item.coupon_id, item.member_id
 
 
+def wallet_coupon(item: WalletCoupon) -> Coupon:
+    """HQ's wallet coupon as the store's wallet type."""
+    return Coupon(
+        item.coupon_id,
+        item.template_id,
+        item.member_id,
+        item.valid_from,
+        item.valid_until,
+        item.status,
+    )
+
+
 def apply_member_page(
     conn: sqlite3.Connection, since: str, page: MemberStatePage, watermark: int, at: dt.datetime
 ) -> MembersReport:
@@ -130,6 +154,7 @@ def apply_member_page(
         else:
             items.append(item)
     counts = facts = confirmed = 0
+    coupons: list[Coupon] = []
     with immediate(conn):
         if get_cursor(conn, STREAM) != since:
             return MembersReport(stale=True)
@@ -137,6 +162,9 @@ def apply_member_page(
             if isinstance(item, ParticipationCountState):
                 counts += 1
                 confirmed += _apply_count(conn, item, watermark)
+                continue
+            if isinstance(item, WalletCoupon):
+                coupons.append(wallet_coupon(item))
                 continue
             facts += 1
             kind, key, member = fact_key(item)
@@ -160,8 +188,25 @@ def apply_member_page(
                     iso(at),
                 ),
             )
+        if coupons:
+            _apply_coupons(conn, coupons, watermark, at)
         set_cursor(conn, STREAM, page.cursor, at)
-    return MembersReport(1, counts, facts, confirmed, skipped, len(bad))
+    return MembersReport(1, counts, facts, confirmed, skipped, len(bad), coupons=len(coupons))
+
+
+def _apply_coupons(
+    conn: sqlite3.Connection, coupons: list[Coupon], watermark: int, at: dt.datetime
+) -> None:
+    """HQ's coupons into the wallet; local changes acknowledged by ``watermark`` are included."""
+    pending = unconfirmed_events(conn, [c.id for c in coupons])
+    included = {
+        event_id
+        for event_id in pending.values()
+        if conn.execute(
+            "SELECT 1 FROM sync_acks WHERE event_id = ? AND ack_seq <= ?", (event_id, watermark)
+        ).fetchone()
+    }
+    upsert_coupons(conn, coupons, source="hq", at=at, confirmed=included)
 
 
 def _apply_count(conn: sqlite3.Connection, item: ParticipationCountState, watermark: int) -> int:

@@ -66,11 +66,14 @@ def test_a_member_page_keeps_every_fact_skips_unknown_types_and_quarantines_bad_
     raws = [msgspec.Raw(encode(i)) for i in ITEMS]
     raws += [msgspec.Raw(b'{"type": "points_balance"}'), msgspec.Raw(b'{"type": "grant"}')]
     report = apply_member_page(till.conn, "", MemberStatePage("4", False, tuple(raws)), 0, now())
-    assert (report.counts, report.facts, report.skipped, report.quarantined) == (1, 3, 1, 1)
+    assert (report.counts, report.coupons, report.facts) == (1, 1, 2)
+    assert (report.skipped, report.quarantined) == (1, 1)
     facts = till.conn.execute(
         "SELECT fact_type, fact_key FROM sync_member_facts ORDER BY 1"
     ).fetchall()
-    assert facts == [("confirmed_total", "m-1/act-1"), ("grant", "g-1"), ("wallet_coupon", "c-1")]
+    assert facts == [("confirmed_total", "m-1/act-1"), ("grant", "g-1")]
+    wallet = till.conn.execute("SELECT coupon_id, member_id, source FROM wallet").fetchall()
+    assert wallet == [("c-1", "m-1", "hq")]
     assert [q.doc_type for q in read_status(till.path).quarantined] == ["member_state:grant"]
     stored = till.conn.execute(
         "SELECT total FROM confirmed_counts WHERE member_id = 'm-1'"

@@ -106,7 +106,7 @@ def test_change_types_this_till_does_not_know_are_skipped(till: Till) -> None:
     assert apply_changes_page(till.conn, "", page, now()).skipped == 1
 
 
-def test_sharing_plans_coupon_templates_and_the_execution_order_are_kept_by_version(
+def test_sharing_plans_coupon_templates_and_the_execution_order_reach_the_store_by_version(
     hq: HQ, till: Till
 ) -> None:
     hq.publish(
@@ -125,13 +125,15 @@ def test_sharing_plans_coupon_templates_and_the_execution_order_are_kept_by_vers
     )
     steps.pull_changes(till.conn, till.client(hq), now)
     rows = till.conn.execute(
-        "SELECT doc_type, doc_id, version FROM sync_documents ORDER BY 1"
+        "SELECT doc_type, doc_id, version FROM documents ORDER BY 1"
     ).fetchall()
-    assert rows == [
-        ("coupon_template", "t-5off", 1),
-        ("execution_order", "default", 2),
-        ("sharing_plan", "plan-a", 1),
-    ]
+    assert rows == [("execution_order", "default", 2), ("sharing_plan", "plan-a", 1)]
+    assert "t-5off" in till.engine.index.templates  # a coupon template is a campaign kind
+    hq.publish(
+        {"id": "plan-a", "version": 1, "sharing": {"member_price": True}}, doc_type="sharing_plan"
+    )
+    assert steps.pull_changes(till.conn, till.client(hq), now).applied == 0  # same version
+    assert not till.conn.execute("SELECT COUNT(*) FROM sync_documents").fetchone()[0]
 
 
 def test_a_page_and_its_cursor_land_in_one_transaction(till: Till, tmp_path: object) -> None:
