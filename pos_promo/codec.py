@@ -18,11 +18,13 @@ from typing import Any, TypeVar
 import msgspec
 
 from pos_promo.errors import InvalidCampaign, InvalidCart, InvalidCoupon, InvalidInput, InvalidStore
+from pos_promo.gift_codec import check_gift
 from pos_promo.model.campaign import Campaign, ItemsFree, ItemsSave, SpendAndSave, SpendSave
 from pos_promo.model.cart import Cart, MemberCounts, StoreContext
 from pos_promo.model.catalog import Catalog
 from pos_promo.model.common import ItemScope
 from pos_promo.model.coupon import Coupon
+from pos_promo.model.gift import CumulativeGift
 
 __all__ = [
     "campaign_from_obj",
@@ -289,6 +291,8 @@ def check_campaign(campaign: Campaign, path: str = "$") -> None:
         for index, store_rule in enumerate(campaign.store_rules):
             if store_rule.rule is not None:
                 _check_rule(store_rule.rule, f"{path}.store_rules[{index}].rule")
+    elif isinstance(campaign, CumulativeGift):
+        check_gift(campaign, path)
 
 
 def check_catalog(catalog: Catalog) -> None:

@@ -34,15 +34,26 @@ from pos_promo.codec import (
     decode_coupons,
     load_zone,
 )
+from pos_promo.engine.accrual import compile_activities
 from pos_promo.engine.clock import local_moment
 from pos_promo.engine.evaluate import evaluate
 from pos_promo.engine.index import CampaignIndex, build_index
-from pos_promo.errors import InvalidCart, InvalidPayment, InvalidStore, StoreError, StoreMismatch
+from pos_promo.errors import (
+    InvalidCart,
+    InvalidInput,
+    InvalidPayment,
+    InvalidStore,
+    StoreError,
+    StoreMismatch,
+)
+from pos_promo.gift_codec import check_gift_templates
 from pos_promo.model.campaign import Campaign
 from pos_promo.model.cart import Cart, MemberCounts, StoreContext
 from pos_promo.model.catalog import Catalog
 from pos_promo.model.common import Sharing
 from pos_promo.model.coupon import Coupon, ExecutionOrder, SharingPlan
+from pos_promo.model.gift import CumulativeGift
+from pos_promo.model.member import ActivityMetrics, MemberGifts
 from pos_promo.model.order import (
     CampaignMetrics,
     CampaignRow,
@@ -55,10 +66,11 @@ from pos_promo.model.order import (
 from pos_promo.model.result import EvaluationResult
 from pos_promo.model.wallet import WalletEntry, WalletReport
 from pos_promo.store import campaigns as cache
-from pos_promo.store import documents, meta, orders, outbox
+from pos_promo.store import documents, gift_coupons, gifts, meta, orders, outbox
 from pos_promo.store import wallet as wallet_store
 from pos_promo.store.connection import Durability, connect, immediate
 from pos_promo.store.counts import member_counts
+from pos_promo.store.gift_report import gift_metrics, member_gifts
 from pos_promo.store.metrics import campaign_metrics
 from pos_promo.store.receipts import build_receipt
 from pos_promo.store.schema import MIGRATIONS
@@ -81,6 +93,7 @@ class Engine:
         self._campaigns: dict[str, Campaign] = {}
         self._plans: dict[str, Sharing] = {}
         self._order: ExecutionOrder | None = None
+        self._gifts = gifts.GiftSetup(store, load_zone(store.timezone))
         self._data_version = -1
         self._cache_version = -1
 
@@ -161,6 +174,14 @@ class Engine:
         self._index = build_index(campaigns, self.store)
         self._plans = {pid: plan.sharing for pid, plan in documents.load_plans(self._conn).items()}
         self._order = documents.load_execution_order(self._conn)
+        self._gifts = gifts.GiftSetup(
+            self.store,
+            load_zone(self.store.timezone),
+            compile_activities(campaigns, self.store),
+            {c.id: c for c in campaigns if isinstance(c, CumulativeGift)},
+            self._index.templates,
+            self._plans,
+        )
         self._cache_version = version
 
     def import_campaigns(
@@ -188,6 +209,7 @@ class Engine:
         if catalog.execution_order is not None:
             docs.append(catalog.execution_order)
         with _wrapped(self.path), immediate(self._conn):
+            _check_gift_templates(self._conn, payload, catalog)
             report = cache.apply_import(self._conn, campaigns, at)
             changed = documents.apply_documents(self._conn, docs, at)
             if changed:
@@ -277,11 +299,24 @@ class Engine:
         return result, presented
 
     def evaluate(self, cart: Cart | bytes | str, at: dt.datetime | None = None) -> EvaluationResult:
-        """What the cart would get now; changes nothing."""
+        """What the cart would get now, and what it would add to each cumulative gift.
+
+        Changes nothing about the order. Gift coupons already due at the
+        cart's instant are released first (what the daemon's job does), so
+        the wallet is current even while the daemon is down.
+        """
         cart = _cart(cart)
         instant = _instant(cart, at)
         with _wrapped(self.path):
-            return self._evaluate(cart, instant)[0]
+            if gift_coupons.has_due(self._conn, instant):
+                with immediate(self._conn):
+                    gifts.release(self._conn, self.store.id, instant)
+            result = self._evaluate(cart, instant)[0]
+            if not self._gifts.activities:
+                return result
+            now = local_moment(instant, self._gifts.zone)
+            accruals = gifts.preview_gifts(self._conn, self._gifts, cart, result, now)
+            return msgspec.structs.replace(result, accruals=accruals)
 
     def commit(
         self,
@@ -305,12 +340,19 @@ class Engine:
             first = orders.find_result(conn, cart.order_id)
             if first is not None:
                 return first
+            # coupons due by now are the member's to use in this very order
+            gifts.release(conn, self.store.id, instant)
             result, presented = self._evaluate(cart, instant)
             if payments is not None:
                 _check_total(paid, result.total)
-            day = local_moment(instant, load_zone(self.store.timezone)).day
-            receipt = build_receipt(cart, result, self._index, day, presented, self._order)
+            now = local_moment(instant, self._gifts.zone)
+            accruals, gift_events = gifts.commit_gifts(conn, self._gifts, cart, result, paid, now)
+            if accruals:
+                result = msgspec.structs.replace(result, accruals=accruals)
+            receipt = build_receipt(cart, result, self._index, now.day, presented, self._order)
             orders.record_order(conn, cart, result, receipt, paid)
+            if gift_events:
+                outbox.add_events(conn, gift_events)
         return result
 
     def refund(
@@ -328,11 +370,39 @@ class Engine:
         ``refund_id`` to make a retried refund safe.
         """
         with _wrapped(self.path), immediate(self._conn):
-            return orders.record_refund(self._conn, order_id, lines, refund_id, at)
+            self._refresh()
+            record = orders.record_refund(self._conn, order_id, lines, refund_id, at)
+            return gifts.settle_refund(self._conn, self._gifts, record)
 
     def order(self, order_id: str) -> OrderRecord:
         with _wrapped(self.path):
             return orders.load_order(self._conn, order_id)
+
+    # -- cumulative gifts --------------------------------------------------------
+
+    def release_due(self, now: dt.datetime) -> tuple[str, ...]:
+        """Issue the scheduled gift coupons due at ``now``; the ids released.
+
+        Idempotent: a coupon is released once, whoever asks first (the
+        daemon's ``release_gifts`` job, a commit, an evaluation). The engine
+        never reads the clock, so ``now`` is the caller's.
+        """
+        if now.tzinfo is None:
+            raise InvalidInput("now", "must carry a UTC offset", now.isoformat())
+        with _wrapped(self.path), immediate(self._conn):
+            return gifts.release(self._conn, self.store.id, now)
+
+    def member(self, member_id: str) -> MemberGifts:
+        """One member's cumulative gift totals, grants and wallet as this till knows them."""
+        with _wrapped(self.path):
+            self._refresh()
+            return member_gifts(self._conn, member_id, self._gifts.every, self.store.currency)
+
+    def gift_report(self) -> list[ActivityMetrics]:
+        """Per activity at this till: members, accrued total, grants, coupons."""
+        with _wrapped(self.path):
+            self._refresh()
+            return gift_metrics(self._conn, self._gifts.every)
 
     # -- reporting and the outbox ----------------------------------------------
 
@@ -373,6 +443,24 @@ def _instant(cart: Cart, at: dt.datetime | None) -> dt.datetime:
     if instant.tzinfo is None:
         raise InvalidCart("$.at", "must carry a UTC offset", instant.isoformat())
     return instant
+
+
+def _check_gift_templates(conn: sqlite3.Connection, payload: object, catalog: Catalog) -> None:
+    """A gift must name a coupon template of this payload or the cache."""
+    if isinstance(payload, bytes | str):
+        listed = payload.lstrip()[:1] in (b"[", "[")
+    else:
+        listed = not isinstance(payload, Catalog)
+    pairs = [
+        (f"$[{i}]" if listed else f"$.campaigns[{i}]", c) for i, c in enumerate(catalog.campaigns)
+    ]
+    if not any(isinstance(c, CumulativeGift) for _, c in pairs):
+        return
+    pairs += [(f"$.coupon_templates[{i}]", c) for i, c in enumerate(catalog.coupon_templates)]
+    cached = {
+        cid for (cid,) in conn.execute("SELECT id FROM campaigns WHERE kind = 'coupon_template'")
+    }
+    check_gift_templates(pairs, cached)
 
 
 def _payments(

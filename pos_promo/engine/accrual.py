@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pos_promo.engine.audience import Blocked, Context, check_audience
 from pos_promo.engine.clock import Slot, clock_minutes
 from pos_promo.engine.compiled import store_in_scope, windows_text
-from pos_promo.engine.grants import earned, to_grant
+from pos_promo.engine.grants import earned, next_target, to_grant
 from pos_promo.engine.money import format_money
 from pos_promo.engine.sharing import Family, Rules, allows
 from pos_promo.model.base import CampaignBase, Limits, Participants
@@ -48,6 +48,7 @@ __all__ = [
     "accrual_basis",
     "compile_activities",
     "preview",
+    "progress_text",
     "prorate",
     "result_units",
     "standing",
@@ -283,6 +284,13 @@ def _amount(value: int, measure: str, currency: str) -> str:
     return format_money(value, currency) if measure == "spend" else f"{value} items"
 
 
+def progress_text(measure: str, reached: int, target: int, currency: str) -> str:
+    """``$180.00 of $200.00`` or ``11 of 15 items``."""
+    if measure == "spend":
+        return f"{format_money(reached, currency)} of {format_money(target, currency)}"
+    return f"{reached} of {target} items"
+
+
 def preview(
     activity: CompiledActivity,
     verdict: AccrualBasis | Blocked,
@@ -296,10 +304,9 @@ def preview(
     condition = gift.condition
     measure, threshold = condition.measure, condition.threshold
     reaches = total + adds
-    top = earned(condition, reaches)
-    once_done = condition.repeat == "once" and top >= 1
-    target = threshold if condition.repeat == "once" else (top + 1) * threshold
-    progress = f"{_amount(reaches, measure, currency)} of {_amount(target, measure, currency)}"
+    once_done = condition.repeat == "once" and earned(condition, reaches) >= 1
+    target = next_target(condition, reaches)
+    progress = progress_text(measure, reaches, target, currency)
     triggers = tuple(to_grant(condition, reaches, granted))
     counts: dict[str, int] = {}
     for item in gift.gifts:

@@ -39,6 +39,7 @@ __all__ = [
     "earned",
     "grant_coupons",
     "grant_id",
+    "next_target",
     "plan_coupons",
     "release_at",
     "to_grant",
@@ -76,6 +77,13 @@ def earned(condition: GiftCondition, total: int) -> int:
     if total < condition.threshold:
         return 0
     return 1 if condition.repeat == "once" else total // condition.threshold
+
+
+def next_target(condition: GiftCondition, total: int) -> int:
+    """The threshold ``total`` heads for: X for "once", the next multiple for "every"."""
+    if condition.repeat == "once":
+        return condition.threshold
+    return (earned(condition, total) + 1) * condition.threshold
 
 
 def to_grant(condition: GiftCondition, total: int, granted: Collection[int]) -> list[int]:

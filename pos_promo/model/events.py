@@ -14,6 +14,13 @@ from msgspec import Struct
 
 from pos_promo.model.cart import Cart
 from pos_promo.model.common import Id, Money
+from pos_promo.model.gift_events import (
+    GiftAccrued,
+    GiftCouponIssued,
+    GiftCouponVoided,
+    GiftGranted,
+    GiftRevoked,
+)
 from pos_promo.model.order import Payment, RefundRecord
 from pos_promo.model.receipt import Receipt
 
@@ -21,6 +28,11 @@ __all__ = [
     "CouponRedeemed",
     "CouponRestored",
     "Event",
+    "GiftAccrued",
+    "GiftCouponIssued",
+    "GiftCouponVoided",
+    "GiftGranted",
+    "GiftRevoked",
     "OrderCommitted",
     "OrderRefunded",
     "ParticipationChanged",
@@ -86,4 +98,15 @@ class CouponRestored(Struct, frozen=True, tag="coupon.restored", tag_field="kind
     at: dt.datetime | None = None
 
 
-Event = OrderCommitted | OrderRefunded | ParticipationChanged | CouponRedeemed | CouponRestored
+Event = (
+    OrderCommitted
+    | OrderRefunded
+    | ParticipationChanged
+    | CouponRedeemed
+    | CouponRestored
+    | GiftAccrued
+    | GiftGranted
+    | GiftRevoked
+    | GiftCouponIssued
+    | GiftCouponVoided
+)

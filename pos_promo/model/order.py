@@ -13,10 +13,12 @@ from typing import Literal
 from msgspec import Struct
 
 from pos_promo.model.common import Id, Money
+from pos_promo.model.gift import AccrualChange, RevokedGrant
 from pos_promo.model.receipt import Receipt
 from pos_promo.model.result import BenefitShare, EvaluationResult
 
 __all__ = [
+    "TENDERS",
     "CampaignMetrics",
     "CampaignRow",
     "ImportReport",
@@ -26,15 +28,24 @@ __all__ = [
     "Payment",
     "RefundLine",
     "RefundRecord",
+    "Tender",
 ]
 
 OrderStatus = Literal["committed", "partially_refunded", "refunded"]
 
 
-class Payment(Struct, frozen=True, forbid_unknown_fields=False):
-    """One tender of the order (cash, card, prepaid, points...) and what it paid."""
+Tender = Literal["cash", "card", "prepaid_balance", "points", "voucher", "other"]
+"""How part of an order was paid. ``prepaid_balance`` and ``points`` are the
+member's assets, which a cumulative gift may refuse to accrue on; anything
+a POS has that is none of these is ``other``."""
 
-    tender: Id
+TENDERS: tuple[Tender, ...] = ("cash", "card", "prepaid_balance", "points", "voucher", "other")
+
+
+class Payment(Struct, frozen=True, forbid_unknown_fields=False):
+    """One tender of the order and what it paid; an unknown tender is refused."""
+
+    tender: Tender
     amount: Money
 
 
@@ -48,7 +59,9 @@ class RefundLine(Struct, frozen=True):
 
 
 class RefundRecord(Struct, frozen=True):
-    """One refund of an order. ``benefits`` is the discount reversed per campaign."""
+    """One refund of an order. ``benefits`` is the discount reversed per campaign;
+    ``accruals`` what it took from cumulative gift totals, ``revoked`` the
+    grants those totals no longer reach."""
 
     refund_id: Id
     order_id: Id
@@ -59,6 +72,8 @@ class RefundRecord(Struct, frozen=True):
     benefits: tuple[BenefitShare, ...]
     order_fully_refunded: bool
     at: dt.datetime | None = None
+    accruals: tuple[AccrualChange, ...] = ()
+    revoked: tuple[RevokedGrant, ...] = ()
 
 
 class OrderRecord(Struct, frozen=True):

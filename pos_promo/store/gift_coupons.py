@@ -131,14 +131,21 @@ def place_coupons(
     return events
 
 
-def release_due(conn: sqlite3.Connection, store_id: str, now: dt.datetime) -> list[EventRow]:
-    """Issue every scheduled coupon due at ``now`` or before (inside a write transaction)."""
+def release_due(
+    conn: sqlite3.Connection, store_id: str, now: dt.datetime
+) -> tuple[list[str], list[EventRow]]:
+    """Issue every scheduled coupon due at ``now`` or before (inside a write transaction).
+
+    Returns the coupon ids released and the events to write (none for a
+    coupon HQ had already put in the wallet).
+    """
     rows = conn.execute(
         "SELECT coupon_id, grant_id, template_id, member_id, due, valid_from, valid_until, "
         "order_id FROM gift_coupons WHERE state = 'scheduled' AND due <= ? "
         "ORDER BY due, coupon_id",
         (due_text(now),),
     ).fetchall()
+    released: list[str] = []
     events: list[EventRow] = []
     for coupon_id, grant, template, member, due, valid_from, valid_until, order_id in rows:
         conn.execute("UPDATE gift_coupons SET state = 'issued' WHERE coupon_id = ?", (coupon_id,))
@@ -151,10 +158,11 @@ def release_due(conn: sqlite3.Connection, store_id: str, now: dt.datetime) -> li
             dt.datetime.fromisoformat(valid_from),
             dt.datetime.fromisoformat(valid_until),
         )
+        released.append(coupon_id)
         event = _issue(conn, store_id, order_id, member, coupon)
         if event is not None:
             events.append(event)
-    return events
+    return released, events
 
 
 def has_due(conn: sqlite3.Connection, now: dt.datetime) -> bool:

@@ -27,6 +27,8 @@ import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import msgspec
+
 from pos_promo.engine.accrual import (
     CompiledActivity,
     LineUnits,
@@ -41,9 +43,10 @@ from pos_promo.engine.grants import grant_coupons, grant_id, plan_coupons, to_gr
 from pos_promo.model.cart import Cart, StoreContext
 from pos_promo.model.common import Sharing
 from pos_promo.model.coupon import CouponTemplate
-from pos_promo.model.gift import AccrualChange, CumulativeGift, RevokedGrant
+from pos_promo.model.gift import AccrualBasis, AccrualChange, CumulativeGift, RevokedGrant
 from pos_promo.model.gift_events import GiftAccrued, GiftGranted, GiftRevoked
-from pos_promo.model.order import Payment
+from pos_promo.model.order import Payment, RefundRecord
+from pos_promo.model.receipt import Receipt
 from pos_promo.model.result import AccrualPreview, EvaluationResult
 from pos_promo.store import gift_coupons
 from pos_promo.store.gift_coupons import EventRow
@@ -57,7 +60,7 @@ from pos_promo.store.gift_ledger import (
     set_grant,
     standing,
 )
-from pos_promo.store.outbox import event_id
+from pos_promo.store.outbox import add_events, event_id
 
 __all__ = [
     "GiftSetup",
@@ -66,7 +69,11 @@ __all__ = [
     "preview_gifts",
     "refund_gifts",
     "release",
+    "settle_refund",
 ]
+
+_RECEIPT = msgspec.json.Decoder(Receipt)
+_encode = msgspec.json.Encoder().encode
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,30 @@ def _context(setup: GiftSetup, cart: Cart, now: LocalMoment) -> Context:
     return Context(cart, setup.store, now, {})
 
 
+def _assess(
+    conn: sqlite3.Connection,
+    setup: GiftSetup,
+    cart: Cart,
+    result: EvaluationResult,
+    payments: Sequence[Payment],
+    now: LocalMoment,
+) -> list[tuple[CompiledActivity, AccrualBasis | Blocked, int, Standing]]:
+    """Each live activity: its verdict on the order, what it adds, the member's standing."""
+    ctx = _context(setup, cart, now)
+    standings = standing(conn, cart.member.id) if cart.member is not None else {}
+    units: dict[str, LineUnits] | None = None
+    found = []
+    for activity in setup.activities:
+        verdict = accrual_basis(activity, ctx, result, payments, setup.plans)
+        adds = 0
+        if not isinstance(verdict, Blocked):
+            if units is None:
+                units = result_units(result)
+            adds = standing_of(verdict, units)
+        found.append((activity, verdict, adds, standings.get(activity.id) or Standing()))
+    return found
+
+
 def preview_gifts(
     conn: sqlite3.Connection,
     setup: GiftSetup,
@@ -97,21 +128,17 @@ def preview_gifts(
     result: EvaluationResult,
     now: LocalMoment,
 ) -> tuple[AccrualPreview, ...]:
-    """What the order would add to each activity and which gifts it would trigger."""
+    """What the order would add to each activity and which gifts it would trigger.
+
+    Assumes tenders that accrue; the commit prorates by the real payments.
+    """
     if not setup.activities:
         return ()
-    ctx = _context(setup, cart, now)
-    standings = standing(conn, cart.member.id) if cart.member is not None else {}
-    units = result_units(result)
-    previews = []
-    for activity in setup.activities:
-        verdict = accrual_basis(activity, ctx, result, (), setup.plans)
-        adds = 0 if isinstance(verdict, Blocked) else standing_of(verdict, units)
-        mine = standings.get(activity.id, Standing())
-        previews.append(
-            preview(activity, verdict, adds, mine.total, mine.granted, setup.store.currency)
-        )
-    return tuple(previews)
+    currency = setup.store.currency
+    return tuple(
+        preview(activity, verdict, adds, mine.total, mine.granted, currency)
+        for activity, verdict, adds, mine in _assess(conn, setup, cart, result, (), now)
+    )
 
 
 def _grant(
@@ -160,26 +187,24 @@ def commit_gifts(
     result: EvaluationResult,
     payments: Sequence[Payment],
     now: LocalMoment,
-) -> list[EventRow]:
-    """Accrue the committed order and grant what it earned; the events to write."""
+) -> tuple[tuple[AccrualPreview, ...], list[EventRow]]:
+    """Accrue the committed order and grant what it earned.
+
+    Returns what the order did to each activity (the result's
+    ``accruals``) and the events to write after the order's own.
+    """
+    if not setup.activities:
+        return (), []
     member = cart.member
-    if member is None or not setup.activities:
-        return []
-    ctx = _context(setup, cart, now)
-    units: dict[str, LineUnits] | None = None
-    standings: dict[str, Standing] | None = None
     store_id, order_id, at = setup.store.id, cart.order_id, result.at
     stamp = at.astimezone(dt.UTC).isoformat()
+    currency = setup.store.currency
     rows: list[AccrualRow] = []
     events: list[EventRow] = []
-    for activity in setup.activities:
-        verdict = accrual_basis(activity, ctx, result, payments, setup.plans)
-        if isinstance(verdict, Blocked):
-            continue
-        if units is None:
-            units = result_units(result)
-        amount = standing_of(verdict, units)
-        if amount <= 0:
+    previews = []
+    for activity, verdict, amount, mine in _assess(conn, setup, cart, result, payments, now):
+        previews.append(preview(activity, verdict, amount, mine.total, mine.granted, currency))
+        if member is None or isinstance(verdict, Blocked) or amount <= 0:
             continue
         gift = activity.campaign
         eid = event_id(store_id, order_id, f"gift.accrued/{gift.id}")
@@ -188,15 +213,12 @@ def commit_gifts(
             order_id, store_id, gift.id, member.id, gift.condition.measure, amount, at
         )
         events.append((eid, "gift.accrued", order_id, payload))
-        if standings is None:
-            standings = standing(conn, member.id)
-        mine = standings.get(gift.id, Standing())
         total = mine.total + amount
         for ordinal in to_grant(gift.condition, total, mine.granted):
             events += _grant(conn, setup, gift, member.id, ordinal, order_id, at, total)
     if rows:
         record_accruals(conn, rows)
-    return events
+    return tuple(previews), events
 
 
 @dataclass(frozen=True)
@@ -213,25 +235,44 @@ def refund_gifts(
     setup: GiftSetup,
     order_id: str,
     refund_id: str,
-    lines: Mapping[str, LineUnits],
-    at: dt.datetime,
+    at: dt.datetime | None,
 ) -> RefundGifts:
     """Take back what the order no longer earns; revoke what the total no longer reaches.
 
-    ``lines`` are the order's lines as sold with the units still held after
-    this refund. Safe to call again for the same refund: an order whose
-    standing did not move writes nothing.
+    Call after the refund's units were written: what the order still
+    counts for is recomputed from its basis and the units it still holds.
+    Safe to call again for the same refund: an order whose standing did
+    not move writes nothing.
     """
-    row = conn.execute("SELECT member_id FROM orders WHERE order_id = ?", (order_id,)).fetchone()
-    member_id = row[0] if row else None
-    if member_id is None:
+    row = conn.execute(
+        "SELECT member_id, receipt, at FROM orders WHERE order_id = ?", (order_id,)
+    ).fetchone()
+    if row is None or row[0] is None:
         return RefundGifts()
+    member_id, receipt_json, ordered_at = row
+    accrued = order_accruals(conn, member_id, order_id)
+    if not accrued:
+        return RefundGifts()
+    at = at or dt.datetime.fromisoformat(ordered_at)
+    refunded = dict(
+        conn.execute(
+            "SELECT line_id, refunded_units FROM order_lines WHERE order_id = ?", (order_id,)
+        ).fetchall()
+    )
+    lines: dict[str, LineUnits] = {
+        line.line_id: (
+            line.unit_price,
+            line.unit_discounts,
+            line.quantity - refunded.get(line.line_id, 0),
+        )
+        for line in _RECEIPT.decode(receipt_json).lines
+    }
     store_id = setup.store.id
     stamp = at.astimezone(dt.UTC).isoformat()
     rows: list[AccrualRow] = []
     changes: list[AccrualChange] = []
     events: list[EventRow] = []
-    for basis, counted in order_accruals(conn, member_id, order_id):
+    for basis, counted in accrued:
         delta = standing_of(basis, lines) - counted
         if delta == 0:
             continue
@@ -260,6 +301,21 @@ def refund_gifts(
             revoked.append(grant)
             events += more
     return RefundGifts(tuple(changes), tuple(revoked), tuple(events))
+
+
+def settle_refund(conn: sqlite3.Connection, setup: GiftSetup, record: RefundRecord) -> RefundRecord:
+    """The gift side of a refund just written: entries, revocations, events, and the
+    stored record completed with them (inside the refund's write transaction)."""
+    done = refund_gifts(conn, setup, record.order_id, record.refund_id, record.at)
+    if not done.events:
+        return record
+    record = msgspec.structs.replace(record, accruals=done.accruals, revoked=done.revoked)
+    conn.execute(
+        "UPDATE refunds SET record = ? WHERE refund_id = ?",
+        (_encode(record).decode(), record.refund_id),
+    )
+    add_events(conn, list(done.events))
+    return record
 
 
 def _revoke(
@@ -310,6 +366,10 @@ def _revoke(
     ), events
 
 
-def release(conn: sqlite3.Connection, store_id: str, now: dt.datetime) -> list[EventRow]:
-    """Issue every scheduled coupon due at ``now`` (inside a write transaction)."""
-    return gift_coupons.release_due(conn, store_id, now)
+def release(conn: sqlite3.Connection, store_id: str, now: dt.datetime) -> tuple[str, ...]:
+    """Issue every scheduled coupon due at ``now`` and write their events (inside a
+    write transaction); the coupon ids released."""
+    released, events = gift_coupons.release_due(conn, store_id, now)
+    if events:
+        add_events(conn, events)
+    return tuple(released)
