@@ -47,9 +47,7 @@ def test_refunding_every_unit_in_steps_takes_back_exactly_what_was_accrued(
 def test_a_refund_below_a_granted_ordinal_revokes_it_voids_unused_coupons_and_keeps_redeemed(
     open_till: Callable[..., Engine],
 ) -> None:
-    engine = open_till(
-        template(), activity(gifts=[{"template_id": "t-5off", "quantity": 2}])
-    )
+    engine = open_till(template(), activity(gifts=[{"template_id": "t-5off", "quantity": 2}]))
     engine.commit(gift_cart("o-1", line("A", 10000), line("B", 10000)))
     assert statuses(engine) == {1: "granted", 2: "granted"}
     used = coupon_id("g1", MEMBER, 2, 1, 1)
