@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from hq.db import next_seq, write
+from hq.gifts import mark_redeemed
 from hq.replay import ReplayCache, replay_order
 from pos_promo.model.cart import StoreContext
 from pos_promo.model.events import (
@@ -151,13 +152,17 @@ class Ingestor:
                 "VALUES (?, ?, ?)",
                 (event.coupon_id, store_id, event.order_id),
             )
+            mark_redeemed(conn, event.coupon_id, True)  # HQ's wallet, served as member state
         elif isinstance(event, CouponRestored):
             conn.execute(
                 "DELETE FROM redemptions WHERE coupon_id = ? AND store_id = ? AND order_id = ?",
                 (event.coupon_id, store_id, event.order_id),
             )
-        else:
+            mark_redeemed(conn, event.coupon_id, False)
+        elif isinstance(event, ParticipationChanged):
             _participation(conn, event)
+        else:  # a kind the event union has but this HQ does not apply
+            raise _Rejected(f"HQ does not apply {pushed.kind!r} events")
 
     def _order(
         self,
@@ -199,6 +204,14 @@ class Ingestor:
     def _touch(self, conn: sqlite3.Connection, event_id: str) -> None:
         """Serve again the member state a repeated event touched."""
         row = conn.execute("SELECT kind, payload FROM events WHERE id = ?", (event_id,)).fetchone()
+        if row is not None and row[0] in ("coupon.redeemed", "coupon.restored"):
+            coupon = _EVENT.decode(row[1])
+            assert isinstance(coupon, CouponRedeemed | CouponRestored)
+            conn.execute(  # the till confirms its redemption by this coupon's state
+                "UPDATE wallet_coupons SET seq = ? WHERE coupon_id = ?",
+                (next_seq(conn), coupon.coupon_id),
+            )
+            return
         if row is None or row[0] != "participation.changed":
             return
         event = _EVENT.decode(row[1])

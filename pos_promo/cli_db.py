@@ -1,8 +1,8 @@
 """``pos-promo --db PATH ...``: the till database from the shell.
 
 :func:`register` adds the database commands to the ``pos-promo`` parser:
-``campaigns import|list|show``, ``commit``, ``refund``, ``orders show``,
-``report`` and ``outbox``. ``evaluate`` already exists there; with
+``campaigns import|list|show``, ``coupons add``, ``wallet``, ``commit``,
+``refund``, ``orders show``, ``report`` and ``outbox``. ``evaluate`` already exists there; with
 ``--db`` it should call :func:`evaluate_from_db`. Each command reads the
 database from the global ``--db`` and the store from ``--store FILE`` (a
 StoreContext JSON), defaulting to the store the database recorded.
@@ -54,6 +54,19 @@ def _campaigns_import(args: argparse.Namespace) -> int:
     payload = read_input(args.file, "FILE")
     with _open(args) as engine:
         emit_json(engine.import_campaigns(payload, at=_now()))
+    return 0
+
+
+def _coupons_add(args: argparse.Namespace) -> int:
+    payload = read_input(args.file, "FILE")
+    with _open(args) as engine:
+        emit_json(engine.add_coupons(payload, source=args.source, at=_now()))
+    return 0
+
+
+def _wallet(args: argparse.Namespace) -> int:
+    with _open(args) as engine:
+        emit_json(engine.wallet(args.member_id))
     return 0
 
 
@@ -173,8 +186,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add the database commands to ``pos-promo``'s sub-command set."""
     campaigns = subparsers.add_parser("campaigns", help="the campaign cache in the database")
     csub = campaigns.add_subparsers(dest="campaigns_command", metavar="ACTION", required=True)
-    imp = csub.add_parser("import", help="import a campaign list (as HQ serves it), atomically")
-    imp.add_argument("file", metavar="FILE", help="JSON list of campaigns ('-' for stdin)")
+    imp = csub.add_parser(
+        "import", help="import a campaign list or a catalog (as HQ serves it), atomically"
+    )
+    imp.add_argument(
+        "file",
+        metavar="FILE",
+        help="JSON list of campaigns, or {campaigns, coupon_templates, sharing_plans, "
+        "execution_order} ('-' for stdin)",
+    )
     _store_option(imp)
     imp.set_defaults(run=_campaigns_import)
     lst = csub.add_parser("list", help="cached campaigns: id, kind, version, status")
@@ -184,6 +204,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     show.add_argument("id", metavar="ID")
     _store_option(show)
     show.set_defaults(run=_campaigns_show)
+
+    coupons = subparsers.add_parser("coupons", help="coupons in the database's wallet")
+    wsub = coupons.add_subparsers(dest="coupons_command", metavar="ACTION", required=True)
+    add = wsub.add_parser("add", help="add wallet coupons, or take newer state for known ones")
+    add.add_argument("file", metavar="FILE", help="JSON list of coupons ('-' for stdin)")
+    add.add_argument("--source", default="hq", help="where they came from (default: hq)")
+    _store_option(add)
+    add.set_defaults(run=_coupons_add)
+    wallet = subparsers.add_parser("wallet", help="a member's coupons: window, status, order")
+    wallet.add_argument("member_id", metavar="MEMBER_ID")
+    _store_option(wallet)
+    wallet.set_defaults(run=_wallet)
 
     commit = subparsers.add_parser("commit", help="evaluate and record an order (idempotent)")
     commit.add_argument("--cart", metavar="FILE", required=True, help="the cart, as JSON")

@@ -26,6 +26,7 @@ TABLES = (
     "campaigns",
     "confirmed_counts",
     "confirmed_daily_counts",
+    "documents",
     "meta",
     "order_benefits",
     "order_lines",
@@ -34,6 +35,7 @@ TABLES = (
     "participations",
     "refund_benefits",
     "refunds",
+    "wallet",
 )
 
 
