@@ -2,7 +2,10 @@
 
 Computed from the rows the commit and refund paths already write (order
 benefits, refund benefits, the participation ledger), so the numbers can
-never disagree with what was given and given back.
+never disagree with what was given and given back. A coupon's benefit is
+recorded under the coupon's id; the report counts it under its template
+(found through the wallet), which is what a merchant set up and wants to
+measure. Member price and member discount have a row each.
 """
 
 from __future__ import annotations
@@ -14,15 +17,22 @@ from pos_promo.model.order import CampaignMetrics
 __all__ = ["campaign_metrics"]
 
 _REPORT = """
-WITH given AS (
-    SELECT campaign_id, COUNT(*) AS orders, SUM(amount) AS discount
-    FROM order_benefits GROUP BY campaign_id
+WITH benefit AS (  -- a benefit id -> the campaign it is reported under
+    SELECT DISTINCT b.campaign_id AS id, COALESCE(w.template_id, b.campaign_id) AS campaign_id
+    FROM order_benefits AS b
+    LEFT JOIN wallet AS w ON w.coupon_id = b.campaign_id
+        AND NOT EXISTS (SELECT 1 FROM campaigns WHERE id = b.campaign_id)
+), given AS (
+    SELECT k.campaign_id, COUNT(DISTINCT b.order_id) AS orders, SUM(b.amount) AS discount
+    FROM order_benefits AS b JOIN benefit AS k ON k.id = b.campaign_id GROUP BY k.campaign_id
 ), refunded AS (
-    SELECT campaign_id, SUM(amount) AS discount FROM refund_benefits GROUP BY campaign_id
+    SELECT k.campaign_id, SUM(r.amount) AS discount
+    FROM refund_benefits AS r JOIN benefit AS k ON k.id = r.campaign_id GROUP BY k.campaign_id
 ), fully AS (
-    SELECT b.campaign_id, COUNT(*) AS orders
-    FROM order_benefits AS b JOIN orders AS o ON o.order_id = b.order_id
-    WHERE o.status = 'refunded' GROUP BY b.campaign_id
+    SELECT k.campaign_id, COUNT(DISTINCT b.order_id) AS orders
+    FROM order_benefits AS b JOIN benefit AS k ON k.id = b.campaign_id
+    JOIN orders AS o ON o.order_id = b.order_id
+    WHERE o.status = 'refunded' GROUP BY k.campaign_id
 ), ledger AS (
     SELECT campaign_id, SUM(delta) AS standing FROM participations GROUP BY campaign_id
 ), members AS (

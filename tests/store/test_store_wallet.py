@@ -263,3 +263,14 @@ def test_hq_state_that_includes_the_local_change_wins_again(till: Engine, db_pat
     till.refund("o-1")  # no longer this order's redemption: a void coupon stays void
     assert status(till) == "void"
     assert not events(db_path, "coupon.restored")
+
+
+def test_the_report_counts_coupons_under_their_template(till: Engine) -> None:
+    till.add_coupons(dump([coupon("c2")]))
+    till.commit(dump(member_cart("c1")))
+    till.commit(dump(member_cart("c2", order_id="o-2")))
+    till.refund("o-2")
+    [row] = till.report()
+    assert (row.campaign_id, row.name, row.orders, row.orders_refunded) == ("t5", "t5", 1, 1)
+    assert (row.discount_given, row.discount_refunded, row.discount_net) == (1000, 500, 500)
+    assert (row.participations, row.members) == (0, 0)  # coupons are not participations
