@@ -28,6 +28,7 @@ import requests
 
 from daemon.config import DaemonConfig
 from pos_promo.errors import PromoError
+from pos_promo.store import gifts
 from pos_promo.store.connection import immediate
 from pos_promo.store.meta import recorded_store
 from pos_promo.sync import steps
@@ -60,28 +61,43 @@ class JobResult:
 
 
 def release_gifts(conn: sqlite3.Connection, clock: Clock) -> str:
-    """Issue scheduled gift coupons that are due.
+    """Issue the scheduled gift coupons that are due (``release_due(now)``).
 
-    The cumulative spending gift (which schedules them) is not built yet,
-    so there is never anything due; the job exists so the schedule, the
-    status line and the log are already in place when it lands.
+    Idempotent, and safe beside the till: a release flips its row inside
+    ``BEGIN IMMEDIATE``, so a commit or evaluation at the till that finds
+    the same coupon due does not issue it again. Releases missed while the
+    daemon was down are issued on its first run, valid from when they were
+    due.
     """
-    del conn, clock
-    return "no scheduled releases (the cumulative gift does not exist yet)"
+    store = recorded_store(conn)
+    if store is None:
+        return "no store recorded yet: nothing to release"
+    now = clock()
+    with immediate(conn):
+        released = gifts.release(conn, store.id, now)
+    left = conn.execute("SELECT COUNT(*) FROM gift_coupons WHERE state = 'scheduled'").fetchone()
+    return f"{len(released)} gift coupon(s) released, {left[0]} scheduled"
 
 
 def housekeeping(conn: sqlite3.Connection, clock: Clock) -> str:
     """Prune acknowledgements no pull needs any more, and checkpoint the WAL.
 
-    An acknowledgement matters only while its participation row waits to be
-    confirmed; the newest one is kept, since it is the next pull's watermark.
+    An acknowledgement matters only while a local row waits for a pull to
+    include it: a participation or gift accrual not confirmed yet, or a
+    grant or wallet coupon whose local change is pending. The newest one is
+    kept, since it is the next pull's watermark.
     """
     del clock
     with immediate(conn):
         pruned = conn.execute(
             "DELETE FROM sync_acks WHERE ack_seq < (SELECT MAX(ack_seq) FROM sync_acks) "
             "AND event_id NOT IN (SELECT event_id FROM participations "
-            "WHERE confirmed = 0 AND member_id IS NOT NULL)"
+            "WHERE confirmed = 0 AND member_id IS NOT NULL) "
+            "AND event_id NOT IN (SELECT event_id FROM gift_accruals WHERE confirmed = 0) "
+            "AND event_id NOT IN (SELECT pending_event FROM gift_grants "
+            "WHERE pending_event IS NOT NULL) "
+            "AND event_id NOT IN (SELECT pending_event FROM wallet "
+            "WHERE pending_event IS NOT NULL)"
         ).rowcount
     busy, log_pages, moved = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     return f"{pruned} ack(s) pruned, WAL checkpoint {moved}/{log_pages} page(s)" + (

@@ -203,8 +203,12 @@ class GiftLedger:
         self.touched.setdefault((event.member_id, event.activity_id), (event.at, store_id))
 
     def _coupon_issued(self, conn: sqlite3.Connection, event: GiftCouponIssued) -> None:
-        """A coupon HQ did not plan itself (first seen wins, so ids never double)."""
-        conn.execute(
+        """A coupon HQ did not plan itself (first seen wins, so ids never double).
+
+        One HQ already holds is served again: the till that issued it (say,
+        released it after HQ had revoked its grant) learns HQ's state.
+        """
+        cur = conn.execute(
             "INSERT OR IGNORE INTO wallet_coupons (coupon_id, grant_id, template_id, member_id, "
             "valid_from, valid_until, status, seq) VALUES (?, ?, ?, ?, ?, ?, 'issued', ?)",
             (
@@ -217,6 +221,11 @@ class GiftLedger:
                 next_seq(conn),
             ),
         )
+        if cur.rowcount == 0:
+            conn.execute(
+                "UPDATE wallet_coupons SET seq = ? WHERE coupon_id = ?",
+                (next_seq(conn), event.coupon_id),
+            )
 
     def _zone(self, store_id: str) -> zoneinfo.ZoneInfo:
         store = self.stores.get(store_id)

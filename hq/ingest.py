@@ -14,8 +14,10 @@ after the commit. Per event:
   participation deltas add up per member and campaign across stores, a
   coupon redeemed by two orders is flagged (a ``coupon.restored`` event,
   sent when a full refund gives a coupon back, removes that redemption),
-  and each order's receipt is replayed (:mod:`hq.replay`) with any
-  difference flagged.
+  each order's receipt is replayed (:mod:`hq.replay`) with any
+  difference flagged, and cumulative gift events add up across stores
+  (:mod:`hq.gifts`), reconciled once the whole batch is in: HQ grants what
+  only the combined total reaches and merges grants stores made offline.
 """
 
 from __future__ import annotations
@@ -27,13 +29,18 @@ from dataclasses import dataclass, field
 import msgspec
 
 from hq.db import next_seq, write
-from hq.gifts import mark_redeemed
+from hq.gifts import GIFT_KINDS, GiftLedger, mark_redeemed, touch_gift_event
 from hq.replay import ReplayCache, replay_order
 from pos_promo.model.cart import StoreContext
 from pos_promo.model.events import (
     CouponRedeemed,
     CouponRestored,
     Event,
+    GiftAccrued,
+    GiftCouponIssued,
+    GiftCouponVoided,
+    GiftGranted,
+    GiftRevoked,
     OrderCommitted,
     OrderRefunded,
     ParticipationChanged,
@@ -53,6 +60,7 @@ KNOWN_KINDS = frozenset(
         "order.committed",
         "order.refunded",
         "participation.changed",
+        *GIFT_KINDS,
     }
 )
 
@@ -77,6 +85,7 @@ class Ingestor:
         stamp = at.isoformat()
         results: list[EventResult] = []
         seen: set[str] = set()
+        gifts = GiftLedger(self.stores)  # this batch's gift events, reconciled at its end
         with write(conn):
             for pushed in request.events:
                 if pushed.id in seen or _held(conn, pushed.id):
@@ -88,7 +97,7 @@ class Ingestor:
                 seen.add(pushed.id)
                 try:
                     event = self._decode(pushed, store_id)
-                    self._apply(conn, store_id, pushed, event, stamp)
+                    self._apply(conn, store_id, pushed, event, stamp, gifts)
                 except _Rejected as exc:
                     results.append(EventResult(pushed.id, "rejected", exc.reason))
                     continue
@@ -105,6 +114,7 @@ class Ingestor:
                     ),
                 )
                 results.append(EventResult(pushed.id, "accepted"))
+            gifts.reconcile(conn)
         return results
 
     @staticmethod
@@ -129,6 +139,7 @@ class Ingestor:
         pushed: PushEvent,
         event: Event,
         stamp: str,
+        gifts: GiftLedger,
     ) -> None:
         if isinstance(event, OrderCommitted):
             self._order(conn, store_id, pushed, event, stamp)
@@ -161,6 +172,10 @@ class Ingestor:
             mark_redeemed(conn, event.coupon_id, False)
         elif isinstance(event, ParticipationChanged):
             _participation(conn, event)
+        elif isinstance(
+            event, GiftAccrued | GiftGranted | GiftRevoked | GiftCouponIssued | GiftCouponVoided
+        ):
+            gifts.apply(conn, store_id, pushed.id, event)
         else:  # a kind the event union has but this HQ does not apply
             raise _Rejected(f"HQ does not apply {pushed.kind!r} events")
 
@@ -211,6 +226,13 @@ class Ingestor:
                 "UPDATE wallet_coupons SET seq = ? WHERE coupon_id = ?",
                 (next_seq(conn), coupon.coupon_id),
             )
+            return
+        if row is not None and row[0] in GIFT_KINDS:
+            gift = _EVENT.decode(row[1])
+            assert isinstance(
+                gift, GiftAccrued | GiftGranted | GiftRevoked | GiftCouponIssued | GiftCouponVoided
+            )
+            touch_gift_event(conn, gift)
             return
         if row is None or row[0] != "participation.changed":
             return

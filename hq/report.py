@@ -1,8 +1,10 @@
 """What HQ counted, for tests, the demo and an operator: ``GET /admin/report``.
 
 Event counts per kind and store (each id once, by construction), orders
-and net spend per member across stores, participation totals, and every
-flag raised (receipt divergences, coupons redeemed twice).
+and net spend per member across stores, participation totals, cumulative
+gift totals, every grant (with the stores that reported the same ordinal)
+and the wallet coupons by status, and every flag raised (receipt
+divergences, coupons redeemed twice).
 """
 
 from __future__ import annotations
@@ -46,6 +48,43 @@ def report(conn: sqlite3.Connection, with_ids: bool = False) -> dict[str, Any]:
             "SELECT kind, store_id, order_id, subject, detail FROM flags ORDER BY id"
         )
     ]
+    gift_totals = [
+        {"member_id": m, "activity_id": a, "measure": measure, "total": t}
+        for m, a, measure, t in conn.execute(
+            "SELECT member_id, activity_id, measure, total FROM gift_totals ORDER BY 1, 2"
+        )
+    ]
+    grants = [
+        {
+            "grant_id": g,
+            "member_id": m,
+            "activity_id": a,
+            "ordinal": k,
+            "status": status,
+            "origin": origin,
+            "reported_by": sorted(
+                {
+                    s
+                    for (s,) in conn.execute(
+                        "SELECT store_id FROM gift_grant_reports WHERE grant_id = ? "
+                        "AND status = 'granted'",
+                        (g,),
+                    )
+                }
+            ),
+        }
+        for g, m, a, k, status, origin in conn.execute(
+            "SELECT grant_id, member_id, activity_id, ordinal, status, origin FROM gift_grants "
+            "ORDER BY member_id, activity_id, ordinal"
+        )
+    ]
+    coupons = [
+        {"coupon_id": c, "grant_id": g, "member_id": m, "template_id": t, "status": status}
+        for c, g, m, t, status in conn.execute(
+            "SELECT coupon_id, grant_id, member_id, template_id, status FROM wallet_coupons "
+            "ORDER BY member_id, coupon_id"
+        )
+    ]
     out: dict[str, Any] = {
         "events": sum(by_kind.values()),
         "events_by_kind": by_kind,
@@ -54,6 +93,9 @@ def report(conn: sqlite3.Connection, with_ids: bool = False) -> dict[str, Any]:
         "refunds": conn.execute("SELECT COUNT(*) FROM refunds").fetchone()[0],
         "members": members,
         "participations": participations,
+        "gift_totals": gift_totals,
+        "grants": grants,
+        "wallet_coupons": coupons,
         "flags": flags,
     }
     if with_ids:

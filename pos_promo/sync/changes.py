@@ -33,8 +33,10 @@ import msgspec
 
 from pos_promo.codec import check_campaign, validation_error
 from pos_promo.errors import InvalidCampaign, InvalidInput
+from pos_promo.gift_codec import check_gift_templates
 from pos_promo.model.campaign import Campaign
 from pos_promo.model.coupon import CouponTemplate, ExecutionOrder, SharingPlan
+from pos_promo.model.gift import CumulativeGift
 from pos_promo.store.campaigns import apply_import
 from pos_promo.store.connection import immediate
 from pos_promo.store.documents import EXECUTION_ORDER, EXECUTION_ORDER_ID, apply_documents
@@ -144,6 +146,7 @@ def apply_changes_page(
     with immediate(conn):
         if get_cursor(conn, STREAM) != since:
             return ChangesReport(stale=True)
+        _hold_gifts_without_templates(conn, campaigns, campaign_types, bad)
         report = apply_import(conn, list(campaigns.values()), at)
         good = {(campaign_types[c.id], c.id): c.version for c in campaigns.values()}
         unchanged = len(report.unchanged) + len(report.ignored_older + report.ignored_archived)
@@ -169,6 +172,31 @@ def apply_changes_page(
             _quarantine(conn, doc_type, doc_id, version, error, payload, at)
         set_cursor(conn, STREAM, page.cursor, at)
     return ChangesReport(1, applied, unchanged, skipped, tuple(quarantined))
+
+
+def _hold_gifts_without_templates(
+    conn: sqlite3.Connection,
+    campaigns: dict[str, Campaign],
+    campaign_types: dict[str, str],
+    bad: dict[tuple[str, str], tuple[int, str, bytes]],
+) -> None:
+    """A gift naming a coupon template neither this page nor the cache holds is
+    quarantined (and leaves ``campaigns``); a later page with the template and
+    a new version of the gift lifts it."""
+    gifts = [c for c in campaigns.values() if isinstance(c, CumulativeGift)]
+    if not gifts:
+        return
+    cached = {
+        cid for (cid,) in conn.execute("SELECT id FROM campaigns WHERE kind = 'coupon_template'")
+    }
+    cached |= {c.id for c in campaigns.values() if isinstance(c, CouponTemplate)}
+    for gift in gifts:
+        try:
+            check_gift_templates([("$", gift)], cached)
+        except InvalidInput as exc:
+            key = (campaign_types[gift.id], gift.id)
+            bad[key] = (gift.version, str(exc), msgspec.json.encode(gift))
+            del campaigns[gift.id]
 
 
 def _quarantine(

@@ -21,10 +21,14 @@ not include yet. By the same watermark, a local change counts as included
 (``confirmed``) when its event was acknowledged at or below it; otherwise
 the local status stays until a later pull.
 
-Confirmed totals and grants are typed and checked but the store has no
-tables for them until the cumulative gift lands, so they are kept whole in
-``sync_member_facts``. An item of a known type that fails to decode is
-quarantined, never dropped; an unknown type is skipped.
+Cumulative gift totals go to ``gift_confirmed_totals`` and flag the local
+accrual entries they include, exactly as participation counts do, so a
+member's total is ``confirmed + local entries not yet confirmed``. Grants
+replace the till's grant of the same id, except while the till's own last
+change of it (a grant or a revocation made here) is not included in the
+page by the same watermark; a grant HQ revoked cancels the releases the
+till still had scheduled for it. An item of a known type that fails to
+decode is quarantined, never dropped; an unknown type is skipped.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import msgspec
 from pos_promo.model.coupon import Coupon
 from pos_promo.store.connection import immediate
 from pos_promo.store.counts import confirm_participations, set_confirmed_counts
+from pos_promo.store.gift_ledger import confirm_accruals, set_confirmed_total
 from pos_promo.store.wallet import unconfirmed_events, upsert_coupons
 from pos_promo.sync.local import get_cursor, iso, set_cursor
 from pos_promo.sync.protocol import (
@@ -166,6 +171,14 @@ def apply_member_page(
             if isinstance(item, WalletCoupon):
                 coupons.append(wallet_coupon(item))
                 continue
+            if isinstance(item, ConfirmedTotal):
+                facts += 1
+                confirmed += _apply_total(conn, item, watermark)
+                continue
+            if isinstance(item, GrantState):
+                facts += 1
+                _apply_grant(conn, item, watermark, at)
+                continue
             facts += 1
             kind, key, member = fact_key(item)
             conn.execute(
@@ -207,6 +220,73 @@ def _apply_coupons(
         ).fetchone()
     }
     upsert_coupons(conn, coupons, source="hq", at=at, confirmed=included)
+
+
+_UNCONFIRMED_ACCRUALS = """
+SELECT g.event_id FROM gift_accruals g JOIN sync_acks a ON a.event_id = g.event_id
+WHERE g.member_id = ? AND g.activity_id = ? AND g.confirmed = 0 AND a.ack_seq <= ?
+"""
+
+
+def _included(conn: sqlite3.Connection, event_id: str | None, watermark: int) -> bool:
+    """Whether HQ's page includes the local change ``event_id`` (``None``: nothing pending)."""
+    if event_id is None:
+        return True
+    row = conn.execute(
+        "SELECT 1 FROM sync_acks WHERE event_id = ? AND ack_seq <= ?", (event_id, watermark)
+    ).fetchone()
+    return row is not None
+
+
+def _apply_total(conn: sqlite3.Connection, item: ConfirmedTotal, watermark: int) -> int:
+    set_confirmed_total(conn, item.member_id, item.activity_id, item.measure, item.total)
+    ids = [
+        event_id
+        for (event_id,) in conn.execute(
+            _UNCONFIRMED_ACCRUALS, (item.member_id, item.activity_id, watermark)
+        )
+    ]
+    return confirm_accruals(conn, ids) if ids else 0
+
+
+def _apply_grant(
+    conn: sqlite3.Connection, item: GrantState, watermark: int, at: dt.datetime
+) -> None:
+    row = conn.execute(
+        "SELECT status, pending_event FROM gift_grants WHERE grant_id = ?", (item.grant_id,)
+    ).fetchone()
+    if row is not None and not _included(conn, row[1], watermark):
+        return  # the till's own grant or revocation is newer than this page
+    if row is None:
+        cached = conn.execute(
+            "SELECT version FROM campaigns WHERE id = ?", (item.activity_id,)
+        ).fetchone()
+        conn.execute(
+            "INSERT INTO gift_grants (grant_id, activity_id, version, member_id, ordinal, "
+            "status, at, source, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'hq', ?)",
+            (
+                item.grant_id,
+                item.activity_id,
+                cached[0] if cached else 1,
+                item.member_id,
+                item.ordinal,
+                item.status,
+                iso(item.at),
+                iso(at),
+            ),
+        )
+    else:
+        conn.execute(
+            "UPDATE gift_grants SET status = ?, pending_event = NULL, updated_at = ? "
+            "WHERE grant_id = ?",
+            (item.status, iso(at), item.grant_id),
+        )
+    if item.status == "revoked":
+        conn.execute(
+            "UPDATE gift_coupons SET state = 'cancelled' WHERE grant_id = ? "
+            "AND state = 'scheduled'",
+            (item.grant_id,),
+        )
 
 
 def _apply_count(conn: sqlite3.Connection, item: ParticipationCountState, watermark: int) -> int:

@@ -57,7 +57,7 @@ def test_an_event_hq_rejects_becomes_a_dead_letter_that_is_shown_and_never_dropp
     hq: HQ, till: Till
 ) -> None:
     with immediate(till.conn):
-        add_events(till.conn, [("evt-x", "gift.granted", None, {"ordinal": 1})])
+        add_events(till.conn, [("evt-x", "loyalty.stamped", None, {"stamps": 1})])
     ring_up(till, 1)
 
     report = steps.push_events(till.conn, till.client(hq), now)
@@ -65,7 +65,7 @@ def test_an_event_hq_rejects_becomes_a_dead_letter_that_is_shown_and_never_dropp
     assert (report.accepted, report.rejected) == (1, 1)
     status = read_status(till.path)
     assert [(d.event_id, d.reason) for d in status.dead_letters] == [
-        ("evt-x", "unknown event kind 'gift.granted'")
+        ("evt-x", "unknown event kind 'loyalty.stamped'")
     ]
     assert "1 event(s) rejected by HQ (dead letters)" in status.attention
     row = till.conn.execute("SELECT status FROM outbox WHERE id = 'evt-x'").fetchone()

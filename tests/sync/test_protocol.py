@@ -68,10 +68,14 @@ def test_a_member_page_keeps_every_fact_skips_unknown_types_and_quarantines_bad_
     report = apply_member_page(till.conn, "", MemberStatePage("4", False, tuple(raws)), 0, now())
     assert (report.counts, report.coupons, report.facts) == (1, 1, 2)
     assert (report.skipped, report.quarantined) == (1, 1)
-    facts = till.conn.execute(
-        "SELECT fact_type, fact_key FROM sync_member_facts ORDER BY 1"
+    totals = till.conn.execute(
+        "SELECT member_id, activity_id, measure, total FROM gift_confirmed_totals"
     ).fetchall()
-    assert facts == [("confirmed_total", "m-1/act-1"), ("grant", "g-1")]
+    assert totals == [("m-1", "act-1", "spend", 32000)]
+    grants = till.conn.execute(
+        "SELECT grant_id, ordinal, status, source FROM gift_grants"
+    ).fetchall()
+    assert grants == [("g-1", 3, "granted", "hq")]
     wallet = till.conn.execute("SELECT coupon_id, member_id, source FROM wallet").fetchall()
     assert wallet == [("c-1", "m-1", "hq")]
     assert [q.doc_type for q in read_status(till.path).quarantined] == ["member_state:grant"]
