@@ -6,8 +6,12 @@ the two tills committed, net of refunds, each event counted once; and
 after a final pull each till's view of a member's participations equals
 HQ's, with nothing counted twice locally.
 
-No grant ordinal can be issued twice yet because no grant exists: the
-cumulative spending gift is a later issue, and its test belongs there.
+A cumulative gift ("every $40") runs beside the promotion, so the tills
+grant ordinals offline, often the same ones, and refunds revoke some: HQ's
+gift totals equal the tills' accruals, no grant ordinal is ever issued
+twice (one grant per ordinal, one set of coupons per grant, whoever
+reported it), HQ grants exactly the ordinals the combined total reaches,
+and after the final pull every till sees HQ's total and grants.
 """
 
 from __future__ import annotations
@@ -23,9 +27,28 @@ from pos_promo.errors import RefundExceedsSale
 from pos_promo.store.counts import member_counts
 from pos_promo.sync import steps
 from pos_promo.sync.errors import SyncError
-from tests.sync.harness import AT, HQ, Till, now
+from tests.sync.harness import AT, HQ, PERIOD, Till, now
 
 MEMBERS = ["m-1", "m-2", "m-3", None]
+EVERY = 4000
+GIFT = [
+    {
+        "kind": "coupon_template",
+        "id": "t-1",
+        "period": PERIOD,
+        "benefit": {"type": "amount_off", "amount": 100},
+    },
+    {
+        "kind": "cumulative_gift",
+        "id": "g1",
+        "period": PERIOD,
+        "condition": {"measure": "spend", "repeat": "every", "threshold": EVERY},
+        "gifts": [
+            {"template_id": "t-1", "quantity": 2},
+            {"template_id": "t-1", "distribution": {"type": "hourly", "hours": 3}},
+        ],
+    },
+]
 
 
 def random_cart(rng: random.Random, order_id: str, store_id: str) -> dict[str, object]:
@@ -82,6 +105,7 @@ def test_hq_totals_equal_what_both_stores_committed_whatever_the_sync_order(
 ) -> None:
     rng = random.Random(seed)
     tills = [till, till2]
+    hq.publish(*GIFT)
     for t in tills:
         steps.pull_changes(t.conn, t.client(hq), now)
     committed: dict[str, list[str]] = {"s1": [], "s2": []}
@@ -129,3 +153,46 @@ def test_hq_totals_equal_what_both_stores_committed_whatever_the_sync_order(
         for member, total in at_hq.items():
             seen = member_counts(t.conn, member, AT.date()).participations["p1"].total
             assert seen == total, (t.store_id, member)
+    no_grant_issued_twice(report, tills)
+
+
+def local_accruals(tills: list[Till]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for t in tills:
+        for member, amount in t.conn.execute(
+            "SELECT member_id, SUM(amount) FROM gift_accruals GROUP BY member_id"
+        ):
+            totals[member] = totals.get(member, 0) + amount
+    return totals
+
+
+def no_grant_issued_twice(report: dict[str, object], tills: list[Till]) -> None:
+    totals = {t["member_id"]: t["total"] for t in report["gift_totals"]}  # type: ignore[attr-defined]
+    assert totals == local_accruals(tills)
+    grants: list[dict[str, object]] = report["grants"]  # type: ignore[assignment]
+    keys = [(g["member_id"], g["ordinal"]) for g in grants]
+    assert len(keys) == len(set(keys)), "a grant ordinal was issued twice"
+    for member, total in totals.items():
+        standing = sorted(k for m, k in keys if m == member and _granted(grants, m, k))
+        assert standing == list(range(1, total // EVERY + 1)), member
+    coupons: list[dict[str, object]] = report["wallet_coupons"]  # type: ignore[assignment]
+    ids = [c["coupon_id"] for c in coupons]
+    assert len(ids) == len(set(ids))
+    for grant in grants:
+        mine = [c for c in coupons if c["grant_id"] == grant["grant_id"]]
+        assert len(mine) == 3, grant  # two instant, one delayed: once, whoever reported it
+        if grant["status"] == "granted":
+            assert all(c["status"] in ("issued", "redeemed") for c in mine)
+    for t in tills:
+        for member, total in totals.items():
+            (row,) = [a for a in t.engine.member(member).activities if a.activity_id == "g1"]
+            assert row.total == total and row.local == 0, (t.store_id, member)
+            seen = {g.ordinal for g in t.engine.member(member).grants if g.status == "granted"}
+            assert seen == set(range(1, total // EVERY + 1)), (t.store_id, member)
+
+
+def _granted(grants: list[dict[str, object]], member: object, ordinal: object) -> bool:
+    return any(
+        g["member_id"] == member and g["ordinal"] == ordinal and g["status"] == "granted"
+        for g in grants
+    )
