@@ -2,8 +2,10 @@
 
 :func:`register` adds the database commands to the ``pos-promo`` parser:
 ``campaigns import|list|show``, ``coupons add``, ``wallet``, ``commit``,
-``refund``, ``orders show``, ``report`` and ``outbox``. ``evaluate`` already exists there; with
-``--db`` it should call :func:`evaluate_from_db`. Each command reads the
+``refund``, ``orders show``, ``report``, ``outbox``, and (from
+:mod:`pos_promo.cli_gifts`) ``member show`` and ``gifts release``.
+``evaluate`` already exists there; with ``--db`` it should call
+:func:`evaluate_from_db`. Each command reads the
 database from the global ``--db`` and the store from ``--store FILE`` (a
 StoreContext JSON), defaulting to the store the database recorded.
 
@@ -22,6 +24,7 @@ from collections.abc import Sequence
 
 import msgspec
 
+from pos_promo import cli_gifts
 from pos_promo.cli_io import dispatch, emit_json, parse_instant, read_input
 from pos_promo.codec import decode_cart, decode_store, validation_error
 from pos_promo.embedded import Engine
@@ -160,11 +163,16 @@ def _report_text(rows: Sequence[CampaignMetrics], currency: str) -> str:
 
 def _report(args: argparse.Namespace) -> int:
     with _open(args) as engine:
-        rows = engine.report()
         if args.format == "text":
-            sys.stdout.write(_report_text(rows, engine.store.currency))
+            currency = engine.store.currency
+            sys.stdout.write(_report_text(engine.report(), currency))
+            activities = engine.gift_report()
+            if activities:
+                sys.stdout.write("\n" + cli_gifts.activity_table(activities, currency))
+        elif args.gifts:
+            emit_json(engine.gift_report())
         else:
-            emit_json(rows)
+            emit_json(engine.report())
     return 0
 
 
@@ -243,7 +251,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _store_option(oshow)
     oshow.set_defaults(run=_orders_show)
 
-    report = subparsers.add_parser("report", help="per-campaign metrics, net of refunds")
+    report = subparsers.add_parser(
+        "report", help="per-campaign metrics, net of refunds (text: and per gift activity)"
+    )
+    report.add_argument(
+        "--gifts", action="store_true", help="JSON: the cumulative gift activities instead"
+    )
     report.add_argument("--format", choices=("json", "text"), default="json")
     _store_option(report)
     report.set_defaults(run=_report)
@@ -251,6 +264,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     box = subparsers.add_parser("outbox", help="events for HQ: pending and sent counts")
     _store_option(box)
     box.set_defaults(run=_outbox)
+    cli_gifts.register(subparsers, _open, _store_option)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -23,6 +23,8 @@ import datetime as dt
 import sqlite3
 from collections.abc import Sequence
 
+import msgspec
+
 from pos_promo.engine.grants import PlannedCoupon
 from pos_promo.model.gift_events import GiftCouponIssued, GiftCouponVoided
 from pos_promo.store.outbox import event_id
@@ -47,6 +49,15 @@ def due_text(at: dt.datetime) -> str:
 
 def _iso(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).isoformat()
+
+
+_INSTANT = msgspec.json.Decoder(dt.datetime)  # built at import: the real class
+
+
+def _read(text: str) -> dt.datetime:
+    """A stored instant, parsed by msgspec: a plain ``datetime`` even while a test
+    has patched the class (freezegun), so the events it goes into always encode."""
+    return _INSTANT.decode(f'"{text}"')
 
 
 def _issue(
@@ -149,15 +160,7 @@ def release_due(
     events: list[EventRow] = []
     for coupon_id, grant, template, member, due, valid_from, valid_until, order_id in rows:
         conn.execute("UPDATE gift_coupons SET state = 'issued' WHERE coupon_id = ?", (coupon_id,))
-        when = dt.datetime.strptime(due, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
-        coupon = (
-            coupon_id,
-            grant,
-            template,
-            when,
-            dt.datetime.fromisoformat(valid_from),
-            dt.datetime.fromisoformat(valid_until),
-        )
+        coupon = (coupon_id, grant, template, _read(due), _read(valid_from), _read(valid_until))
         released.append(coupon_id)
         event = _issue(conn, store_id, order_id, member, coupon)
         if event is not None:

@@ -1,0 +1,154 @@
+"""``pos-promo --db PATH member show ID`` and ``gifts release``: the cumulative gift
+from the shell, plus the activity table ``pos-promo report`` prints.
+
+This is the shell's edge, so ``gifts release`` may read the clock (``--at``
+overrides it); the engine itself never does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Callable, Sequence
+
+from pos_promo.cli_io import emit_json, parse_instant
+from pos_promo.embedded import Engine
+from pos_promo.engine.money import format_money
+from pos_promo.model.member import ActivityMetrics, MemberGifts
+
+__all__ = ["activity_table", "member_text", "register"]
+
+Opener = Callable[[argparse.Namespace], Engine]
+
+
+def _table(head: Sequence[str], body: Sequence[Sequence[str]]) -> str:
+    rows = [tuple(head), *(tuple(r) for r in body)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    out = []
+    for row in rows:
+        cells = [row[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
+        ]
+        out.append("  ".join(cells).rstrip())
+    return "\n".join(out) + "\n"
+
+
+def _amount(value: int, measure: str, currency: str) -> str:
+    return format_money(value, currency) if measure == "spend" else str(value)
+
+
+def activity_table(rows: Sequence[ActivityMetrics], currency: str) -> str:
+    """Per activity: members, accrued, grants and coupons (``report --format text``)."""
+    head = ("activity", "members", "accrued", "grants", "revoked", "issued", "redeemed", "void")
+    body = [
+        (
+            r.activity_id,
+            str(r.members),
+            _amount(r.accrued, r.measure, currency),
+            str(r.grants),
+            str(r.grants_revoked),
+            str(r.coupons_issued) + (f" (+{r.coupons_scheduled})" if r.coupons_scheduled else ""),
+            str(r.coupons_redeemed),
+            str(r.coupons_voided),
+        )
+        for r in rows
+    ]
+    return _table(head, body)
+
+
+def _day(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def member_text(gifts: MemberGifts, currency: str) -> str:
+    """Totals, grants and wallet of one member, for a person to read."""
+    parts = [f"member {gifts.member_id}\n\n"]
+    parts.append(
+        _table(
+            ("activity", "confirmed", "local", "total", "progress"),
+            [
+                (
+                    a.activity_id,
+                    _amount(a.confirmed, a.measure, currency),
+                    _amount(a.local, a.measure, currency),
+                    _amount(a.total, a.measure, currency),
+                    a.progress,
+                )
+                for a in gifts.activities
+            ],
+        )
+    )
+    parts.append("\n")
+    parts.append(
+        _table(
+            ("grant", "ordinal", "status", "at", "from"),
+            [
+                (
+                    g.activity_id,
+                    str(g.ordinal),
+                    g.status + (" *" if g.unconfirmed else ""),
+                    _day(g.at),
+                    g.source if g.store_id is None else f"{g.source} {g.store_id} {g.order_id}",
+                )
+                for g in gifts.grants
+            ],
+        )
+    )
+    parts.append("\n")
+    parts.append(
+        _table(
+            ("coupon", "template", "status", "valid from", "valid until", "source"),
+            [
+                (
+                    c.id,
+                    c.template_id,
+                    c.status + (" *" if c.unconfirmed else ""),
+                    _day(c.valid_from),
+                    _day(c.valid_until),
+                    c.source,
+                )
+                for c in gifts.wallet
+            ],
+        )
+    )
+    parts.append("\n* not confirmed by HQ yet\n")
+    return "".join(parts)
+
+
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    opener: Opener,
+    store_option: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    """Add ``member show`` and ``gifts release`` to ``pos-promo``."""
+
+    def show(args: argparse.Namespace) -> int:
+        with opener(args) as engine:
+            gifts = engine.member(args.member_id)
+            if args.format == "text":
+                sys.stdout.write(member_text(gifts, engine.store.currency))
+            else:
+                emit_json(gifts)
+        return 0
+
+    def release(args: argparse.Namespace) -> int:
+        now = parse_instant(args.at) or dt.datetime.now(dt.UTC)
+        with opener(args) as engine:
+            emit_json({"at": now.isoformat(), "released": engine.release_due(now)})
+        return 0
+
+    member = subparsers.add_parser("member", help="a member's cumulative gifts")
+    msub = member.add_subparsers(dest="member_command", metavar="ACTION", required=True)
+    mshow = msub.add_parser("show", help="totals per activity, grants and wallet of a member")
+    mshow.add_argument("member_id", metavar="ID")
+    mshow.add_argument("--format", choices=("json", "text"), default="json")
+    store_option(mshow)
+    mshow.set_defaults(run=show)
+
+    gifts = subparsers.add_parser("gifts", help="cumulative gift coupons")
+    gsub = gifts.add_subparsers(dest="gifts_command", metavar="ACTION", required=True)
+    rel = gsub.add_parser("release", help="issue the scheduled gift coupons that are due")
+    rel.add_argument("--at", metavar="ISO-8601", help="the instant (default: now)")
+    store_option(rel)
+    rel.set_defaults(run=release)
