@@ -75,7 +75,7 @@ def release_gifts(conn: sqlite3.Connection, clock: Clock) -> str:
     now = clock()
     with immediate(conn):
         released = gifts.release(conn, store.id, now)
-    left = conn.execute("SELECT COUNT(*) FROM gift_coupons WHERE state = 'scheduled'").fetchone()
+    left = conn.execute("SELECT COUNT(*) FROM gift_releases").fetchone()
     return f"{len(released)} gift coupon(s) released, {left[0]} scheduled"
 
 

@@ -178,6 +178,21 @@ class GiftLedger:
         known = conn.execute(
             "SELECT status FROM gift_grants WHERE grant_id = ?", (event.grant_id,)
         ).fetchone()
+        for coupon in event.coupons:  # the till's own facts first: first seen wins
+            conn.execute(
+                "INSERT OR IGNORE INTO wallet_coupons (coupon_id, grant_id, template_id, "
+                "member_id, valid_from, valid_until, status, seq) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'issued', ?)",
+                (
+                    coupon.coupon_id,
+                    event.grant_id,
+                    coupon.template_id,
+                    event.member_id,
+                    _iso(coupon.valid_from),
+                    _iso(coupon.valid_until),
+                    next_seq(conn),
+                ),
+            )
         if known is None:
             conn.execute(
                 "INSERT INTO gift_grants (grant_id, activity_id, version, member_id, ordinal, "

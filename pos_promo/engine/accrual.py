@@ -231,14 +231,15 @@ def accrual_basis(
     }
     off = sum(p.amount for p in payments if p.tender in refused)
     paid = result.total
+    every = gift.condition.measure == "spend" and len(lines) == len(ctx.cart.lines)
     return AccrualBasis(
         gift.id,
         gift.version,
         gift.condition.measure,
-        lines,
         paid,
         max(0, paid - off),
-        result.at,
+        () if every else lines,
+        every,
     )
 
 
@@ -254,7 +255,7 @@ def prorate(measure: int, shareable: int, paid: int) -> int:
 def standing(basis: AccrualBasis, lines: Mapping[str, LineUnits]) -> int:
     """The accrual of the units still held: what the order counts for now."""
     measure = 0
-    for line_id in basis.lines:
+    for line_id in lines if basis.all_lines else basis.lines:
         found = lines.get(line_id)
         if found is None:
             continue

@@ -22,6 +22,7 @@ import zoneinfo
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
+from pos_promo.ids import uuid5
 from pos_promo.model.coupon import CouponTemplate, FixedValidity, RelativeValidity, Validity
 from pos_promo.model.gift import (
     CumulativeGift,
@@ -54,13 +55,13 @@ _SECOND = dt.timedelta(seconds=1)
 
 def grant_id(activity_id: str, member_id: str, ordinal: int) -> str:
     """The id of ordinal ``ordinal`` of ``activity_id`` for ``member_id``, on any till."""
-    return str(uuid.uuid5(GIFT_NAMESPACE, f"grant\x1f{activity_id}\x1f{member_id}\x1f{ordinal}"))
+    return uuid5(GIFT_NAMESPACE, f"grant\x1f{activity_id}\x1f{member_id}\x1f{ordinal}")
 
 
 def coupon_id(activity_id: str, member_id: str, ordinal: int, line: int, unit: int) -> str:
     """The id of coupon ``unit`` of gift line ``line`` (both 1-based) of one grant."""
     key = f"coupon\x1f{activity_id}\x1f{member_id}\x1f{ordinal}\x1f{line}\x1f{unit}"
-    return str(uuid.uuid5(GIFT_NAMESPACE, key))
+    return uuid5(GIFT_NAMESPACE, key)
 
 
 def grant_coupons(activity: CumulativeGift, member_id: str, ordinal: int) -> list[tuple[str, str]]:

@@ -17,7 +17,6 @@ own settings (or its sharing plan) say otherwise (SPEC §5).
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
@@ -119,8 +118,9 @@ class AccrualBasis(Struct, frozen=True, forbid_unknown_fields=False):
 
     A refund recomputes the order's standing accrual from this and the
     units left on its lines, never from the live activity (which may have
-    changed since): ``lines`` are the eligible line ids (mains and the
-    children that follow them), and the accrual is their measure times
+    changed since): ``lines`` are the eligible line ids (mains and, for
+    spend, the children that follow them; ``all_lines`` instead when every
+    line of the order is), and the accrual is their measure times
     ``shareable / paid`` (the part of the order not paid with a
     non-shareable tender), rounded half up.
     """
@@ -128,10 +128,10 @@ class AccrualBasis(Struct, frozen=True, forbid_unknown_fields=False):
     activity_id: Id
     version: int
     measure: Measure
-    lines: tuple[Id, ...]
     paid: int
     shareable: int
-    at: dt.datetime
+    lines: tuple[Id, ...] = ()
+    all_lines: bool = False
 
 
 class AccrualChange(Struct, frozen=True):

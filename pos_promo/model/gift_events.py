@@ -22,6 +22,7 @@ __all__ = [
     "GiftCouponVoided",
     "GiftGranted",
     "GiftRevoked",
+    "GrantCoupon",
 ]
 
 
@@ -38,11 +39,23 @@ class GiftAccrued(Struct, frozen=True, tag="gift.accrued", tag_field="kind"):
     refund_id: Id | None = None
 
 
+class GrantCoupon(Struct, frozen=True):
+    """A coupon a grant put in the wallet in the same commit."""
+
+    coupon_id: Id
+    template_id: Id
+    valid_from: dt.datetime
+    valid_until: dt.datetime
+
+
 class GiftGranted(Struct, frozen=True, tag="gift.granted", tag_field="kind"):
     """The member's total reached ordinal ``ordinal`` of an activity at ``at``.
 
     ``version`` is the activity version whose gifts the grant issues;
-    ``order_id`` the order whose accrual reached it.
+    ``order_id`` the order whose accrual reached it; ``coupons`` the instant
+    coupons it issued there and then (one event, not one per coupon: the
+    commit path writes fewer pages). Delayed ones are sent as
+    ``gift.coupon_issued`` when released.
     """
 
     grant_id: Id
@@ -54,6 +67,7 @@ class GiftGranted(Struct, frozen=True, tag="gift.granted", tag_field="kind"):
     order_id: Id
     at: dt.datetime
     total: int
+    coupons: tuple[GrantCoupon, ...] = ()
 
 
 class GiftRevoked(Struct, frozen=True, tag="gift.revoked", tag_field="kind"):

@@ -1,45 +1,57 @@
 """A grant's coupons: issued into the wallet, scheduled, released, voided.
 
-``gift_coupons`` holds every coupon a grant planned, with when it is due
-and its validity (both fixed when the grant was made, see
-:mod:`pos_promo.engine.grants`), in one of three states: ``scheduled``
-(a release not due yet), ``issued`` (it went into the ``wallet`` table) or
-``cancelled`` (its grant was revoked before it was due). The wallet keeps
-the coupon's own life (issued, redeemed, void); a coupon put there or
-voided here records its event in the wallet's ``pending_event``, so a
+A grant's instant coupons go straight into the ``wallet`` table, and
+travel to HQ inside the grant's own event. Delayed ones wait in
+``gift_releases``, keyed by when they are due, with their validity fixed
+when the grant was made (:mod:`pos_promo.engine.grants`); releasing one
+deletes its row and puts the coupon in the wallet, and revoking a grant
+deletes its rows (the release is cancelled). The wallet keeps each
+coupon's own life (issued, redeemed, void); a coupon put there or voided
+here records its event in the wallet's ``pending_event``, so a
 member-state pull HQ answered before it saw that event cannot undo it
 (see :mod:`pos_promo.store.wallet`).
 
-Releasing is idempotent: a release flips ``scheduled`` to ``issued`` inside
-the caller's ``BEGIN IMMEDIATE`` transaction, so the daemon's job and a
-commit that both find a coupon due issue it once. A coupon already in the
-wallet (HQ granted the same ordinal and sent it first: same derived id) is
-not issued twice.
+Which coupons belong to a grant is never looked up: their ids are derived
+from the grant (:func:`pos_promo.engine.grants.grant_coupons`), so a grant
+HQ made, whose coupons came through member state, is taken back like one
+made here. Fewer rows and indexes is fewer pages for every commit that
+grants to write and fsync.
+
+Releasing is idempotent: a release deletes its row inside the caller's
+``BEGIN IMMEDIATE`` transaction, so the daemon's job and a commit that both
+find a coupon due issue it once. A coupon already in the wallet (HQ
+granted the same ordinal and sent it first: same derived id) is not issued
+twice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import msgspec
 
 from pos_promo.engine.grants import PlannedCoupon
-from pos_promo.model.gift_events import GiftCouponIssued, GiftCouponVoided
+from pos_promo.model.gift_events import GiftCouponIssued, GiftCouponVoided, GrantCoupon
 from pos_promo.store.outbox import event_id
 
 __all__ = [
     "EventRow",
+    "cancel_releases",
     "due_text",
     "has_due",
     "place_coupons",
     "release_due",
     "revoke_coupons",
+    "scheduled",
+    "wallet_statuses",
 ]
 
 EventRow = tuple[str, str, str, object]
 """``(event id, kind, order id, payload)`` as :func:`pos_promo.store.outbox.add_events` takes."""
+
+_INSTANT = msgspec.json.Decoder(dt.datetime)  # built at import: the real class
 
 
 def due_text(at: dt.datetime) -> str:
@@ -51,9 +63,6 @@ def _iso(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).isoformat()
 
 
-_INSTANT = msgspec.json.Decoder(dt.datetime)  # built at import: the real class
-
-
 def _read(text: str) -> dt.datetime:
     """A stored instant, parsed by msgspec: a plain ``datetime`` even while a test
     has patched the class (freezegun), so the events it goes into always encode."""
@@ -62,84 +71,86 @@ def _read(text: str) -> dt.datetime:
 
 def _issue(
     conn: sqlite3.Connection,
-    store_id: str,
-    order_id: str,
     member_id: str,
-    coupon: tuple[str, str, str, dt.datetime, dt.datetime, dt.datetime],
-) -> EventRow | None:
-    """Put one coupon in the wallet (or revive it from void); its event, if any."""
-    coupon_id, grant, template, due, valid_from, valid_until = coupon
-    eid = event_id(store_id, order_id, f"gift.coupon_issued/{coupon_id}")
-    row = conn.execute("SELECT status FROM wallet WHERE coupon_id = ?", (coupon_id,)).fetchone()
-    if row is None:
-        conn.execute(
-            "INSERT INTO wallet (coupon_id, template_id, member_id, valid_from, valid_until, "
-            "status, source, issued_at, pending_event, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, 'issued', 'gift', ?, ?, ?)",
-            (
-                coupon_id,
-                template,
-                member_id,
-                _iso(valid_from),
-                _iso(valid_until),
-                _iso(due),
-                eid,
-                _iso(due),
-            ),
-        )
-    elif row[0] == "void":  # its grant was revoked, and is granted again
-        conn.execute(
-            "UPDATE wallet SET status = 'issued', valid_from = ?, valid_until = ?, "
-            "issued_at = ?, pending_event = ?, updated_at = ? WHERE coupon_id = ?",
-            (_iso(valid_from), _iso(valid_until), _iso(due), eid, _iso(due), coupon_id),
-        )
-    else:  # already there (HQ sent it first), or redeemed: nothing to issue
-        return None
-    payload = GiftCouponIssued(
-        coupon_id, grant, template, member_id, valid_from, valid_until, store_id, order_id, due
-    )
-    return (eid, "gift.coupon_issued", order_id, payload)
+    coupon: tuple[str, str, dt.datetime, dt.datetime, dt.datetime],
+    event: str,
+) -> bool:
+    """Put one coupon in the wallet (or revive it from void); whether it wrote.
+
+    A coupon the wallet already holds issued or redeemed (HQ sent it first)
+    is left alone: one upsert that returns a row only when it wrote one.
+    ``event`` is the id of the event that tells HQ, kept as the wallet's
+    ``pending_event``.
+    """
+    coupon_id, template, due, valid_from, valid_until = coupon
+    wrote = conn.execute(
+        "INSERT INTO wallet (coupon_id, template_id, member_id, valid_from, valid_until, "
+        "status, source, issued_at, pending_event, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, 'issued', 'gift', ?, ?, ?) ON CONFLICT(coupon_id) DO UPDATE SET "
+        "status = 'issued', valid_from = excluded.valid_from, "
+        "valid_until = excluded.valid_until, issued_at = excluded.issued_at, "
+        "pending_event = excluded.pending_event, updated_at = excluded.updated_at "
+        "WHERE wallet.status = 'void' RETURNING coupon_id",
+        (
+            coupon_id,
+            template,
+            member_id,
+            _iso(valid_from),
+            _iso(valid_until),
+            _iso(due),
+            event,
+            _iso(due),
+        ),
+    ).fetchall()
+    return bool(wrote)
 
 
 def place_coupons(
     conn: sqlite3.Connection,
-    store_id: str,
-    order_id: str,
     member_id: str,
     activity_id: str,
+    ordinal: int,
+    order_id: str,
     planned: Sequence[PlannedCoupon],
-) -> list[EventRow]:
-    """Issue a grant's instant coupons now and schedule the others."""
-    events: list[EventRow] = []
-    for p in planned:
-        conn.execute(
-            "INSERT INTO gift_coupons (coupon_id, grant_id, activity_id, member_id, template_id, "
-            "line, unit, due, valid_from, valid_until, state, order_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(coupon_id) DO UPDATE SET "
-            "due = excluded.due, valid_from = excluded.valid_from, "
-            "valid_until = excluded.valid_until, state = excluded.state, "
-            "order_id = excluded.order_id",
-            (
-                p.coupon_id,
-                p.grant_id,
-                activity_id,
-                member_id,
-                p.template_id,
-                p.line,
-                p.unit,
-                due_text(p.due),
-                _iso(p.valid_from),
-                _iso(p.valid_until),
-                "issued" if p.instant else "scheduled",
-                order_id,
-            ),
+    event: str,
+) -> list[GrantCoupon]:
+    """Issue a grant's instant coupons now and schedule the others.
+
+    Returns the coupons it put in the wallet, for the grant's own event
+    (``event``, kept as their ``pending_event``). A grant made again after
+    a revocation revives its voided coupons with the new validity; a
+    redeemed one stays redeemed.
+    """
+    later = [p for p in planned if not p.instant]
+    if later:
+        conn.executemany(
+            "INSERT OR REPLACE INTO gift_releases (due, coupon_id, member_id, activity_id, "
+            "ordinal, grant_id, template_id, valid_from, valid_until, order_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    due_text(p.due),
+                    p.coupon_id,
+                    member_id,
+                    activity_id,
+                    ordinal,
+                    p.grant_id,
+                    p.template_id,
+                    _iso(p.valid_from),
+                    _iso(p.valid_until),
+                    order_id,
+                )
+                for p in later
+            ],
         )
-        if p.instant:
-            coupon = (p.coupon_id, p.grant_id, p.template_id, p.due, p.valid_from, p.valid_until)
-            event = _issue(conn, store_id, order_id, member_id, coupon)
-            if event is not None:
-                events.append(event)
-    return events
+    issued: list[GrantCoupon] = []
+    for p in planned:
+        if not p.instant:
+            continue
+        coupon = (p.coupon_id, p.template_id, p.due, p.valid_from, p.valid_until)
+        if _issue(conn, member_id, coupon, event):
+            issued.append(GrantCoupon(p.coupon_id, p.template_id, p.valid_from, p.valid_until))
+    return issued
 
 
 def release_due(
@@ -151,30 +162,48 @@ def release_due(
     coupon HQ had already put in the wallet).
     """
     rows = conn.execute(
-        "SELECT coupon_id, grant_id, template_id, member_id, due, valid_from, valid_until, "
-        "order_id FROM gift_coupons WHERE state = 'scheduled' AND due <= ? "
-        "ORDER BY due, coupon_id",
+        "DELETE FROM gift_releases WHERE due <= ? RETURNING due, coupon_id, member_id, "
+        "grant_id, template_id, valid_from, valid_until, order_id",
         (due_text(now),),
     ).fetchall()
     released: list[str] = []
     events: list[EventRow] = []
-    for coupon_id, grant, template, member, due, valid_from, valid_until, order_id in rows:
-        conn.execute("UPDATE gift_coupons SET state = 'issued' WHERE coupon_id = ?", (coupon_id,))
-        coupon = (coupon_id, grant, template, _read(due), _read(valid_from), _read(valid_until))
+    for due, coupon_id, member, grant, template, valid_from, valid_until, order_id in sorted(rows):
         released.append(coupon_id)
-        event = _issue(conn, store_id, order_id, member, coupon)
-        if event is not None:
-            events.append(event)
+        eid = event_id(store_id, order_id, f"gift.coupon_issued/{coupon_id}")
+        when, start, until = _read(due), _read(valid_from), _read(valid_until)
+        if _issue(conn, member, (coupon_id, template, when, start, until), eid):
+            payload = GiftCouponIssued(
+                coupon_id, grant, template, member, start, until, store_id, order_id, when
+            )
+            events.append((eid, "gift.coupon_issued", order_id, payload))
     return released, events
 
 
 def has_due(conn: sqlite3.Connection, now: dt.datetime) -> bool:
     """Whether any scheduled coupon is due at ``now`` (a read; no write lock)."""
     row = conn.execute(
-        "SELECT 1 FROM gift_coupons WHERE state = 'scheduled' AND due <= ? LIMIT 1",
-        (due_text(now),),
+        "SELECT 1 FROM gift_releases WHERE due <= ? LIMIT 1", (due_text(now),)
     ).fetchone()
     return row is not None
+
+
+def cancel_releases(
+    conn: sqlite3.Connection, member_id: str, activity_id: str, ordinal: int
+) -> list[str]:
+    """Cancel a grant's releases not yet due; the coupon ids cancelled.
+
+    A scan of the pending releases, which are few: revocations are rare
+    and never on the commit path.
+    """
+    return [
+        coupon_id
+        for (coupon_id,) in conn.execute(
+            "DELETE FROM gift_releases WHERE member_id = ? AND activity_id = ? AND ordinal = ? "
+            "RETURNING coupon_id",
+            (member_id, activity_id, ordinal),
+        ).fetchall()
+    ]
 
 
 def revoke_coupons(
@@ -182,30 +211,25 @@ def revoke_coupons(
     store_id: str,
     order_id: str,
     refund_id: str,
-    grant: str,
-    member_id: str,
+    grant: tuple[str, str, str, int],
     coupons: Sequence[tuple[str, str]],
     at: dt.datetime,
 ) -> tuple[list[str], list[str], list[str], list[EventRow]]:
     """Void a revoked grant's unused coupons and cancel its pending releases.
 
-    ``coupons`` are the grant's ``(coupon id, template id)``, derived from
-    the activity, so a grant HQ made (whose coupons came through member
-    state) is taken back as well as one made here. Returns ``(voided,
-    kept, cancelled, events)``; ``kept`` are coupons already redeemed,
-    which stay redeemed.
+    ``grant`` is ``(grant id, member, activity, ordinal)``; ``coupons`` its
+    ``(coupon id, template id)``, derived from the activity. Returns
+    ``(voided, kept, cancelled, events)``; ``kept`` are coupons already
+    redeemed, which stay redeemed.
     """
+    grant_id, member_id, activity_id, ordinal = grant
+    pending = set(cancel_releases(conn, member_id, activity_id, ordinal))
+    cancelled: list[str] = []
     voided: list[str] = []
     kept: list[str] = []
-    cancelled: list[str] = []
     events: list[EventRow] = []
     for coupon_id, template in coupons:
-        cur = conn.execute(
-            "UPDATE gift_coupons SET state = 'cancelled' WHERE coupon_id = ? "
-            "AND state = 'scheduled'",
-            (coupon_id,),
-        )
-        if cur.rowcount:
+        if coupon_id in pending:
             cancelled.append(coupon_id)
             continue
         row = conn.execute("SELECT status FROM wallet WHERE coupon_id = ?", (coupon_id,)).fetchone()
@@ -221,7 +245,31 @@ def revoke_coupons(
             )
             voided.append(coupon_id)
             payload = GiftCouponVoided(
-                coupon_id, grant, template, member_id, store_id, order_id, at
+                coupon_id, grant_id, template, member_id, store_id, order_id, at
             )
             events.append((eid, "gift.coupon_voided", order_id, payload))
     return voided, kept, cancelled, events
+
+
+def scheduled(conn: sqlite3.Connection) -> dict[str, int]:
+    """Releases not yet due, per activity."""
+    return dict(
+        conn.execute(
+            "SELECT activity_id, COUNT(*) FROM gift_releases GROUP BY activity_id"
+        ).fetchall()
+    )
+
+
+def wallet_statuses(conn: sqlite3.Connection, coupon_ids: Iterable[str]) -> dict[str, str]:
+    """The wallet status of each of ``coupon_ids`` it holds."""
+    ids = list(coupon_ids)
+    found: dict[str, str] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        found.update(
+            conn.execute(
+                f"SELECT coupon_id, status FROM wallet WHERE coupon_id IN ({marks})", chunk
+            ).fetchall()
+        )
+    return found

@@ -119,11 +119,14 @@ def set_confirmed_total(
     )
 
 
-def confirm_accruals(conn: sqlite3.Connection, event_ids: Iterable[str]) -> int:
-    """Flag local entries whose events HQ's confirmed totals now include."""
+def confirm_accruals(
+    conn: sqlite3.Connection, member_id: str, activity_id: str, event_ids: Iterable[str]
+) -> int:
+    """Flag a member's local entries in one activity that HQ's confirmed total includes."""
     cur = conn.executemany(
-        "UPDATE gift_accruals SET confirmed = 1 WHERE event_id = ? AND confirmed = 0",
-        [(eid,) for eid in event_ids],
+        "UPDATE gift_accruals SET confirmed = 1 WHERE member_id = ? AND activity_id = ? "
+        "AND event_id = ? AND confirmed = 0",
+        [(member_id, activity_id, eid) for eid in event_ids],
     )
     return cur.rowcount
 
@@ -150,7 +153,8 @@ def set_grant(conn: sqlite3.Connection, grant: GrantRow, stamp: dt.datetime) -> 
     conn.execute(
         "INSERT INTO gift_grants (grant_id, activity_id, version, member_id, ordinal, status, "
         "at, order_id, store_id, source, pending_event, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(grant_id) DO UPDATE SET "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(member_id, activity_id, ordinal) DO UPDATE SET "
         "version = excluded.version, status = excluded.status, at = excluded.at, "
         "order_id = excluded.order_id, store_id = excluded.store_id, source = excluded.source, "
         "pending_event = excluded.pending_event, updated_at = excluded.updated_at",

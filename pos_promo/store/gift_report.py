@@ -11,62 +11,58 @@ import sqlite3
 from collections.abc import Mapping
 
 from pos_promo.engine.accrual import progress_text
-from pos_promo.engine.grants import next_target
+from pos_promo.engine.grants import grant_coupons, next_target
 from pos_promo.model.gift import CumulativeGift
 from pos_promo.model.member import ActivityMetrics, ActivityStanding, GrantView, MemberGifts
+from pos_promo.store.gift_coupons import scheduled, wallet_statuses
 from pos_promo.store.gift_ledger import accrual_rows, grants_of
 from pos_promo.store.wallet import member_wallet
 
 __all__ = ["gift_metrics", "member_gifts"]
 
-_METRICS = """
-WITH ledger AS (
+_LEDGER = """
+SELECT activity_id, SUM(standing), SUM(CASE WHEN standing > 0 THEN 1 ELSE 0 END) FROM (
     SELECT activity_id, member_id, SUM(amount) AS standing FROM gift_accruals
     GROUP BY activity_id, member_id
-), accrued AS (
-    SELECT activity_id, SUM(standing) AS accrued,
-           SUM(CASE WHEN standing > 0 THEN 1 ELSE 0 END) AS members
-    FROM ledger GROUP BY activity_id
-), grants AS (
-    SELECT activity_id, SUM(status = 'granted') AS standing, SUM(status = 'revoked') AS revoked
-    FROM gift_grants GROUP BY activity_id
-), coupons AS (
-    SELECT g.activity_id,
-           SUM(g.state = 'issued') AS issued,
-           SUM(g.state = 'issued' AND w.status = 'redeemed') AS redeemed,
-           SUM(g.state = 'issued' AND w.status = 'void') AS voided,
-           SUM(g.state = 'scheduled') AS scheduled
-    FROM gift_coupons g LEFT JOIN wallet w ON w.coupon_id = g.coupon_id
-    GROUP BY g.activity_id
-), ids AS (
-    SELECT activity_id FROM accrued UNION SELECT activity_id FROM grants
-    UNION SELECT activity_id FROM coupons
-)
-SELECT i.activity_id, COALESCE(a.members, 0), COALESCE(a.accrued, 0),
-       COALESCE(g.standing, 0), COALESCE(g.revoked, 0), COALESCE(c.issued, 0),
-       COALESCE(c.redeemed, 0), COALESCE(c.voided, 0), COALESCE(c.scheduled, 0)
-FROM ids AS i
-LEFT JOIN accrued AS a ON a.activity_id = i.activity_id
-LEFT JOIN grants AS g ON g.activity_id = i.activity_id
-LEFT JOIN coupons AS c ON c.activity_id = i.activity_id
-ORDER BY i.activity_id
+) GROUP BY activity_id
 """
 
 
 def gift_metrics(
     conn: sqlite3.Connection, activities: Mapping[str, CumulativeGift]
 ) -> list[ActivityMetrics]:
-    """One row per activity this till accrued to, granted or issued coupons for."""
+    """One row per activity this till accrued to or holds grants of.
+
+    A grant's coupons are found by their derived ids, so those of grants HQ
+    made count too; those of an activity no longer cached are not known.
+    """
+    accrued = {a: (int(total), int(members)) for a, total, members in conn.execute(_LEDGER)}
+    grants: dict[str, list[tuple[str, int, str]]] = {}
+    for member, activity, ordinal, status in conn.execute(
+        "SELECT member_id, activity_id, ordinal, status FROM gift_grants"
+    ):
+        grants.setdefault(activity, []).append((member, ordinal, status))
+    pending = scheduled(conn)
     out = []
-    for row in conn.execute(_METRICS):
-        activity_id = row[0]
+    for activity_id in sorted(accrued.keys() | grants.keys() | pending.keys()):
         known = activities.get(activity_id)
+        mine = grants.get(activity_id, [])
+        ids = [cid for m, k, _ in mine for cid, _t in grant_coupons(known, m, k)] if known else []
+        statuses = list(wallet_statuses(conn, ids).values())
+        total, members = accrued.get(activity_id, (0, 0))
         out.append(
             ActivityMetrics(
                 activity_id,
                 known.name if known else "",
                 known.condition.measure if known else "",
-                *row[1:],
+                members,
+                total,
+                sum(1 for _, _, status in mine if status == "granted"),
+                sum(1 for _, _, status in mine if status == "revoked"),
+                len(statuses),
+                statuses.count("redeemed"),
+                statuses.count("void"),
+                pending.get(activity_id, 0),
             )
         )
     return out

@@ -171,13 +171,23 @@ def _grant(
         ),
         at,
     )
-    payload = GiftGranted(
-        gid, activity.id, activity.version, member_id, ordinal, store_id, order_id, at, total
-    )
-    events: list[EventRow] = [(eid, "gift.granted", order_id, payload)]
     planned = plan_coupons(activity, member_id, ordinal, at, setup.zone, setup.templates)
-    events += gift_coupons.place_coupons(conn, store_id, order_id, member_id, activity.id, planned)
-    return events
+    issued = gift_coupons.place_coupons(
+        conn, member_id, activity.id, ordinal, order_id, planned, eid
+    )
+    payload = GiftGranted(
+        gid,
+        activity.id,
+        activity.version,
+        member_id,
+        ordinal,
+        store_id,
+        order_id,
+        at,
+        total,
+        tuple(issued),
+    )
+    return [(eid, "gift.granted", order_id, payload)]
 
 
 def commit_gifts(
@@ -334,16 +344,15 @@ def _revoke(
     eid = event_id(store_id, order_id, f"gift.revoked/{gid}/{refund_id}")
     conn.execute(
         "UPDATE gift_grants SET status = 'revoked', pending_event = ?, updated_at = ? "
-        "WHERE grant_id = ?",
-        (eid, at.astimezone(dt.UTC).isoformat(), gid),
+        "WHERE member_id = ? AND activity_id = ? AND ordinal = ?",
+        (eid, at.astimezone(dt.UTC).isoformat(), member_id, activity.id, ordinal),
     )
     voided, kept, cancelled, events = gift_coupons.revoke_coupons(
         conn,
         store_id,
         order_id,
         refund_id,
-        gid,
-        member_id,
+        (gid, member_id, activity.id, ordinal),
         grant_coupons(activity, member_id, ordinal),
         at,
     )

@@ -18,6 +18,7 @@ from typing import Any
 
 import msgspec
 
+from pos_promo.ids import uuid5
 from pos_promo.model.order import OutboxCounts
 
 __all__ = [
@@ -57,7 +58,7 @@ class PendingEvent(msgspec.Struct, frozen=True):
 
 def event_id(store_id: str, order_id: str, key: str) -> str:
     """The id of the event ``key`` (e.g. ``order.committed``) of one order."""
-    return str(uuid.uuid5(NAMESPACE, f"{store_id}\x1f{order_id}\x1f{key}"))
+    return uuid5(NAMESPACE, f"{store_id}\x1f{order_id}\x1f{key}")
 
 
 def add_events(conn: sqlite3.Connection, events: Sequence[tuple[str, str, str, Any]]) -> None:

@@ -188,20 +188,23 @@ def m0005_wallet_and_documents(db: Database) -> None:
 def m0006_cumulative_gifts(db: Database) -> None:
     """The cumulative gift: accrual ledger, confirmed totals, grants, their coupons.
 
-    ``gift_accruals`` is keyed by the id of the event that tells HQ (like
-    ``participations``), WITHOUT ROWID, with the order's accrual basis on
-    the commit's row. ``gift_coupons`` holds every coupon a grant planned:
-    ``scheduled`` until due, then ``issued`` (into ``wallet``), or
-    ``cancelled``; ``due`` is fixed-width UTC text so it compares as time.
+    Every table is WITHOUT ROWID and keyed the way the commit path reads
+    it, with no secondary index but the one releases need, so a commit that
+    accrues and grants writes as few B-trees as it can (docs/gifts.md has
+    the measured cost). ``gift_accruals`` is keyed by member and activity,
+    then the id of the event that tells HQ, and keeps the order's accrual
+    basis on the commit's row. ``gift_grants`` is keyed by (member,
+    activity, ordinal), from which ``grant_id`` is derived. A grant's
+    instant coupons go straight into ``wallet``; ``gift_releases`` holds the
+    delayed ones until they are due, keyed by due time (fixed-width UTC text,
+    so it compares as time, and new rows land on the last page), and a row
+    leaves when its coupon is issued or its grant revoked.
     """
     db.execute(
-        "CREATE TABLE gift_accruals (event_id TEXT PRIMARY KEY, order_id TEXT NOT NULL, "
-        "activity_id TEXT NOT NULL, member_id TEXT NOT NULL, amount INTEGER NOT NULL, "
-        "refund_id TEXT, at TEXT NOT NULL, basis TEXT, "
-        "confirmed INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID"
-    )
-    db.execute(
-        "CREATE INDEX idx_gift_accruals_member ON gift_accruals (member_id, confirmed, activity_id)"
+        "CREATE TABLE gift_accruals (member_id TEXT NOT NULL, activity_id TEXT NOT NULL, "
+        "event_id TEXT NOT NULL, order_id TEXT NOT NULL, amount INTEGER NOT NULL, "
+        "refund_id TEXT, at TEXT NOT NULL, basis TEXT, confirmed INTEGER NOT NULL DEFAULT 0, "
+        "PRIMARY KEY (member_id, activity_id, event_id)) WITHOUT ROWID"
     )
     db.execute(
         "CREATE TABLE gift_confirmed_totals (member_id TEXT NOT NULL, activity_id TEXT NOT NULL, "
@@ -209,20 +212,16 @@ def m0006_cumulative_gifts(db: Database) -> None:
         "PRIMARY KEY (member_id, activity_id)) WITHOUT ROWID"
     )
     db.execute(
-        "CREATE TABLE gift_grants (grant_id TEXT PRIMARY KEY, activity_id TEXT NOT NULL, "
-        "version INTEGER NOT NULL, member_id TEXT NOT NULL, ordinal INTEGER NOT NULL, "
+        "CREATE TABLE gift_grants (member_id TEXT NOT NULL, activity_id TEXT NOT NULL, "
+        "ordinal INTEGER NOT NULL, grant_id TEXT NOT NULL, version INTEGER NOT NULL, "
         "status TEXT NOT NULL CHECK (status IN ('granted', 'revoked')), at TEXT NOT NULL, "
         "order_id TEXT, store_id TEXT, source TEXT NOT NULL, pending_event TEXT, "
-        "updated_at TEXT) WITHOUT ROWID"
+        "updated_at TEXT, PRIMARY KEY (member_id, activity_id, ordinal)) WITHOUT ROWID"
     )
-    db.execute("CREATE INDEX idx_gift_grants_member ON gift_grants (member_id, activity_id)")
     db.execute(
-        "CREATE TABLE gift_coupons (coupon_id TEXT PRIMARY KEY, grant_id TEXT NOT NULL, "
-        "activity_id TEXT NOT NULL, member_id TEXT NOT NULL, template_id TEXT NOT NULL, "
-        "line INTEGER NOT NULL, unit INTEGER NOT NULL, due TEXT NOT NULL, "
-        "valid_from TEXT NOT NULL, valid_until TEXT NOT NULL, state TEXT NOT NULL "
-        "CHECK (state IN ('scheduled', 'issued', 'cancelled')), order_id TEXT NOT NULL) "
-        "WITHOUT ROWID"
+        "CREATE TABLE gift_releases (due TEXT NOT NULL, coupon_id TEXT NOT NULL, "
+        "member_id TEXT NOT NULL, activity_id TEXT NOT NULL, ordinal INTEGER NOT NULL, "
+        "grant_id TEXT NOT NULL, template_id TEXT NOT NULL, valid_from TEXT NOT NULL, "
+        "valid_until TEXT NOT NULL, order_id TEXT NOT NULL, "
+        "PRIMARY KEY (due, coupon_id)) WITHOUT ROWID"
     )
-    db.execute("CREATE INDEX idx_gift_coupons_grant ON gift_coupons (grant_id)")
-    db.execute("CREATE INDEX idx_gift_coupons_due ON gift_coupons (due) WHERE state = 'scheduled'")

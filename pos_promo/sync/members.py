@@ -43,6 +43,7 @@ import msgspec
 from pos_promo.model.coupon import Coupon
 from pos_promo.store.connection import immediate
 from pos_promo.store.counts import confirm_participations, set_confirmed_counts
+from pos_promo.store.gift_coupons import cancel_releases
 from pos_promo.store.gift_ledger import confirm_accruals, set_confirmed_total
 from pos_promo.store.wallet import unconfirmed_events, upsert_coupons
 from pos_promo.sync.local import get_cursor, iso, set_cursor
@@ -246,14 +247,17 @@ def _apply_total(conn: sqlite3.Connection, item: ConfirmedTotal, watermark: int)
             _UNCONFIRMED_ACCRUALS, (item.member_id, item.activity_id, watermark)
         )
     ]
-    return confirm_accruals(conn, ids) if ids else 0
+    return confirm_accruals(conn, item.member_id, item.activity_id, ids) if ids else 0
 
 
 def _apply_grant(
     conn: sqlite3.Connection, item: GrantState, watermark: int, at: dt.datetime
 ) -> None:
+    key = (item.member_id, item.activity_id, item.ordinal)
     row = conn.execute(
-        "SELECT status, pending_event FROM gift_grants WHERE grant_id = ?", (item.grant_id,)
+        "SELECT status, pending_event FROM gift_grants "
+        "WHERE member_id = ? AND activity_id = ? AND ordinal = ?",
+        key,
     ).fetchone()
     if row is not None and not _included(conn, row[1], watermark):
         return  # the till's own grant or revocation is newer than this page
@@ -278,15 +282,11 @@ def _apply_grant(
     else:
         conn.execute(
             "UPDATE gift_grants SET status = ?, pending_event = NULL, updated_at = ? "
-            "WHERE grant_id = ?",
-            (item.status, iso(at), item.grant_id),
+            "WHERE member_id = ? AND activity_id = ? AND ordinal = ?",
+            (item.status, iso(at), *key),
         )
     if item.status == "revoked":
-        conn.execute(
-            "UPDATE gift_coupons SET state = 'cancelled' WHERE grant_id = ? "
-            "AND state = 'scheduled'",
-            (item.grant_id,),
-        )
+        cancel_releases(conn, *key)
 
 
 def _apply_count(conn: sqlite3.Connection, item: ParticipationCountState, watermark: int) -> int:

@@ -19,7 +19,7 @@ TABLES = (
     "wallet",
     "gift_accruals",
     "gift_grants",
-    "gift_coupons",
+    "gift_releases",
 )
 
 

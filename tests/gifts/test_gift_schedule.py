@@ -104,3 +104,13 @@ def test_grant_and_coupon_ids_depend_only_on_activity_member_ordinal_line_and_un
     assert len({grant_id("g", "m-1", 1), grant_id("g", "m-1", 2), grant_id("g", "m-2", 1)}) == 3
     ids = {coupon_id("g", "m-1", 1, line, unit) for line in (1, 2) for unit in (1, 2)}
     assert len(ids) == 4
+
+
+def test_the_fast_uuid5_is_exactly_the_standard_librarys() -> None:
+    import uuid
+
+    from pos_promo.ids import uuid5
+
+    namespace = uuid.UUID("6f1c1f4e-4b7e-5d8e-9a53-2f0d3c8f7a10")
+    for name in ("", "s1\x1fo-1\x1forder.committed", "ünïcødé", "x" * 1000):
+        assert uuid5(namespace, name) == str(uuid.uuid5(namespace, name))

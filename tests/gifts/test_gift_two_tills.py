@@ -21,14 +21,14 @@ GIFTS = [
 
 
 def ids(path: str | Path) -> tuple[list[bytes], list[bytes], list[bytes]]:
-    """Grant ids, wallet coupon ids and scheduled coupon ids, as the bytes SQLite holds."""
+    """Grant ids, wallet coupon ids and scheduled release ids, as the bytes SQLite holds."""
     conn = sqlite3.connect(path)
     conn.text_factory = bytes
     try:
         return (
             [r[0] for r in conn.execute("SELECT grant_id FROM gift_grants ORDER BY 1")],
             [r[0] for r in conn.execute("SELECT coupon_id FROM wallet ORDER BY 1")],
-            [r[0] for r in conn.execute("SELECT coupon_id FROM gift_coupons ORDER BY 1")],
+            [r[0] for r in conn.execute("SELECT coupon_id FROM gift_releases ORDER BY 1")],
         )
     finally:
         conn.close()
@@ -58,4 +58,4 @@ def test_two_offline_tills_granting_the_same_ordinal_write_byte_identical_ids(
     grants, coupons, planned = first
     assert grants == [grant_id("g1", MEMBER, 1).encode()]
     assert sorted(coupons) == sorted(coupon_id("g1", MEMBER, 1, 1, u).encode() for u in (1, 2))
-    assert len(planned) == 3  # two instant, one released tomorrow
+    assert planned == [coupon_id("g1", MEMBER, 1, 2, 1).encode()]  # released tomorrow
