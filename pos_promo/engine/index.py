@@ -60,16 +60,10 @@ class CampaignIndex:
             if line.role != "main":
                 continue
             item = line.item_id
-            for c in by_item.get(item, ()):
-                found[c.id] = c
-                if item not in c.items.excluded_item_ids:
-                    got = hits.get(id(c))
-                    if got is None:
-                        hits[id(c)] = [index]
-                    elif got[-1] != index:
-                        got.append(index)
-            for category in line.category_ids:
-                for c in by_category.get(category, ()):
+            groups = [by_item.get(item, ())]
+            groups.extend(by_category.get(category, ()) for category in line.category_ids)
+            for group in groups:
+                for c in group:
                     found[c.id] = c
                     if item not in c.items.excluded_item_ids:
                         got = hits.get(id(c))
