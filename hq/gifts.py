@@ -45,13 +45,7 @@ from pos_promo.engine.grants import (
 from pos_promo.model.cart import StoreContext
 from pos_promo.model.coupon import CouponTemplate
 from pos_promo.model.gift import CumulativeGift
-from pos_promo.model.gift_events import (
-    GiftAccrued,
-    GiftCouponIssued,
-    GiftCouponVoided,
-    GiftGranted,
-    GiftRevoked,
-)
+from pos_promo.model.gift_events import GiftAccrued, GiftCouponIssued, GiftGranted
 
 __all__ = [
     "GIFT_KINDS",
@@ -61,10 +55,8 @@ __all__ = [
     "touch_gift_event",
 ]
 
-GiftEvent = GiftAccrued | GiftGranted | GiftRevoked | GiftCouponIssued | GiftCouponVoided
-GIFT_KINDS = frozenset(
-    {"gift.accrued", "gift.coupon_issued", "gift.coupon_voided", "gift.granted", "gift.revoked"}
-)
+GiftEvent = GiftAccrued | GiftCouponIssued
+GIFT_KINDS = frozenset({"gift.accrued", "gift.coupon_issued"})
 
 _ACTIVITY = msgspec.json.Decoder(CumulativeGift)
 _TEMPLATE = msgspec.json.Decoder(CouponTemplate)
@@ -120,28 +112,27 @@ class GiftLedger:
     def apply(
         self, conn: sqlite3.Connection, store_id: str, event_id: str, event: GiftEvent
     ) -> None:
-        if isinstance(event, GiftAccrued):
-            self._accrued(conn, store_id, event_id, event)
-        elif isinstance(event, GiftGranted):
-            self._granted(conn, store_id, event_id, event)
-        elif isinstance(event, GiftRevoked):
+        if isinstance(event, GiftCouponIssued):
+            self._coupon_issued(conn, event)
+            return
+        self._accrued(conn, store_id, event_id, event)
+        for grant in event.grants:
+            self._granted(conn, store_id, event_id, event, grant)
+        for revoked in event.revoked:
             conn.execute(
                 "INSERT OR IGNORE INTO gift_grant_reports (grant_id, store_id, event_id, status) "
                 "VALUES (?, ?, ?, 'revoked')",
-                (event.grant_id, store_id, event_id),
+                (revoked.grant_id, store_id, event_id),
             )
-            self.reported.add(event.grant_id)
-            self.touched.setdefault((event.member_id, event.activity_id), (event.at, store_id))
-        elif isinstance(event, GiftCouponIssued):
-            self._coupon_issued(conn, event)
-        else:
-            # always after the store's gift.revoked; if HQ's combined total
-            # still reaches that grant, reconcile() brings the coupon back
-            conn.execute(
-                "UPDATE wallet_coupons SET status = 'void', seq = ? "
-                "WHERE coupon_id = ? AND status = 'issued'",
-                (next_seq(conn), event.coupon_id),
-            )
+            self.reported.add(revoked.grant_id)
+            for coupon in revoked.voided:
+                # if HQ's combined total still reaches that grant, reconcile()
+                # brings the coupon back
+                conn.execute(
+                    "UPDATE wallet_coupons SET status = 'void', seq = ? "
+                    "WHERE coupon_id = ? AND status = 'issued'",
+                    (next_seq(conn), coupon),
+                )
 
     def _accrued(
         self, conn: sqlite3.Connection, store_id: str, event_id: str, event: GiftAccrued
@@ -168,24 +159,29 @@ class GiftLedger:
         self.touched[(event.member_id, event.activity_id)] = (event.at, store_id)
 
     def _granted(
-        self, conn: sqlite3.Connection, store_id: str, event_id: str, event: GiftGranted
+        self,
+        conn: sqlite3.Connection,
+        store_id: str,
+        event_id: str,
+        event: GiftAccrued,
+        grant: GiftGranted,
     ) -> None:
         conn.execute(
             "INSERT OR IGNORE INTO gift_grant_reports (grant_id, store_id, event_id, status) "
             "VALUES (?, ?, ?, 'granted')",
-            (event.grant_id, store_id, event_id),
+            (grant.grant_id, store_id, event_id),
         )
         known = conn.execute(
-            "SELECT status FROM gift_grants WHERE grant_id = ?", (event.grant_id,)
+            "SELECT status FROM gift_grants WHERE grant_id = ?", (grant.grant_id,)
         ).fetchone()
-        for coupon in event.coupons:  # the till's own facts first: first seen wins
+        for coupon in grant.coupons:  # the till's own facts first: first seen wins
             conn.execute(
                 "INSERT OR IGNORE INTO wallet_coupons (coupon_id, grant_id, template_id, "
                 "member_id, valid_from, valid_until, status, seq) "
                 "VALUES (?, ?, ?, ?, ?, ?, 'issued', ?)",
                 (
                     coupon.coupon_id,
-                    event.grant_id,
+                    grant.grant_id,
                     coupon.template_id,
                     event.member_id,
                     _iso(coupon.valid_from),
@@ -193,29 +189,26 @@ class GiftLedger:
                     next_seq(conn),
                 ),
             )
-        if known is None:
-            conn.execute(
-                "INSERT INTO gift_grants (grant_id, activity_id, version, member_id, ordinal, "
-                "status, at, store_id, origin, seq) VALUES (?, ?, ?, ?, ?, 'granted', ?, ?, "
-                "'store', ?)",
-                (
-                    event.grant_id,
-                    event.activity_id,
-                    event.version,
-                    event.member_id,
-                    event.ordinal,
-                    _iso(event.at),
-                    store_id,
-                    next_seq(conn),
-                ),
-            )
-            activity = _activity(conn, event.activity_id, event.version)
-            if activity is not None:
-                _issue(
-                    conn, activity, self._zone(store_id), event.member_id, event.ordinal, event.at
-                )
-        # else: the same ordinal reported again (another store, offline): merged
-        self.touched.setdefault((event.member_id, event.activity_id), (event.at, store_id))
+        if known is not None:
+            return  # the same ordinal reported again (another store, offline): merged
+        conn.execute(
+            "INSERT INTO gift_grants (grant_id, activity_id, version, member_id, ordinal, "
+            "status, at, store_id, origin, seq) VALUES (?, ?, ?, ?, ?, 'granted', ?, ?, "
+            "'store', ?)",
+            (
+                grant.grant_id,
+                event.activity_id,
+                grant.version,
+                event.member_id,
+                grant.ordinal,
+                _iso(event.at),
+                store_id,
+                next_seq(conn),
+            ),
+        )
+        activity = _activity(conn, event.activity_id, grant.version)
+        if activity is not None:  # the delayed coupons, valid from when the till releases them
+            _issue(conn, activity, self._zone(store_id), event.member_id, grant.ordinal, event.at)
 
     def _coupon_issued(self, conn: sqlite3.Connection, event: GiftCouponIssued) -> None:
         """A coupon HQ did not plan itself (first seen wins, so ids never double).
@@ -362,15 +355,21 @@ def mark_redeemed(conn: sqlite3.Connection, coupon_id: str, redeemed: bool) -> N
 def touch_gift_event(conn: sqlite3.Connection, event: GiftEvent) -> None:
     """Serve again the member state a repeated gift event touched, so the till can
     confirm its local rows (see :mod:`pos_promo.sync.members`)."""
-    seq = next_seq(conn)
-    if isinstance(event, GiftAccrued):
-        conn.execute(
-            "UPDATE gift_totals SET seq = ? WHERE member_id = ? AND activity_id = ?",
-            (seq, event.member_id, event.activity_id),
-        )
-    elif isinstance(event, GiftGranted | GiftRevoked):
-        conn.execute("UPDATE gift_grants SET seq = ? WHERE grant_id = ?", (seq, event.grant_id))
+    if isinstance(event, GiftCouponIssued):
+        coupons = [event.coupon_id]
     else:
         conn.execute(
-            "UPDATE wallet_coupons SET seq = ? WHERE coupon_id = ?", (seq, event.coupon_id)
+            "UPDATE gift_totals SET seq = ? WHERE member_id = ? AND activity_id = ?",
+            (next_seq(conn), event.member_id, event.activity_id),
+        )
+        changed = [g.grant_id for g in event.grants] + [r.grant_id for r in event.revoked]
+        for grant in changed:
+            conn.execute(
+                "UPDATE gift_grants SET seq = ? WHERE grant_id = ?", (next_seq(conn), grant)
+            )
+        coupons = [c.coupon_id for g in event.grants for c in g.coupons]
+        coupons += [c for r in event.revoked for c in r.voided]
+    for coupon in coupons:
+        conn.execute(
+            "UPDATE wallet_coupons SET seq = ? WHERE coupon_id = ?", (next_seq(conn), coupon)
         )

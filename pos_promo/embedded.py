@@ -177,7 +177,7 @@ class Engine:
         self._gifts = gifts.GiftSetup(
             self.store,
             load_zone(self.store.timezone),
-            compile_activities(campaigns, self.store),
+            compile_activities(campaigns, self.store, self._plans),
             {c.id: c for c in campaigns if isinstance(c, CumulativeGift)},
             self._index.templates,
             self._plans,
@@ -341,7 +341,8 @@ class Engine:
             if first is not None:
                 return first
             # coupons due by now are the member's to use in this very order
-            gifts.release(conn, self.store.id, instant)
+            if gift_coupons.has_due(conn, instant):
+                gifts.release(conn, self.store.id, instant)
             result, presented = self._evaluate(cart, instant)
             if payments is not None:
                 _check_total(paid, result.total)

@@ -92,12 +92,23 @@ class CompiledActivity:
     starts_text: str = ""
     ends_text: str = ""
     windows_text: str = ""
+    # resolved once: the stacking rules (None: its sharing plan is not known
+    # here) and the tenders whose share does not accrue
+    rules: Rules | None = None
+    refused: frozenset[str] = frozenset()
 
 
 def compile_activities(
-    campaigns: Iterable[CampaignBase], store: StoreContext
+    campaigns: Iterable[CampaignBase],
+    store: StoreContext,
+    plans: Mapping[str, Sharing] | None = None,
 ) -> tuple[CompiledActivity, ...]:
-    """The store's activities (archived ones and other stores' left out), by id."""
+    """The store's activities (archived ones and other stores' left out), by id.
+
+    ``plans`` are the sharing plans the till knows; an activity naming
+    another one accrues nothing until it arrives (``sharing_plan_unknown``).
+    """
+    plans = plans or {}
     found = []
     for campaign in campaigns:
         if not isinstance(campaign, CumulativeGift) or campaign.status == "archived":
@@ -108,6 +119,15 @@ def compile_activities(
             Slot(s.weekdays, clock_minutes(s.start), clock_minutes(s.end))
             for s in campaign.time_slots
         )
+        named = campaign.sharing_plan
+        rules = (
+            None
+            if named is not None and named not in plans
+            else _rules(campaign.sharing, plans.get(named) if named else None)
+        )
+        assets = campaign.assets
+        refused = {"prepaid_balance"} if not assets.prepaid_balance else set()
+        refused |= {"points"} if not assets.points else set()
         found.append(
             CompiledActivity(
                 campaign=campaign,
@@ -124,6 +144,8 @@ def compile_activities(
                 starts_text=campaign.period.start.isoformat(sep=" "),
                 ends_text=campaign.period.end.isoformat(sep=" "),
                 windows_text=windows_text(slots) if slots else "",
+                rules=rules,
+                refused=frozenset(refused),
             )
         )
     found.sort(key=lambda a: a.id)
@@ -153,10 +175,7 @@ def _family(applied: Applied) -> Family:
     return _FAMILIES.get(applied.kind, "promotion")
 
 
-def _shared(
-    activity: CumulativeGift, result: EvaluationResult, plan: Sharing | None
-) -> Blocked | None:
-    rules = _rules(activity.sharing, plan)
+def _shared(rules: Rules, result: EvaluationResult) -> Blocked | None:
     for applied in result.applied:
         family = _family(applied)
         other = applied.template_id or applied.id
@@ -169,9 +188,15 @@ def _shared(
     return None
 
 
-def _eligible_lines(activity: CumulativeGift, cart: Cart) -> tuple[str, ...]:
-    """Main lines in scope, and (for spend) the children that follow them."""
+def _eligible_lines(activity: CumulativeGift, cart: Cart) -> tuple[str, ...] | None:
+    """Main lines in scope, and (for spend) the children that follow them;
+    ``None`` when that is every line of the cart."""
     scope = activity.items
+    count = activity.condition.measure == "count"
+    if scope.all_items and not scope.excluded_item_ids:
+        if not count:
+            return None
+        return tuple(sorted(line.line_id for line in cart.lines if line.role == "main"))
     mains = set()
     for line in cart.lines:
         if line.role != "main" or line.item_id in scope.excluded_item_ids:
@@ -182,7 +207,7 @@ def _eligible_lines(activity: CumulativeGift, cart: Cart) -> tuple[str, ...]:
             or not scope.category_ids.isdisjoint(line.category_ids)
         ):
             mains.add(line.line_id)
-    if activity.condition.measure == "count":
+    if count:
         return tuple(sorted(mains))
     return tuple(
         sorted(
@@ -198,7 +223,6 @@ def accrual_basis(
     ctx: Context,
     result: EvaluationResult,
     payments: Sequence[Payment],
-    plans: Mapping[str, Sharing],
 ) -> AccrualBasis | Blocked:
     """What the order accrues to ``activity``, or why it accrues nothing."""
     blocked = check_audience(activity, ctx)
@@ -207,39 +231,27 @@ def accrual_basis(
     if ctx.cart.member is None:
         return Blocked("member_required", "Identify the member to add this order to their total.")
     gift = activity.campaign
-    plan = None
-    if gift.sharing_plan is not None:
-        plan = plans.get(gift.sharing_plan)
-        if plan is None:
-            return Blocked(
-                "sharing_plan_unknown",
-                f"Its sharing plan {gift.sharing_plan!r} is not known here yet.",
-            )
-    blocked = _shared(gift, result, plan)
+    if activity.rules is None:
+        return Blocked(
+            "sharing_plan_unknown", f"Its sharing plan {gift.sharing_plan!r} is not known here yet."
+        )
+    blocked = _shared(activity.rules, result)
     if blocked is not None:
         return blocked
     lines = _eligible_lines(gift, ctx.cart)
-    if not lines:
+    if lines is not None and not lines:
         return Blocked("no_eligible_items", "No item in the cart counts toward this activity.")
-    refused = {
-        tender
-        for tender, shares in (
-            ("prepaid_balance", gift.assets.prepaid_balance),
-            ("points", gift.assets.points),
-        )
-        if not shares
-    }
-    off = sum(p.amount for p in payments if p.tender in refused)
+    refused = activity.refused
+    off = sum(p.amount for p in payments if p.tender in refused) if refused else 0
     paid = result.total
-    every = gift.condition.measure == "spend" and len(lines) == len(ctx.cart.lines)
     return AccrualBasis(
         gift.id,
         gift.version,
         gift.condition.measure,
         paid,
         max(0, paid - off),
-        () if every else lines,
-        every,
+        lines or (),
+        lines is None,
     )
 
 

@@ -17,6 +17,7 @@ accident.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 import zoneinfo
 from collections.abc import Collection, Mapping
@@ -119,6 +120,7 @@ def _first_at_or_after(wall: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetim
     return dt.datetime.fromtimestamp(high, dt.UTC)
 
 
+@functools.lru_cache(maxsize=1024)
 def wall_start(wall: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:
     """The first instant (UTC) at which the store's clock shows ``wall`` or later.
 
@@ -131,6 +133,7 @@ def wall_start(wall: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:
     return _first_at_or_after(wall, zone)
 
 
+@functools.lru_cache(maxsize=1024)
 def wall_end(wall: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:
     """The last instant (UTC) at which the store's clock shows ``wall``.
 
@@ -211,16 +214,19 @@ def plan_coupons(
     so this happens only if a template was withdrawn since.
     """
     gid = grant_id(activity.id, member_id, ordinal)
-    trigger = trigger.astimezone(dt.UTC)
-    planned = []
-    for line, gift in enumerate(activity.gifts, 1):
-        due = release_at(gift.distribution, trigger, zone)
-        issued = trigger if due is None else due
-        template = templates.get(gift.template_id)
-        validity = gift.validity or (
-            template.validity if template is not None else RelativeValidity(30)
+    lines = tuple(
+        (
+            gift.distribution,
+            gift.validity
+            or (templates[gift.template_id].validity if gift.template_id in templates else None)
+            or RelativeValidity(30),
         )
-        valid_from, valid_until = coupon_window(validity, issued, zone)
+        for gift in activity.gifts
+    )
+    planned = []
+    for line, (gift, (issued, instant, valid_from, valid_until)) in enumerate(
+        zip(activity.gifts, _schedule(lines, trigger.astimezone(dt.UTC), zone), strict=True), 1
+    ):
         for unit in range(1, gift.quantity + 1):
             planned.append(
                 PlannedCoupon(
@@ -230,9 +236,25 @@ def plan_coupons(
                     line,
                     unit,
                     issued,
-                    due is None,
+                    instant,
                     valid_from,
                     valid_until,
                 )
             )
     return planned
+
+
+@functools.lru_cache(maxsize=64)
+def _schedule(
+    lines: tuple[tuple[Distribution, Validity], ...],
+    trigger: dt.datetime,
+    zone: zoneinfo.ZoneInfo,
+) -> tuple[tuple[dt.datetime, bool, dt.datetime, dt.datetime], ...]:
+    """Per gift line: issue instant, instant or not, validity window. The
+    ordinals one order grants share it, so it is worked out once."""
+    out = []
+    for distribution, validity in lines:
+        due = release_at(distribution, trigger, zone)
+        issued = trigger if due is None else due
+        out.append((issued, due is None, *coupon_window(validity, issued, zone)))
+    return tuple(out)

@@ -14,13 +14,7 @@ from msgspec import Struct
 
 from pos_promo.model.cart import Cart
 from pos_promo.model.common import Id, Money
-from pos_promo.model.gift_events import (
-    GiftAccrued,
-    GiftCouponIssued,
-    GiftCouponVoided,
-    GiftGranted,
-    GiftRevoked,
-)
+from pos_promo.model.gift_events import GiftAccrued, GiftCouponIssued
 from pos_promo.model.order import Payment, RefundRecord
 from pos_promo.model.receipt import Receipt
 
@@ -30,9 +24,6 @@ __all__ = [
     "Event",
     "GiftAccrued",
     "GiftCouponIssued",
-    "GiftCouponVoided",
-    "GiftGranted",
-    "GiftRevoked",
     "OrderCommitted",
     "OrderRefunded",
     "ParticipationChanged",
@@ -105,8 +96,5 @@ Event = (
     | CouponRedeemed
     | CouponRestored
     | GiftAccrued
-    | GiftGranted
-    | GiftRevoked
     | GiftCouponIssued
-    | GiftCouponVoided
 )

@@ -1,10 +1,12 @@
 """Outbox events of the cumulative spending gift (members of the event union).
 
-HQ adds accruals up per member and activity across stores, merges grants
-and coupons by their derived ids (two tills granting the same ordinal
-offline send the same ``grant_id`` and coupon ids), and grants the
-ordinals only the combined total reaches. Amounts are signed: a refund's
-accrual is negative.
+Two kinds: ``gift.accrued``, one per order (or refund) and activity, with
+the grants it made or the grants it revoked inside it, and
+``gift.coupon_issued``, one per delayed coupon released. HQ adds accruals
+up per member and activity across stores, merges grants and coupons by
+their derived ids (two tills granting the same ordinal offline send the
+same ``grant_id`` and coupon ids), and grants the ordinals only the
+combined total reaches. Amounts are signed: a refund's accrual is negative.
 """
 
 from __future__ import annotations
@@ -19,24 +21,10 @@ from pos_promo.model.gift import Measure
 __all__ = [
     "GiftAccrued",
     "GiftCouponIssued",
-    "GiftCouponVoided",
     "GiftGranted",
     "GiftRevoked",
     "GrantCoupon",
 ]
-
-
-class GiftAccrued(Struct, frozen=True, tag="gift.accrued", tag_field="kind"):
-    """An order added to (or a refund of it took from) a member's activity total."""
-
-    order_id: Id
-    store_id: Id
-    activity_id: Id
-    member_id: Id
-    measure: Measure
-    amount: int
-    at: dt.datetime
-    refund_id: Id | None = None
 
 
 class GrantCoupon(Struct, frozen=True):
@@ -48,50 +36,58 @@ class GrantCoupon(Struct, frozen=True):
     valid_until: dt.datetime
 
 
-class GiftGranted(Struct, frozen=True, tag="gift.granted", tag_field="kind"):
-    """The member's total reached ordinal ``ordinal`` of an activity at ``at``.
+class GiftGranted(Struct, frozen=True):
+    """An ordinal the accrual's total reached and the till granted.
 
     ``version`` is the activity version whose gifts the grant issues;
-    ``order_id`` the order whose accrual reached it; ``coupons`` the instant
-    coupons it issued there and then (one event, not one per coupon: the
-    commit path writes fewer pages). Delayed ones are sent as
-    ``gift.coupon_issued`` when released.
+    ``coupons`` the instant coupons it put in the wallet there and then.
+    Delayed ones are sent as ``gift.coupon_issued`` when released.
     """
 
     grant_id: Id
-    activity_id: Id
-    version: int
-    member_id: Id
     ordinal: int
-    store_id: Id
-    order_id: Id
-    at: dt.datetime
-    total: int
+    version: int
     coupons: tuple[GrantCoupon, ...] = ()
 
 
-class GiftRevoked(Struct, frozen=True, tag="gift.revoked", tag_field="kind"):
-    """A refund took the member's total below a granted ordinal.
+class GiftRevoked(Struct, frozen=True):
+    """A granted ordinal a refund's total no longer reaches, taken back.
 
     ``voided``: its coupons that were still unused; ``kept``: those already
     redeemed, which stay redeemed; ``cancelled``: releases not yet due.
     """
 
     grant_id: Id
-    activity_id: Id
-    member_id: Id
     ordinal: int
-    store_id: Id
-    order_id: Id
-    at: dt.datetime
-    total: int
     voided: tuple[Id, ...] = ()
     kept: tuple[Id, ...] = ()
     cancelled: tuple[Id, ...] = ()
 
 
+class GiftAccrued(Struct, frozen=True, tag="gift.accrued", tag_field="kind"):
+    """An order added to (or a refund of it took from) a member's activity total.
+
+    ``total`` is the member's total as this till saw it afterwards. The
+    grants the order made and the grants a refund revoked travel inside the
+    event that caused them: one outbox row per order and activity, which
+    keeps the commit path's page writes down.
+    """
+
+    order_id: Id
+    store_id: Id
+    activity_id: Id
+    member_id: Id
+    measure: Measure
+    amount: int
+    at: dt.datetime
+    refund_id: Id | None = None
+    total: int = 0
+    grants: tuple[GiftGranted, ...] = ()
+    revoked: tuple[GiftRevoked, ...] = ()
+
+
 class GiftCouponIssued(Struct, frozen=True, tag="gift.coupon_issued", tag_field="kind"):
-    """A grant's coupon went into the member's wallet (at grant, or when released)."""
+    """A delayed coupon of a grant went into the member's wallet when it was due."""
 
     coupon_id: Id
     grant_id: Id
@@ -99,18 +95,6 @@ class GiftCouponIssued(Struct, frozen=True, tag="gift.coupon_issued", tag_field=
     member_id: Id
     valid_from: dt.datetime
     valid_until: dt.datetime
-    store_id: Id
-    order_id: Id
-    at: dt.datetime
-
-
-class GiftCouponVoided(Struct, frozen=True, tag="gift.coupon_voided", tag_field="kind"):
-    """An unused coupon of a revoked grant was voided."""
-
-    coupon_id: Id
-    grant_id: Id
-    template_id: Id
-    member_id: Id
     store_id: Id
     order_id: Id
     at: dt.datetime

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Sequence
 import msgspec
 
 from pos_promo.engine.grants import PlannedCoupon
-from pos_promo.model.gift_events import GiftCouponIssued, GiftCouponVoided, GrantCoupon
+from pos_promo.model.gift_events import GiftCouponIssued, GrantCoupon
 from pos_promo.store.outbox import event_id
 
 __all__ = [
@@ -111,10 +111,11 @@ def place_coupons(
     activity_id: str,
     ordinal: int,
     order_id: str,
+    at: dt.datetime,
     planned: Sequence[PlannedCoupon],
     event: str,
 ) -> list[GrantCoupon]:
-    """Issue a grant's instant coupons now and schedule the others.
+    """Issue a grant's instant coupons now and schedule the others (granted at ``at``).
 
     Returns the coupons it put in the wallet, for the grant's own event
     (``event``, kept as their ``pending_event``). A grant made again after
@@ -123,13 +124,15 @@ def place_coupons(
     """
     later = [p for p in planned if not p.instant]
     if later:
+        granted = due_text(at)
         conn.executemany(
-            "INSERT OR REPLACE INTO gift_releases (due, coupon_id, member_id, activity_id, "
-            "ordinal, grant_id, template_id, valid_from, valid_until, order_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO gift_releases (due, granted, coupon_id, member_id, "
+            "activity_id, ordinal, grant_id, template_id, valid_from, valid_until, order_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     due_text(p.due),
+                    granted,
                     p.coupon_id,
                     member_id,
                     activity_id,
@@ -208,27 +211,24 @@ def cancel_releases(
 
 def revoke_coupons(
     conn: sqlite3.Connection,
-    store_id: str,
-    order_id: str,
-    refund_id: str,
-    grant: tuple[str, str, str, int],
+    grant: tuple[str, str, int],
     coupons: Sequence[tuple[str, str]],
+    event: str,
     at: dt.datetime,
-) -> tuple[list[str], list[str], list[str], list[EventRow]]:
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """Void a revoked grant's unused coupons and cancel its pending releases.
 
-    ``grant`` is ``(grant id, member, activity, ordinal)``; ``coupons`` its
-    ``(coupon id, template id)``, derived from the activity. Returns
-    ``(voided, kept, cancelled, events)``; ``kept`` are coupons already
-    redeemed, which stay redeemed.
+    ``grant`` is ``(member, activity, ordinal)``; ``coupons`` its ``(coupon
+    id, template id)``, derived from the activity; ``event`` the event that
+    tells HQ, kept as each voided coupon's ``pending_event``. Returns
+    ``(voided, kept, cancelled)``; ``kept`` are coupons already redeemed,
+    which stay redeemed.
     """
-    grant_id, member_id, activity_id, ordinal = grant
-    pending = set(cancel_releases(conn, member_id, activity_id, ordinal))
+    pending = set(cancel_releases(conn, *grant))
     cancelled: list[str] = []
     voided: list[str] = []
     kept: list[str] = []
-    events: list[EventRow] = []
-    for coupon_id, template in coupons:
+    for coupon_id, _template in coupons:
         if coupon_id in pending:
             cancelled.append(coupon_id)
             continue
@@ -237,18 +237,13 @@ def revoke_coupons(
         if status == "redeemed":
             kept.append(coupon_id)
         elif status == "issued":
-            eid = event_id(store_id, order_id, f"gift.coupon_voided/{coupon_id}/{refund_id}")
             conn.execute(
                 "UPDATE wallet SET status = 'void', pending_event = ?, updated_at = ? "
                 "WHERE coupon_id = ?",
-                (eid, _iso(at), coupon_id),
+                (event, _iso(at), coupon_id),
             )
             voided.append(coupon_id)
-            payload = GiftCouponVoided(
-                coupon_id, grant_id, template, member_id, store_id, order_id, at
-            )
-            events.append((eid, "gift.coupon_voided", order_id, payload))
-    return voided, kept, cancelled, events
+    return tuple(voided), tuple(kept), tuple(cancelled)
 
 
 def scheduled(conn: sqlite3.Connection) -> dict[str, int]:

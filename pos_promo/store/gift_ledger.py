@@ -49,11 +49,13 @@ AccrualRow = tuple[str, str, str, str, int, str | None, str, str | None]
 _BASIS = msgspec.json.Decoder(AccrualBasis)
 _encode = msgspec.json.Encoder().encode
 
-_TOTALS = """
-SELECT activity_id, SUM(total) FROM (
-    SELECT activity_id, total FROM gift_confirmed_totals WHERE member_id = :m
+_STANDING = """
+SELECT activity_id, SUM(total), GROUP_CONCAT(ordinal) FROM (
+    SELECT activity_id, total, NULL AS ordinal FROM gift_confirmed_totals WHERE member_id = :m
     UNION ALL
-    SELECT activity_id, amount FROM gift_accruals WHERE member_id = :m AND confirmed = 0
+    SELECT activity_id, amount, NULL FROM gift_accruals WHERE member_id = :m AND confirmed = 0
+    UNION ALL
+    SELECT activity_id, 0, ordinal FROM gift_grants WHERE member_id = :m AND status = 'granted'
 ) GROUP BY activity_id
 """
 
@@ -67,16 +69,14 @@ class Standing:
 
 
 def standing(conn: sqlite3.Connection, member_id: str) -> dict[str, Standing]:
-    """The member's total and granted ordinals per activity (activities with either)."""
-    found: dict[str, Standing] = {}
-    for activity, total in conn.execute(_TOTALS, {"m": member_id}):
-        found[activity] = Standing(int(total))
-    for activity, ordinal in conn.execute(
-        "SELECT activity_id, ordinal FROM gift_grants WHERE member_id = ? AND status = 'granted'",
-        (member_id,),
-    ):
-        found.setdefault(activity, Standing()).granted.add(ordinal)
-    return found
+    """The member's total and granted ordinals per activity (activities with either).
+
+    One query: the commit path asks it for every member order.
+    """
+    return {
+        activity: Standing(int(total), {int(k) for k in ordinals.split(",")} if ordinals else set())
+        for activity, total, ordinals in conn.execute(_STANDING, {"m": member_id})
+    }
 
 
 def basis_json(basis: AccrualBasis) -> str:

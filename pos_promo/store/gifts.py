@@ -34,6 +34,7 @@ from pos_promo.engine.accrual import (
     LineUnits,
     accrual_basis,
     preview,
+    prorate,
     result_units,
 )
 from pos_promo.engine.accrual import standing as standing_of
@@ -111,9 +112,13 @@ def _assess(
     units: dict[str, LineUnits] | None = None
     found = []
     for activity in setup.activities:
-        verdict = accrual_basis(activity, ctx, result, payments, setup.plans)
+        verdict = accrual_basis(activity, ctx, result, payments)
         adds = 0
-        if not isinstance(verdict, Blocked):
+        if isinstance(verdict, Blocked):
+            pass
+        elif verdict.all_lines:  # every line, every unit held: what the order costs
+            adds = prorate(result.total, verdict.shareable, verdict.paid)
+        else:
             if units is None:
                 units = result_units(result)
             adds = standing_of(verdict, units)
@@ -149,45 +154,29 @@ def _grant(
     ordinal: int,
     order_id: str,
     at: dt.datetime,
-    total: int,
-) -> list[EventRow]:
-    store_id = setup.store.id
+    event: str,
+) -> GiftGranted:
+    """Grant one ordinal with its coupons; ``event`` is the accrual event that tells HQ."""
     gid = grant_id(activity.id, member_id, ordinal)
-    eid = event_id(store_id, order_id, f"gift.granted/{gid}")
-    set_grant(
-        conn,
-        GrantRow(
-            gid,
-            activity.id,
-            activity.version,
-            member_id,
-            ordinal,
-            "granted",
-            at,
-            order_id,
-            store_id,
-            "local",
-            eid,
-        ),
-        at,
-    )
-    planned = plan_coupons(activity, member_id, ordinal, at, setup.zone, setup.templates)
-    issued = gift_coupons.place_coupons(
-        conn, member_id, activity.id, ordinal, order_id, planned, eid
-    )
-    payload = GiftGranted(
+    row = GrantRow(
         gid,
         activity.id,
         activity.version,
         member_id,
         ordinal,
-        store_id,
-        order_id,
+        "granted",
         at,
-        total,
-        tuple(issued),
+        order_id,
+        setup.store.id,
+        "local",
+        event,
     )
-    return [(eid, "gift.granted", order_id, payload)]
+    set_grant(conn, row, at)
+    planned = plan_coupons(activity, member_id, ordinal, at, setup.zone, setup.templates)
+    issued = gift_coupons.place_coupons(
+        conn, member_id, activity.id, ordinal, order_id, at, planned, event
+    )
+    return GiftGranted(gid, ordinal, activity.version, tuple(issued))
 
 
 def commit_gifts(
@@ -219,13 +208,23 @@ def commit_gifts(
         gift = activity.campaign
         eid = event_id(store_id, order_id, f"gift.accrued/{gift.id}")
         rows.append((eid, order_id, gift.id, member.id, amount, None, stamp, basis_json(verdict)))
+        total = mine.total + amount
+        grants = tuple(
+            _grant(conn, setup, gift, member.id, ordinal, order_id, at, eid)
+            for ordinal in to_grant(gift.condition, total, mine.granted)
+        )
         payload = GiftAccrued(
-            order_id, store_id, gift.id, member.id, gift.condition.measure, amount, at
+            order_id,
+            store_id,
+            gift.id,
+            member.id,
+            gift.condition.measure,
+            amount,
+            at,
+            total=total,
+            grants=grants,
         )
         events.append((eid, "gift.accrued", order_id, payload))
-        total = mine.total + amount
-        for ordinal in to_grant(gift.condition, total, mine.granted):
-            events += _grant(conn, setup, gift, member.id, ordinal, order_id, at, total)
     if rows:
         record_accruals(conn, rows)
     return tuple(previews), events
@@ -280,8 +279,7 @@ def refund_gifts(
     store_id = setup.store.id
     stamp = at.astimezone(dt.UTC).isoformat()
     rows: list[AccrualRow] = []
-    changes: list[AccrualChange] = []
-    events: list[EventRow] = []
+    taken: list[tuple[str, str, int]] = []  # event id, activity, delta
     for basis, counted in accrued:
         delta = standing_of(basis, lines) - counted
         if delta == 0:
@@ -289,28 +287,39 @@ def refund_gifts(
         aid = basis.activity_id
         eid = event_id(store_id, order_id, f"gift.accrued/{aid}/{refund_id}")
         rows.append((eid, order_id, aid, member_id, delta, refund_id, stamp, None))
-        changes.append(AccrualChange(aid, delta))
-        payload = GiftAccrued(
-            order_id, store_id, aid, member_id, basis.measure, delta, at, refund_id
-        )
-        events.append((eid, "gift.accrued", order_id, payload))
+        taken.append((eid, aid, delta))
     if not rows:
         return RefundGifts()
     record_accruals(conn, rows)
     standings = standing(conn, member_id)
+    measures = {basis.activity_id: basis.measure for basis, _ in accrued}
     revoked: list[RevokedGrant] = []
-    for change in changes:
-        activity = setup.every.get(change.activity_id)
-        mine = standings.get(change.activity_id)
-        if activity is None or mine is None:
-            continue
-        for ordinal in to_revoke(activity.condition, mine.total, mine.granted):
-            grant, more = _revoke(
-                conn, setup, activity, member_id, ordinal, order_id, refund_id, at, mine.total
-            )
-            revoked.append(grant)
-            events += more
-    return RefundGifts(tuple(changes), tuple(revoked), tuple(events))
+    events: list[EventRow] = []
+    for eid, aid, delta in taken:
+        activity = setup.every.get(aid)
+        mine = standings.get(aid) or Standing()
+        gone = to_revoke(activity.condition, mine.total, mine.granted) if activity else []
+        facts = [
+            _revoke(conn, activity, member_id, ordinal, eid, at)
+            for ordinal in gone
+            if activity is not None
+        ]
+        revoked += [grant for grant, _ in facts]
+        payload = GiftAccrued(
+            order_id,
+            store_id,
+            aid,
+            member_id,
+            measures[aid],
+            delta,
+            at,
+            refund_id,
+            total=mine.total,
+            revoked=tuple(fact for _, fact in facts),
+        )
+        events.append((eid, "gift.accrued", order_id, payload))
+    changes = tuple(AccrualChange(aid, delta) for _, aid, delta in taken)
+    return RefundGifts(changes, tuple(revoked), tuple(events))
 
 
 def settle_refund(conn: sqlite3.Connection, setup: GiftSetup, record: RefundRecord) -> RefundRecord:
@@ -330,49 +339,28 @@ def settle_refund(conn: sqlite3.Connection, setup: GiftSetup, record: RefundReco
 
 def _revoke(
     conn: sqlite3.Connection,
-    setup: GiftSetup,
     activity: CumulativeGift,
     member_id: str,
     ordinal: int,
-    order_id: str,
-    refund_id: str,
+    event: str,
     at: dt.datetime,
-    total: int,
-) -> tuple[RevokedGrant, list[EventRow]]:
-    store_id = setup.store.id
+) -> tuple[RevokedGrant, GiftRevoked]:
+    """Take one grant back; ``event`` is the refund's accrual event that tells HQ."""
     gid = grant_id(activity.id, member_id, ordinal)
-    eid = event_id(store_id, order_id, f"gift.revoked/{gid}/{refund_id}")
     conn.execute(
         "UPDATE gift_grants SET status = 'revoked', pending_event = ?, updated_at = ? "
         "WHERE member_id = ? AND activity_id = ? AND ordinal = ?",
-        (eid, at.astimezone(dt.UTC).isoformat(), member_id, activity.id, ordinal),
+        (event, at.astimezone(dt.UTC).isoformat(), member_id, activity.id, ordinal),
     )
-    voided, kept, cancelled, events = gift_coupons.revoke_coupons(
+    voided, kept, cancelled = gift_coupons.revoke_coupons(
         conn,
-        store_id,
-        order_id,
-        refund_id,
-        (gid, member_id, activity.id, ordinal),
+        (member_id, activity.id, ordinal),
         grant_coupons(activity, member_id, ordinal),
+        event,
         at,
     )
-    payload = GiftRevoked(
-        gid,
-        activity.id,
-        member_id,
-        ordinal,
-        store_id,
-        order_id,
-        at,
-        total,
-        tuple(voided),
-        tuple(kept),
-        tuple(cancelled),
-    )
-    events.insert(0, (eid, "gift.revoked", order_id, payload))
-    return RevokedGrant(
-        gid, activity.id, ordinal, tuple(voided), tuple(kept), tuple(cancelled)
-    ), events
+    report = RevokedGrant(gid, activity.id, ordinal, voided, kept, cancelled)
+    return report, GiftRevoked(gid, ordinal, voided, kept, cancelled)
 
 
 def release(conn: sqlite3.Connection, store_id: str, now: dt.datetime) -> tuple[str, ...]:

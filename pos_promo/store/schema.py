@@ -196,9 +196,10 @@ def m0006_cumulative_gifts(db: Database) -> None:
     basis on the commit's row. ``gift_grants`` is keyed by (member,
     activity, ordinal), from which ``grant_id`` is derived. A grant's
     instant coupons go straight into ``wallet``; ``gift_releases`` holds the
-    delayed ones until they are due, keyed by due time (fixed-width UTC text,
-    so it compares as time, and new rows land on the last page), and a row
-    leaves when its coupon is issued or its grant revoked.
+    delayed ones until they are due, keyed by due time, then the grant's
+    trigger time (both fixed-width UTC text, so they compare as time and a
+    new row lands on the last page), and a row leaves when its coupon is
+    issued or its grant revoked.
     """
     db.execute(
         "CREATE TABLE gift_accruals (member_id TEXT NOT NULL, activity_id TEXT NOT NULL, "
@@ -219,9 +220,10 @@ def m0006_cumulative_gifts(db: Database) -> None:
         "updated_at TEXT, PRIMARY KEY (member_id, activity_id, ordinal)) WITHOUT ROWID"
     )
     db.execute(
-        "CREATE TABLE gift_releases (due TEXT NOT NULL, coupon_id TEXT NOT NULL, "
+        "CREATE TABLE gift_releases (due TEXT NOT NULL, granted TEXT NOT NULL, "
+        "coupon_id TEXT NOT NULL, "
         "member_id TEXT NOT NULL, activity_id TEXT NOT NULL, ordinal INTEGER NOT NULL, "
         "grant_id TEXT NOT NULL, template_id TEXT NOT NULL, valid_from TEXT NOT NULL, "
         "valid_until TEXT NOT NULL, order_id TEXT NOT NULL, "
-        "PRIMARY KEY (due, coupon_id)) WITHOUT ROWID"
+        "PRIMARY KEY (due, granted, coupon_id)) WITHOUT ROWID"
     )
