@@ -9,11 +9,13 @@ daemons push, HQ adds the member's participations up across stores and
 serves them back, and the next order at either store is refused the offer
 with ``total_limit_reached``; a summary table; everything stops by itself.
 
-The cumulative spending gift (a member crossing a threshold only across
-two stores, HQ granting the gift, the wallet receiving it) needs the gift
-itself, which is a later issue; the demo says so instead of pretending.
-HQ and the daemons run as real processes (``python -m hq``,
-``python -m daemon``); nothing here imports them.
+The same member's orders also accrue to a cumulative spending gift
+("every $100 spent, a $5 coupon"): $70 at each store, so neither till,
+offline, can grant it; HQ adds the two stores up, grants ordinal 1 and
+pushes the coupon to the member's wallet through member state, and the
+member spends it at the next order. HQ and the daemons run as real
+processes (``python -m hq``, ``python -m daemon``); nothing here imports
+them.
 """
 
 from __future__ import annotations
@@ -71,6 +73,24 @@ CLUB = {
     "limits": {"per_member_total": 3},
     "rule": {"type": "spend_save", "tiers": [{"spend": 2000, "save": 300}]},
     "sharing": {"promotions": {"mode": "all"}},
+}
+GIFT_TEMPLATE = {
+    "kind": "coupon_template",
+    "id": "t-5-off",
+    "version": 1,
+    "name": "$5 off your next order",
+    "period": {"start": "2026-11-01T00:00:00", "end": "2027-03-31T23:59:59"},
+    "benefit": {"type": "amount_off", "amount": 500},
+    "validity": {"type": "relative", "days": 30},
+}
+GIFT = {
+    "kind": "cumulative_gift",
+    "id": "every-100",
+    "version": 1,
+    "name": "Every $100 spent, a $5 coupon",
+    "period": {"start": "2026-11-01T00:00:00", "end": "2026-12-31T23:59:59"},
+    "condition": {"measure": "spend", "repeat": "every", "threshold": 10000},
+    "gifts": [{"template_id": "t-5-off"}],
 }
 
 
@@ -153,7 +173,9 @@ def _daemon_config(folder: Path, store: dict[str, Any], port: int) -> Path:
     return path
 
 
-def _cart(order_id: str, store_id: str, minutes: int, member: bool = True) -> bytes:
+def _cart(
+    order_id: str, store_id: str, minutes: int, member: bool = True, coupons: tuple[str, ...] = ()
+) -> bytes:
     doc: dict[str, Any] = {
         "order_id": order_id,
         "store_id": store_id,
@@ -179,6 +201,8 @@ def _cart(order_id: str, store_id: str, minutes: int, member: bool = True) -> by
     }
     if member:
         doc["member"] = {"id": MEMBER, "tier": "gold"}
+    if coupons:
+        doc["coupons"] = list(coupons)
     return json.dumps(doc).encode()
 
 
@@ -210,6 +234,14 @@ def _club_count(engine: Engine) -> int:
     return counts["club-3x"].total if "club-3x" in counts else 0
 
 
+def _gift(engine: Engine) -> tuple[str, list[str]]:
+    """The member's progress in the gift as this till sees it, and its gift coupons."""
+    mine = engine.member(MEMBER)
+    progress = next((a.progress for a in mine.activities if a.activity_id == "every-100"), "")
+    coupons = [c.id for c in mine.wallet if c.template_id == "t-5-off" and c.status == "issued"]
+    return progress, coupons
+
+
 def _orders(engine: Engine) -> int:
     conn = connect(engine.path)
     try:
@@ -223,7 +255,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="pos-promo-demo-") as tmp:
         folder = Path(tmp)
         campaigns = json.loads((ROOT / "fixtures/demo/campaigns.json").read_text())
-        (folder / "catalog.json").write_text(json.dumps([*campaigns, CLUB]))
+        (folder / "catalog.json").write_text(json.dumps([*campaigns, CLUB, GIFT_TEMPLATE, GIFT]))
         (folder / "stores.json").write_text(json.dumps(STORES))
         procs = _Procs(folder)
         try:
@@ -248,7 +280,8 @@ def _story(folder: Path, procs: _Procs, started: float) -> int:
         )
     for sid, (engine, _) in tills.items():
         _wait(lambda e=engine: len(e.index) == 6, f"{sid} to sync campaigns")  # type: ignore[misc]
-        _say(f"2. {sid}: daemon synced {len(engine.index)} campaigns into {sid}.db")
+        _wait(lambda e=engine: any(c.id == GIFT["id"] for c in e.campaigns()), f"{sid} gift")  # type: ignore[misc]
+        _say(f"2. {sid}: daemon synced {len(engine.index)} campaigns and the gift into {sid}.db")
 
     procs.stop("hq")
     _say("3. HQ goes away. The tills carry on offline.\n")
@@ -262,7 +295,10 @@ def _story(folder: Path, procs: _Procs, started: float) -> int:
             f"   {sid} sees {MEMBER} in club-3x {_club_count(engine)} time(s); "
             f"{engine.outbox_counts().pending} event(s) wait for HQ"
         )
-    _say(f"   Each store alone allowed it; together {MEMBER} used a 3-times offer 4 times.\n")
+    _say(f"   Each store alone allowed it; together {MEMBER} used a 3-times offer 4 times.")
+    for sid, (engine, _) in tills.items():
+        _say(f"   {sid}: gift '{GIFT['name']}': {_gift(engine)[0]}, nothing granted")
+    _say("   Neither till alone sees the member reach $100.\n")
 
     _hq(procs, folder, port)
     _say("4. HQ is back on the same port; the daemons push and pull.")
@@ -270,14 +306,16 @@ def _story(folder: Path, procs: _Procs, started: float) -> int:
         _wait(lambda e=engine: e.outbox_counts().pending == 0, f"{sid} to push")  # type: ignore[misc]
         _wait(lambda e=engine: _club_count(e) == 4, f"{sid} to learn the count")  # type: ignore[misc]
         _say(f"   {sid}: backlog 0; HQ-confirmed club-3x count for {MEMBER}: 4")
+    for sid, (engine, _) in tills.items():
+        _wait(lambda e=engine: _gift(e)[1], f"{sid} to receive the gift")  # type: ignore[misc]
+        progress, coupons = _gift(engine)
+        _say(f"   {sid}: gift total {progress}; HQ granted the gift: coupon {coupons[0][:8]}...")
     _say()
-    _say("5. The next order at either store no longer gets the offer:")
-    _ring(*downtown, _cart("D-3", "store-downtown", 90))
+    coupon = _gift(downtown[0])[1][0]
+    _say("5. The next order at either store no longer gets the offer, and the member")
+    _say("   spends the gift coupon HQ granted from both stores' spend:")
+    _ring(*downtown, _cart("D-3", "store-downtown", 90, coupons=(coupon,)))
     _wait(lambda: downtown[0].outbox_counts().pending == 0, "the last order to reach HQ")
-
-    _say("6. The cumulative spending gift (crossing a threshold only across two stores,")
-    _say("   HQ granting it, the wallet receiving it) arrives with the gift itself, a later")
-    _say("   issue; the protocol already carries grants and wallet coupons.\n")
     report = _report(port)
     _summary(tills, folder, report)
     for store in STORES:
@@ -310,6 +348,12 @@ def _summary(
         _say(
             f"HQ: {MEMBER} spent ${member['net_spend'] / 100:,.2f} net over "
             f"{member['orders']} orders at both stores."
+        )
+    for grant in report["grants"]:
+        origin = "HQ, from both stores' spend" if grant["origin"] == "hq" else grant["origin"]
+        _say(
+            f"HQ: {grant['member_id']} gift {grant['activity_id']} #{grant['ordinal']} "
+            f"{grant['status']} by {origin}; granted once."
         )
     _say(f"HQ replayed every receipt with the same engine: {len(report['flags'])} flag(s).")
     for flag in report["flags"]:

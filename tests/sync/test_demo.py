@@ -23,4 +23,8 @@ def test_the_demo_tells_the_offline_then_reconnect_story_and_exits_cleanly() -> 
     assert "HQ goes away" in out
     assert "HQ is back on the same port" in out
     assert "club-3x [total_limit_reached]" in out
+    assert out.count("$70.00 of $100.00, nothing granted") == 2  # neither store alone
+    assert out.count("HQ granted the gift: coupon") == 2  # both wallets receive it
+    assert "$5 off your next order" in out  # and the member spends it
+    assert "#1 granted by HQ, from both stores' spend; granted once." in out
     assert "Everything stopped." in out
