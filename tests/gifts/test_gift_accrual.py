@@ -7,11 +7,12 @@ member's standing back through the engine.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from pos_promo.embedded import Engine
-from tests.gifts.builders import MEMBER, STORE, activity, dump, gift_cart, template
+from tests.gifts.builders import MEMBER, STORE, activity, dump, gift_cart, rows, template
 from tests.helpers import campaign, line
 
 SPEND_100_SAVE_10 = campaign(
@@ -252,3 +253,45 @@ def test_evaluating_previews_the_progress_and_changes_nothing(till: Engine) -> N
     assert preview.triggers == ()
     assert total(till) == 5000
     assert STORE.currency == "USD"
+
+
+def test_a_gift_naming_a_sharing_plan_the_till_does_not_know_accrues_nothing_yet(
+    open_till: Callable[..., Engine],
+) -> None:
+    engine = open_till(template(), activity(sharing_plan="plan-x"))
+    result = engine.commit(gift_cart("o-1", line("A", 12000)))
+    assert total(engine) == 0
+    assert result.accruals[0].reason == "sharing_plan_unknown"
+
+
+def test_a_sharing_plan_decides_what_the_gift_does_not_set_itself(
+    open_till: Callable[..., Engine],
+) -> None:
+    engine = open_till()
+    catalog = {
+        "campaigns": [activity(sharing_plan="no-promos"), SPEND_100_SAVE_10],
+        "coupon_templates": [template()],
+        "sharing_plans": [{"id": "no-promos", "sharing": {"promotions": {"mode": "none"}}}],
+    }
+    engine.import_campaigns(dump(catalog))
+    result = engine.commit(gift_cart("o-1", line("A", 12000)))
+    assert total(engine) == 0 and result.accruals[0].reason == "not_shareable"
+    engine.commit(gift_cart("o-2", line("A", 9000)))  # no promotion used: accrues
+    assert total(engine) == 9000
+
+
+def test_committing_the_same_order_again_accrues_and_grants_nothing_twice(till: Engine) -> None:
+    first = till.commit(gift_cart("o-1", line("A", 25000)))
+    again = till.commit(gift_cart("o-1", line("A", 25000)))
+    assert first == again
+    assert total(till) == 25000
+    assert [g.ordinal for g in till.member(MEMBER).grants] == [1, 2]
+    assert len(till.wallet(MEMBER)) == 2
+
+
+def test_evaluating_writes_nothing_but_releases_already_due(till: Engine) -> None:
+    till.commit(gift_cart("o-1", line("A", 5000)))
+    before = rows(Path(till.path), "gift_accruals", "gift_grants", "wallet", "outbox")
+    for order in ("o-2", "o-3"):
+        till.evaluate(gift_cart(order, line("A", 90000)))
+    assert rows(Path(till.path), "gift_accruals", "gift_grants", "wallet", "outbox") == before

@@ -103,3 +103,39 @@ def test_a_retried_refund_takes_nothing_back_twice(till: Engine) -> None:
     again = till.refund("o-1", {"A": 1}, refund_id="r-1")
     assert first == again
     assert total(till) == 10000
+
+
+def test_a_local_refund_takes_back_a_grant_hq_made_and_voids_the_coupon_hq_sent(
+    till: Engine,
+) -> None:
+    import msgspec
+
+    from pos_promo.sync.local import open_database
+    from pos_promo.sync.members import apply_member_page
+    from pos_promo.sync.protocol import (
+        ConfirmedTotal,
+        GrantState,
+        MemberStatePage,
+        WalletCoupon,
+        encode,
+    )
+
+    till.commit(gift_cart("o-1", line("A", 6000)))
+    at = dt.datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
+    gift = coupon_id("g1", MEMBER, 1, 1, 1)
+    items = [  # another store's $40, and the grant HQ made from both
+        ConfirmedTotal(MEMBER, "g1", "spend", 4000),
+        GrantState(grant_id("g1", MEMBER, 1), "g1", MEMBER, 1, "granted", at),
+        WalletCoupon(gift, "t-5off", MEMBER, at, at + dt.timedelta(days=30)),
+    ]
+    conn = open_database(till.path, "normal")
+    page = MemberStatePage("3", False, tuple(msgspec.Raw(encode(i)) for i in items))
+    apply_member_page(conn, "", page, 0, at)
+    conn.close()
+    assert total(till) == 10000 and statuses(till) == {1: "granted"}
+
+    record = till.refund("o-1")
+    assert total(till) == 4000
+    (revoked,) = record.revoked
+    assert revoked.voided == (gift,)
+    assert {c.id: c.status for c in till.wallet(MEMBER)} == {gift: "void"}
