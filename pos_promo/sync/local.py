@@ -2,11 +2,11 @@
 
 The store owns the campaign cache, the orders, the participation ledger and
 the outbox; sync adds what only it needs: cursors, the record of each job's
-last run, quarantined documents, dead letters, acknowledgements, and
-member-state facts that have no store table yet (confirmed totals,
-grants). Coupon templates, sharing plans, the execution order and wallet
-coupons were kept here too until the store cached them; ``sync_0002``
-moves any such rows to the store's tables. They are named
+last run, quarantined documents, dead letters and acknowledgements.
+Coupon templates, sharing plans, the execution order and member-state
+facts were kept here too until the store had tables for them
+(``sync_0002`` moves any such rows to the store's tables; gift totals and
+grants go to ``gift_confirmed_totals`` and ``gift_grants``). They are named
 migrations on a registry of sync's own (the store's ``Migrations`` class,
 recorded in the same ``_migrations`` table under ``sync_``-prefixed names),
 so the store's list is never touched and either side can add steps.
