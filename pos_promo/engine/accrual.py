@@ -24,17 +24,15 @@ difference is exactly what it takes back.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pos_promo.engine.audience import Blocked, Context, check_audience
-from pos_promo.engine.clock import Slot, clock_minutes
-from pos_promo.engine.compiled import store_in_scope, windows_text
+from pos_promo.engine.compiled import AudienceFacts, compile_audience, store_in_scope
 from pos_promo.engine.grants import earned, next_target, to_grant
 from pos_promo.engine.money import format_money
-from pos_promo.engine.sharing import Family, Rules, allows
-from pos_promo.model.base import CampaignBase, Limits, Participants
+from pos_promo.engine.sharing import Family, Rules, allows, resolve
+from pos_promo.model.base import CampaignBase
 from pos_promo.model.cart import Cart, StoreContext
 from pos_promo.model.common import ShareRule, Sharing
 from pos_promo.model.gift import AccrualBasis, CumulativeGift
@@ -80,18 +78,7 @@ class CompiledActivity:
 
     campaign: CumulativeGift
     id: str
-    kind: str
-    in_store: bool
-    start: dt.datetime
-    end: dt.datetime
-    slots: tuple[Slot, ...]
-    wraps: bool
-    dates: frozenset[dt.date]
-    participants: Participants
-    limits: Limits
-    starts_text: str = ""
-    ends_text: str = ""
-    windows_text: str = ""
+    audience: AudienceFacts  # what the shared audience checks read
     # resolved once: the stacking rules (None: its sharing plan is not known
     # here) and the tenders whose share does not accrue
     rules: Rules | None = None
@@ -115,15 +102,11 @@ def compile_activities(
             continue
         if not store_in_scope(campaign, store):
             continue
-        slots = tuple(
-            Slot(s.weekdays, clock_minutes(s.start), clock_minutes(s.end))
-            for s in campaign.time_slots
-        )
         named = campaign.sharing_plan
         rules = (
             None
             if named is not None and named not in plans
-            else _rules(campaign.sharing, plans.get(named) if named else None)
+            else resolve("gift", campaign.sharing, plans.get(named) if named else None)
         )
         assets = campaign.assets
         refused = {"prepaid_balance"} if not assets.prepaid_balance else set()
@@ -132,43 +115,13 @@ def compile_activities(
             CompiledActivity(
                 campaign=campaign,
                 id=campaign.id,
-                kind="cumulative_gift",
-                in_store=True,
-                start=campaign.period.start,
-                end=campaign.period.end,
-                slots=slots,
-                wraps=any(s.wraps for s in slots),
-                dates=campaign.dates,
-                participants=campaign.participants,
-                limits=Limits(),
-                starts_text=campaign.period.start.isoformat(sep=" "),
-                ends_text=campaign.period.end.isoformat(sep=" "),
-                windows_text=windows_text(slots) if slots else "",
+                audience=compile_audience(campaign, store, "cumulative_gift"),
                 rules=rules,
                 refused=frozenset(refused),
             )
         )
     found.sort(key=lambda a: a.id)
     return tuple(found)
-
-
-def _rules(own: Sharing, plan: Sharing | None) -> Rules:
-    """Own setting, else the plan's, else "combines with everything" (SPEC §5)."""
-
-    def pick(name: str) -> object:
-        for source in (own, plan):
-            if source is not None and getattr(source, name) is not None:
-                return getattr(source, name)
-        return None
-
-    member_price, member_discount = pick("member_price"), pick("member_discount")
-    coupons, promotions = pick("coupons"), pick("promotions")
-    return Rules(
-        member_price=True if member_price is None else bool(member_price),
-        member_discount=True if member_discount is None else bool(member_discount),
-        coupons=coupons if isinstance(coupons, ShareRule) else _ALL,
-        promotions=promotions if isinstance(promotions, ShareRule) else _ALL,
-    )
 
 
 def _family(applied: Applied) -> Family:
@@ -225,7 +178,7 @@ def accrual_basis(
     payments: Sequence[Payment],
 ) -> AccrualBasis | Blocked:
     """What the order accrues to ``activity``, or why it accrues nothing."""
-    blocked = check_audience(activity, ctx)
+    blocked = check_audience(activity.audience, ctx)
     if blocked is not None:
         return blocked
     if ctx.cart.member is None:

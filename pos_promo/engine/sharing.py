@@ -27,11 +27,11 @@ __all__ = [
     "resolve",
 ]
 
-Family = Literal["member_price", "member_discount", "promotion", "coupon"]
+Family = Literal["member_price", "member_discount", "promotion", "coupon", "gift"]
 
 # The vendor's execution order between families; within promotions and
 # coupons, HQ's published order (or priority) decides.
-FAMILY_RANK: dict[Family, int] = {
+FAMILY_RANK: dict[str, int] = {
     "member_price": 0,
     "member_discount": 1,
     "promotion": 2,
@@ -54,12 +54,13 @@ class Rules:
 
 # The default scheme: a promotion combines with member price, member discount
 # and coupons but not another promotion; a coupon with everything but another
-# coupon; member benefits with everything.
+# coupon; member benefits and a cumulative spending gift with everything.
 DEFAULTS: dict[Family, Rules] = {
     "member_price": Rules(),
     "member_discount": Rules(),
     "promotion": Rules(promotions=_NONE),
     "coupon": Rules(coupons=_NONE),
+    "gift": Rules(),
 }
 
 
