@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from pos_promo.engine.clock import Slot, clock_minutes
+from pos_promo.engine.sharing import Rules, resolve
 from pos_promo.model.base import CampaignBase
 from pos_promo.model.campaign import (
     ApplicationOrder,
@@ -65,6 +66,9 @@ class Compiled:
     windows_text: str = ""
     # ... and child_bits(sides, modifiers)
     child_bits: int = -1
+    # its stacking rules when it names no sharing plan (a plan's settings
+    # arrive with each evaluation, so those are resolved then)
+    rules: Rules | None = None
 
     @property
     def store_wide(self) -> bool:
@@ -165,6 +169,7 @@ def compile_campaign(campaign: SpendAndSave, store: StoreContext) -> Compiled:
         ends_text=campaign.period.end.isoformat(sep=" ") if in_store else "",
         windows_text=windows_text(slots) if in_store and slots else "",
         child_bits=child_bits(campaign.sides, campaign.modifiers) if in_store else -1,
+        rules=resolve("promotion", campaign.sharing, None) if not campaign.sharing_plan else None,
     )
 
 

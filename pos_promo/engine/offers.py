@@ -202,7 +202,10 @@ def _promotion_offer(
     plans: Mapping[str, Sharing],
     places: Mapping[str, int],
 ) -> Offer:
-    plan = plans.get(c.campaign.sharing_plan) if c.campaign.sharing_plan else None
+    rules = c.rules
+    if rules is None:
+        plan = plans.get(c.campaign.sharing_plan) if c.campaign.sharing_plan else None
+        rules = resolve("promotion", c.sharing, plan)
     return Offer(
         c.id,
         c.kind,
@@ -210,10 +213,10 @@ def _promotion_offer(
         c.campaign.name,
         c.campaign.version,
         c.priority,
-        resolve("promotion", c.sharing, plan),
+        rules,
         alone,
         functools.partial(run, c, view, mains=mains),
-        functools.partial(upper_bound, c, view, mains),
+        functools.partial(upper_bound, c, view, mains, alone.amount),
         (FAMILY_RANK["promotion"], places.get(c.id, _LAST), -c.priority, c.id, ""),
     )
 

@@ -9,6 +9,7 @@ children by price (largest remainder, main first).
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -18,7 +19,7 @@ from pos_promo.engine.compiled import Compiled, child_bits
 from pos_promo.engine.money import split
 from pos_promo.engine.outcome import Miss, Outcome
 from pos_promo.engine.units import CartView, Prices, UnitRef, spread
-from pos_promo.model.campaign import FreeTier, ItemsSave, SpendSave
+from pos_promo.model.campaign import FreeTier, ItemsFree, ItemsSave, SpendSave
 from pos_promo.model.common import ChildRule, ItemScope
 
 __all__ = ["eligible_mains", "mains_in_scope", "run", "upper_bound"]
@@ -415,7 +416,7 @@ def _pick_tier(
     return _Tier(amount, tier, capped, free)
 
 
-def upper_bound(campaign: Compiled, view: CartView, mains: list[int]) -> int:
+def upper_bound(campaign: Compiled, view: CartView, mains: list[int], alone: int) -> int:
     """The most the promotion can give on any prices at or below the cart's own.
 
     Earlier benefits only lower prices, so a promotion run after them meets
@@ -424,9 +425,15 @@ def upper_bound(campaign: Compiled, view: CartView, mains: list[int]) -> int:
     a cheap one reaches zero. So the bound takes, over every tier met at the
     cart's prices, the most that tier could give: its saving, or the
     ``free`` dearest units. The stacking search prunes with it.
+
+    When a saving rule's tiers save no less as they rise (the usual set-up),
+    the highest tier met is also worth the most, so the bound is ``alone``,
+    the amount on the cart's own prices, and nothing needs working out.
     """
-    units = _units(campaign, view, view.base, mains)
     rule = campaign.rule
+    if not isinstance(rule, ItemsFree) and _rising(rule):
+        return alone
+    units = _units(campaign, view, view.base, mains)
     base = view.base
     items = [u for u in units if base[u.ref[0]][u.ref[1]] > 0]
     best = 0
@@ -448,3 +455,8 @@ def upper_bound(campaign: Compiled, view: CartView, mains: list[int]) -> int:
                 best = max(best, sum(dearest[: free_step.free]))
     cap = campaign.max_discount
     return best if cap is None else min(best, cap)
+
+
+def _rising(rule: SpendSave | ItemsSave) -> bool:
+    saves = [step.save for step in rule.tiers]
+    return all(a <= b for a, b in itertools.pairwise(saves))
