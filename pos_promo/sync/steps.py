@@ -14,12 +14,14 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from collections.abc import Callable
+from typing import Protocol, TypeVar
 
 from pos_promo.sync import changes, members
 from pos_promo.sync.client import HQClient
 from pos_promo.sync.errors import HQProtocolError
 from pos_promo.sync.local import get_cursor
 from pos_promo.sync.outbox import PushReport, next_batch, record_results
+from pos_promo.sync.protocol import Cursor
 
 __all__ = [
     "Clock",
@@ -31,28 +33,64 @@ __all__ = [
 Clock = Callable[[], dt.datetime]
 
 
+class _Page(Protocol):
+    @property
+    def cursor(self) -> Cursor: ...
+    @property
+    def more(self) -> bool: ...
+
+
+R = TypeVar("R", bound="_Report")
+P = TypeVar("P", bound=_Page)
+
+
+class _Report(Protocol):
+    @property
+    def stale(self) -> bool: ...
+    def __add__(self: R, other: R) -> R: ...
+
+
+def _pull_pages(
+    what: str,
+    cursor: Cursor,
+    fetch: Callable[[Cursor], P],
+    apply: Callable[[Cursor, P], R],
+    report: R,
+    max_pages: int,
+) -> R:
+    """Fetch and apply pages from ``cursor`` until HQ has no more, a page
+    turns out stale, or ``max_pages``; HQ saying "more" without moving the
+    cursor is a protocol error, not a reason to loop."""
+    for _ in range(max_pages):
+        page = fetch(cursor)
+        report = report + apply(cursor, page)
+        if report.stale:
+            break
+        if page.more and page.cursor == cursor:
+            raise HQProtocolError(what, "HQ said 'more' without moving the cursor")
+        cursor = page.cursor
+        if not page.more:
+            break
+    return report
+
+
 def pull_changes(
     conn: sqlite3.Connection,
     client: HQClient,
     clock: Clock,
     *,
-    page_size: int = 200,
+    page_size: int = 500,
     max_pages: int = 1000,
 ) -> changes.ChangesReport:
     """Pull published changes page by page until HQ has no more (or ``max_pages``)."""
-    report = changes.ChangesReport()
-    cursor = get_cursor(conn, changes.STREAM)
-    for _ in range(max_pages):
-        page = client.changes(cursor, page_size)
-        report += changes.apply_changes_page(conn, cursor, page, clock())
-        if report.stale:
-            break
-        if page.more and page.cursor == cursor:
-            raise HQProtocolError("pull changes", "HQ said 'more' without moving the cursor")
-        cursor = page.cursor
-        if not page.more:
-            break
-    return report
+    return _pull_pages(
+        "pull changes",
+        get_cursor(conn, changes.STREAM),
+        lambda cursor: client.changes(cursor, page_size),
+        lambda cursor, page: changes.apply_changes_page(conn, cursor, page, clock()),
+        changes.ChangesReport(),
+        max_pages,
+    )
 
 
 def pull_member_state(
@@ -64,20 +102,15 @@ def pull_member_state(
     max_pages: int = 1000,
 ) -> members.MembersReport:
     """Pull confirmed member state page by page; see :mod:`pos_promo.sync.members`."""
-    report = members.MembersReport()
     watermark = members.ack_watermark(conn)
-    cursor = get_cursor(conn, members.STREAM)
-    for _ in range(max_pages):
-        page = client.member_state(cursor, page_size)
-        report += members.apply_member_page(conn, cursor, page, watermark, clock())
-        if report.stale:
-            break
-        if page.more and page.cursor == cursor:
-            raise HQProtocolError("pull member state", "HQ said 'more' without moving the cursor")
-        cursor = page.cursor
-        if not page.more:
-            break
-    return report
+    return _pull_pages(
+        "pull member state",
+        get_cursor(conn, members.STREAM),
+        lambda cursor: client.member_state(cursor, page_size),
+        lambda cursor, page: members.apply_member_page(conn, cursor, page, watermark, clock()),
+        members.MembersReport(),
+        max_pages,
+    )
 
 
 def push_events(
