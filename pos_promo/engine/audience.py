@@ -10,48 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
 
 from msgspec import Struct
 
-from pos_promo.engine.clock import LocalMoment, Slot
-from pos_promo.engine.compiled import windows_text
-from pos_promo.model.base import CampaignBase, Limits, Participants
+from pos_promo.engine.clock import LocalMoment
+from pos_promo.engine.compiled import AudienceFacts, windows_text
 from pos_promo.model.cart import Cart, ParticipationCount, StoreContext
 
-__all__ = ["Audience", "Blocked", "Context", "check_audience"]
-
-
-class Audience(Protocol):
-    """What the checks read of a compiled campaign of any kind (a promotion,
-    a coupon template): the same rules decide who and when for all of them."""
-
-    @property
-    def campaign(self) -> CampaignBase: ...
-    @property
-    def id(self) -> str: ...
-    @property
-    def in_store(self) -> bool: ...
-    @property
-    def start(self) -> dt.datetime: ...
-    @property
-    def end(self) -> dt.datetime: ...
-    @property
-    def slots(self) -> tuple[Slot, ...]: ...
-    @property
-    def wraps(self) -> bool: ...
-    @property
-    def dates(self) -> frozenset[dt.date]: ...
-    @property
-    def participants(self) -> Participants: ...
-    @property
-    def limits(self) -> Limits: ...
-    @property
-    def starts_text(self) -> str: ...
-    @property
-    def ends_text(self) -> str: ...
-    @property
-    def windows_text(self) -> str: ...
+__all__ = ["Blocked", "Context", "check_audience"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +41,7 @@ def _day(day: dt.date) -> str:
     return day.strftime("%a %Y-%m-%d")
 
 
-def check_audience(c: Audience, ctx: Context) -> Blocked | None:
+def check_audience(c: AudienceFacts, ctx: Context) -> Blocked | None:
     campaign = c.campaign
     if campaign.status != "active":
         return Blocked("inactive", f"Campaign is {campaign.status}.")
@@ -101,7 +67,7 @@ def check_audience(c: Audience, ctx: Context) -> Blocked | None:
     return _check_member(c, ctx)
 
 
-def _check_calendar(c: Audience, now: LocalMoment) -> Blocked | None:
+def _check_calendar(c: AudienceFacts, now: LocalMoment) -> Blocked | None:
     days = [now.day]
     if c.wraps:
         days.append(now.day - dt.timedelta(days=1))
@@ -117,7 +83,7 @@ def _check_calendar(c: Audience, now: LocalMoment) -> Blocked | None:
     return Blocked("outside_time_slot", f"Only offered {windows}; it is {now.wall:%a %H:%M}.")
 
 
-def _check_member(c: Audience, ctx: Context) -> Blocked | None:
+def _check_member(c: AudienceFacts, ctx: Context) -> Blocked | None:
     who = c.participants
     member = ctx.cart.member
     restricted = bool(who.tiers or who.tags or who.card_programs)

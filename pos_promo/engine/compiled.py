@@ -35,14 +35,14 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Compiled:
-    """A Spend & Save campaign as one store sees it."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AudienceFacts:
+    """Who and when, for a campaign of any other kind (a coupon template, a
+    cumulative gift), as one store sees it: what the audience checks read."""
 
-    campaign: SpendAndSave
+    campaign: CampaignBase
     id: str
     kind: str
-    priority: int
     in_store: bool
     start: dt.datetime
     end: dt.datetime
@@ -51,6 +51,20 @@ class Compiled:
     dates: frozenset[dt.date]
     participants: Participants
     limits: Limits
+    # the parts of audience messages that only depend on the campaign, worked
+    # out once where evaluation will need them ("": work out when needed)
+    starts_text: str = ""
+    ends_text: str = ""
+    windows_text: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Compiled(AudienceFacts):
+    """A Spend & Save campaign as one store sees it: its audience facts plus
+    the rule, cap and order resolved for the store."""
+
+    campaign: SpendAndSave
+    priority: int
     items: ItemScope
     rule: SpendSaveRule
     max_discount: int | None
@@ -59,12 +73,7 @@ class Compiled:
     modifiers: ChildRule
     auto_apply: bool
     sharing: Sharing
-    # worked out once for the store's own campaigns ("" and -1: not worked out):
-    # the parts of audience messages that only depend on the campaign ...
-    starts_text: str = ""
-    ends_text: str = ""
-    windows_text: str = ""
-    # ... and child_bits(sides, modifiers)
+    # worked out once for the store's own campaigns (-1: not worked out)
     child_bits: int = -1
     # its stacking rules when it names no sharing plan (a plan's settings
     # arrive with each evaluation, so those are resolved then)
@@ -81,27 +90,6 @@ def store_in_scope(campaign: CampaignBase, store: StoreContext) -> bool:
     if scope == "all":
         return True
     return store.id in scope.store_ids or not scope.org_ids.isdisjoint(store.org_ids)
-
-
-@dataclass(frozen=True, slots=True)
-class AudienceFacts:
-    """Who and when, for a campaign of any other kind (a coupon template, a
-    cumulative gift), as one store sees it: what the audience checks read."""
-
-    campaign: CampaignBase
-    id: str
-    kind: str
-    in_store: bool
-    start: dt.datetime
-    end: dt.datetime
-    slots: tuple[Slot, ...]
-    wraps: bool
-    dates: frozenset[dt.date]
-    participants: Participants
-    limits: Limits
-    starts_text: str = ""
-    ends_text: str = ""
-    windows_text: str = ""
 
 
 def compile_slots(campaign: CampaignBase) -> tuple[Slot, ...]:
