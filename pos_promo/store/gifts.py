@@ -61,6 +61,7 @@ from pos_promo.store.gift_ledger import (
     set_grant,
     standing,
 )
+from pos_promo.store.orders import refunded_units
 from pos_promo.store.outbox import add_events, event_id
 
 __all__ = [
@@ -263,11 +264,7 @@ def refund_gifts(
     if not accrued:
         return RefundGifts()
     at = at or dt.datetime.fromisoformat(ordered_at)
-    refunded = dict(
-        conn.execute(
-            "SELECT line_id, refunded_units FROM order_lines WHERE order_id = ?", (order_id,)
-        ).fetchall()
-    )
+    refunded = refunded_units(conn, order_id)
     lines: dict[str, LineUnits] = {
         line.line_id: (
             line.unit_price,

@@ -32,7 +32,14 @@ from pos_promo.store.outbox import add_events, event_id
 from pos_promo.store.reversal import UNATTRIBUTED, refund_units
 from pos_promo.store.wallet import redeem, restore
 
-__all__ = ["NOT_PARTICIPATIONS", "find_result", "load_order", "record_order", "record_refund"]
+__all__ = [
+    "NOT_PARTICIPATIONS",
+    "find_result",
+    "load_order",
+    "record_order",
+    "record_refund",
+    "refunded_units",
+]
 
 NOT_PARTICIPATIONS = frozenset({"coupon", "member_discount", "member_price"})
 """Applied kinds that are not campaigns a member takes part in: a participation
@@ -50,6 +57,13 @@ def find_result(conn: sqlite3.Connection, order_id: str) -> EvaluationResult | N
     """The first result stored for ``order_id``, if that order was committed."""
     row = conn.execute("SELECT result FROM orders WHERE order_id = ?", (order_id,)).fetchone()
     return None if row is None else _RESULT.decode(row[0])
+
+
+def refunded_units(conn: sqlite3.Connection, order_id: str) -> dict[str, int]:
+    """Units refunded so far, by line id (a line never refunded is absent)."""
+    return dict(
+        conn.execute("SELECT line_id, units FROM line_refunds WHERE order_id = ?", (order_id,))
+    )
 
 
 def record_order(
@@ -83,10 +97,6 @@ def record_order(
             _encode(payments),
             _encode(cart),
         ),
-    )
-    conn.executemany(
-        "INSERT INTO order_lines (order_id, line_id, quantity) VALUES (?, ?, ?)",
-        [(order, line.line_id, line.quantity) for line in result.lines],
     )
     conn.executemany(
         "INSERT INTO order_benefits (order_id, campaign_id, version, amount) VALUES (?, ?, ?, ?)",
@@ -131,18 +141,16 @@ def load_order(conn: sqlite3.Connection, order_id: str) -> OrderRecord:
     ).fetchone()
     if row is None:
         raise UnknownOrder(order_id)
-    status, result, receipt, payments = row
+    status, result_json, receipt, payments = row
+    result = _RESULT.decode(result_json)
+    refunded = refunded_units(conn, order_id)
     remaining = {
-        line_id: quantity - refunded
-        for line_id, quantity, refunded in conn.execute(
-            "SELECT line_id, quantity, refunded_units FROM order_lines WHERE order_id = ?",
-            (order_id,),
-        )
+        line.line_id: line.quantity - refunded.get(line.line_id, 0) for line in result.lines
     }
     return OrderRecord(
         order_id,
         status,
-        _RESULT.decode(result),
+        result,
         _RECEIPT.decode(receipt),
         _PAYMENTS.decode(payments),
         tuple(_refund_record(conn, order_id)),
@@ -201,14 +209,10 @@ def record_refund(
         raise UnknownOrder(order_id)
     store, member, receipt_json = found
     receipt = _RECEIPT.decode(receipt_json)
-    state = {
-        line_id: (quantity, refunded)
-        for line_id, quantity, refunded in conn.execute(
-            "SELECT line_id, quantity, refunded_units FROM order_lines WHERE order_id = ?",
-            (order_id,),
-        )
+    refunded = refunded_units(conn, order_id)
+    remaining = {
+        line.line_id: line.quantity - refunded.get(line.line_id, 0) for line in receipt.lines
     }
-    remaining = {line_id: q - r for line_id, (q, r) in state.items()}
     asked = _asked(order_id, lines, remaining)
     seq = conn.execute("SELECT COUNT(*) FROM refunds WHERE order_id = ?", (order_id,)).fetchone()[0]
     seq += 1
@@ -219,7 +223,7 @@ def record_refund(
         units = asked.get(line.line_id)
         if not units:
             continue
-        back = refund_units(line, state[line.line_id][1], units)
+        back = refund_units(line, refunded.get(line.line_id, 0), units)
         back_lines.append(RefundLine(line.line_id, back.units, back.amount, back.discount))
         for key, part in back.benefits.items():
             benefits[key] = benefits.get(key, 0) + part
@@ -271,9 +275,9 @@ def _write_refund(
         [(record.refund_id, order_id, b.benefit_id, b.amount) for b in record.benefits],
     )
     conn.executemany(
-        "UPDATE order_lines SET refunded_units = refunded_units + ? "
-        "WHERE order_id = ? AND line_id = ?",
-        [(units, order_id, line_id) for line_id, units in asked.items()],
+        "INSERT INTO line_refunds (order_id, line_id, units) VALUES (?, ?, ?) "
+        "ON CONFLICT (order_id, line_id) DO UPDATE SET units = units + excluded.units",
+        [(order_id, line_id, units) for line_id, units in asked.items()],
     )
     status: OrderStatus = "refunded" if full else "partially_refunded"
     conn.execute("UPDATE orders SET status = ? WHERE order_id = ?", (status, order_id))

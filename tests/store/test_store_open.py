@@ -47,6 +47,23 @@ def test_an_older_database_is_migrated_forward_keeping_its_data(db_path: Path) -
     assert len(conn.execute("SELECT * FROM _migrations").fetchall()) == len(MIGRATIONS.steps)
 
 
+def test_refunds_made_before_line_refunds_existed_are_carried_over(db_path: Path) -> None:
+    """m0007 replaces ``order_lines`` (a row per sold line) with ``line_refunds``
+    (a row per refunded line): units already refunded stay refunded."""
+    conn = connect(db_path)
+    Migrations(MIGRATIONS.steps[:6]).apply(conn)
+    with immediate(conn):
+        conn.executemany(
+            "INSERT INTO order_lines (order_id, line_id, quantity, refunded_units) "
+            "VALUES (?, ?, ?, ?)",
+            [("o1", "L1", 3, 2), ("o1", "L2", 1, 0), ("o2", "L1", 1, 1)],
+        )
+    assert MIGRATIONS.apply(conn) == ["m0007_line_refunds"]
+    rows = conn.execute("SELECT * FROM line_refunds ORDER BY order_id, line_id").fetchall()
+    assert rows == [("o1", "L1", 2), ("o2", "L1", 1)]
+    assert "order_lines" not in Database(conn).table_names()
+
+
 def test_a_migration_that_fails_leaves_no_record_and_no_half_schema(db_path: Path) -> None:
     steps = Migrations()
 
