@@ -22,7 +22,7 @@ __all__ = [
 Instant = Annotated[dt.datetime, Meta(tz=True, description="An instant with its UTC offset.")]
 
 
-class Member(Struct, frozen=True, forbid_unknown_fields=False):
+class Member(Struct, frozen=True, forbid_unknown_fields=False, omit_defaults=True):
     """The identified customer: what audience rules and member benefits look at."""
 
     id: Id
@@ -32,7 +32,7 @@ class Member(Struct, frozen=True, forbid_unknown_fields=False):
     discount_rate_bp: BasisPoints | None = None
 
 
-class Line(Struct, frozen=True, forbid_unknown_fields=False):
+class Line(Struct, frozen=True, forbid_unknown_fields=False, omit_defaults=True):
     """One cart line. Sides and modifiers name the main line they belong to.
 
     A child's quantity is a multiple of its main's: each main unit carries
@@ -50,7 +50,7 @@ class Line(Struct, frozen=True, forbid_unknown_fields=False):
     name: str = ""
 
 
-class Cart(Struct, frozen=True, forbid_unknown_fields=False):
+class Cart(Struct, frozen=True, forbid_unknown_fields=False, omit_defaults=True):
     """An order being rung up. ``order_id`` is unique per store (idempotency key)."""
 
     order_id: Id
