@@ -26,7 +26,7 @@ from pos_promo.model.order import (
     RefundRecord,
 )
 from pos_promo.model.receipt import Receipt
-from pos_promo.model.result import BenefitShare, EvaluationResult
+from pos_promo.model.result import BenefitShare, EvaluationResult, LineResult
 from pos_promo.store.counts import ParticipationRow, record_participations
 from pos_promo.store.outbox import add_events, event_id
 from pos_promo.store.reversal import UNATTRIBUTED, refund_units
@@ -55,8 +55,41 @@ _encode = msgspec.json.Encoder().encode
 
 def find_result(conn: sqlite3.Connection, order_id: str) -> EvaluationResult | None:
     """The first result stored for ``order_id``, if that order was committed."""
-    row = conn.execute("SELECT result FROM orders WHERE order_id = ?", (order_id,)).fetchone()
-    return None if row is None else _RESULT.decode(row[0])
+    row = conn.execute(
+        "SELECT result, receipt FROM orders WHERE order_id = ?", (order_id,)
+    ).fetchone()
+    return None if row is None else _stored_result(row[0], _RECEIPT.decode(row[1]))
+
+
+def _stored_result(result_json: str | bytes, receipt: Receipt) -> EvaluationResult:
+    """The result as committed, its lines rebuilt from the receipt's.
+
+    The ``result`` column is written without ``lines``: the receipt keeps
+    each line's item, quantity, unit price, unit discounts and benefit
+    shares, from which every field of a :class:`LineResult` follows, so the
+    row does not carry the same 30 lines twice. (Rows written before this
+    kept their lines; those are read as stored.)
+    """
+    result = _RESULT.decode(result_json)
+    if result.lines or not receipt.lines:
+        return result
+    lines = []
+    for line in receipt.lines:
+        subtotal = line.unit_price * line.quantity
+        discount = sum(line.unit_discounts)
+        lines.append(
+            LineResult(
+                line.line_id,
+                line.item_id,
+                line.quantity,
+                subtotal,
+                discount,
+                subtotal - discount,
+                line.benefits,
+                line.unit_discounts,
+            )
+        )
+    return msgspec.structs.replace(result, lines=tuple(lines))
 
 
 def refunded_units(conn: sqlite3.Connection, order_id: str) -> dict[str, int]:
@@ -92,7 +125,7 @@ def record_order(
             result.subtotal,
             result.total_discount,
             result.total,
-            _encode(result),
+            _encode(msgspec.structs.replace(result, lines=())),  # see _stored_result
             _encode(receipt),
             _encode(payments),
             _encode(cart),
@@ -141,8 +174,9 @@ def load_order(conn: sqlite3.Connection, order_id: str) -> OrderRecord:
     ).fetchone()
     if row is None:
         raise UnknownOrder(order_id)
-    status, result_json, receipt, payments = row
-    result = _RESULT.decode(result_json)
+    status, result_json, receipt_json, payments = row
+    receipt = _RECEIPT.decode(receipt_json)
+    result = _stored_result(result_json, receipt)
     refunded = refunded_units(conn, order_id)
     remaining = {
         line.line_id: line.quantity - refunded.get(line.line_id, 0) for line in result.lines
@@ -151,7 +185,7 @@ def load_order(conn: sqlite3.Connection, order_id: str) -> OrderRecord:
         order_id,
         status,
         result,
-        _RECEIPT.decode(receipt),
+        receipt,
         _PAYMENTS.decode(payments),
         tuple(_refund_record(conn, order_id)),
         remaining,

@@ -59,6 +59,23 @@ def test_a_commit_records_the_order_with_its_first_result(till: Engine) -> None:
     assert record.remaining_units == {"A": 1, "A-side": 1, "B": 2}
 
 
+def test_the_stored_result_keeps_its_lines_once_in_the_receipt(till: Engine, db_path: Path) -> None:
+    """The ``result`` column is written without lines (the receipt has them);
+    reading it back, and reading a row of the previous release that kept
+    them, give the same result."""
+    result = till.commit(dump(ORDER), [Payment("card", 14000)])
+    conn = sqlite3.connect(db_path)
+    stored = msgspec.json.decode(conn.execute("SELECT result FROM orders").fetchone()[0])
+    assert stored["lines"] == [] and stored["total"] == 14000
+    assert till.order("o-1").result == result
+    with conn:  # an order row as the previous release wrote it
+        conn.execute("UPDATE orders SET result = ?", (msgspec.json.encode(result),))
+    assert till.order("o-1").result == result
+    assert till.commit(dump(ORDER)) == result
+    # $10 off, placed from the cheapest unit up: B's first unit ($25) takes it all
+    assert [x.unit_discounts for x in result.lines] == [(0,), (0,), (1000, 0)]
+
+
 def test_the_receipt_names_campaign_versions_inputs_and_allocations(till: Engine) -> None:
     result = till.commit(dump(ORDER))
     receipt = till.order("o-1").receipt
