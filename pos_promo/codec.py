@@ -20,7 +20,7 @@ import msgspec
 from pos_promo.errors import InvalidCampaign, InvalidCart, InvalidCoupon, InvalidInput, InvalidStore
 from pos_promo.gift_codec import check_gift
 from pos_promo.model.campaign import Campaign, ItemsFree, ItemsSave, SpendAndSave, SpendSave
-from pos_promo.model.cart import Cart, MemberCounts, StoreContext
+from pos_promo.model.cart import Cart, Line, MemberCounts, StoreContext
 from pos_promo.model.catalog import Catalog
 from pos_promo.model.common import ItemScope
 from pos_promo.model.coupon import Coupon
@@ -195,39 +195,49 @@ def check_store(store: StoreContext, path: str = "$") -> None:
 
 
 def check_cart(cart: Cart, path: str = "$") -> None:
-    """Line ids unique; children name an existing main and fit its quantity."""
-    mains = {}
+    """Line ids unique; children name an existing main and fit its quantity.
+
+    One pass, building no path text until something is wrong: it runs on
+    every commit.
+    """
+    mains: dict[str, Line] = {}
     seen: set[str] = set()
+    children = False
     for index, line in enumerate(cart.lines):
         if line.line_id in seen:
             raise InvalidCart(f"{path}.lines[{index}].line_id", "must be unique", line.line_id)
         seen.add(line.line_id)
-        if line.role == "main":
-            mains[line.line_id] = line
-    for index, line in enumerate(cart.lines):
-        at = f"{path}.lines[{index}]"
         if line.member_unit_price is not None and line.member_unit_price > line.unit_price:
             raise InvalidCart(
-                f"{at}.member_unit_price",
+                f"{path}.lines[{index}].member_unit_price",
                 f"must be <= unit_price {line.unit_price}",
                 line.member_unit_price,
             )
         if line.role == "main":
             if line.parent_line_id is not None:
                 raise InvalidCart(
-                    f"{at}.parent_line_id", "must be null on a main line", line.parent_line_id
+                    f"{path}.lines[{index}].parent_line_id",
+                    "must be null on a main line",
+                    line.parent_line_id,
                 )
+            mains[line.line_id] = line
+        else:
+            children = True
+    if not children:
+        return
+    for index, line in enumerate(cart.lines):
+        if line.role == "main":
             continue
         parent = mains.get(line.parent_line_id or "")
         if parent is None:
             raise InvalidCart(
-                f"{at}.parent_line_id",
+                f"{path}.lines[{index}].parent_line_id",
                 f"a {line.role} line must name a main line of this cart",
                 line.parent_line_id,
             )
         if line.quantity % parent.quantity:
             raise InvalidCart(
-                f"{at}.quantity",
+                f"{path}.lines[{index}].quantity",
                 f"must be a multiple of main line {parent.line_id!r}'s quantity {parent.quantity}",
                 line.quantity,
             )

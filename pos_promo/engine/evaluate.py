@@ -140,9 +140,9 @@ def evaluate(
         )
         for i, out in chosen.picked
     )
-    lines = _line_results(view, chosen.prices, [(offers[i].id, out) for i, out in chosen.picked])
-    subtotal = sum(line.subtotal for line in lines)
-    discount = sum(line.discount for line in lines)
+    lines, subtotal, discount = _line_results(
+        view, chosen.prices, [(offers[i].id, out) for i, out in chosen.picked]
+    )
     return EvaluationResult(
         order_id=cart.order_id,
         store_id=cart.store_id,
@@ -245,28 +245,48 @@ def _compatibility(offers: list[Offer]) -> list[int]:
 
 def _line_results(
     view: CartView, prices: Prices, outcomes: list[tuple[str, Outcome]]
-) -> tuple[LineResult, ...]:
-    taken: list[tuple[str, dict[int, int]]] = []  # benefit id, what it took off each line
+) -> tuple[tuple[LineResult, ...], int, int]:
+    """Every line after the applied benefits, with the cart's subtotal and discount.
+
+    A line's benefit shares are in execution order; only the lines some
+    benefit touched are looked up (most lines of a big cart are not).
+    """
+    shares: dict[int, list[BenefitShare]] = {}
     for benefit_id, out in outcomes:
         sums: dict[int, int] = {}
         for (li, _unit), v in out.allocation.items():
             sums[li] = sums.get(li, 0) + v
-        taken.append((benefit_id, sums))
+        for li, amount in sums.items():
+            if amount:
+                found = shares.get(li)
+                if found is None:
+                    shares[li] = [BenefitShare(benefit_id, amount)]
+                else:
+                    found.append(BenefitShare(benefit_id, amount))
     base = view.base
     results = []
+    cart_subtotal = cart_discount = 0
     for index, line in enumerate(view.lines):
         nets = prices[index]
-        if nets is base[index]:  # untouched by every benefit
-            units: tuple[int, ...] = (0,) * line.quantity
-        else:
-            units = tuple(line.unit_price - net for net in nets)
-        shares = []
-        for benefit_id, sums in taken:
-            amount = sums.get(index, 0)
-            if amount:
-                shares.append(BenefitShare(benefit_id, amount))
         subtotal = line.unit_price * line.quantity
+        cart_subtotal += subtotal
+        if nets is base[index]:  # untouched by every benefit
+            results.append(
+                LineResult(
+                    line.line_id,
+                    line.item_id,
+                    line.quantity,
+                    subtotal,
+                    0,
+                    subtotal,
+                    tuple(shares.get(index, ())),
+                    (0,) * line.quantity,
+                )
+            )
+            continue
+        units = tuple(line.unit_price - net for net in nets)
         discount = sum(units)
+        cart_discount += discount
         results.append(
             LineResult(
                 line.line_id,
@@ -275,11 +295,11 @@ def _line_results(
                 subtotal,
                 discount,
                 subtotal - discount,
-                tuple(shares),
+                tuple(shares.get(index, ())),
                 units,
             )
         )
-    return tuple(results)
+    return tuple(results), cart_subtotal, cart_discount
 
 
 def explain(
