@@ -45,6 +45,7 @@ class CartView:
     # line (3: it has a side, 12: a modifier; see compiled.child_bits)
     relevant: tuple[int, ...] = ()
     memo: dict[object, Any] = field(default_factory=dict)
+    carried_memo: dict[int, tuple[tuple[UnitRef, bool], ...]] = field(default_factory=dict)
 
     def child_units(self, child: int, main_unit: int) -> range:
         share = self.per_unit[child]
@@ -84,16 +85,25 @@ class CartView:
 
     def carried(self, main: int, unit: int) -> tuple[tuple[UnitRef, bool], ...]:
         """The child units one main unit carries, children by line id, each
-        with whether it is a side (else a modifier)."""
+        with whether it is a side (else a modifier).
+
+        Kept once worked out: the base run and every promotion's layout ask
+        for the same units, and this is the engine's innermost loop.
+        """
         if not self.relevant[main]:
             return ()
-        found: list[tuple[UnitRef, bool]] = []
-        lines, per_unit = self.lines, self.per_unit
-        for child in self.children[main]:
-            side = lines[child].role == "side"
-            share = per_unit[child]
-            found.extend(((child, j), side) for j in range(unit * share, (unit + 1) * share))
-        return tuple(found)
+        key = main << 32 | unit
+        found = self.carried_memo.get(key)
+        if found is None:
+            lines, per_unit = self.lines, self.per_unit
+            found = self.carried_memo[key] = tuple(
+                [
+                    ((child, j), lines[child].role == "side")
+                    for child in self.children[main]
+                    for j in range(unit * per_unit[child], (unit + 1) * per_unit[child])
+                ]
+            )
+        return found
 
 
 def view_cart(cart: Cart) -> CartView:
