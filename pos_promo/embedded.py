@@ -35,7 +35,7 @@ from pos_promo.codec import (
     load_zone,
 )
 from pos_promo.engine.accrual import compile_activities
-from pos_promo.engine.clock import local_moment
+from pos_promo.engine.clock import LocalMoment, local_moment
 from pos_promo.engine.evaluate import evaluate
 from pos_promo.engine.index import CampaignIndex, build_index
 from pos_promo.errors import (
@@ -48,7 +48,7 @@ from pos_promo.errors import (
 )
 from pos_promo.gift_codec import check_gift_templates
 from pos_promo.model.campaign import Campaign
-from pos_promo.model.cart import Cart, MemberCounts, StoreContext
+from pos_promo.model.cart import Cart, StoreContext
 from pos_promo.model.catalog import Catalog
 from pos_promo.model.common import Sharing
 from pos_promo.model.coupon import Coupon, ExecutionOrder, SharingPlan
@@ -274,24 +274,21 @@ class Engine:
 
     # -- evaluate, commit, refund ----------------------------------------------
 
-    def _counts(self, cart: Cart, instant: dt.datetime) -> MemberCounts | None:
-        if cart.member is None:
-            return None
-        day = local_moment(instant, load_zone(self.store.timezone)).day
-        return member_counts(self._conn, cart.member.id, day)
-
     def _evaluate(
-        self, cart: Cart, instant: dt.datetime
+        self, cart: Cart, instant: dt.datetime, now: LocalMoment
     ) -> tuple[EvaluationResult, dict[str, Coupon]]:
-        """Evaluate against the cache and the wallet as this connection sees them now;
-        the wallet entries of the presented coupons come back for the receipt."""
+        """Evaluate against the cache, the counts and the wallet as this connection
+        sees them now (``now``: ``instant`` on the store's clock, whose day the
+        daily counts are for); the wallet entries of the presented coupons come
+        back for the receipt."""
         self._refresh()
         presented = wallet_store.presented(self._conn, cart.coupons) if cart.coupons else {}
+        member = cart.member
         result = evaluate(
             cart,
             self._index,
             at=instant,
-            counts=self._counts(cart, instant),
+            counts=None if member is None else member_counts(self._conn, member.id, now.day),
             plans=self._plans,
             wallet=presented,
             order=self._order,
@@ -311,10 +308,10 @@ class Engine:
             if gift_coupons.has_due(self._conn, instant):
                 with immediate(self._conn):
                     gifts.release(self._conn, self.store.id, instant)
-            result = self._evaluate(cart, instant)[0]
+            now = local_moment(instant, self._gifts.zone)
+            result = self._evaluate(cart, instant, now)[0]
             if not self._gifts.activities:
                 return result
-            now = local_moment(instant, self._gifts.zone)
             accruals = gifts.preview_gifts(self._conn, self._gifts, cart, result, now)
             return msgspec.structs.replace(result, accruals=accruals)
 
@@ -343,10 +340,10 @@ class Engine:
             # coupons due by now are the member's to use in this very order
             if gift_coupons.has_due(conn, instant):
                 gifts.release(conn, self.store.id, instant)
-            result, presented = self._evaluate(cart, instant)
+            now = local_moment(instant, self._gifts.zone)
+            result, presented = self._evaluate(cart, instant, now)
             if payments is not None:
                 _check_total(paid, result.total)
-            now = local_moment(instant, self._gifts.zone)
             accruals, gift_events = gifts.commit_gifts(conn, self._gifts, cart, result, paid, now)
             if accruals:
                 result = msgspec.structs.replace(result, accruals=accruals)
