@@ -18,7 +18,10 @@ of a day see the same versions.
 Coupons replay from the receipt too: it names each presented coupon's
 template and version among its campaigns, keeps the wallet entries the
 till saw (owner, window, status at that instant) and the version of the
-execution order in force.
+execution order in force. Stacking replays with the sharing plans at the
+versions the receipt names, so a plan HQ changed after the order does not
+raise a false flag; a receipt from a till that did not record them is
+replayed with HQ's newest plans.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from pos_promo.model.cart import MemberCounts, ParticipationCount, StoreContext
 from pos_promo.model.common import Sharing
 from pos_promo.model.coupon import CouponTemplate, ExecutionOrder, SharingPlan
 from pos_promo.model.events import OrderCommitted
+from pos_promo.model.receipt import PlanRef
 
 __all__ = ["ReplayCache", "replay_order"]
 
@@ -79,7 +83,11 @@ def _execution_order(conn: sqlite3.Connection, version: int | None) -> Execution
     return order
 
 
-def _plans(conn: sqlite3.Connection) -> Mapping[str, Sharing]:
+def _plans(conn: sqlite3.Connection, used: tuple[PlanRef, ...] | None) -> Mapping[str, Sharing]:
+    """The sharing plans the till had, at their versions; HQ's newest plans
+    for a receipt of a till that did not record them (``used`` is None)."""
+    if used is not None:
+        return {ref.id: _plan(conn, ref) for ref in used}
     plans: dict[str, Sharing] = {}
     for (document,) in conn.execute(
         "SELECT document FROM changes WHERE type = 'sharing_plan' ORDER BY seq"
@@ -90,6 +98,18 @@ def _plans(conn: sqlite3.Connection) -> Mapping[str, Sharing]:
             continue
         plans[plan.id] = plan.sharing
     return plans
+
+
+def _plan(conn: sqlite3.Connection, ref: PlanRef) -> Sharing:
+    row = conn.execute(
+        "SELECT document FROM changes WHERE type = 'sharing_plan' AND id = ? AND version = ? "
+        "ORDER BY seq LIMIT 1",
+        (ref.id, ref.version),
+    ).fetchone()
+    if row is None:
+        raise LookupError(f"HQ never published sharing plan {ref.id!r} v{ref.version}")
+    plan: SharingPlan = _PLAN.decode(row[0])
+    return plan.sharing
 
 
 def _counts(conn: sqlite3.Connection, event: OrderCommitted) -> MemberCounts | None:
@@ -141,7 +161,7 @@ def replay_order(
             index,
             at=receipt.inputs.at,
             counts=_counts(conn, event),
-            plans=_plans(conn),
+            plans=_plans(conn, receipt.inputs.sharing_plans),
             wallet={coupon.id: coupon for coupon in receipt.inputs.wallet},
             order=_execution_order(conn, receipt.inputs.execution_order_version),
         )

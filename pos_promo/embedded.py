@@ -92,6 +92,7 @@ class Engine:
         self._index: CampaignIndex = build_index((), store)
         self._campaigns: dict[str, Campaign] = {}
         self._plans: dict[str, Sharing] = {}
+        self._plan_versions: dict[str, int] = {}
         self._order: ExecutionOrder | None = None
         self._gifts = gifts.GiftSetup(store, load_zone(store.timezone))
         self._data_version = -1
@@ -172,7 +173,9 @@ class Engine:
         campaigns = cache.load_campaigns(self._conn)
         self._campaigns = {c.id: c for c in campaigns}
         self._index = build_index(campaigns, self.store)
-        self._plans = {pid: plan.sharing for pid, plan in documents.load_plans(self._conn).items()}
+        plans = documents.load_plans(self._conn)
+        self._plans = {pid: plan.sharing for pid, plan in plans.items()}
+        self._plan_versions = {pid: plan.version for pid, plan in plans.items()}
         self._order = documents.load_execution_order(self._conn)
         self._gifts = gifts.GiftSetup(
             self.store,
@@ -347,7 +350,9 @@ class Engine:
             accruals, gift_events = gifts.commit_gifts(conn, self._gifts, cart, result, paid, now)
             if accruals:
                 result = msgspec.structs.replace(result, accruals=accruals)
-            receipt = build_receipt(cart, result, self._index, now.day, presented, self._order)
+            receipt = build_receipt(
+                cart, result, self._index, now.day, presented, self._order, self._plan_versions
+            )
             orders.record_order(conn, cart, result, receipt, paid)
             if gift_events:
                 outbox.add_events(conn, gift_events)

@@ -19,6 +19,7 @@ from pos_promo.model.result import BenefitShare
 __all__ = [
     "CampaignRef",
     "LineAllocation",
+    "PlanRef",
     "Receipt",
     "ReceiptInputs",
 ]
@@ -32,6 +33,13 @@ class CampaignRef(Struct, frozen=True, forbid_unknown_fields=False):
     applied: bool
 
 
+class PlanRef(Struct, frozen=True, forbid_unknown_fields=False):
+    """A sharing plan a considered campaign names, at the version the till had."""
+
+    id: Id
+    version: int
+
+
 class ReceiptInputs(Struct, frozen=True, forbid_unknown_fields=False):
     """The facts of the cart that campaigns are checked against (SPEC §9).
 
@@ -40,6 +48,12 @@ class ReceiptInputs(Struct, frozen=True, forbid_unknown_fields=False):
     an id absent from it was unknown), and ``execution_order_version`` the
     published execution order in force (``None``: the vendor's default), so
     HQ can replay coupon decisions exactly.
+
+    ``sharing_plans`` are the plans the considered campaigns name, each at
+    the version the till had; a named plan the till did not have yet is
+    absent (those campaigns were blocked as ``sharing_plan_unknown``). HQ
+    replays stacking with exactly these, not with its newest plans. ``None``
+    comes from a till of an earlier release, which did not record them.
     """
 
     at: dt.datetime
@@ -56,6 +70,7 @@ class ReceiptInputs(Struct, frozen=True, forbid_unknown_fields=False):
     requested_promotions: frozenset[Id] = frozenset()
     wallet: tuple[Coupon, ...] = ()
     execution_order_version: int | None = None
+    sharing_plans: tuple[PlanRef, ...] | None = None
 
 
 class LineAllocation(Struct, frozen=True, forbid_unknown_fields=False):

@@ -1,12 +1,13 @@
 """Building the evaluation receipt a committed order keeps (SPEC §9).
 
 It records every campaign the engine considered for the cart with the
-version it had, so HQ can replay the order against those versions and flag
-a divergence, plus the inputs audience rules looked at and each line's
-allocation per unit and per benefit, so refunds never consult the live
-cache. A presented coupon is listed by its template (the campaign HQ
-replays), and the wallet entries the engine saw are kept with the inputs;
-member price and member discount are not campaigns and are not listed.
+version it had, and the version of each sharing plan those campaigns name,
+so HQ can replay the order against those versions and flag a divergence;
+the inputs audience rules looked at; and each line's allocation per unit
+and per benefit, so refunds never consult the live cache. A presented
+coupon is listed by its template (the campaign HQ replays), and the wallet
+entries the engine saw are kept with the inputs; member price and member
+discount are not campaigns and are not listed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from collections.abc import Mapping
 from pos_promo.engine.index import CampaignIndex
 from pos_promo.model.cart import Cart
 from pos_promo.model.coupon import Coupon, ExecutionOrder
-from pos_promo.model.receipt import CampaignRef, LineAllocation, Receipt, ReceiptInputs
+from pos_promo.model.receipt import (
+    CampaignRef,
+    LineAllocation,
+    PlanRef,
+    Receipt,
+    ReceiptInputs,
+)
 from pos_promo.model.result import EvaluationResult
 
 __all__ = ["build_receipt"]
@@ -30,9 +37,11 @@ def build_receipt(
     local_date: dt.date,
     wallet: Mapping[str, Coupon] | None = None,
     order: ExecutionOrder | None = None,
+    plans: Mapping[str, int] | None = None,
 ) -> Receipt:
     """``wallet``: the entries the evaluation saw for the presented coupons;
-    ``order``: the execution order it ran with."""
+    ``order``: the execution order it ran with; ``plans``: the version of
+    every sharing plan the till had, by id."""
     wallet = wallet or {}
     refs: dict[str, CampaignRef] = {}
     for a in result.applied:
@@ -49,6 +58,13 @@ def build_receipt(
         template = index.templates.get(coupon.template_id) if coupon is not None else None
         if template is not None:
             refs.setdefault(template.id, CampaignRef(template.id, template.version, False))
+    plans = plans or {}
+    named = set()
+    for ref in refs.values():
+        known = index.by_id.get(ref.id)
+        campaign = known.campaign if known is not None else index.templates.get(ref.id)
+        if campaign is not None and campaign.sharing_plan is not None:
+            named.add(campaign.sharing_plan)
     member = cart.member
     inputs = ReceiptInputs(
         at=result.at,
@@ -65,6 +81,7 @@ def build_receipt(
         requested_promotions=cart.requested_promotions,
         wallet=tuple(wallet[c] for c in sorted(wallet)),
         execution_order_version=order.version if order is not None else None,
+        sharing_plans=tuple(PlanRef(p, plans[p]) for p in sorted(named) if p in plans),
     )
     prices = {line.line_id: line.unit_price for line in cart.lines}
     lines = tuple(

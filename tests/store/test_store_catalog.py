@@ -71,6 +71,23 @@ def test_a_sharing_plan_is_used_once_it_arrives_and_replaced_by_a_newer_version(
     assert {a.id for a in engine.evaluate(order).applied} == {"p1", "c1"}
 
 
+def test_the_receipt_names_the_sharing_plan_versions_its_campaigns_used(engine: Engine) -> None:
+    """Only the plans the considered campaigns name, at the till's version;
+    a named plan the till lacks is left out (its campaign was blocked)."""
+    stacked = campaign("p1", sharing_plan="plan-x")
+    waiting = campaign("p2", sharing_plan="plan-late", priority=-1)
+    plans = [
+        {"id": "plan-x", "version": 2, "sharing": BOTH},
+        {"id": "plan-unused", "version": 7, "sharing": BOTH},
+    ]
+    engine.import_campaigns(dump({"campaigns": [stacked, waiting], "sharing_plans": plans}))
+    engine.commit(dump(cart(line("A", 12000))))
+    receipt = engine.order("o-1").receipt
+    assert [(c.id, c.applied) for c in receipt.campaigns] == [("p1", True), ("p2", False)]
+    assert receipt.inputs.sharing_plans is not None
+    assert [(p.id, p.version) for p in receipt.inputs.sharing_plans] == [("plan-x", 2)]
+
+
 def test_another_engine_on_the_file_sees_an_imported_catalog_without_reopening(
     open_engine: Callable[..., Engine],
 ) -> None:

@@ -182,6 +182,35 @@ def test_hq_replays_every_receipt_and_flags_only_the_one_that_differs(hq: HQ, ti
     assert "p1: till gave 700, replay gives 100" in [f["detail"] for f in flags]
 
 
+def test_a_sharing_plan_changed_after_the_order_is_replayed_at_the_version_the_till_used(
+    hq: HQ, till: Till
+) -> None:
+    """Two promotions on plan "stack": v1 lets them combine ($1 + $1 off $15),
+    v2, published after the order was rung up, does not. HQ replays the
+    order with v1, as the receipt says, and flags nothing."""
+    hq.publish(
+        {"id": "stack", "version": 1, "sharing": {"promotions": {"mode": "all"}}},
+        doc_type="sharing_plan",
+    )
+    hq.publish(campaign("p1", 2, sharing_plan="stack"), campaign("p2", sharing_plan="stack"))
+    steps.pull_changes(till.conn, till.client(hq), now)
+    before = till.engine.commit(json.dumps(cart("before", "s1")))
+    assert (before.total_discount, len(before.applied)) == (200, 2)
+    hq.publish(
+        {"id": "stack", "version": 2, "sharing": {"promotions": {"mode": "none"}}},
+        doc_type="sharing_plan",
+    )
+
+    steps.push_events(till.conn, till.client(hq), now)
+    assert hq.report()["flags"] == []
+
+    steps.pull_changes(till.conn, till.client(hq), now)
+    after = till.engine.commit(json.dumps(cart("after", "s1")))
+    assert (after.total_discount, len(after.applied)) == (100, 1)
+    steps.push_events(till.conn, till.client(hq), now)
+    assert hq.report()["flags"] == []
+
+
 def _order_with_coupon(order_id: str, store_id: str) -> PushEvent:
     inputs = ReceiptInputs(
         AT, AT.date(), store_id, "UTC", "pos", "dine_in", "m-1", coupons=("cpn-1",)
