@@ -258,11 +258,7 @@ def _line_results(
             sums[li] = sums.get(li, 0) + v
         for li, amount in sums.items():
             if amount:
-                found = shares.get(li)
-                if found is None:
-                    shares[li] = [BenefitShare(benefit_id, amount)]
-                else:
-                    found.append(BenefitShare(benefit_id, amount))
+                shares.setdefault(li, []).append(BenefitShare(benefit_id, amount))
     base = view.base
     results = []
     cart_subtotal = cart_discount = 0
@@ -270,23 +266,13 @@ def _line_results(
         nets = prices[index]
         subtotal = line.unit_price * line.quantity
         cart_subtotal += subtotal
+        units: tuple[int, ...]
         if nets is base[index]:  # untouched by every benefit
-            results.append(
-                LineResult(
-                    line.line_id,
-                    line.item_id,
-                    line.quantity,
-                    subtotal,
-                    0,
-                    subtotal,
-                    tuple(shares.get(index, ())),
-                    (0,) * line.quantity,
-                )
-            )
-            continue
-        units = tuple(line.unit_price - net for net in nets)
-        discount = sum(units)
-        cart_discount += discount
+            units, discount = (0,) * line.quantity, 0
+        else:
+            units = tuple(line.unit_price - net for net in nets)
+            discount = sum(units)
+            cart_discount += discount
         results.append(
             LineResult(
                 line.line_id,
