@@ -173,7 +173,15 @@ def check_whole(conn: sqlite3.Connection) -> None:
     orders = {
         oid: decode(result) for oid, result in conn.execute("SELECT order_id, result FROM orders")
     }
+    lines = {  # the receipt keeps every line the cart rang up
+        oid: (receipt, cart)
+        for oid, receipt, cart in conn.execute(
+            "SELECT order_id, json_array_length(receipt, '$.lines'), "
+            "json_array_length(cart, '$.lines') FROM orders"
+        )
+    }
     for oid, result in orders.items():
+        assert lines[oid][0] == lines[oid][1] > 0, oid
         assert events[(oid, "order.committed")] == 1, oid
         assert parts.get(oid, 0) == len(result.applied), oid
         assert events.get((oid, "order.refunded"), 0) == refunds.get(oid, 0), oid
