@@ -6,6 +6,7 @@ a test fails when a type changes and the files were not regenerated.
 
 from __future__ import annotations
 
+import inspect
 import json
 from typing import Any
 
@@ -28,9 +29,16 @@ SCHEMAS: dict[str, Any] = {
 
 
 def _stable(node: Any) -> Any:
-    """Set-typed defaults come out in hash order; sort them so the text is stable."""
+    """Make the text independent of msgspec's patch release and of hash order.
+
+    Set-typed defaults come out in hash order, so they are sorted. Descriptions
+    come from docstrings, which msgspec 0.22 dedents and 0.23 does not, so every
+    description is cleaned with :func:`inspect.cleandoc` here.
+    """
     if isinstance(node, dict):
         out = {key: _stable(value) for key, value in node.items()}
+        if isinstance(out.get("description"), str):
+            out["description"] = inspect.cleandoc(out["description"])
         if isinstance(out.get("default"), list) and node.get("uniqueItems"):
             out["default"] = sorted(out["default"], key=json.dumps)
         return out
