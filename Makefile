@@ -19,6 +19,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check pos_promo daemon hq tests bench
 	$(VENV)/bin/ruff format --check pos_promo daemon hq tests bench
+	@mkdir -p .mypy_path && ln -sfn ../hq .mypy_path/pos_promo_hq && ln -sfn ../daemon .mypy_path/pos_promo_daemon
 	$(VENV)/bin/mypy
 
 test: $(STAMP) lint
@@ -33,4 +34,4 @@ schema: $(STAMP)
 	$(PY) -m pos_promo.cli schema --write docs/schema
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .mypy_path

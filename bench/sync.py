@@ -69,7 +69,7 @@ def start_hq(folder: Path, replay: bool) -> tuple[subprocess.Popen[bytes], str]:
     args = [
         sys.executable,
         "-m",
-        "hq",
+        "pos_promo_hq",
         "--db",
         str(folder / "hq.db"),
         "--port",

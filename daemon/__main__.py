@@ -2,6 +2,6 @@
 
 import sys
 
-from daemon.main import main
+from pos_promo_daemon.main import main
 
 sys.exit(main())

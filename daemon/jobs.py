@@ -25,8 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import requests
+from pos_promo_daemon.config import DaemonConfig
 
-from daemon.config import DaemonConfig
 from pos_promo.errors import PromoError
 from pos_promo.store import gifts
 from pos_promo.store.connection import immediate

@@ -27,10 +27,10 @@ from types import FrameType
 from apscheduler.executors.pool import ThreadPoolExecutor  # type: ignore[import-untyped]
 from apscheduler.schedulers.blocking import BlockingScheduler  # type: ignore[import-untyped]
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
+from pos_promo_daemon.config import DaemonConfig, load_config
+from pos_promo_daemon.jobs import Jobs
+from pos_promo_daemon.lock import DatabaseLock
 
-from daemon.config import DaemonConfig, load_config
-from daemon.jobs import Jobs
-from daemon.lock import DatabaseLock
 from pos_promo.errors import InvalidInput, PromoError
 from pos_promo.sync.errors import DaemonAlreadyRunning
 from pos_promo.sync.local import JOBS

@@ -2,6 +2,6 @@
 
 import sys
 
-from hq.main import main
+from pos_promo_hq.main import main
 
 sys.exit(main())

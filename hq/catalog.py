@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+from pos_promo_hq.db import write
 
-from hq.db import write
 from pos_promo.codec import decode_campaigns
 from pos_promo.sync.protocol import MAX_PAGE_LIMIT, Change, ChangesPage
 

@@ -33,8 +33,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import msgspec
+from pos_promo_hq.db import next_seq
 
-from hq.db import next_seq
 from pos_promo.engine.grants import (
     grant_coupons,
     grant_id,

@@ -27,10 +27,10 @@ import sqlite3
 from dataclasses import dataclass, field
 
 import msgspec
+from pos_promo_hq.db import next_seq, write
+from pos_promo_hq.gifts import GIFT_KINDS, GiftLedger, mark_redeemed, touch_gift_event
+from pos_promo_hq.replay import ReplayCache, replay_order
 
-from hq.db import next_seq, write
-from hq.gifts import GIFT_KINDS, GiftLedger, mark_redeemed, touch_gift_event
-from hq.replay import ReplayCache, replay_order
 from pos_promo.model.cart import StoreContext
 from pos_promo.model.events import (
     CouponRedeemed,

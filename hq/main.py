@@ -22,10 +22,10 @@ from pathlib import Path
 from types import FrameType
 
 import msgspec
+from pos_promo_hq.catalog import CatalogError, load_catalog, publish
+from pos_promo_hq.db import Pool
+from pos_promo_hq.server import HQApp, HQServer
 
-from hq.catalog import CatalogError, load_catalog, publish
-from hq.db import Pool
-from hq.server import HQApp, HQServer
 from pos_promo.model.cart import StoreContext
 
 __all__ = ["StoreEntry", "build_parser", "main"]

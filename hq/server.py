@@ -21,13 +21,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import msgspec
+from pos_promo_hq.catalog import CatalogError, parse_cursor, publish, serve_changes
+from pos_promo_hq.db import Pool
+from pos_promo_hq.faults import Faults, FaultSwitches
+from pos_promo_hq.ingest import Ingestor
+from pos_promo_hq.members import serve_member_state
+from pos_promo_hq.report import report
 
-from hq.catalog import CatalogError, parse_cursor, publish, serve_changes
-from hq.db import Pool
-from hq.faults import Faults, FaultSwitches
-from hq.ingest import Ingestor
-from hq.members import serve_member_state
-from hq.report import report
 from pos_promo.model.cart import StoreContext
 from pos_promo.sync.protocol import (
     PROTOCOL_VERSION,

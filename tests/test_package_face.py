@@ -9,10 +9,10 @@ import inspect
 import pkgutil
 from pathlib import Path
 
+import pos_promo_daemon
+import pos_promo_hq
 import pytest
 
-import daemon
-import hq
 import pos_promo
 import pos_promo.errors
 from pos_promo.cli import build_parser
@@ -36,7 +36,7 @@ def all_modules() -> list[str]:
     """Every module that is not a package: each must declare its public names."""
     return sorted(
         info.name
-        for package in (pos_promo, hq, daemon)
+        for package in (pos_promo, pos_promo_hq, pos_promo_daemon)
         for info in pkgutil.walk_packages(package.__path__, package.__name__ + ".")
         if not info.ispkg and not info.name.endswith("__main__")
     )
@@ -103,3 +103,20 @@ def test_readme_python_example_prints_what_its_comments_say(
     monkeypatch.chdir(ROOT)
     exec(compile(code, "README.md", "exec"), {})
     assert capsys.readouterr().out.splitlines() == promised
+
+
+def test_every_package_folder_goes_into_the_wheel_under_a_project_name() -> None:
+    """The wheel lists packages by hand (hq/ and daemon/ are renamed on install)."""
+    import tomllib
+
+    setup = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    folders = {"pos_promo_hq": "hq", "pos_promo_daemon": "daemon"}
+    assert setup["package-dir"] == folders
+    found = {"pos_promo_hq", "pos_promo_daemon"} | {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in (ROOT / "pos_promo").rglob("__init__.py")
+    }
+    assert sorted(setup["packages"]) == sorted(found)
+    assert all(name.startswith("pos_promo") for name in setup["packages"])
+    for folder in folders.values():
+        assert not list((ROOT / folder).glob("*/__init__.py")), f"{folder}/ has a subpackage"

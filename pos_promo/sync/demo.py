@@ -144,7 +144,7 @@ def _hq(procs: _Procs, folder: Path, port: int) -> int:
     procs.start(
         "hq",
         "-m",
-        "hq",
+        "pos_promo_hq",
         "--db",
         str(folder / "hq.db"),
         "--port",
@@ -274,7 +274,7 @@ def _story(folder: Path, procs: _Procs, started: float) -> int:
         procs.start(
             f"daemon-{store['id']}",
             "-m",
-            "daemon",
+            "pos_promo_daemon",
             "--config",
             str(_daemon_config(folder, store, port)),
         )

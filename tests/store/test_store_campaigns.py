@@ -144,7 +144,7 @@ def test_the_index_is_rebuilt_when_another_process_imports(
     payload.write_bytes(dump([campaign("p1", version=2, status="paused")]))
     command = ["campaigns", "import", str(payload)]
     done = subprocess.run(
-        [sys.executable, "-m", "pos_promo.cli_db", "--db", str(db_path), *command],
+        [sys.executable, "-m", "pos_promo.cli.db", "--db", str(db_path), *command],
         capture_output=True,
         check=False,
     )

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from pos_promo import cli_db
-from pos_promo.cli_db import main, register
+from pos_promo.cli import db as cli_db
+from pos_promo.cli.db import main, register
 from tests.store.builders import campaign, cart, line, row_counts
 
 

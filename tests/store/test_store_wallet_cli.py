@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pos_promo.cli_db import main
+from pos_promo.cli.db import main
 from tests.store.builders import campaign, line
 from tests.store.coupon_builders import coupon, member_cart, template
 

@@ -105,7 +105,7 @@ class HQ:
         args = [
             sys.executable,
             "-m",
-            "hq",
+            "pos_promo_hq",
             "--db",
             str(self.folder / "hq.db"),
             "--port",

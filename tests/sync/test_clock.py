@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pos_promo_daemon.config import load_config
+from pos_promo_daemon.jobs import Jobs
+from pos_promo_daemon.main import build_scheduler
 
-from daemon.config import load_config
-from daemon.jobs import Jobs
-from daemon.main import build_scheduler
 from pos_promo.store.counts import member_counts
 from pos_promo.sync.status import read_status
 from tests.sync.harness import AT, HQ, Till, campaign, daemon_config, ring_up

@@ -25,7 +25,7 @@ ORDERS = 25
 
 
 def _daemon(config: str) -> None:
-    from daemon.main import main
+    from pos_promo_daemon.main import main
 
     os._exit(main(["--config", config]))
 

@@ -26,7 +26,7 @@ class Daemon:
         self.log = log
         handle = log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "daemon", "--config", str(config)],
+            [sys.executable, "-m", "pos_promo_daemon", "--config", str(config)],
             env=env(),
             stdout=handle,
             stderr=handle,

@@ -6,7 +6,8 @@ import inspect
 import re
 from pathlib import Path
 
-import hq.faults
+import pos_promo_hq.faults
+
 import pos_promo.sync
 import pos_promo.sync.errors
 import pos_promo.sync.protocol
@@ -35,7 +36,7 @@ def test_every_protocol_type_and_endpoint_is_documented() -> None:
         "GET /v1/health",
     ):
         assert endpoint in text, endpoint
-    for fault in re.findall(r"``(\w+)``", hq.faults.__doc__ or ""):
+    for fault in re.findall(r"``(\w+)``", pos_promo_hq.faults.__doc__ or ""):
         assert fault in (ROOT / "docs" / "sync.md").read_text(), fault
 
 
@@ -45,7 +46,7 @@ def test_the_store_side_never_imports_sync_and_hq_imports_no_store() -> None:
     for path in (ROOT / "hq").glob("*.py"):
         text = path.read_text()
         assert "pos_promo.store" not in text and "pos_promo.embedded" not in text, path
-        assert "import daemon" not in text and "from daemon" not in text, path
+        assert "import pos_promo_daemon" not in text and "from pos_promo_daemon" not in text, path
     for path in (ROOT / "pos_promo").rglob("*.py"):
         text = path.read_text()
         assert not re.search(r"^(from|import) (hq|daemon)\b", text, re.M), path

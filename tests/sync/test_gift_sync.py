@@ -12,7 +12,8 @@ import datetime as dt
 import json
 from typing import Any
 
-from daemon.jobs import release_gifts
+from pos_promo_daemon.jobs import release_gifts
+
 from pos_promo.engine.grants import coupon_id, grant_id
 from pos_promo.sync import steps
 from tests.sync.harness import AT, HQ, PERIOD, Till, now

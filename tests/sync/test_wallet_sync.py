@@ -7,8 +7,8 @@ import sqlite3
 from typing import TYPE_CHECKING
 
 import msgspec
+from pos_promo_hq.db import next_seq, write
 
-from hq.db import next_seq, write
 from pos_promo.store.connection import connect
 from pos_promo.store.migrations import Migrations
 from pos_promo.store.outbox import event_id

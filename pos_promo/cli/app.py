@@ -15,8 +15,8 @@ from typing import Any
 
 import msgspec
 
-from pos_promo import cli_db
-from pos_promo.cli_io import dispatch, emit_json, parse_instant, read_input
+from pos_promo.cli import db as cli_db
+from pos_promo.cli.io import dispatch, emit_json, parse_instant, read_input
 from pos_promo.codec import decode_campaigns, decode_cart, decode_member_counts, decode_store
 from pos_promo.engine.evaluate import evaluate, explain
 from pos_promo.engine.index import build_index

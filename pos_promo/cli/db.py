@@ -3,7 +3,7 @@
 :func:`register` adds the database commands to the ``pos-promo`` parser:
 ``campaigns import|list|show``, ``coupons add``, ``wallet``, ``commit``,
 ``refund``, ``orders show``, ``report``, ``outbox``, and (from
-:mod:`pos_promo.cli_gifts`) ``member show`` and ``gifts release``.
+:mod:`pos_promo.cli.gifts`) ``member show`` and ``gifts release``.
 ``evaluate`` already exists there; with ``--db`` it should call
 :func:`evaluate_from_db`. Each command reads the
 database from the global ``--db`` and the store from ``--store FILE`` (a
@@ -24,8 +24,8 @@ from collections.abc import Sequence
 
 import msgspec
 
-from pos_promo import cli_gifts
-from pos_promo.cli_io import dispatch, emit_json, parse_instant, read_input
+from pos_promo.cli import gifts as cli_gifts
+from pos_promo.cli.io import dispatch, emit_json, parse_instant, read_input
 from pos_promo.codec import decode_cart, decode_store, validation_error
 from pos_promo.embedded import Engine
 from pos_promo.engine.money import format_money

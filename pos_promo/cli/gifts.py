@@ -12,7 +12,7 @@ import datetime as dt
 import sys
 from collections.abc import Callable, Sequence
 
-from pos_promo.cli_io import emit_json, parse_instant
+from pos_promo.cli.io import emit_json, parse_instant
 from pos_promo.embedded import Engine
 from pos_promo.engine.money import format_money
 from pos_promo.model.member import ActivityMetrics, MemberGifts
