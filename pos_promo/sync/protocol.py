@@ -11,7 +11,8 @@ token:
 * ``GET /v1/member-state?since=CURSOR&limit=N`` -> :class:`MemberStatePage`:
   HQ-confirmed member facts that changed after ``CURSOR``.
 * ``POST /v1/events`` with :class:`PushRequest` -> :class:`PushResponse`:
-  one verdict per event: ``accepted``, ``duplicate`` or ``rejected``.
+  one verdict per event (:data:`EventStatus`): ``accepted``, ``duplicate``,
+  ``rejected``, ``refused`` or ``conflict``.
 
 Why documents and member-state items travel as raw JSON inside their
 envelope: one bad or unknown item must not spoil its page. The receiver
@@ -211,7 +212,22 @@ def decode_member_item(raw: Raw | bytes) -> MemberStateItem | None:
 
 # -- events -------------------------------------------------------------------
 
-EventStatus = Literal["accepted", "duplicate", "rejected"]
+EventStatus = Literal["accepted", "duplicate", "rejected", "refused", "conflict"]
+"""HQ's verdict on one pushed event.
+
+* ``accepted``: stored and applied now;
+* ``duplicate``: HQ already holds this id from this store with a
+  byte-identical kind and payload; nothing changed (the till may mark it sent);
+* ``rejected``: HQ cannot use the event (malformed, unknown kind, a refund of
+  an order HQ never received, ...); ``reason`` says why;
+* ``refused``: the id is owned by another store (events belong to the store
+  that first sent them); nothing changed, and the till keeps the event;
+* ``conflict``: this store already sent this id with a different payload;
+  nothing changed, HQ shows the conflict to its operator and the till keeps
+  the event as a dead letter.
+
+Only ``accepted`` and ``duplicate`` mean HQ holds the event.
+"""
 
 
 class PushEvent(Struct, frozen=True, forbid_unknown_fields=False):
@@ -234,7 +250,7 @@ class PushRequest(Struct, frozen=True, forbid_unknown_fields=False):
 
 
 class EventResult(Struct, frozen=True, forbid_unknown_fields=False):
-    """HQ's verdict on one event; ``reason`` says why it was rejected."""
+    """HQ's verdict on one event; ``reason`` says why it was not accepted."""
 
     id: str
     status: EventStatus
