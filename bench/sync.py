@@ -80,12 +80,10 @@ def start_hq(folder: Path, replay: bool) -> tuple[subprocess.Popen[bytes], str]:
         f"s1:{TOKEN}",
         "--catalog",
         str(catalog),
-        "--admin-token",
-        "admin",
     ]
     if not replay:
         args.append("--no-replay")
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), POS_PROMO_HQ_ADMIN_TOKEN="admin")
     proc = subprocess.Popen(args, env=env, stderr=subprocess.DEVNULL, cwd=ROOT)
     deadline = time.monotonic() + 20
     while not port_file.exists():

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import msgspec
-from pos_promo_hq.db import write
+from pos_promo_hq.db import Connection, write
 
 from pos_promo.codec import decode_campaigns
 from pos_promo.sync.protocol import MAX_PAGE_LIMIT, Change, ChangesPage
@@ -84,7 +83,7 @@ def load_catalog(path: Path) -> list[Document]:
     return found
 
 
-def publish(conn: sqlite3.Connection, documents: Iterable[Document], at: dt.datetime) -> int:
+def publish(conn: Connection, documents: Iterable[Document], at: dt.datetime) -> int:
     """Append new versions to the change log; how many were new.
 
     A document needs an ``id`` and an integer ``version`` >= 1 (HQ must bump
@@ -93,20 +92,21 @@ def publish(conn: sqlite3.Connection, documents: Iterable[Document], at: dt.date
     """
     added = 0
     with write(conn):
+        conn.lock("publish")  # numbers are handed out in commit order: a cursor skips nothing
         for doc_type, doc in documents:
             doc_id, version = doc.get("id"), doc.get("version", 1)
             if not isinstance(doc_id, str) or not isinstance(version, int) or version < 1:
                 raise CatalogError(f"{doc_type} needs a string id and a version >= 1: {doc_id!r}")
             cur = conn.execute(
-                "INSERT OR IGNORE INTO changes (type, id, version, document, published_at) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO changes (type, id, version, document, published_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (doc_type, doc_id, version, json.dumps(doc), at.isoformat()),
             )
             added += cur.rowcount
     return added
 
 
-def serve_changes(conn: sqlite3.Connection, since: int, limit: int) -> bytes:
+def serve_changes(conn: Connection, since: int, limit: int) -> bytes:
     """One page of the change log after ``since``, encoded."""
     limit = max(1, min(limit, MAX_PAGE_LIMIT))
     rows = conn.execute(

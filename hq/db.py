@@ -1,88 +1,225 @@
-"""HQ's SQLite database: schema, a small connection pool, write transactions.
+"""HQ's storage: one interface, two backends.
 
-HQ serves many stores from one file; every write runs under
-``BEGIN IMMEDIATE`` (a read-then-write under a plain ``BEGIN`` fails with
-"database is locked" under contention, ARCHITECTURE "Traps"), and readers
-use their own pooled connections in WAL mode so a long ingest never blocks
-a page being served.
+SQLite is the embedded default (the demo, development, the quick tests);
+PostgreSQL, through psycopg 3 and its pool, is the production backend that
+any number of HQ processes on any number of machines share.
+:func:`open_database` picks one from its target: a ``postgresql://`` URL
+means PostgreSQL, anything else is a SQLite file.
+
+The business modules (:mod:`.ingest`, :mod:`.gifts`, :mod:`.members`,
+:mod:`.replay`, :mod:`.report`, :mod:`.catalog`) write one portable SQL:
+``?`` placeholders (translated for psycopg), ``INSERT ... ON CONFLICT``,
+columns qualified by their table inside ``DO UPDATE``, sums cast back to
+``BIGINT``. They see a :class:`Connection`, never a driver.
+
+Everything that must hold across processes is held by the database, never
+by process memory: writes run in :func:`write` (``BEGIN IMMEDIATE`` on
+SQLite, which makes writers take turns: a read-then-write under a plain
+``BEGIN`` fails with "database is locked" under contention, ARCHITECTURE
+"Traps"; ``BEGIN`` on PostgreSQL, where :meth:`Connection.lock` takes a
+transaction-scoped advisory lock and row locks do the rest), ids are
+primary keys, and every member-state change takes its number from one row
+(:func:`next_seq`) that a writer holds until it commits, so numbers are
+handed out in commit order and a cursor never skips a row.
+
+Schema migrations (:mod:`.migrations`) are applied at start, each in its
+own transaction under a lock, and recorded in ``schema_migrations``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import os
 import queue
+import re
 import sqlite3
-from collections.abc import Iterator
+import zlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import psycopg
+import psycopg_pool
+from pos_promo_hq.migrations import MIGRATIONS
 
 __all__ = [
-    "SCHEMA",
-    "Pool",
+    "Connection",
+    "Cursor",
+    "Database",
+    "DatabaseError",
+    "PostgresDatabase",
+    "SQLiteDatabase",
+    "is_postgres_url",
     "next_seq",
+    "open_database",
     "write",
 ]
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-INSERT OR IGNORE INTO meta (key, value) VALUES ('state_seq', 0);
-CREATE TABLE IF NOT EXISTS changes (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    type TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
-    document TEXT NOT NULL, published_at TEXT NOT NULL);
-CREATE UNIQUE INDEX IF NOT EXISTS changes_key ON changes (type, id, version);
-CREATE TABLE IF NOT EXISTS events (
-    id TEXT PRIMARY KEY, store_id TEXT NOT NULL, kind TEXT NOT NULL,
-    order_id TEXT, payload TEXT NOT NULL, received_at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS events_store ON events (store_id, kind);
-CREATE TABLE IF NOT EXISTS orders (
-    store_id TEXT NOT NULL, order_id TEXT NOT NULL, event_id TEXT NOT NULL,
-    member_id TEXT, at TEXT NOT NULL, local_date TEXT NOT NULL,
-    subtotal INTEGER NOT NULL, total_discount INTEGER NOT NULL, total INTEGER NOT NULL,
-    PRIMARY KEY (store_id, order_id));
-CREATE INDEX IF NOT EXISTS orders_member ON orders (member_id);
-CREATE TABLE IF NOT EXISTS refunds (
-    store_id TEXT NOT NULL, refund_id TEXT NOT NULL, order_id TEXT NOT NULL,
-    amount INTEGER NOT NULL, discount INTEGER NOT NULL,
-    PRIMARY KEY (store_id, refund_id));
-CREATE TABLE IF NOT EXISTS participation_counts (
-    member_id TEXT NOT NULL, campaign_id TEXT NOT NULL, total INTEGER NOT NULL,
-    seq INTEGER NOT NULL, PRIMARY KEY (member_id, campaign_id));
-CREATE INDEX IF NOT EXISTS participation_counts_seq ON participation_counts (seq);
-CREATE TABLE IF NOT EXISTS participation_days (
-    member_id TEXT NOT NULL, campaign_id TEXT NOT NULL, local_date TEXT NOT NULL,
-    count INTEGER NOT NULL, PRIMARY KEY (member_id, campaign_id, local_date));
-CREATE TABLE IF NOT EXISTS redemptions (
-    coupon_id TEXT NOT NULL, store_id TEXT NOT NULL, order_id TEXT NOT NULL,
-    PRIMARY KEY (coupon_id, store_id, order_id));
-CREATE TABLE IF NOT EXISTS gift_accruals (
-    event_id TEXT PRIMARY KEY, store_id TEXT NOT NULL, order_id TEXT NOT NULL,
-    activity_id TEXT NOT NULL, member_id TEXT NOT NULL, amount INTEGER NOT NULL,
-    at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS gift_totals (
-    member_id TEXT NOT NULL, activity_id TEXT NOT NULL, measure TEXT NOT NULL,
-    total INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (member_id, activity_id));
-CREATE INDEX IF NOT EXISTS gift_totals_seq ON gift_totals (seq);
-CREATE TABLE IF NOT EXISTS gift_grants (
-    grant_id TEXT PRIMARY KEY, activity_id TEXT NOT NULL, version INTEGER NOT NULL,
-    member_id TEXT NOT NULL, ordinal INTEGER NOT NULL, status TEXT NOT NULL,
-    at TEXT NOT NULL, store_id TEXT, origin TEXT NOT NULL, seq INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS gift_grants_seq ON gift_grants (seq);
-CREATE INDEX IF NOT EXISTS gift_grants_member ON gift_grants (member_id, activity_id);
-CREATE TABLE IF NOT EXISTS gift_grant_reports (
-    grant_id TEXT NOT NULL, store_id TEXT NOT NULL, event_id TEXT NOT NULL,
-    status TEXT NOT NULL, PRIMARY KEY (grant_id, event_id));
-CREATE TABLE IF NOT EXISTS wallet_coupons (
-    coupon_id TEXT PRIMARY KEY, grant_id TEXT, template_id TEXT NOT NULL,
-    member_id TEXT NOT NULL, valid_from TEXT NOT NULL, valid_until TEXT NOT NULL,
-    status TEXT NOT NULL, seq INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS wallet_coupons_seq ON wallet_coupons (seq);
-CREATE TABLE IF NOT EXISTS flags (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, store_id TEXT,
-    order_id TEXT, subject TEXT, detail TEXT NOT NULL, at TEXT NOT NULL);
-"""
+Dialect = Literal["sqlite", "postgresql"]
 
 
-def _connect(path: str) -> sqlite3.Connection:
+class DatabaseError(Exception):
+    """HQ cannot open or prepare its database (one line for the operator)."""
+
+
+class Cursor(Protocol):
+    """What a query answers, on either backend."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(ABC):
+    """One connection running HQ's portable SQL."""
+
+    dialect: Dialect
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[object] = ()) -> Cursor:
+        """Run one statement with ``?`` placeholders."""
+
+    @property
+    @abstractmethod
+    def in_transaction(self) -> bool: ...
+
+    @abstractmethod
+    def begin(self) -> None:
+        """Start a write transaction."""
+
+    def commit(self) -> None:
+        self.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.in_transaction:
+            self.execute("ROLLBACK")
+
+    def lock(self, key: str) -> None:
+        """Hold ``key`` until this transaction ends (SQLite: writers already take turns)."""
+        del key
+
+    def skip_locked(self) -> str:
+        """The suffix that claims rows no other worker holds (SQLite: none needed)."""
+        return ""
+
+
+class _SQLiteConnection(Connection):
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, raw: sqlite3.Connection) -> None:
+        self.raw = raw
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> Cursor:
+        return self.raw.execute(sql, tuple(params))
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.in_transaction
+
+    def begin(self) -> None:
+        self.raw.execute("BEGIN IMMEDIATE")
+
+
+@functools.lru_cache(maxsize=1024)
+def _to_psycopg(sql: str) -> str:
+    """``?`` placeholders as psycopg's ``%s`` (a literal ``%`` doubled)."""
+    return re.sub(r"\?", "%s", sql.replace("%", "%%"))
+
+
+class _PostgresConnection(Connection):
+    dialect: Dialect = "postgresql"
+
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+        self.raw = raw
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> Cursor:
+        if params:
+            return self.raw.execute(_to_psycopg(sql), tuple(params), prepare=True)
+        return self.raw.execute(sql.encode())
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+
+    def begin(self) -> None:
+        self.raw.execute(b"BEGIN")
+
+    def lock(self, key: str) -> None:
+        self.execute("SELECT pg_advisory_xact_lock(?)", (zlib.crc32(key.encode()),))
+
+    def skip_locked(self) -> str:
+        return " FOR UPDATE SKIP LOCKED"
+
+
+@contextlib.contextmanager
+def write(conn: Connection | sqlite3.Connection) -> Iterator[None]:
+    """One write transaction, rolled back on any exception."""
+    if isinstance(conn, sqlite3.Connection):
+        conn = _SQLiteConnection(conn)
+    conn.begin()
+    try:
+        yield
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
+
+
+def next_seq(conn: Connection | sqlite3.Connection) -> int:
+    """The next member-state number (inside a write transaction, which then holds it)."""
+    row = conn.execute(
+        "UPDATE meta SET value = value + 1 WHERE key = 'state_seq' RETURNING value"
+    ).fetchone()
+    return int(row[0])
+
+
+class Database(ABC):
+    """HQ's database: hands out connections, one per request or job."""
+
+    dialect: Dialect
+    target: str
+
+    @abstractmethod
+    def connection(self) -> contextlib.AbstractContextManager[Connection]: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations this database lacks, in order; their names."""
+        applied: list[str] = []
+        with self.connection() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
+            for name, statements in MIGRATIONS:
+                with write(conn):
+                    conn.lock("pos_promo_hq.migrate")
+                    done = conn.execute(
+                        "SELECT 1 FROM schema_migrations WHERE name = ?", (name,)
+                    ).fetchone()
+                    if done:
+                        continue
+                    for statement in statements(conn.dialect):
+                        conn.execute(statement)
+                    conn.execute(
+                        "INSERT INTO schema_migrations (name, applied_at) "
+                        "VALUES (?, CAST(CURRENT_TIMESTAMP AS TEXT))",
+                        (name,),
+                    )
+                    applied.append(name)
+        return applied
+
+
+def _sqlite_connect(path: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA busy_timeout = 30000")
     conn.execute("PRAGMA journal_mode = WAL")
@@ -90,47 +227,109 @@ def _connect(path: str) -> sqlite3.Connection:
     return conn
 
 
-class Pool:
-    """A fixed set of connections handed out one per request."""
+def _create_private(path: Path) -> None:
+    """Create HQ's SQLite file (and its WAL and SHM) readable by its owner only."""
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if not file.exists():
+            try:
+                os.close(os.open(file, os.O_CREAT | os.O_WRONLY, 0o600))
+            except OSError as exc:
+                raise DatabaseError(f"cannot create HQ database {file}: {exc.strerror}") from None
+        if file.stat().st_mode & 0o077:
+            file.chmod(0o600)
+
+
+class SQLiteDatabase(Database):
+    """A fixed set of connections to one SQLite file, handed out one at a time."""
+
+    dialect: Dialect = "sqlite"
 
     def __init__(self, path: str | Path, size: int = 4) -> None:
-        self.path = str(path)
-        first = _connect(self.path)
-        first.executescript(SCHEMA)
+        self.target = str(path)
+        file = Path(self.target)
+        if not file.parent.is_dir():
+            raise DatabaseError(f"cannot create HQ database {file}: no folder {file.parent}")
+        _create_private(file)
         self._free: queue.Queue[sqlite3.Connection] = queue.Queue()
-        self._all = [first] + [_connect(self.path) for _ in range(size - 1)]
-        for conn in self._all:
-            self._free.put(conn)
+        try:
+            self._all = [_sqlite_connect(self.target) for _ in range(size)]
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"cannot open HQ database {file}: {exc}") from None
+        for raw in self._all:
+            self._free.put(raw)
 
     @contextlib.contextmanager
-    def connection(self) -> Iterator[sqlite3.Connection]:
-        conn = self._free.get()
+    def connection(self) -> Iterator[Connection]:
+        raw = self._free.get()
         try:
-            yield conn
+            yield _SQLiteConnection(raw)
         finally:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            self._free.put(conn)
+            if raw.in_transaction:
+                raw.execute("ROLLBACK")
+            self._free.put(raw)
 
     def close(self) -> None:
-        for conn in self._all:
-            conn.close()
+        for raw in self._all:
+            raw.close()
 
 
-@contextlib.contextmanager
-def write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+class PostgresDatabase(Database):
+    """A psycopg pool on one PostgreSQL database (a ``search_path`` in the URL's
+    ``options`` picks a schema: the contract tests give each test its own)."""
+
+    dialect: Dialect = "postgresql"
+
+    def __init__(self, url: str, size: int = 4) -> None:
+        self.target = url
+        self._pool = psycopg_pool.ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max(1, size),
+            kwargs={"autocommit": True},
+            open=False,
+            name="pos_promo_hq",
+        )
+        try:
+            self._pool.open(wait=True, timeout=10)
+        except psycopg_pool.PoolTimeout:
+            self._pool.close()
+            raise DatabaseError(f"cannot connect to PostgreSQL at {_safe(url)}") from None
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[Connection]:
+        with self._pool.connection() as raw:
+            conn = _PostgresConnection(raw)
+            try:
+                yield conn
+            finally:
+                conn.rollback()
+
+    def close(self) -> None:
+        self._pool.close()
 
 
-def next_seq(conn: sqlite3.Connection) -> int:
-    """The next member-state sequence number (inside a write transaction)."""
-    conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'state_seq'")
-    return int(conn.execute("SELECT value FROM meta WHERE key = 'state_seq'").fetchone()[0])
+def _safe(url: str) -> str:
+    """The URL without a password, for messages."""
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
+def is_postgres_url(target: str | Path) -> bool:
+    return str(target).startswith(("postgresql://", "postgres://"))
+
+
+def open_database(target: str | Path, size: int = 4, migrate: bool = True) -> Database:
+    """HQ's database at ``target`` (a file path or a ``postgresql://`` URL), migrated."""
+    db: Database
+    db = (
+        PostgresDatabase(str(target), size)
+        if is_postgres_url(target)
+        else SQLiteDatabase(target, size)
+    )
+    if migrate:
+        try:
+            db.migrate()
+        except (sqlite3.Error, psycopg.Error) as exc:
+            db.close()
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DatabaseError(f"cannot prepare HQ database: {first}") from None
+    return db

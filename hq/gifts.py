@@ -27,13 +27,12 @@ till compute the same coupon. Every change takes a new member-state number.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import msgspec
-from pos_promo_hq.db import next_seq
+from pos_promo_hq.db import Connection, next_seq
 
 from pos_promo.engine.grants import (
     grant_coupons,
@@ -45,7 +44,7 @@ from pos_promo.engine.grants import (
 from pos_promo.model.cart import StoreContext
 from pos_promo.model.coupon import CouponTemplate
 from pos_promo.model.gift import CumulativeGift
-from pos_promo.model.gift_events import GiftAccrued, GiftCouponIssued, GiftGranted
+from pos_promo.model.gift_events import GiftAccrued, GiftCouponIssued, GiftGranted, GiftRevoked
 
 __all__ = [
     "GIFT_KINDS",
@@ -67,7 +66,7 @@ def _iso(at: dt.datetime) -> str:
 
 
 def _activity(
-    conn: sqlite3.Connection, activity_id: str, version: int | None = None
+    conn: Connection, activity_id: str, version: int | None = None
 ) -> CumulativeGift | None:
     """The published activity at ``version`` (default: the latest), if HQ has it."""
     query = "SELECT document FROM changes WHERE type = 'campaign' AND id = ?"
@@ -84,7 +83,7 @@ def _activity(
         return None
 
 
-def _templates(conn: sqlite3.Connection, activity: CumulativeGift) -> dict[str, CouponTemplate]:
+def _templates(conn: Connection, activity: CumulativeGift) -> dict[str, CouponTemplate]:
     found: dict[str, CouponTemplate] = {}
     for gift in activity.gifts:
         row = conn.execute(
@@ -109,19 +108,21 @@ class GiftLedger:
     touched: dict[tuple[str, str], tuple[dt.datetime, str]] = field(default_factory=dict)
     reported: set[str] = field(default_factory=set)  # grants a store revoked in this batch
 
-    def apply(
-        self, conn: sqlite3.Connection, store_id: str, event_id: str, event: GiftEvent
-    ) -> None:
+    def apply(self, conn: Connection, store_id: str, event_id: str, event: GiftEvent) -> str:
+        """Apply one gift event; or, before writing anything, why HQ refuses it."""
+        reason = _check(conn, event)
+        if reason:
+            return reason
         if isinstance(event, GiftCouponIssued):
             self._coupon_issued(conn, event)
-            return
+            return ""
         self._accrued(conn, store_id, event_id, event)
         for grant in event.grants:
             self._granted(conn, store_id, event_id, event, grant)
         for revoked in event.revoked:
             conn.execute(
-                "INSERT OR IGNORE INTO gift_grant_reports (grant_id, store_id, event_id, status) "
-                "VALUES (?, ?, ?, 'revoked')",
+                "INSERT INTO gift_grant_reports (grant_id, store_id, event_id, status) "
+                "VALUES (?, ?, ?, 'revoked') ON CONFLICT DO NOTHING",
                 (revoked.grant_id, store_id, event_id),
             )
             self.reported.add(revoked.grant_id)
@@ -130,13 +131,13 @@ class GiftLedger:
                 # brings the coupon back
                 conn.execute(
                     "UPDATE wallet_coupons SET status = 'void', seq = ? "
-                    "WHERE coupon_id = ? AND status = 'issued'",
-                    (next_seq(conn), coupon),
+                    "WHERE coupon_id = ? AND grant_id = ? AND member_id = ? "
+                    "AND status = 'issued'",
+                    (next_seq(conn), coupon, revoked.grant_id, event.member_id),
                 )
+        return ""
 
-    def _accrued(
-        self, conn: sqlite3.Connection, store_id: str, event_id: str, event: GiftAccrued
-    ) -> None:
+    def _accrued(self, conn: Connection, store_id: str, event_id: str, event: GiftAccrued) -> None:
         conn.execute(
             "INSERT INTO gift_accruals (event_id, store_id, order_id, activity_id, member_id, "
             "amount, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -152,23 +153,23 @@ class GiftLedger:
         )
         conn.execute(
             "INSERT INTO gift_totals (member_id, activity_id, measure, total, seq) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(member_id, activity_id) DO UPDATE SET "
-            "total = total + excluded.total, seq = excluded.seq",
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (member_id, activity_id) DO UPDATE SET "
+            "total = gift_totals.total + excluded.total, seq = excluded.seq",
             (event.member_id, event.activity_id, event.measure, event.amount, next_seq(conn)),
         )
         self.touched[(event.member_id, event.activity_id)] = (event.at, store_id)
 
     def _granted(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         store_id: str,
         event_id: str,
         event: GiftAccrued,
         grant: GiftGranted,
     ) -> None:
         conn.execute(
-            "INSERT OR IGNORE INTO gift_grant_reports (grant_id, store_id, event_id, status) "
-            "VALUES (?, ?, ?, 'granted')",
+            "INSERT INTO gift_grant_reports (grant_id, store_id, event_id, status) "
+            "VALUES (?, ?, ?, 'granted') ON CONFLICT DO NOTHING",
             (grant.grant_id, store_id, event_id),
         )
         known = conn.execute(
@@ -176,9 +177,9 @@ class GiftLedger:
         ).fetchone()
         for coupon in grant.coupons:  # the till's own facts first: first seen wins
             conn.execute(
-                "INSERT OR IGNORE INTO wallet_coupons (coupon_id, grant_id, template_id, "
+                "INSERT INTO wallet_coupons (coupon_id, grant_id, template_id, "
                 "member_id, valid_from, valid_until, status, seq) "
-                "VALUES (?, ?, ?, ?, ?, ?, 'issued', ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, 'issued', ?) ON CONFLICT DO NOTHING",
                 (
                     coupon.coupon_id,
                     grant.grant_id,
@@ -210,15 +211,16 @@ class GiftLedger:
         if activity is not None:  # the delayed coupons, valid from when the till releases them
             _issue(conn, activity, self._zone(store_id), event.member_id, grant.ordinal, event.at)
 
-    def _coupon_issued(self, conn: sqlite3.Connection, event: GiftCouponIssued) -> None:
+    def _coupon_issued(self, conn: Connection, event: GiftCouponIssued) -> None:
         """A coupon HQ did not plan itself (first seen wins, so ids never double).
 
         One HQ already holds is served again: the till that issued it (say,
         released it after HQ had revoked its grant) learns HQ's state.
         """
         cur = conn.execute(
-            "INSERT OR IGNORE INTO wallet_coupons (coupon_id, grant_id, template_id, member_id, "
-            "valid_from, valid_until, status, seq) VALUES (?, ?, ?, ?, ?, ?, 'issued', ?)",
+            "INSERT INTO wallet_coupons (coupon_id, grant_id, template_id, member_id, "
+            "valid_from, valid_until, status, seq) VALUES (?, ?, ?, ?, ?, ?, 'issued', ?) "
+            "ON CONFLICT DO NOTHING",
             (
                 event.coupon_id,
                 event.grant_id,
@@ -242,7 +244,7 @@ class GiftLedger:
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             return zoneinfo.ZoneInfo("UTC")
 
-    def reconcile(self, conn: sqlite3.Connection) -> None:
+    def reconcile(self, conn: Connection) -> None:
         """Grant what each touched total reaches and revoke what it no longer does."""
         for (member, activity_id), (at, store_id) in sorted(self.touched.items()):
             activity = _activity(conn, activity_id)
@@ -279,8 +281,46 @@ class GiftLedger:
         self.reported.clear()
 
 
+def _check(conn: Connection, event: GiftEvent) -> str:
+    """Grants merge on their content, not on trust in their ids: every grant id
+    must be the one its activity, member and ordinal derive, and every coupon
+    id one its grant derives; ``""`` when all hold."""
+    if isinstance(event, GiftCouponIssued):
+        row = conn.execute(
+            "SELECT activity_id, member_id, ordinal, version FROM gift_grants WHERE grant_id = ?",
+            (event.grant_id,),
+        ).fetchone()
+        if row is None:
+            return f"coupon {event.coupon_id} of grant {event.grant_id}, which HQ does not hold"
+        if row[1] != event.member_id:
+            return f"coupon {event.coupon_id}: grant {event.grant_id} is another member's"
+        activity = _activity(conn, row[0], int(row[3]))
+        if activity is not None and event.coupon_id not in {
+            c for c, _ in grant_coupons(activity, row[1], int(row[2]))
+        }:
+            return f"coupon id {event.coupon_id} does not follow from grant {event.grant_id}"
+        return ""
+    refs: list[GiftGranted | GiftRevoked] = [*event.grants, *event.revoked]
+    for ref in refs:
+        expected = grant_id(event.activity_id, event.member_id, ref.ordinal)
+        if ref.grant_id != expected:
+            return (
+                f"grant id {ref.grant_id} does not follow from activity {event.activity_id!r}, "
+                f"member {event.member_id!r} and ordinal {ref.ordinal}"
+            )
+    for grant in event.grants:
+        activity = _activity(conn, event.activity_id, grant.version)
+        if activity is None or not grant.coupons:
+            continue
+        derived = {c for c, _ in grant_coupons(activity, event.member_id, grant.ordinal)}
+        stray = [c.coupon_id for c in grant.coupons if c.coupon_id not in derived]
+        if stray:
+            return f"coupon id {stray[0]} does not follow from grant {grant.grant_id}"
+    return ""
+
+
 def _grant(
-    conn: sqlite3.Connection,
+    conn: Connection,
     activity: CumulativeGift,
     zone: zoneinfo.ZoneInfo,
     member: str,
@@ -293,7 +333,7 @@ def _grant(
     conn.execute(
         "INSERT INTO gift_grants (grant_id, activity_id, version, member_id, ordinal, status, "
         "at, store_id, origin, seq) VALUES (?, ?, ?, ?, ?, 'granted', ?, ?, 'hq', ?) "
-        "ON CONFLICT(grant_id) DO UPDATE SET status = 'granted', at = excluded.at, "
+        "ON CONFLICT (grant_id) DO UPDATE SET status = 'granted', at = excluded.at, "
         "version = excluded.version, seq = excluded.seq",
         (gid, activity.id, activity.version, member, ordinal, _iso(at), store_id, next_seq(conn)),
     )
@@ -301,7 +341,7 @@ def _grant(
 
 
 def _issue(
-    conn: sqlite3.Connection,
+    conn: Connection,
     activity: CumulativeGift,
     zone: zoneinfo.ZoneInfo,
     member: str,
@@ -314,7 +354,7 @@ def _issue(
         conn.execute(
             "INSERT INTO wallet_coupons (coupon_id, grant_id, template_id, member_id, "
             "valid_from, valid_until, status, seq) VALUES (?, ?, ?, ?, ?, ?, 'issued', ?) "
-            "ON CONFLICT(coupon_id) DO UPDATE SET status = 'issued', "
+            "ON CONFLICT (coupon_id) DO UPDATE SET status = 'issued', "
             "valid_from = excluded.valid_from, valid_until = excluded.valid_until, "
             "seq = excluded.seq WHERE wallet_coupons.status = 'void'",
             (
@@ -329,7 +369,7 @@ def _issue(
         )
 
 
-def _revoke(conn: sqlite3.Connection, activity: CumulativeGift, member: str, ordinal: int) -> None:
+def _revoke(conn: Connection, activity: CumulativeGift, member: str, ordinal: int) -> None:
     gid = grant_id(activity.id, member, ordinal)
     conn.execute(
         "UPDATE gift_grants SET status = 'revoked', seq = ? WHERE grant_id = ?",
@@ -343,7 +383,7 @@ def _revoke(conn: sqlite3.Connection, activity: CumulativeGift, member: str, ord
         )
 
 
-def mark_redeemed(conn: sqlite3.Connection, coupon_id: str, redeemed: bool) -> None:
+def mark_redeemed(conn: Connection, coupon_id: str, redeemed: bool) -> None:
     """A redemption (or its restoration by a full refund) of a wallet coupon HQ holds."""
     old, new = ("issued", "redeemed") if redeemed else ("redeemed", "issued")
     conn.execute(
@@ -352,7 +392,7 @@ def mark_redeemed(conn: sqlite3.Connection, coupon_id: str, redeemed: bool) -> N
     )
 
 
-def touch_gift_event(conn: sqlite3.Connection, event: GiftEvent) -> None:
+def touch_gift_event(conn: Connection, event: GiftEvent) -> None:
     """Serve again the member state a repeated gift event touched, so the till can
     confirm its local rows (see :mod:`pos_promo.sync.members`)."""
     if isinstance(event, GiftCouponIssued):

@@ -2,34 +2,54 @@
 
 The whole batch is applied in one write transaction, so a crash (or a
 dropped connection) leaves all of it or none of it, and HQ answers only
-after the commit. Per event:
+after the commit. Events are owned by the store that first sent them. Per
+event:
 
-* an id HQ already holds (or met earlier in the batch) is a ``duplicate``
-  and changes nothing, except that the member state it touched is served
-  again, so a till whose acknowledgement was lost can still confirm it;
+* an id this store already sent with the same kind and byte-identical
+  payload (or met earlier in the batch) is a ``duplicate`` and changes
+  nothing, except that the member state it touched is served again, so a
+  till whose acknowledgement was lost can still confirm it;
+* an id another store holds is ``refused``, never "duplicate": one store
+  cannot make another's event vanish by sending its id first;
+* an id this store sent before with another kind or payload is a
+  ``conflict``: nothing changes and HQ flags it (``event_conflict``);
 * an event that cannot be used is ``rejected`` with its reason (malformed
   payload, unknown kind, another store's event, a refund of an order HQ
-  never received, an order id already held under another event);
-* anything else is ``accepted`` and applied: orders and refunds are kept,
-  participation deltas add up per member and campaign across stores, a
-  coupon redeemed by two orders is flagged (a ``coupon.restored`` event,
-  sent when a full refund gives a coupon back, removes that redemption),
-  each order's receipt is replayed (:mod:`hq.replay`) with any
-  difference flagged, and cumulative gift events add up across stores
-  (:mod:`hq.gifts`), reconciled once the whole batch is in: HQ grants what
-  only the combined total reaches and merges grants stores made offline.
+  never received, a grant or coupon id that does not follow from its
+  content);
+* anything else is ``accepted`` and applied: orders (keyed by store, order
+  id and copy: a second, different order under one key, say from a second
+  till reusing an order number, is kept as the next copy and flagged
+  ``order_conflict``, never dropped) and refunds are kept, participation
+  deltas add up per member and campaign across stores, a coupon redeemed by
+  two orders is flagged (a ``coupon.restored`` event, sent when a full
+  refund gives a coupon back, removes that redemption), each order goes on
+  the replay queue (:mod:`.replay`, worked off the hot path) with the
+  member's counts as it arrived, and cumulative gift events add up across
+  stores (:mod:`.gifts`), reconciled once the whole batch is in.
+
+A store that sends an event naming a member has served that member, and
+may read its state from then on (:mod:`.members`).
+
+Exactly-once holds across HQ processes by the database: the event id is a
+primary key (a concurrent insert of the same id makes one transaction fail
+and retry, and then see the other's), and one store's pushes take turns
+under a lock held until commit.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
-from dataclasses import dataclass, field
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import msgspec
-from pos_promo_hq.db import next_seq, write
+import psycopg
+from pos_promo_hq.db import Connection, next_seq, write
 from pos_promo_hq.gifts import GIFT_KINDS, GiftLedger, mark_redeemed, touch_gift_event
-from pos_promo_hq.replay import ReplayCache, replay_order
+from pos_promo_hq.members import link_member
+from pos_promo_hq.replay import enqueue_replay
 
 from pos_promo.model.cart import StoreContext
 from pos_promo.model.events import (
@@ -48,6 +68,9 @@ __all__ = [
     "KNOWN_KINDS",
     "Ingestor",
 ]
+
+log = logging.getLogger("hq")
+_ATTEMPTS = 5  # a batch that met a concurrent one (same id, a deadlock) runs again
 
 _EVENT = msgspec.json.Decoder(Event)
 KNOWN_KINDS = frozenset(
@@ -68,51 +91,120 @@ class _Rejected(Exception):
         self.reason = reason
 
 
+class _SameOrder(Exception):
+    """The order HQ holds under this key, sent again under another event id."""
+
+
+class _Raced(Exception):
+    """Another transaction stored this event id first: run the batch again."""
+
+
 @dataclass
 class Ingestor:
-    """Applies batches for the stores HQ knows; one per server."""
+    """Applies batches for the stores HQ knows; one per server process.
+
+    ``replay`` puts each order on the replay queue; ``on_enqueued`` is
+    called after a commit that queued any (to wake this process's worker).
+    """
 
     stores: dict[str, StoreContext]
     replay: bool = True
-    cache: ReplayCache = field(default_factory=ReplayCache)
+    on_enqueued: Callable[[], None] | None = None
 
     def apply(
-        self, conn: sqlite3.Connection, store_id: str, request: PushRequest, at: dt.datetime
+        self, conn: Connection, store_id: str, request: PushRequest, at: dt.datetime
     ) -> list[EventResult]:
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                results, queued = self._batch(conn, store_id, request, at)
+            except (_Raced, psycopg.errors.DeadlockDetected, psycopg.errors.UniqueViolation):
+                if attempt == _ATTEMPTS:
+                    raise
+                log.info("batch of store %s met a concurrent one; again (%d)", store_id, attempt)
+                continue
+            if queued and self.on_enqueued is not None:
+                self.on_enqueued()
+            return results
+        raise AssertionError("unreachable")
+
+    def _batch(
+        self, conn: Connection, store_id: str, request: PushRequest, at: dt.datetime
+    ) -> tuple[list[EventResult], bool]:
         stamp = at.isoformat()
         results: list[EventResult] = []
-        seen: set[str] = set()
+        seen: dict[str, tuple[str, str]] = {}
+        queued = False
         gifts = GiftLedger(self.stores)  # this batch's gift events, reconciled at its end
         with write(conn):
+            conn.lock(f"ingest:{store_id}")  # one store's pushes take turns
             for pushed in request.events:
-                if pushed.id in seen or _held(conn, pushed.id):
-                    if pushed.id not in seen:
-                        self._touch(conn, pushed.id)
-                    results.append(EventResult(pushed.id, "duplicate"))
-                    seen.add(pushed.id)
+                payload = bytes(pushed.payload).decode()
+                verdict = self._held(conn, store_id, pushed, payload, seen.get(pushed.id), stamp)
+                if verdict is not None:
+                    results.append(verdict)
                     continue
-                seen.add(pushed.id)
+                seen[pushed.id] = (pushed.kind, payload)
                 try:
                     event = self._decode(pushed, store_id)
-                    self._apply(conn, store_id, pushed, event, stamp, gifts)
+                    note = self._apply(conn, store_id, pushed, event, stamp, gifts)
                 except _Rejected as exc:
+                    del seen[pushed.id]  # not held: the same id may come again, fixed
                     results.append(EventResult(pushed.id, "rejected", exc.reason))
                     continue
-                conn.execute(
+                except _SameOrder:
+                    results.append(EventResult(pushed.id, "duplicate"))
+                    continue
+                cur = conn.execute(
                     "INSERT INTO events (id, store_id, kind, order_id, payload, received_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     (
                         pushed.id,
                         store_id,
                         pushed.kind,
                         getattr(event, "order_id", None),
-                        bytes(pushed.payload).decode(),
+                        payload,
                         stamp,
                     ),
                 )
-                results.append(EventResult(pushed.id, "accepted"))
+                if cur.rowcount != 1:
+                    raise _Raced(pushed.id)
+                member = getattr(event, "member_id", None)
+                if isinstance(member, str):
+                    link_member(conn, store_id, member, "served", stamp)
+                queued |= isinstance(event, OrderCommitted) and self.replay
+                results.append(EventResult(pushed.id, "accepted", note))
             gifts.reconcile(conn)
-        return results
+        return results, queued
+
+    def _held(
+        self,
+        conn: Connection,
+        store_id: str,
+        pushed: PushEvent,
+        payload: str,
+        in_batch: tuple[str, str] | None,
+        stamp: str,
+    ) -> EventResult | None:
+        """The verdict on an id HQ (or this batch) already holds; ``None`` if new."""
+        if in_batch is not None:
+            holder: tuple[str, str, str] | None = (store_id, *in_batch)
+        else:
+            row = conn.execute(
+                "SELECT store_id, kind, payload FROM events WHERE id = ?", (pushed.id,)
+            ).fetchone()
+            holder = None if row is None else (row[0], row[1], row[2])
+        if holder is None:
+            return None
+        owner, kind, held_payload = holder
+        if owner != store_id:
+            return EventResult(pushed.id, "refused", "this event id belongs to another store")
+        if (kind, held_payload) != (pushed.kind, payload):
+            reason = "this store sent this event id before with a different payload"
+            _flag_once(conn, "event_conflict", store_id, pushed.id, reason, stamp)
+            return EventResult(pushed.id, "conflict", reason)
+        if in_batch is None:
+            self._touch(conn, pushed.id)
+        return EventResult(pushed.id, "duplicate")
 
     @staticmethod
     def _decode(pushed: PushEvent, store_id: str) -> Event:
@@ -131,16 +223,17 @@ class Ingestor:
 
     def _apply(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         store_id: str,
         pushed: PushEvent,
         event: Event,
         stamp: str,
         gifts: GiftLedger,
-    ) -> None:
+    ) -> str:
+        """Apply one event; a note for its verdict (empty but for a conflicting order)."""
         if isinstance(event, OrderCommitted):
-            self._order(conn, store_id, pushed, event, stamp)
-        elif isinstance(event, OrderRefunded):
+            return self._order(conn, store_id, pushed, event, stamp)
+        if isinstance(event, OrderRefunded):
             refund = event.refund
             known = conn.execute(
                 "SELECT 1 FROM orders WHERE store_id = ? AND order_id = ?",
@@ -149,15 +242,15 @@ class Ingestor:
             if known is None:
                 raise _Rejected(f"refund of order {refund.order_id!r}, which HQ never received")
             conn.execute(
-                "INSERT OR IGNORE INTO refunds (store_id, refund_id, order_id, amount, discount) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO refunds (store_id, refund_id, order_id, amount, discount) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (store_id, refund.refund_id, refund.order_id, refund.amount, refund.discount),
             )
         elif isinstance(event, CouponRedeemed):
             # order.committed (pushed before it) already recorded and flagged it
             conn.execute(
-                "INSERT OR IGNORE INTO redemptions (coupon_id, store_id, order_id) "
-                "VALUES (?, ?, ?)",
+                "INSERT INTO redemptions (coupon_id, store_id, order_id) "
+                "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 (event.coupon_id, store_id, event.order_id),
             )
             mark_redeemed(conn, event.coupon_id, True)  # HQ's wallet, served as member state
@@ -170,48 +263,60 @@ class Ingestor:
         elif isinstance(event, ParticipationChanged):
             _participation(conn, event)
         elif isinstance(event, GiftAccrued | GiftCouponIssued):
-            gifts.apply(conn, store_id, pushed.id, event)
+            reason = gifts.apply(conn, store_id, pushed.id, event)
+            if reason:
+                raise _Rejected(reason)
         else:  # a kind the event union has but this HQ does not apply
             raise _Rejected(f"HQ does not apply {pushed.kind!r} events")
+        return ""
 
     def _order(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         store_id: str,
         pushed: PushEvent,
         event: OrderCommitted,
         stamp: str,
-    ) -> None:
-        held = conn.execute(
-            "SELECT event_id FROM orders WHERE store_id = ? AND order_id = ?",
-            (store_id, event.order_id),
-        ).fetchone()
-        if held is not None:
-            raise _Rejected(f"order {event.order_id!r} is already held under event {held[0]}")
-        conn.execute(
-            "INSERT INTO orders (store_id, order_id, event_id, member_id, at, local_date, "
-            "subtotal, total_discount, total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                store_id,
-                event.order_id,
-                pushed.id,
-                event.member_id,
-                event.at.isoformat(),
-                event.local_date.isoformat(),
-                event.subtotal,
-                event.total_discount,
-                event.total,
-            ),
+    ) -> str:
+        """Keep the order under (store, order id, copy); queue its replay."""
+        values = (
+            pushed.id,
+            event.member_id,
+            event.at.isoformat(),
+            event.local_date.isoformat(),
+            event.subtotal,
+            event.total_discount,
+            event.total,
         )
+        insert = (
+            "INSERT INTO orders (store_id, order_id, copy, event_id, member_id, at, local_date, "
+            "subtotal, total_discount, total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        cur = conn.execute(
+            insert + " ON CONFLICT DO NOTHING", (store_id, event.order_id, 0, *values)
+        )
+        note = ""
+        if cur.rowcount != 1:
+            held = conn.execute(
+                "SELECT o.event_id, e.payload FROM orders o JOIN events e ON e.id = o.event_id "
+                "WHERE o.store_id = ? AND o.order_id = ? ORDER BY o.copy",
+                (store_id, event.order_id),
+            ).fetchall()
+            if any(payload == bytes(pushed.payload).decode() for _, payload in held):
+                raise _SameOrder(pushed.id)
+            copy = len(held)
+            conn.execute(insert, (store_id, event.order_id, copy, *values))
+            note = (
+                f"order {event.order_id!r} is already held under event {held[0][0]}: "
+                f"kept as copy {copy} and flagged at HQ"
+            )
+            _flag(conn, "order_conflict", store_id, event.order_id, pushed.id, note, stamp)
         _redemptions(conn, store_id, event, stamp)
-        if not self.replay:
-            return
-        store = self.stores.get(store_id, StoreContext(store_id))
-        differences = replay_order(conn, event, store, self.cache)
-        for difference in differences:
-            _flag(conn, "receipt_divergence", store_id, event.order_id, None, difference, stamp)
+        if self.replay:
+            enqueue_replay(conn, pushed.id, store_id, event, stamp)
+        return note
 
-    def _touch(self, conn: sqlite3.Connection, event_id: str) -> None:
+    def _touch(self, conn: Connection, event_id: str) -> None:
         """Serve again the member state a repeated event touched."""
         row = conn.execute("SELECT kind, payload FROM events WHERE id = ?", (event_id,)).fetchone()
         if row is not None and row[0] in ("coupon.redeemed", "coupon.restored"):
@@ -238,30 +343,24 @@ class Ingestor:
             )
 
 
-def _held(conn: sqlite3.Connection, event_id: str) -> bool:
-    return conn.execute("SELECT 1 FROM events WHERE id = ?", (event_id,)).fetchone() is not None
-
-
-def _participation(conn: sqlite3.Connection, event: ParticipationChanged) -> None:
+def _participation(conn: Connection, event: ParticipationChanged) -> None:
     if event.member_id is None:
         return  # an anonymous order cannot be counted against a member's limit
     conn.execute(
         "INSERT INTO participation_counts (member_id, campaign_id, total, seq) "
-        "VALUES (?, ?, ?, ?) ON CONFLICT(member_id, campaign_id) DO UPDATE SET "
-        "total = total + excluded.total, seq = excluded.seq",
+        "VALUES (?, ?, ?, ?) ON CONFLICT (member_id, campaign_id) DO UPDATE SET "
+        "total = participation_counts.total + excluded.total, seq = excluded.seq",
         (event.member_id, event.campaign_id, event.delta, next_seq(conn)),
     )
     conn.execute(
         "INSERT INTO participation_days (member_id, campaign_id, local_date, count) "
-        "VALUES (?, ?, ?, ?) ON CONFLICT(member_id, campaign_id, local_date) DO UPDATE SET "
-        "count = count + excluded.count",
+        "VALUES (?, ?, ?, ?) ON CONFLICT (member_id, campaign_id, local_date) DO UPDATE SET "
+        "count = participation_days.count + excluded.count",
         (event.member_id, event.campaign_id, event.local_date.isoformat(), event.delta),
     )
 
 
-def _redemptions(
-    conn: sqlite3.Connection, store_id: str, event: OrderCommitted, stamp: str
-) -> None:
+def _redemptions(conn: Connection, store_id: str, event: OrderCommitted, stamp: str) -> None:
     """Record the coupons this order redeemed; flag one another order already redeemed.
 
     A presented coupon counts as redeemed when it took part of a line's
@@ -281,7 +380,8 @@ def _redemptions(
             (coupon, store_id, event.order_id),
         ).fetchone()
         conn.execute(
-            "INSERT OR IGNORE INTO redemptions (coupon_id, store_id, order_id) VALUES (?, ?, ?)",
+            "INSERT INTO redemptions (coupon_id, store_id, order_id) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
             (coupon, store_id, event.order_id),
         )
         if earlier is not None:
@@ -297,7 +397,7 @@ def _redemptions(
 
 
 def _flag(
-    conn: sqlite3.Connection,
+    conn: Connection,
     kind: str,
     store_id: str,
     order_id: str | None,
@@ -310,3 +410,15 @@ def _flag(
         "VALUES (?, ?, ?, ?, ?, ?)",
         (kind, store_id, order_id, subject, detail, stamp),
     )
+
+
+def _flag_once(
+    conn: Connection, kind: str, store_id: str, subject: str, detail: str, stamp: str
+) -> None:
+    """A flag an operator needs once, however often the till sends the same thing."""
+    held = conn.execute(
+        "SELECT 1 FROM flags WHERE kind = ? AND store_id = ? AND subject = ?",
+        (kind, store_id, subject),
+    ).fetchone()
+    if held is None:
+        _flag(conn, kind, store_id, None, subject, detail, stamp)

@@ -1,11 +1,20 @@
-"""``python -m hq`` / ``pos-promo-hq``: run the reference HQ until stopped.
+"""``python -m pos_promo_hq`` / ``pos-promo-hq``: run the reference HQ until stopped.
 
-Stores and their tokens come from ``--stores FILE`` (a JSON list of store
-contexts, each with a ``token``) or ``--store ID:TOKEN[:TIME_ZONE]``;
-documents from ``--catalog`` files or folders (``fixtures/`` works). Port 0
-picks a free port; ``--port-file`` receives the chosen one once the server
-listens, which is how tests and the demo find it. SIGTERM and SIGINT stop
-it cleanly.
+``--database`` (alias ``--db``) is a SQLite file (created 0600 if missing)
+or a ``postgresql://`` URL; its schema is migrated at start. Stores and
+their tokens come from ``--stores FILE`` (a JSON list of store contexts,
+each with a ``token``) or ``--store ID:TOKEN[:TIME_ZONE]``; documents from
+``--catalog`` files or folders (``fixtures/`` works). The admin token is
+read from ``--admin-token-file`` (readable by its owner only) or the
+environment variable ``POS_PROMO_HQ_ADMIN_TOKEN``, never from the command
+line, where ``ps`` would show it. Port 0 picks a free port; ``--port-file``
+receives the chosen one once the server listens, which is how tests and
+the demo find it. SIGTERM and SIGINT stop it cleanly.
+
+Exit codes: 0 stopped cleanly; 2 bad arguments or an unreadable input file
+(stores, catalog, admin token); 3 the address is in use or cannot be
+listened on; 4 the database cannot be opened or migrated. Each failure is
+one line on standard error.
 """
 
 from __future__ import annotations
@@ -23,14 +32,16 @@ from types import FrameType
 
 import msgspec
 from pos_promo_hq.catalog import CatalogError, load_catalog, publish
-from pos_promo_hq.db import Pool
+from pos_promo_hq.db import DatabaseError, open_database
+from pos_promo_hq.replay import ReplayWorker
 from pos_promo_hq.server import HQApp, HQServer
 
 from pos_promo.model.cart import StoreContext
 
-__all__ = ["StoreEntry", "build_parser", "main"]
+__all__ = ["ADMIN_TOKEN_ENV", "StoreEntry", "build_parser", "main", "read_admin_token"]
 
 log = logging.getLogger("hq")
+ADMIN_TOKEN_ENV = "POS_PROMO_HQ_ADMIN_TOKEN"
 
 
 class StoreEntry(StoreContext, frozen=True, kw_only=True):
@@ -41,15 +52,30 @@ class StoreEntry(StoreContext, frozen=True, kw_only=True):
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pos-promo-hq", description=__doc__.split("\n")[0])
-    p.add_argument("--db", required=True, help="HQ's SQLite file (created if missing)")
+    p.add_argument(
+        "--database",
+        "--db",
+        dest="database",
+        required=True,
+        help="a SQLite file (created if missing) or a postgresql:// URL",
+    )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8750, help="0 picks a free port")
     p.add_argument("--port-file", help="write the bound port here once listening")
     p.add_argument("--stores", help="JSON list of stores, each with a token")
     p.add_argument("--store", action="append", default=[], metavar="ID:TOKEN[:TZ]")
     p.add_argument("--catalog", action="append", default=[], help="campaign file or folder")
-    p.add_argument("--admin-token", default=os.environ.get("POS_PROMO_HQ_ADMIN_TOKEN"))
+    p.add_argument(
+        "--admin-token-file",
+        help=f"file holding the admin token (owner-only); default: ${ADMIN_TOKEN_ENV}",
+    )
     p.add_argument("--no-replay", action="store_true", help="skip receipt replay")
+    p.add_argument(
+        "--replay-interval",
+        type=float,
+        default=0.5,
+        help="seconds between looks at the replay queue for orders other HQ processes queued",
+    )
     p.add_argument("--verbose", action="store_true")
     return p
 
@@ -68,6 +94,27 @@ def _stores(args: argparse.Namespace) -> list[StoreEntry]:
     return entries
 
 
+def read_admin_token(path: str | None) -> str | None:
+    """The admin token from ``path`` (refused when group or others may read it),
+    else from the environment; ``None``: the admin endpoints stay shut."""
+    if path is None:
+        return os.environ.get(ADMIN_TOKEN_ENV) or None
+    file = Path(path)
+    try:
+        mode = file.stat().st_mode
+        if mode & 0o077:
+            raise ValueError(
+                f"admin token file {file} is readable by group or others "
+                f"(mode {mode & 0o777:o}); run: chmod 600 {file}"
+            )
+        token = file.read_text().strip()
+    except OSError as exc:
+        raise ValueError(f"cannot read admin token file {file}: {exc.strerror}") from None
+    if not token:
+        raise ValueError(f"admin token file {file} is empty")
+    return token
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -78,21 +125,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         entries = _stores(args)
         documents = [doc for path in args.catalog for doc in load_catalog(Path(path))]
+        admin_token = read_admin_token(args.admin_token_file)
     except (OSError, ValueError, CatalogError, msgspec.MsgspecError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
-    pool = Pool(args.db)
+    try:
+        pool = open_database(args.database)
+    except DatabaseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 4
     with pool.connection() as conn:
         added = publish(conn, documents, dt.datetime.now(dt.UTC))
+    stores = {e.id: StoreContext(e.id, e.timezone, e.currency, e.org_ids) for e in entries}
     app = HQApp(
         pool=pool,
-        stores={e.id: StoreContext(e.id, e.timezone, e.currency, e.org_ids) for e in entries},
+        stores=stores,
         tokens={e.token: e.id for e in entries},
-        admin_token=args.admin_token,
+        admin_token=admin_token,
         replay=not args.no_replay,
     )
-    server = HQServer((args.host, args.port), app)
+    try:
+        server = HQServer((args.host, args.port), app)
+    except OSError as exc:
+        pool.close()
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 3
     port = server.server_address[1]
+    worker = ReplayWorker(pool, stores, interval=args.replay_interval).start()
+    app.ingestor.on_enqueued = worker.wake
 
     def stop(signum: int, frame: FrameType | None) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
@@ -114,6 +174,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         server.serve_forever(poll_interval=0.1)
     finally:
         server.server_close()
+        worker.stop()
         pool.close()
         log.info("stopped")
     return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

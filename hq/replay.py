@@ -6,9 +6,20 @@ receipt's instant, and compares: the benefits applied and their amounts,
 the order's total discount, and every line's per-unit discounts. Any
 difference is returned as sentences, which HQ records as a flag.
 
+Replay runs off the hot path: ingest stores the order and puts it on
+``replay_queue`` (:func:`enqueue_replay`), and HQ's replay workers
+(:class:`ReplayWorker`, one thread per HQ process) claim rows and replay
+them; the outcome (``match``, ``diverged`` or ``unreplayable``) is stored on
+the row in the same transaction as its ``receipt_divergence`` flags, so a
+worker that dies mid-replay leaves the row to another, and no row is ever
+recorded twice: on PostgreSQL workers claim rows with ``FOR UPDATE SKIP
+LOCKED``; on SQLite a worker replays what it read and records it under
+``BEGIN IMMEDIATE`` only if the row is still pending.
+
 Participation limits are replayed with HQ's own counts for the member as
-the order arrives (every store's participations HQ holds, not yet this
-order's), since the receipt does not record the counts the till used. For
+the order arrived (every store's participations HQ held, not yet this
+order's; snapshot on the queue row at ingest), since the receipt does not
+record the counts the till used. For
 a till that was online these match; for one that was offline HQ may know
 of more uses at other stores, and then the difference it flags is real:
 the member went over a limit across stores while the tills could not see
@@ -26,11 +37,14 @@ replayed with HQ's newest plans.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
-import sqlite3
-from collections.abc import Mapping
+import logging
+import threading
+from collections.abc import Callable, Mapping
 
 import msgspec
+from pos_promo_hq.db import Connection, Database, write
 
 from pos_promo.codec import check_cart
 from pos_promo.engine.evaluate import evaluate
@@ -40,10 +54,21 @@ from pos_promo.model.campaign import Campaign
 from pos_promo.model.cart import MemberCounts, ParticipationCount, StoreContext
 from pos_promo.model.common import Sharing
 from pos_promo.model.coupon import CouponTemplate, ExecutionOrder, SharingPlan
-from pos_promo.model.events import OrderCommitted
+from pos_promo.model.events import Event, OrderCommitted
 from pos_promo.model.receipt import PlanRef
 
-__all__ = ["ReplayCache", "replay_order"]
+__all__ = [
+    "ReplayCache",
+    "ReplayWorker",
+    "enqueue_replay",
+    "replay_backlog",
+    "replay_order",
+    "work_replays",
+]
+
+log = logging.getLogger("hq")
+_EVENT = msgspec.json.Decoder(Event)
+_COUNTS = msgspec.json.Decoder(MemberCounts)
 
 _CAMPAIGN = msgspec.json.Decoder(Campaign)
 _TEMPLATE = msgspec.json.Decoder(CouponTemplate)
@@ -69,7 +94,7 @@ class ReplayCache:
         )
 
 
-def _execution_order(conn: sqlite3.Connection, version: int | None) -> ExecutionOrder | None:
+def _execution_order(conn: Connection, version: int | None) -> ExecutionOrder | None:
     if version is None:
         return None
     row = conn.execute(
@@ -83,7 +108,7 @@ def _execution_order(conn: sqlite3.Connection, version: int | None) -> Execution
     return order
 
 
-def _plans(conn: sqlite3.Connection, used: tuple[PlanRef, ...] | None) -> Mapping[str, Sharing]:
+def _plans(conn: Connection, used: tuple[PlanRef, ...] | None) -> Mapping[str, Sharing]:
     """The sharing plans the till had, at their versions; HQ's newest plans
     for a receipt of a till that did not record them (``used`` is None)."""
     if used is not None:
@@ -100,7 +125,7 @@ def _plans(conn: sqlite3.Connection, used: tuple[PlanRef, ...] | None) -> Mappin
     return plans
 
 
-def _plan(conn: sqlite3.Connection, ref: PlanRef) -> Sharing:
+def _plan(conn: Connection, ref: PlanRef) -> Sharing:
     row = conn.execute(
         "SELECT document FROM changes WHERE type = 'sharing_plan' AND id = ? AND version = ? "
         "ORDER BY seq LIMIT 1",
@@ -112,30 +137,49 @@ def _plan(conn: sqlite3.Connection, ref: PlanRef) -> Sharing:
     return plan.sharing
 
 
-def _counts(conn: sqlite3.Connection, event: OrderCommitted) -> MemberCounts | None:
+def _counts(conn: Connection, member_id: str | None, day: dt.date) -> MemberCounts | None:
     """The member's participations HQ holds, in total and on the order's local day."""
-    if event.member_id is None:
+    if member_id is None:
         return None
-    day = event.local_date.isoformat()
     found = {}
     for campaign, total in conn.execute(
         "SELECT campaign_id, total FROM participation_counts WHERE member_id = ?",
-        (event.member_id,),
-    ):
+        (member_id,),
+    ).fetchall():
         today = conn.execute(
             "SELECT count FROM participation_days WHERE member_id = ? AND campaign_id = ? "
             "AND local_date = ?",
-            (event.member_id, campaign, day),
+            (member_id, campaign, day.isoformat()),
         ).fetchone()
         found[campaign] = ParticipationCount(max(0, total), max(0, today[0] if today else 0))
     return MemberCounts(found)
 
 
+def enqueue_replay(
+    conn: Connection, event_id: str, store_id: str, event: OrderCommitted, stamp: str
+) -> None:
+    """Queue an order's replay, with the member's counts as it arrives (inside ingest's
+    write transaction)."""
+    counts = _counts(conn, event.member_id, event.local_date)
+    conn.execute(
+        "INSERT INTO replay_queue (event_id, store_id, order_id, counts, enqueued_at) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        (
+            event_id,
+            store_id,
+            event.order_id,
+            None if counts is None else msgspec.json.encode(counts).decode(),
+            stamp,
+        ),
+    )
+
+
 def replay_order(
-    conn: sqlite3.Connection,
+    conn: Connection,
     event: OrderCommitted,
     store: StoreContext,
     cache: ReplayCache,
+    counts: MemberCounts | None = None,
 ) -> list[str]:
     """The differences between the till's receipt and HQ's replay (empty: none)."""
     if event.cart is None:
@@ -160,7 +204,7 @@ def replay_order(
             cart,
             index,
             at=receipt.inputs.at,
-            counts=_counts(conn, event),
+            counts=counts,
             plans=_plans(conn, receipt.inputs.sharing_plans),
             wallet={coupon.id: coupon for coupon in receipt.inputs.wallet},
             order=_execution_order(conn, receipt.inputs.execution_order_version),
@@ -187,3 +231,137 @@ def replay_order(
                 f"replay {list(replayed.get(line.line_id, ()))}"
             )
     return found
+
+
+def replay_backlog(conn: Connection) -> int:
+    """How many queued orders wait for their replay."""
+    row = conn.execute("SELECT COUNT(*) FROM replay_queue WHERE status = 'pending'").fetchone()
+    return int(row[0])
+
+
+_Outcome = tuple[str, list[str]]
+
+
+def _replay_row(
+    conn: Connection,
+    row: tuple[str, str, str, str | None],
+    stores: Mapping[str, StoreContext],
+    cache: ReplayCache,
+) -> _Outcome:
+    event_id, store_id, _, counts = row
+    payload = conn.execute("SELECT payload FROM events WHERE id = ?", (event_id,)).fetchone()
+    try:
+        event = _EVENT.decode(payload[0]) if payload else None
+        member = None if counts is None else _COUNTS.decode(counts)
+    except msgspec.MsgspecError as exc:
+        return "unreplayable", [f"cannot replay: {exc}"]
+    if not isinstance(event, OrderCommitted):
+        return "unreplayable", ["cannot replay: HQ does not hold the order's event"]
+    store = stores.get(store_id, StoreContext(store_id))
+    try:
+        found = replay_order(conn, event, store, cache, member)
+    except Exception as exc:  # a replay bug must not wedge the queue: record it
+        log.exception("replay of event %s failed", event_id)
+        return "unreplayable", [f"cannot replay: {type(exc).__name__}: {exc}"]
+    if any(f.startswith("cannot replay") for f in found):
+        return "unreplayable", found
+    return ("diverged" if found else "match"), found
+
+
+def _record(conn: Connection, row: tuple[str, str, str, str | None], outcome: _Outcome) -> None:
+    event_id, store_id, order_id, _ = row
+    status, found = outcome
+    stamp = dt.datetime.now(dt.UTC).isoformat()
+    conn.execute(
+        "UPDATE replay_queue SET status = 'done', outcome = ?, detail = ?, replayed_at = ? "
+        "WHERE event_id = ?",
+        (status, "\n".join(found), stamp, event_id),
+    )
+    for difference in found:
+        conn.execute(
+            "INSERT INTO flags (kind, store_id, order_id, subject, detail, at) "
+            "VALUES ('receipt_divergence', ?, ?, ?, ?, ?)",
+            (store_id, order_id, event_id, difference, stamp),
+        )
+
+
+_PENDING = (
+    "SELECT event_id, store_id, order_id, counts FROM replay_queue "
+    "WHERE status = 'pending' ORDER BY event_id LIMIT ?"
+)
+
+
+def work_replays(
+    db: Database, stores: Mapping[str, StoreContext], cache: ReplayCache, limit: int = 20
+) -> int:
+    """Replay up to ``limit`` queued orders; how many this worker recorded."""
+    done = 0
+    with db.connection() as conn:
+        if conn.dialect == "postgresql":
+            with write(conn):  # claimed rows stay locked until their outcome commits
+                rows = conn.execute(_PENDING + conn.skip_locked(), (limit,)).fetchall()
+                for row in rows:
+                    _record(conn, row, _replay_row(conn, row, stores, cache))
+                return len(rows)
+        rows = conn.execute(_PENDING, (limit,)).fetchall()
+        outcomes = [_replay_row(conn, row, stores, cache) for row in rows]  # no write lock held
+        with write(conn):
+            for row, outcome in zip(rows, outcomes, strict=True):
+                still = conn.execute(
+                    "SELECT 1 FROM replay_queue WHERE event_id = ? AND status = 'pending'",
+                    (row[0],),
+                ).fetchone()
+                if still:
+                    _record(conn, row, outcome)
+                    done += 1
+    return done
+
+
+class ReplayWorker:
+    """One HQ process's replay thread: works the queue until stopped.
+
+    :meth:`wake` (called after an ingest queued orders) starts a round at
+    once; otherwise the worker looks every ``interval`` seconds, which is
+    how it picks up orders another HQ process queued.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        stores: Mapping[str, StoreContext],
+        interval: float = 0.5,
+        cache: ReplayCache | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        self.db, self.stores, self.interval = db, stores, interval
+        self.cache = cache or ReplayCache()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="hq-replay", daemon=True)
+        self._on_error = on_error
+
+    def start(self) -> ReplayWorker:
+        self._thread.start()
+        return self
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                worked = work_replays(self.db, self.stores, self.cache)
+            except Exception as exc:  # the database went away for a moment: try again later
+                log.warning("replay round failed: %s", exc)
+                if self._on_error is not None:
+                    self._on_error(exc)
+                worked = 0
+            if worked == 0:
+                self._wake.wait(self.interval)
+                self._wake.clear()

@@ -3,19 +3,21 @@
 Event counts per kind and store (each id once, by construction), orders
 and net spend per member across stores, participation totals, cumulative
 gift totals, every grant (with the stores that reported the same ordinal)
-and the wallet coupons by status, and every flag raised (receipt
-divergences, coupons redeemed twice).
+and the wallet coupons by status, every flag raised (receipt divergences,
+coupons redeemed twice, event and order conflicts), and the replay queue:
+orders waiting and outcomes so far.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
+
+from pos_promo_hq.db import Connection
 
 __all__ = ["report"]
 
 
-def report(conn: sqlite3.Connection, with_ids: bool = False) -> dict[str, Any]:
+def report(conn: Connection, with_ids: bool = False) -> dict[str, Any]:
     by_kind = dict(conn.execute("SELECT kind, COUNT(*) FROM events GROUP BY kind").fetchall())
     by_store = dict(
         conn.execute("SELECT store_id, COUNT(*) FROM events GROUP BY store_id").fetchall()
@@ -29,10 +31,10 @@ def report(conn: sqlite3.Connection, with_ids: bool = False) -> dict[str, Any]:
             "net_spend": spend - refunded,
         }
         for m, n, spend, refunded in conn.execute(
-            "SELECT o.member_id, COUNT(*), SUM(o.total), "
-            "COALESCE((SELECT SUM(r.amount) FROM refunds r JOIN orders o2 "
-            "ON o2.store_id = r.store_id AND o2.order_id = r.order_id "
-            "WHERE o2.member_id = o.member_id), 0) "
+            "SELECT o.member_id, COUNT(*), CAST(SUM(o.total) AS BIGINT), "
+            "CAST(COALESCE((SELECT SUM(r.amount) FROM refunds r JOIN orders o2 "
+            "ON o2.store_id = r.store_id AND o2.order_id = r.order_id AND o2.copy = 0 "
+            "WHERE o2.member_id = o.member_id), 0) AS BIGINT) "
             "FROM orders o WHERE o.member_id IS NOT NULL GROUP BY o.member_id ORDER BY 1"
         )
     ]
@@ -85,6 +87,12 @@ def report(conn: sqlite3.Connection, with_ids: bool = False) -> dict[str, Any]:
             "ORDER BY member_id, coupon_id"
         )
     ]
+    replays = dict(
+        conn.execute(
+            "SELECT COALESCE(outcome, 'pending'), COUNT(*) FROM replay_queue "
+            "GROUP BY COALESCE(outcome, 'pending')"
+        ).fetchall()
+    )
     out: dict[str, Any] = {
         "events": sum(by_kind.values()),
         "events_by_kind": by_kind,
@@ -97,6 +105,8 @@ def report(conn: sqlite3.Connection, with_ids: bool = False) -> dict[str, Any]:
         "grants": grants,
         "wallet_coupons": coupons,
         "flags": flags,
+        "replays": replays,
+        "replay_backlog": replays.get("pending", 0),
     }
     if with_ids:
         out["event_ids"] = [i for (i,) in conn.execute("SELECT id FROM events ORDER BY id")]

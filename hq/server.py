@@ -6,11 +6,17 @@ One thread per connection, HTTP/1.1 keep-alive, ``TCP_NODELAY`` set
 requests need a store's bearer token; ``/admin`` requests need the admin
 token and exist for tests and the demo: fault switches, publishing raw
 documents, and a report of what HQ counted.
+
+Tokens are compared in constant time: a store's token is found by its
+SHA-256 digest (a lookup that leaks nothing of the token) and confirmed
+with :func:`hmac.compare_digest`, as is the admin token.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import logging
 import socket
 import time
@@ -18,14 +24,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import msgspec
 from pos_promo_hq.catalog import CatalogError, parse_cursor, publish, serve_changes
-from pos_promo_hq.db import Pool
+from pos_promo_hq.db import Database, write
 from pos_promo_hq.faults import Faults, FaultSwitches
 from pos_promo_hq.ingest import Ingestor
-from pos_promo_hq.members import serve_member_state
+from pos_promo_hq.members import lookup_member, serve_member_state
 from pos_promo_hq.report import report
 
 from pos_promo.model.cart import StoreContext
@@ -62,7 +68,7 @@ _PUBLISH = msgspec.json.Decoder(_Publish)
 class HQApp:
     """Everything a request handler needs; one per server."""
 
-    pool: Pool
+    pool: Database
     stores: dict[str, StoreContext]
     tokens: dict[str, str]
     admin_token: str | None = None
@@ -70,9 +76,21 @@ class HQApp:
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
     replay: bool = True
     ingestor: Ingestor = field(init=False)
+    _digests: dict[bytes, tuple[bytes, str]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.ingestor = Ingestor(self.stores, self.replay)
+        self._digests = {
+            hashlib.sha256(t.encode()).digest(): (t.encode(), s) for t, s in self.tokens.items()
+        }
+
+    def store_of(self, token: str) -> str | None:
+        """The store a bearer token names, compared in constant time."""
+        given = token.encode()
+        found = self._digests.get(hashlib.sha256(given).digest())
+        if found is None or not hmac.compare_digest(found[0], given):
+            return None
+        return found[1]
 
 
 class HQServer(ThreadingHTTPServer):
@@ -158,14 +176,18 @@ class Handler(BaseHTTPRequestHandler):
     def _bearer(self, expected: str | None) -> str:
         given = self.headers.get("Authorization", "")
         token = given[7:] if given.startswith("Bearer ") else ""
-        if expected is None or not token or token != expected:
+        if (
+            expected is None
+            or not token
+            or not hmac.compare_digest(token.encode(), expected.encode())
+        ):
             raise _Answer(401, "unauthorized", "a valid bearer token is required")
         return token
 
     def _store(self) -> str:
         given = self.headers.get("Authorization", "")
         token = given[7:] if given.startswith("Bearer ") else ""
-        store = self.server.app.tokens.get(token) if token else None
+        store = self.server.app.store_of(token) if token else None
         if store is None:
             raise _Answer(401, "unauthorized", "unknown or missing store token")
         return store
@@ -200,6 +222,12 @@ class Handler(BaseHTTPRequestHandler):
         app = self.server.app
         store = self._store()
         routes = {("GET", "/v1/changes"), ("GET", "/v1/member-state"), ("POST", "/v1/events")}
+        if method == "GET" and path.startswith("/v1/members/"):
+            member = unquote(path.removeprefix("/v1/members/"))
+            if not member or len(member) > 128 or "/" in member:
+                raise _Answer(400, "bad_request", "a member id is 1 to 128 characters")
+            with app.pool.connection() as conn, write(conn):
+                return lookup_member(conn, store, member, app.clock().isoformat())
         if (method, path) not in routes:
             known = {p for _, p in routes}
             raise _Answer(405 if path in known else 404, "not_found", f"{method} {path}")
@@ -221,7 +249,7 @@ class Handler(BaseHTTPRequestHandler):
         with app.pool.connection() as conn:
             if path == "/v1/changes":
                 return serve_changes(conn, since, limit)
-            return serve_member_state(conn, since, limit)
+            return serve_member_state(conn, store, since, limit)
 
     def _admin(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> bytes:
         app = self.server.app

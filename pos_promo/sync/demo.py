@@ -108,7 +108,12 @@ def _wait(check: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
 
 
 def _env() -> dict[str, str]:
-    return dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    """The demo's processes: this tree importable, HQ's admin token in its environment."""
+    return dict(
+        os.environ,
+        PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        POS_PROMO_HQ_ADMIN_TOKEN=ADMIN,
+    )
 
 
 class _Procs:
@@ -155,8 +160,6 @@ def _hq(procs: _Procs, folder: Path, port: int) -> int:
         str(folder / "stores.json"),
         "--catalog",
         str(folder / "catalog.json"),
-        "--admin-token",
-        ADMIN,
     )
     return int(_wait(lambda: port_file.exists() and port_file.read_text(), "HQ to listen"))
 

@@ -114,14 +114,18 @@ class HQ:
             str(port_file),
             "--stores",
             str(stores),
-            "--admin-token",
-            ADMIN,
             *self.extra,
         ]
         if self.catalog is not None:
             args += ["--catalog", str(self.catalog)]
         log = (self.folder / "hq.log").open("ab")
-        self.proc = subprocess.Popen(args, env=env(), stdout=log, stderr=log, cwd=ROOT)
+        self.proc = subprocess.Popen(
+            args,
+            env={**env(), "POS_PROMO_HQ_ADMIN_TOKEN": ADMIN},
+            stdout=log,
+            stderr=log,
+            cwd=ROOT,
+        )
         self.port = int(
             wait_for(lambda: port_file.exists() and port_file.read_text(), what="HQ to listen")
         )
@@ -155,8 +159,27 @@ class HQ:
         docs = [{"type": doc_type, "document": d} for d in documents]
         return int(self._admin("POST", "/admin/publish", {"documents": docs})["added"])
 
+    def lookup(self, store_id: str, member_id: str) -> dict[str, Any]:
+        """A till of ``store_id`` looks ``member_id`` up at the counter: from now on
+        HQ serves that store the member's state."""
+        response = requests.get(
+            f"{self.url}/v1/members/{member_id}",
+            timeout=10,
+            headers={"Authorization": f"Bearer {STORES[store_id]}"},
+        )
+        response.raise_for_status()
+        return dict(response.json())
+
     def report(self, ids: bool = False) -> dict[str, Any]:
-        return dict(self._admin("GET", "/admin/report" + ("?ids=1" if ids else "")))
+        """What HQ counted, once its replay queue is worked off (replay runs after
+        the push is acknowledged)."""
+        path = "/admin/report" + ("?ids=1" if ids else "")
+        return dict(
+            wait_for(
+                lambda: (r := self._admin("GET", path))["replay_backlog"] == 0 and r,
+                what="HQ's replay queue to drain",
+            )
+        )
 
 
 @dataclass

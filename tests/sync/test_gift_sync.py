@@ -113,6 +113,7 @@ def test_an_ordinal_two_offline_stores_both_granted_is_granted_once_at_hq(
 ) -> None:
     start(hq, till, till2)
     order(till, "s1-1", 7100)
+    hq.lookup("s2", MEMBER)  # the member shows their card at s2's counter
     sync(hq, till, till2)  # both now know the member stands at $70
     hq.stop()
     order(till, "s1-2", 4100)

@@ -86,6 +86,8 @@ def test_a_redemption_and_its_restoration_travel_to_hq_and_back(hq: HQ, till: Ti
         )
     client = till.client(hq)
     steps.pull_changes(till.conn, client, now)
+    assert steps.pull_member_state(till.conn, client, now).coupons == 0  # not s1's member yet
+    hq.lookup("s1", "m1")  # looked up at the counter: HQ serves s1 the member from now on
     assert steps.pull_member_state(till.conn, client, now).coupons == 1
     assert wallet(till) == ("issued", False)
 
