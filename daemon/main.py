@@ -31,6 +31,7 @@ from pos_promo_daemon.config import DaemonConfig, load_config
 from pos_promo_daemon.jobs import Jobs
 from pos_promo_daemon.lock import DatabaseLock
 
+from pos_promo import __version__
 from pos_promo.errors import InvalidInput, PromoError
 from pos_promo.sync.errors import DaemonAlreadyRunning
 from pos_promo.sync.local import JOBS
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run these jobs once, in the order given, and exit (no scheduler)",
     )
     p.add_argument("--verbose", action="store_true", help="also log each retry")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
 
 

@@ -26,6 +26,7 @@ from pos_promo_hq.catalog import CatalogError, load_catalog, publish
 from pos_promo_hq.db import Pool
 from pos_promo_hq.server import HQApp, HQServer
 
+from pos_promo import __version__
 from pos_promo.model.cart import StoreContext
 
 __all__ = ["StoreEntry", "build_parser", "main"]
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--admin-token", default=os.environ.get("POS_PROMO_HQ_ADMIN_TOKEN"))
     p.add_argument("--no-replay", action="store_true", help="skip receipt replay")
     p.add_argument("--verbose", action="store_true")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
 
 
