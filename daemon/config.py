@@ -22,24 +22,32 @@ Example::
     backoff_cap = 30.0
 
 TLS verification is on unless ``verify_tls = false`` is written out.
+``store_id`` is optional: the daemon reads the store from the till's
+database at every run, and a ``store_id`` written here is only checked
+against it. docs/sync.md lists every key with its default;
+``pos-promo-daemon --check-config FILE`` runs :func:`check_config`.
 """
 
 from __future__ import annotations
 
+import sqlite3
+import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta, Struct
 
 from pos_promo.codec import validation_error
 from pos_promo.errors import InvalidInput
+from pos_promo.store.meta import recorded_store
 
 __all__ = [
     "Batches",
     "DaemonConfig",
     "Http",
     "Intervals",
+    "check_config",
     "load_config",
 ]
 
@@ -77,6 +85,8 @@ class Batches(Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class DaemonConfig(Struct, frozen=True, forbid_unknown_fields=True):
+    """The whole file: the till's database, HQ, credentials and the tables above."""
+
     db: str
     hq_url: str
     token: str = ""
@@ -121,3 +131,92 @@ def load_config(path: str | Path) -> DaemonConfig:
     if config.ca_bundle:
         updates["ca_bundle"] = str(base / config.ca_bundle)
     return msgspec.structs.replace(config, **updates)
+
+
+def check_config(path: str | Path) -> list[InvalidInput]:
+    """Every problem of a config file, not just the first (``--check-config``).
+
+    Each key is checked on its own (type, range, unknown keys in every
+    table), then what the keys name: a token or a readable token file, an
+    http(s) URL, a CA bundle that exists, a folder for the database and, if
+    the database already records a store, the ``store_id`` against it.
+    """
+    path = Path(path)
+    try:
+        doc = tomllib.loads(path.read_text())
+    except OSError as exc:
+        return [InvalidInput("--config", f"cannot read {str(path)!r}: {exc.strerror}")]
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        return [InvalidInput("$", f"is not valid TOML ({exc})")]
+    problems = _check_keys(doc, DaemonConfig, "$")
+    text = {k: v for k, v in doc.items() if isinstance(v, str)}
+    base = path.resolve().parent
+    if not text.get("token") and not text.get("token_file"):
+        problems.append(InvalidInput("$.token", "is required (or token_file)"))
+    if text.get("token_file") and not (base / text["token_file"]).is_file():
+        problems.append(
+            InvalidInput("$.token_file", "names no readable file", str(base / text["token_file"]))
+        )
+    if "hq_url" in text and not text["hq_url"].startswith(("http://", "https://")):
+        problems.append(
+            InvalidInput("$.hq_url", "must be an http:// or https:// URL", text["hq_url"])
+        )
+    if text.get("ca_bundle") and not (base / text["ca_bundle"]).is_file():
+        problems.append(InvalidInput("$.ca_bundle", "names no file", str(base / text["ca_bundle"])))
+    if "db" in text:
+        db = base / text["db"]
+        recorded = _recorded_store_id(db) if db.is_file() else None
+        if not db.parent.is_dir():
+            problems.append(InvalidInput("$.db", "is in a folder that does not exist", str(db)))
+        elif recorded is not None and text.get("store_id", recorded) != recorded:
+            problems.append(
+                InvalidInput(
+                    "$.store_id",
+                    f"must match the store the database records ({recorded!r})",
+                    text["store_id"],
+                )
+            )
+    return problems
+
+
+def _check_keys(doc: dict[str, Any], struct: type[Struct], prefix: str) -> list[InvalidInput]:
+    """Type and range of each key of one table, unknown and missing keys."""
+    problems: list[InvalidInput] = []
+    fields = {f.encode_name: f for f in msgspec.structs.fields(struct)}
+    for key in doc:
+        if key not in fields:
+            problems.append(
+                InvalidInput(f"{prefix}.{key}", f"is not a key here (known: {', '.join(fields)})")
+            )
+    for name, info in fields.items():
+        where = f"{prefix}.{name}"
+        if name not in doc:
+            if info.required:
+                problems.append(InvalidInput(where, "is required"))
+            continue
+        value = doc[name]
+        if isinstance(info.type, type) and issubclass(info.type, Struct):
+            if isinstance(value, dict):
+                problems += _check_keys(value, info.type, where)
+            else:
+                problems.append(InvalidInput(where, "must be a table", value))
+            continue
+        try:
+            msgspec.convert(value, info.type)
+        except msgspec.ValidationError as exc:
+            raw = msgspec.json.encode(value)  # so the message quotes the value as written
+            problems.append(validation_error(exc, raw, InvalidInput, where))
+    return problems
+
+
+def _recorded_store_id(db: Path) -> str | None:
+    """The store id the till's database records, read-only; None if it records none."""
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            store = recorded_store(conn)
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+    return None if store is None else store.id

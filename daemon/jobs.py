@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import requests
 from pos_promo_daemon.config import DaemonConfig
 
-from pos_promo.errors import PromoError
+from pos_promo.errors import PromoError, StoreMismatch
 from pos_promo.store import gifts
 from pos_promo.store.connection import immediate
 from pos_promo.store.meta import recorded_store
@@ -127,7 +127,7 @@ class Jobs:
             self._clients[job] = HQClient(
                 self.config.hq_url,
                 self.config.bearer(),
-                self._store_id(self._conns[job]),
+                "",  # read from the database at every run (_store_id)
                 session=self.session_factory(),
                 connect_timeout=http.connect_timeout,
                 read_timeout=http.read_timeout,
@@ -144,13 +144,19 @@ class Jobs:
         return self
 
     def _store_id(self, conn: sqlite3.Connection) -> str:
+        """The store this till is, read from its database at every run.
+
+        A daemon may start before the till first opened its database (no
+        store recorded yet): it then pushes nothing and picks the store up
+        at the first run after the till recorded it, without a restart. A
+        ``store_id`` in the config is only a check against the database.
+        """
         recorded = recorded_store(conn)
-        if recorded is not None and self.config.store_id and recorded.id != self.config.store_id:
-            raise PromoError(
-                f"{self.config.db} belongs to store {recorded.id!r}, "
-                f"the config names {self.config.store_id!r}"
-            )
-        return recorded.id if recorded is not None else self.config.store_id
+        if recorded is None:
+            return ""
+        if self.config.store_id and recorded.id != self.config.store_id:
+            raise StoreMismatch(recorded.id, self.config.store_id)
+        return recorded.id
 
     def close(self) -> None:
         for conn in self._conns.values():
@@ -194,7 +200,10 @@ class Jobs:
         client = self._clients[job]
         batches = self.config.batches
         try:
-            if job == "pull_campaigns":
+            client.store_id = self._store_id(conn)
+            if job == "push_events" and not client.store_id:
+                detail = "no store recorded in the database yet: nothing to push"
+            elif job == "pull_campaigns":
                 detail = steps.pull_changes(
                     conn, client, self.clock, page_size=batches.changes_page
                 ).summary()

@@ -27,10 +27,11 @@ from types import FrameType
 from apscheduler.executors.pool import ThreadPoolExecutor  # type: ignore[import-untyped]
 from apscheduler.schedulers.blocking import BlockingScheduler  # type: ignore[import-untyped]
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
-from pos_promo_daemon.config import DaemonConfig, load_config
+from pos_promo_daemon.config import DaemonConfig, check_config, load_config
 from pos_promo_daemon.jobs import Jobs
 from pos_promo_daemon.lock import DatabaseLock
 
+from pos_promo import __version__
 from pos_promo.errors import InvalidInput, PromoError
 from pos_promo.sync.errors import DaemonAlreadyRunning
 from pos_promo.sync.local import JOBS
@@ -49,7 +50,12 @@ STOP_TIMEOUT = 30.0
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pos-promo-daemon", description=__doc__.split("\n")[0])
-    p.add_argument("--config", required=True, help="the daemon's TOML config file")
+    p.add_argument("--config", metavar="FILE", help="the daemon's TOML config file")
+    p.add_argument(
+        "--check-config",
+        metavar="FILE",
+        help="report every problem of a config file (exit 2 if any) and exit",
+    )
     p.add_argument(
         "--once",
         choices=JOBS,
@@ -57,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run these jobs once, in the order given, and exit (no scheduler)",
     )
     p.add_argument("--verbose", action="store_true", help="also log each retry")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
 
 
@@ -97,7 +104,12 @@ def _logging(verbose: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.check_config:
+        return _check(args.check_config)
+    if not args.config:
+        parser.error("--config FILE is required (or --check-config FILE)")
     _logging(args.verbose)
     try:
         config = load_config(args.config)
@@ -113,6 +125,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PromoError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _check(path: str) -> int:
+    """``--check-config``: one ``error:`` line per problem, or one ``ok`` line."""
+    problems = check_config(path)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if problems:
+        return 2
+    config = load_config(path)
+    print(f"{path}: ok (database {config.db}, HQ {config.hq_url})")
+    return 0
 
 
 def _run(config: DaemonConfig, once: list[str] | None) -> int:

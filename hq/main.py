@@ -36,6 +36,7 @@ from pos_promo_hq.db import DatabaseError, open_database
 from pos_promo_hq.replay import ReplayWorker
 from pos_promo_hq.server import HQApp, HQServer
 
+from pos_promo import __version__
 from pos_promo.model.cart import StoreContext
 
 __all__ = ["ADMIN_TOKEN_ENV", "StoreEntry", "build_parser", "main", "read_admin_token"]
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds between looks at the replay queue for orders other HQ processes queued",
     )
     p.add_argument("--verbose", action="store_true")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
 
 

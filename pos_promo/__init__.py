@@ -32,6 +32,9 @@ from pos_promo.model.campaign import Campaign, SpendAndSave
 from pos_promo.model.cart import Cart, Line, Member, MemberCounts, ParticipationCount, StoreContext
 from pos_promo.model.result import Applied, EvaluationResult, LineResult, NotApplied
 
+__version__ = "0.1.0"
+"""The release (PEP 440); the wheel's metadata and every command's ``--version`` read it."""
+
 __all__ = [
     "Applied",
     "Campaign",

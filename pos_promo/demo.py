@@ -1,8 +1,10 @@
 """``make demo``: ring up the sample carts against the sample campaigns.
 
-Everything comes from ``fixtures/demo/``: a store in New York, five
-campaigns (a lunch spend & save, drinks 3-for-2, a happy hour, a gold-member
-offer, a manual staff meal) and four carts. Each cart's receipt is printed.
+Everything comes from the package's own ``demo_data/`` (so ``pos-promo
+demo`` runs from an installed wheel in any folder; ``fixtures/demo`` in the
+checkout is a link to it): a store in New York, five campaigns (a lunch
+spend & save, drinks 3-for-2, a happy hour, a gold-member offer, a manual
+staff meal) and four carts. Each cart's receipt is printed.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from pos_promo.render import render_receipt
 
 __all__ = ["main"]
 
-DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
+DEMO = Path(__file__).resolve().parent / "demo_data"
+"""The sample store, campaigns and carts, shipped inside the package."""
 
 
 def main(folder: Path = DEMO) -> int:

@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from pos_promo import __version__
 from pos_promo.cli import db as cli_db
 from pos_promo.cli.io import dispatch, emit_json, parse_instant, read_input
 from pos_promo.codec import decode_campaigns, decode_cart, decode_member_counts, decode_store
@@ -77,6 +78,18 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """``pos-promo demo``: what ``make demo`` shows, from the data inside the package."""
+    from pos_promo import demo
+
+    code = demo.main()
+    if code or not args.sync:
+        return code
+    from pos_promo.sync import demo as sync_demo
+
+    return sync_demo.main()
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     if args.write:
         folder = Path(args.write)
@@ -103,7 +116,18 @@ def build_parser() -> argparse.ArgumentParser:
         prog="pos-promo", description="Offline promotion engine for restaurant POS."
     )
     parser.add_argument("--db", metavar="PATH", help="the till's SQLite database")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo = sub.add_parser(
+        "demo", help="receipts for the sample carts (shipped in the package), in any folder"
+    )
+    demo.add_argument(
+        "--sync",
+        action="store_true",
+        help="then the offline-then-reconnect story with a reference HQ and two daemons",
+    )
+    demo.set_defaults(run=cmd_demo)
 
     ev = sub.add_parser(
         "evaluate", help="evaluate a cart: what each benefit takes off, and why not"

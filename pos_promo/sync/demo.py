@@ -35,6 +35,7 @@ from typing import Any
 import requests
 
 from pos_promo.codec import decode_cart
+from pos_promo.demo import DEMO
 from pos_promo.embedded import Engine
 from pos_promo.model.cart import StoreContext
 from pos_promo.render import render_receipt
@@ -257,7 +258,7 @@ def main() -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="pos-promo-demo-") as tmp:
         folder = Path(tmp)
-        campaigns = json.loads((ROOT / "fixtures/demo/campaigns.json").read_text())
+        campaigns = json.loads((DEMO / "campaigns.json").read_text())
         (folder / "catalog.json").write_text(json.dumps([*campaigns, CLUB, GIFT_TEMPLATE, GIFT]))
         (folder / "stores.json").write_text(json.dumps(STORES))
         procs = _Procs(folder)

@@ -1,0 +1,104 @@
+"""The wheel a POS vendor installs: only ``pos_promo*`` names at the top of
+site-packages, the demo data inside, and ``pos-promo demo`` running from a
+fresh virtual environment in a folder far from the checkout.
+
+It builds with ``pip wheel`` from a copy of the tree (so the checkout gets
+no ``build/`` folder) and installs with pip's cache, so it takes tens of
+seconds; it is marked ``wheel`` and runs in ``make test`` like any other.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import pos_promo
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.wheel
+
+
+def _run(*args: str | Path, cwd: Path, timeout: float = 240) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    done = subprocess.run(
+        [str(a) for a in args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, f"{args} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("wheel")
+    source = tmp / "source"
+    shutil.copytree(
+        ROOT,
+        source,
+        symlinks=True,
+        ignore=shutil.ignore_patterns(
+            ".venv", ".git", "*cache*", "__pycache__", "build", "*.egg-info", ".mypy_path", "*.db*"
+        ),
+    )
+    out = tmp / "dist"
+    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", out, source, cwd=tmp)
+    (built,) = out.glob("pos_promo-*.whl")
+    return built
+
+
+def test_the_wheel_holds_only_pos_promo_names_the_demo_data_and_the_licence(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {name.split("/", 1)[0] for name in names}
+    assert top == {
+        "pos_promo",
+        "pos_promo_daemon",
+        "pos_promo_hq",
+        f"pos_promo-{pos_promo.__version__}.dist-info",
+    }
+    assert "pos_promo/demo_data/campaigns.json" in names
+    assert "pos_promo/demo_data/carts/1-weekday-lunch.json" in names
+    assert any(name.endswith("dist-info/licenses/LICENSE") for name in names) or any(
+        name.endswith("dist-info/LICENSE") for name in names
+    )
+
+
+def test_pos_promo_demo_runs_from_a_fresh_venv_in_any_folder(wheel: Path, tmp_path: Path) -> None:
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    bin_dir = env_dir / "bin"
+    _run(bin_dir / "python", "-m", "pip", "install", "-q", wheel, cwd=tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    out = _run(bin_dir / "pos-promo", "demo", cwd=elsewhere)
+    assert out.startswith("pos_promo demo: 5 campaigns cached for store-downtown")
+    assert out.count("=" * 64) == 8  # four receipts, each under a two-rule heading
+    assert "lunch-spend-save [threshold_not_met] $16.00 of $30.00 on eligible items." in out
+
+    for command in ("pos-promo", "pos-promo-hq", "pos-promo-daemon"):
+        version = _run(bin_dir / command, "--version", cwd=elsewhere)
+        assert version == f"{command} {pos_promo.__version__}\n"
+    assert "--config" in _run(bin_dir / "python", "-m", "pos_promo_daemon", "--help", cwd=elsewhere)
+    assert "--stores" in _run(bin_dir / "python", "-m", "pos_promo_hq", "--help", cwd=elsewhere)
+    site = _run(
+        bin_dir / "python",
+        "-c",
+        "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+        cwd=elsewhere,
+    ).strip()
+    assert not (Path(site) / "daemon").exists()
+    assert not (Path(site) / "hq").exists()
+    assert not (Path(site) / "fixtures").exists()
