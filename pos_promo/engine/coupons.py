@@ -4,7 +4,7 @@ A presented coupon is checked against the wallet entry (owner, window,
 status) and its template (audience, like any campaign); then its benefit
 runs on the prices the benefits before it left, like every other benefit.
 Amount and percent coupons spread over the eligible line units by price
-(largest remainder, line-id order); a free-item coupon frees the cheapest
+(largest remainder, lines in content order); a free-item coupon frees the cheapest
 eligible main unit still above zero (its sides and modifiers stay paid).
 """
 
@@ -65,7 +65,8 @@ def check_coupon(
 
 
 def _eligible_units(view: CartView, mains: list[int]) -> tuple[list[UnitRef], list[UnitRef]]:
-    """Eligible main units with the child units they carry, in line-id order,
+    """Eligible main units with the child units they carry, in content order
+    (line id only between lines alike in every way, so ids never move a cent),
     and the main units alone; the same for every run on one cart (memo)."""
     key = ("coupon units", tuple(mains))
     found: tuple[list[UnitRef], list[UnitRef]] | None = view.memo.get(key)
@@ -74,7 +75,7 @@ def _eligible_units(view: CartView, mains: list[int]) -> tuple[list[UnitRef], li
     lines = view.lines
     refs: list[UnitRef] = []
     main_refs: list[UnitRef] = []
-    for main in sorted(mains, key=lambda m: lines[m].line_id):
+    for main in sorted(mains, key=lambda m: (view.content(m), lines[m].line_id)):
         for k in range(lines[main].quantity):
             refs.append((main, k))
             main_refs.append((main, k))
@@ -105,7 +106,13 @@ def run_coupon(
             return Miss("nothing_to_discount")
         lines = view.lines
         cheapest = min(
-            priced, key=lambda ref: (prices[ref[0]][ref[1]], lines[ref[0]].line_id, ref[1])
+            priced,
+            key=lambda ref: (
+                prices[ref[0]][ref[1]],
+                view.content(ref[0]),
+                lines[ref[0]].line_id,
+                ref[1],
+            ),
         )
         amount = prices[cheapest[0]][cheapest[1]]
         return Outcome(amount, 0, False, {cheapest: amount})

@@ -4,7 +4,7 @@ Member price runs first: every line with a member unit price drops to it.
 Member discount runs second, at the member's rate, on the lines not already
 at member price. The rate becomes money once, on the total it applies to
 (rounded half up), and is split over the line units by largest remainder in
-line-id order, so no line goes below zero and the parts add up exactly.
+the lines' content order (line id last), so no line goes below zero and the parts add up exactly.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def _at_member_price(view: CartView, prices: Prices, index: int) -> bool:
 
 def member_discount(view: CartView, prices: Prices, rate_bp: int) -> Outcome | Miss:
     """``rate_bp`` off every line not at member price."""
-    order = sorted(range(len(view.lines)), key=lambda i: view.lines[i].line_id)
+    order = sorted(range(len(view.lines)), key=lambda i: (view.content(i), view.lines[i].line_id))
     units: list[UnitRef] = []
     weights: list[int] = []
     for index in order:

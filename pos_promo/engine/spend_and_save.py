@@ -93,7 +93,8 @@ def _layout(campaign: Compiled, view: CartView, mains: list[int]) -> _Layout:
     layout: _Layout | None = view.memo.get(key)
     if layout is not None:
         return layout
-    order = view.unit_order(campaign.application_order == "high_to_low")
+    shares = child_bits(campaign.sides, campaign.modifiers) & 10
+    order = view.unit_order(campaign.application_order == "high_to_low", shares)
     eligible = set(mains)
     sides, modifiers = campaign.sides, campaign.modifiers
     found = []
@@ -234,7 +235,7 @@ def _ordered(
         if known is not None:
             return known
     if len(mains) > 1:
-        mains = sorted(mains, key=view.ranks(high).__getitem__)
+        mains = sorted(mains, key=view.ranks(high, bits & 10).__getitem__)
     stats: dict[int, _Line] = view.memo["lines"]
     relevant = view.relevant
     found: list[_Unit] = []

@@ -35,7 +35,7 @@ class CartView:
     cart: Cart
     lines: tuple[Line, ...]
     mains: tuple[int, ...]
-    children: Mapping[int, tuple[int, ...]]  # main line -> child lines, by line_id
+    children: Mapping[int, tuple[int, ...]]  # main line -> child lines, by content
     per_unit: Mapping[int, int]  # child line -> units it has per main unit
     base: Prices
     # line ids are unique (a checked cart): then the units of one main line
@@ -51,40 +51,72 @@ class CartView:
         share = self.per_unit[child]
         return range(main_unit * share, (main_unit + 1) * share)
 
-    def unit_order(self, high_first: bool) -> tuple[UnitRef, ...]:
-        """Every main unit in application order: by (unit price, line id,
-        unit) rising, or by (-unit price, line id, unit)."""
-        key = ("unit order", high_first)
+    def unit_order(self, high_first: bool, shares: int = 10) -> tuple[UnitRef, ...]:
+        """Every main unit in application order (see :meth:`ranks`); the units
+        of one line are identical bundles and keep their unit order."""
+        key = ("unit order", high_first, shares)
         order: tuple[UnitRef, ...] | None = self.memo.get(key)
         if order is None:
-            lines, sign = self.lines, -1 if high_first else 1
-            units = [(m, k) for m in self.mains for k in range(lines[m].quantity)]
-            order = self.memo[key] = tuple(
-                sorted(
-                    units,
-                    key=lambda u: (sign * lines[u[0]].unit_price, lines[u[0]].line_id, u[1]),
-                )
-            )
+            ranks = self.ranks(high_first, shares)
+            units = [(m, k) for m in self.mains for k in range(self.lines[m].quantity)]
+            order = self.memo[key] = tuple(sorted(units, key=lambda u: (ranks[u[0]], u[1])))
         return order
 
-    def ranks(self, high_first: bool) -> tuple[int, ...]:
+    def ranks(self, high_first: bool, shares: int = 10) -> tuple[int, ...]:
         """Each main line's place in the application order (by line index, -1
-        for a child line); orders units only when ``unique_ids``."""
-        key = ("ranks", high_first)
+        for a child line).
+
+        A unit is ranked by its bundle's discountable price (the main plus
+        the children that share the discount: ``shares`` holds the side
+        shares bit 2 and the modifier shares bit 8, see
+        compiled.child_bits), then by the main's price, then by item id,
+        then by what else the line holds (:meth:`content`); a line id only
+        separates bundles that are alike in every way, so it never changes
+        a total (SPEC §4).
+        """
+        key = ("ranks", high_first, shares)
         ranks: tuple[int, ...] | None = self.memo.get(key)
         if ranks is None:
             lines, sign = self.lines, -1 if high_first else 1
             places = [-1] * len(lines)
+
+            def worth(m: int) -> int:
+                total = lines[m].unit_price
+                for child in self.children[m]:
+                    bit = 2 if lines[child].role == "side" else 8
+                    if shares & bit:
+                        total += lines[child].unit_price * self.per_unit[child]
+                return total
+
             by_price = sorted(
-                self.mains, key=lambda m: (sign * lines[m].unit_price, lines[m].line_id)
+                self.mains,
+                key=lambda m: (
+                    sign * worth(m),
+                    sign * lines[m].unit_price,
+                    lines[m].item_id,
+                    self.content(m),
+                    lines[m].line_id,
+                ),
             )
             for place, m in enumerate(by_price):
                 places[m] = place
             ranks = self.memo[key] = tuple(places)
         return ranks
 
+    def content(self, index: int) -> tuple[object, ...]:
+        """What a line is, without its line ids: item, prices, categories, and
+        for a main the content of its children; a canonical key that orders
+        lines the same way whatever their ids are."""
+        key = ("content", index)
+        found: tuple[object, ...] | None = self.memo.get(key)
+        if found is None:
+            own = _own(self.lines[index], self.per_unit.get(index, 1))
+            kids = tuple(self.content(c) for c in self.children.get(index, ()))
+            found = self.memo[key] = (own, kids)
+        return found
+
     def carried(self, main: int, unit: int) -> tuple[tuple[UnitRef, bool], ...]:
-        """The child units one main unit carries, children by line id, each
+        """The child units one main unit carries, children in content order, each
         with whether it is a side (else a modifier).
 
         Kept once worked out: the base run and every promotion's layout ask
@@ -119,10 +151,27 @@ def view_cart(cart: Cart) -> CartView:
             kids[main].append(index)
             per_unit[index] = line.quantity // lines[main].quantity
             relevant[main] |= 3 if line.role == "side" else 12
-    children = {m: tuple(sorted(c, key=lambda i: lines[i].line_id)) for m, c in kids.items()}
     base = tuple((line.unit_price,) * line.quantity for line in lines)
     unique_ids = len(position) == len(lines)
+    # children in content order (line id last), so that proration ties fall
+    # the same way whatever the ids are
+    children = {
+        m: tuple(sorted(c, key=lambda i: (_own(lines[i], per_unit[i]), lines[i].line_id)))
+        for m, c in kids.items()
+    }
     return CartView(cart, lines, mains, children, per_unit, base, unique_ids, tuple(relevant))
+
+
+def _own(line: Line, per_unit: int) -> tuple[object, ...]:
+    """A line's own content, without its ids (see :meth:`CartView.content`)."""
+    return (
+        line.role,
+        line.item_id,
+        line.unit_price,
+        -1 if line.member_unit_price is None else line.member_unit_price,
+        tuple(sorted(line.category_ids)),
+        per_unit,
+    )
 
 
 def spread(amount: int, refs: list[UnitRef], weights: list[int]) -> dict[UnitRef, int]:

@@ -1,0 +1,88 @@
+"""Line ids never decide a total (SPEC §4, issue 10): renaming or reordering
+the lines of a cart leaves the total discount and every benefit's amount
+unchanged, for every benefit family (hypothesis)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pos_promo.model.cart import Cart, Line
+from tests.test_benefit_properties import run_world, worlds
+from tests.test_properties import SETTINGS
+
+FRESH = [f"x{n:02d}" for n in range(40)]
+
+
+def renamed(cart: Cart, names: dict[str, str], order: list[int]) -> Cart:
+    """The cart with every line id (and parent reference) renamed, lines reordered."""
+
+    def rename(line: Line) -> Line:
+        parent = line.parent_line_id
+        return msgspec.structs.replace(
+            line,
+            line_id=names[line.line_id],
+            parent_line_id=None if parent is None else names[parent],
+        )
+
+    lines = [rename(cart.lines[i]) for i in order]
+    return msgspec.structs.replace(cart, lines=tuple(lines))
+
+
+def amounts(result: Any) -> tuple[int, dict[str, int]]:
+    return result.total_discount, {a.id: a.amount for a in result.applied}
+
+
+@SETTINGS
+@given(worlds(), st.data())
+def test_renaming_and_reordering_line_ids_never_changes_a_total(
+    world: Any, data: st.DataObject
+) -> None:
+    cart, campaigns, wallet = world
+    expected = amounts(run_world(cart, campaigns, wallet))
+    fresh = data.draw(st.permutations(FRESH), label="names")
+    names = {line.line_id: fresh[i] for i, line in enumerate(cart.lines)}
+    order = data.draw(st.permutations(range(len(cart.lines))), label="order")
+    again = run_world(renamed(cart, names, list(order)), campaigns, wallet)
+    assert amounts(again) == expected
+
+
+def test_the_lattes_get_the_same_discount_whichever_id_the_syrup_latte_has() -> None:
+    """Three $4.50 lattes, one with three $0.75 syrups; buy 2 get 1 free."""
+    from pos_promo.codec import campaign_from_obj, cart_from_obj
+    from pos_promo.engine.evaluate import evaluate
+    from pos_promo.engine.index import build_index
+    from tests.test_properties import AT, PERIOD, STORE
+
+    for order, off in (("low_to_high", 450), ("high_to_low", 675)):
+        campaign = campaign_from_obj(
+            {
+                "kind": "spend_and_save",
+                "id": "b2g1",
+                "name": "Buy 2 get 1",
+                "period": PERIOD,
+                "rule": {"type": "items_free", "tiers": [{"buy": 2, "free": 1}]},
+                "application_order": order,
+            }
+        )
+        for syrup_latte in ("L1", "L2", "L3"):
+            lines: list[dict[str, Any]] = [
+                {"line_id": lid, "item_id": "latte", "quantity": 1, "unit_price": 450}
+                for lid in ("L1", "L2", "L3")
+            ]
+            lines.append(
+                {
+                    "line_id": "syrups",
+                    "item_id": "syrup",
+                    "quantity": 3,
+                    "unit_price": 75,
+                    "role": "modifier",
+                    "parent_line_id": syrup_latte,
+                }
+            )
+            cart = cart_from_obj({"order_id": "o", "store_id": "s1", "lines": lines})
+            result = evaluate(cart, build_index([campaign], STORE), at=AT)
+            assert result.total_discount == off, (order, syrup_latte)
