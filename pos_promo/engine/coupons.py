@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from pos_promo.engine.money import format_money, percent_of
 from pos_promo.engine.outcome import Miss, Outcome
+from pos_promo.engine.spend_and_save import zero_cost, zeroable
 from pos_promo.engine.units import CartView, Prices, UnitRef, spread
 from pos_promo.model.cart import Cart
 from pos_promo.model.coupon import AmountOff, Coupon, CouponTemplate, FreeItem
@@ -133,13 +134,22 @@ def _spread_over(amount: int, refs: list[UnitRef], prices: Prices) -> dict[UnitR
     return spread(amount, priced, [prices[line][k] for line, k in priced])
 
 
-def coupon_bound(template: CouponTemplate, view: CartView, mains: list[int], alone: int) -> int:
-    """The most the coupon can give after other benefits: its stand-alone
-    amount, except a free item, which may free a dearer unit once the
-    cheapest is at zero."""
+def coupon_bound(
+    template: CouponTemplate, view: CartView, mains: list[int], alone: int, before: int
+) -> int:
+    """The most the coupon can give after other benefits that take off at
+    most ``before``: its stand-alone amount, except a free item, which may
+    free a dearer unit once cheaper ones are at zero. Zeroing ``z`` units
+    costs at least the ``z`` cheapest costs (see ``zero_cost``), and the
+    cheapest unit left is then at most the ``z + 1``-th cheapest price."""
     if not isinstance(template.benefit, FreeItem):
         return alone
-    return max((view.lines[m].unit_price for m in mains), default=0)
+    units = [m for m in mains for _ in range(view.lines[m].quantity)]
+    if not units:
+        return 0
+    zeroed = zeroable([zero_cost(view, m) for m in units], before)
+    prices = sorted(view.lines[m].unit_price for m in units)
+    return prices[min(zeroed, len(prices) - 1)]
 
 
 def min_spend_message(needed: int, reached: int, currency: str) -> str:

@@ -113,18 +113,30 @@ def evaluate(
     not_applied: list[NotApplied] = []
     offers = gather(setup.ctx, view, index, instant, setup.plans, wallet or {}, order, not_applied)
     compatible = _compatibility(offers)
-    cands = [
-        Candidate(
-            offer.id,
-            offer.priority,
-            offer.family == "coupon",
-            offer.standalone,
-            offer.run,
-            # alone, it runs first and gives exactly that; combined, it may give more
-            offer.bound() if compatible[i] else offer.standalone.amount,
+    cands: list[Candidate] = []
+    members = 0  # member benefits: counted in zero_cost, not in what is ahead
+    for i, offer in enumerate(offers):
+        if offer.family in ("member_price", "member_discount"):
+            members |= 1 << i
+        # what the others ahead of it on its lines can take off
+        ahead = compatible[i] & ((1 << i) - 1) & ~members
+        if ahead:
+            ahead &= _overlapping(offers, ahead, offer.lines)
+        cands.append(
+            Candidate(
+                offer.id,
+                offer.priority,
+                offer.family == "coupon",
+                offer.standalone,
+                offer.run,
+                # alone, it runs first and gives exactly that; after others, it
+                # may give more, by at most what those ahead of it can take off
+                offer.bound(_sum_bounds(cands, ahead))
+                if compatible[i]
+                else offer.standalone.amount,
+                offer.lines,
+            )
         )
-        for i, offer in enumerate(offers)
-    ]
     chosen = select(cands, compatible, view.base)
     _explain_left_out(offers, compatible, chosen, view, currency, not_applied)
     applied = tuple(
@@ -156,6 +168,34 @@ def evaluate(
         not_applied=tuple(sorted(not_applied, key=attrgetter("id"))),
         selection="exact" if chosen.exact else "bounded",
     )
+
+
+def _overlapping(offers: list[Offer], mask: int, lines: int) -> int:
+    """The offers of ``mask`` that share a line with ``lines``."""
+    found = 0
+    for i in _positions(mask):
+        if offers[i].lines & lines:
+            found |= 1 << i
+    return found
+
+
+def _positions(mask: int) -> list[int]:
+    found = []
+    while mask:
+        low = mask & -mask
+        found.append(low.bit_length() - 1)
+        mask ^= low
+    return found
+
+
+def _sum_bounds(cands: list[Candidate], mask: int) -> int:
+    """The bounds of the candidates in ``mask`` added up."""
+    total = 0
+    while mask:
+        low = mask & -mask
+        total += cands[low.bit_length() - 1].bound
+        mask ^= low
+    return total
 
 
 def _explain_left_out(

@@ -46,7 +46,7 @@ from pos_promo.model.common import Sharing
 from pos_promo.model.coupon import Coupon, ExecutionOrder
 from pos_promo.model.result import NotApplied
 
-__all__ = ["Offer", "explain_miss", "gather", "unknown_plan"]
+__all__ = ["Offer", "bundle_lines", "explain_miss", "gather", "unknown_plan"]
 
 NO_ITEMS = Miss("no_eligible_items")
 _LAST = 1 << 30  # place of a benefit the published order does not list
@@ -65,9 +65,12 @@ class Offer:
     rules: Rules
     standalone: Outcome
     run: Callable[[Prices], Outcome | Miss]
-    bound: Callable[[], int]  # the most it can give after benefits before it
+    # the most it can give after benefits before it that take off at most the
+    # amount it is given
+    bound: Callable[[int], int]
     place: tuple[int, int, int, str, str]  # execution order
     template_id: str | None = None
+    lines: int = -1  # bit mask of the cart lines it reads or changes (-1: all)
 
     @property
     def sharing_key(self) -> str:
@@ -107,6 +110,11 @@ def _blocked(benefit_id: str, kind: str, blocked: Blocked) -> NotApplied:
     return NotApplied(benefit_id, kind, blocked.reason, blocked.message)  # type: ignore[arg-type]
 
 
+def _fixed(amount: int, _before: int) -> int:
+    """A member benefit's bound: it runs first, so it gives what it gives alone."""
+    return amount
+
+
 def _members(ctx: Context, view: CartView, out: list[Offer]) -> None:
     member = ctx.cart.member
     if member is None:
@@ -125,8 +133,9 @@ def _members(ctx: Context, view: CartView, out: list[Offer]) -> None:
                 DEFAULTS["member_price"],
                 alone,
                 functools.partial(member_price, view),
-                functools.partial(int, alone.amount),
+                functools.partial(_fixed, alone.amount),
                 (FAMILY_RANK["member_price"], 0, 0, "", ""),
+                lines=_member_price_lines(view),
             )
         )
     rate = member.discount_rate_bp
@@ -144,7 +153,7 @@ def _members(ctx: Context, view: CartView, out: list[Offer]) -> None:
                     DEFAULTS["member_discount"],
                     alone,
                     functools.partial(member_discount, view, rate_bp=rate),
-                    functools.partial(int, alone.amount),
+                    functools.partial(_fixed, alone.amount),
                     (FAMILY_RANK["member_discount"], 0, 0, "", ""),
                 )
             )
@@ -218,7 +227,34 @@ def _promotion_offer(
         functools.partial(run, c, view, mains=mains),
         functools.partial(upper_bound, c, view, mains, alone.amount),
         (FAMILY_RANK["promotion"], places.get(c.id, _LAST), -c.priority, c.id, ""),
+        lines=bundle_lines(view, mains),
     )
+
+
+def bundle_lines(view: CartView, mains: list[int]) -> int:
+    """The lines of ``mains`` and of their sides and modifiers, as a bit mask:
+    all a promotion or coupon on those mains reads or changes."""
+    masks: dict[int, int] | None = view.memo.get("bundle lines")
+    if masks is None:
+        masks = view.memo["bundle lines"] = {}
+        for main, kids in view.children.items():
+            bits = 1 << main
+            for child in kids:
+                bits |= 1 << child
+            masks[main] = bits
+    found = 0
+    for main in mains:
+        found |= masks[main]
+    return found
+
+
+def _member_price_lines(view: CartView) -> int:
+    """The lines member price changes: those with a member price below the price."""
+    found = 0
+    for index, line in enumerate(view.lines):
+        if line.member_unit_price is not None and line.member_unit_price < line.unit_price:
+            found |= 1 << index
+    return found
 
 
 def unknown_plan(plan: str, plans: Mapping[str, Sharing]) -> Blocked | None:
@@ -294,6 +330,7 @@ def _coupons(
                     coupon_id,
                 ),
                 template.id,
+                bundle_lines(view, mains),
             )
         )
 

@@ -3,23 +3,46 @@
 Benefits apply one after another in execution order, each measured on the
 prices the earlier ones left, so a set's worth is only known by running it.
 The search is a depth-first branch and bound over "take it / leave it" in
-execution order. Each candidate carries a ``bound``: the most it can give
-after any earlier benefits (see ``spend_and_save.upper_bound``; a benefit
-can give *more* after others, e.g. "buy 2 get 1 free" frees a dearer unit
-once a cheap one reaches zero, so the stand-alone amount is not a bound).
-Candidates are covered by groups of mutually incompatible ones, of which
-a set holds at most one each, so the bound adds the largest bound still open
-in each group; it cuts branches that cannot beat the best set found. Sets
-compare by (most saved, fewest coupons, higher priorities, smaller ids).
+execution order, made cheap per node in four ways:
 
-A pathological input (many mutually compatible benefits of equal worth)
-could still explode, so the search spends at most ``budget`` benefit runs;
-past that it keeps the best of what it found and a greedy pass, and says
-so (``exact`` is False).
+- **Bounds kept ready.** Each candidate carries a ``bound``: the most it can
+  give after any earlier benefits (see ``spend_and_save.upper_bound``; "buy 2
+  get 1 free" can give *more* after others, so the stand-alone amount is not
+  a bound). Candidates are covered by groups of mutually incompatible ones,
+  of which a set holds at most one each, so what the open candidates can
+  still add is the sum of each group's largest open bound. Each group keeps
+  its members' suffix maxima, so that sum costs one look-up per group, not a
+  walk over the members, whenever the group is open from some point on.
+- **Runs only where they can win.** A candidate whose bound, with the best of
+  what may follow it, cannot reach the best set found is never run; one whose
+  lines no benefit taken before it changed gives its stand-alone amount,
+  known already, without a run.
+- **Dominated ones dropped first.** A candidate that combines with exactly
+  what another, incompatible one combines with, where neither shares a line
+  with any of those, can always be swapped for the other; the weaker of the
+  two is never searched.
+- **Independent groups decided apart.** At the root and after each benefit
+  taken, the undecided candidates are split into groups that cannot affect
+  each other: no shared line (nothing one changes is measured or changed by
+  the other) and no sharing rule between them. Each group is searched on its
+  own and the best of each are put together, so K independent benefits cost
+  K searches, not 2^K sets.
+
+Sets compare by (most saved, fewest coupons, higher priorities, smaller ids).
+The last two compare, from the highest priority and the smallest id, which
+set holds more of it; that order adds up over disjoint groups, which is what
+makes deciding groups apart exact.
+
+A pathological input (many mutually compatible benefits on the same lines)
+could still explode, so the search spends at most ``budget`` benefit runs
+and takes at most ``DEPTH`` benefits on one path; past that it keeps the
+best of what it found and a greedy pass, and says so (``exact`` False). The
+runs spent are reported either way.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -28,11 +51,15 @@ from msgspec import Struct
 from pos_promo.engine.outcome import Miss, Outcome
 from pos_promo.engine.units import Prices, apply
 
-__all__ = ["BUDGET", "Candidate", "Selection", "select"]
+__all__ = ["BUDGET", "DEPTH", "Candidate", "Selection", "select"]
 
 BUDGET = 1_000
+DEPTH = 150  # benefits taken on one path of the search (keeps Python's stack safe)
 
 Runner = Callable[[Prices], Outcome | Miss]
+
+_LAST_PRIORITY = 1 << 62  # closes a set's priority list (see _Found.key)
+_LAST_ID = "\U0010ffff"  # closes a set's id list
 
 
 class Candidate(Struct, frozen=True):
@@ -44,6 +71,7 @@ class Candidate(Struct, frozen=True):
     standalone: Outcome
     run: Runner
     bound: int  # the most it can give after any benefits before it
+    lines: int = -1  # bit mask of the cart lines it reads or changes (-1: all)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,13 +79,27 @@ class Selection:
     picked: tuple[tuple[int, Outcome], ...]  # (candidate index, its outcome), in order
     prices: Prices
     exact: bool
+    runs: int = 0  # benefit runs the search spent (stand-alone amounts are free)
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """A set of candidates and what it saves, with its comparison key."""
+
+    saved: int
+    picked: tuple[tuple[int, Outcome], ...]
+    key: tuple[object, ...]
 
 
 def _key(cands: Sequence[Candidate], picked: Sequence[tuple[int, Outcome]]) -> tuple[object, ...]:
+    """Smaller is better: most saved, fewest coupons, then higher priorities
+    and smaller ids. Each list is closed by a value above all others, so a
+    set that holds one more of the highest priority (smallest id) where two
+    sets differ wins; that order is additive over disjoint sets."""
     saved = sum(out.amount for _, out in picked)
     coupons = sum(1 for i, _ in picked if cands[i].is_coupon)
-    priorities = tuple(sorted((-cands[i].priority for i, _ in picked)))
-    ids = tuple(sorted(cands[i].id for i, _ in picked))
+    priorities = (*sorted(-cands[i].priority for i, _ in picked), _LAST_PRIORITY)
+    ids = (*sorted(cands[i].id for i, _ in picked), _LAST_ID)
     return (-saved, coupons, priorities, ids)
 
 
@@ -71,22 +113,305 @@ def _bits(mask: int) -> list[int]:
     return found
 
 
-def _exclusive_groups(compatible: Sequence[int]) -> list[int]:
-    """Candidates cover by groups of mutually incompatible ones (bit masks).
+@dataclass(slots=True)
+class _Group:
+    """Mutually incompatible candidates: a set holds at most one of them.
 
-    At most one member of each group can be in any set, so the bound adds
-    only each group's largest; promotions under the default scheme form one
-    group, coupons another, which keeps the bound tight where it matters.
+    ``places`` are the members' positions (rising); ``tail_max[k]`` the
+    largest bound among ``places[k:]``; ``tails[k]`` their bit mask.
     """
-    groups: list[int] = []
-    for i, mask in enumerate(compatible):
-        for g, group in enumerate(groups):
-            if not mask & group:
-                groups[g] = group | 1 << i
+
+    mask: int
+    places: list[int]
+    tail_max: list[int]
+    tails: list[int]
+
+
+def _exclusive_groups(
+    compatible: Sequence[int], alive: int, amounts: Sequence[int]
+) -> list[_Group]:
+    """Cover the ``alive`` candidates by groups of mutually incompatible ones.
+
+    Candidates with the same compatibility mask are mutually incompatible
+    (none is compatible with itself), so they form a group at once; the rest
+    join the first group they are incompatible with as a whole. Promotions
+    under the default scheme form one group, coupons another.
+    """
+    by_mask: dict[int, int] = {}
+    for i in _bits(alive):
+        by_mask[compatible[i]] = by_mask.get(compatible[i], 0) | 1 << i
+    masks: list[int] = []
+    for shared, members in sorted(by_mask.items(), key=lambda item: -item[1].bit_count()):
+        for g, group in enumerate(masks):
+            if not shared & group:
+                masks[g] = group | members
                 break
         else:
-            groups.append(1 << i)
+            masks.append(members)
+    groups = []
+    for mask in masks:
+        places = _bits(mask)
+        tail_max = [0] * (len(places) + 1)
+        tails = [0] * (len(places) + 1)
+        for k in range(len(places) - 1, -1, -1):
+            tail_max[k] = max(tail_max[k + 1], amounts[places[k]])
+            tails[k] = tails[k + 1] | 1 << places[k]
+        groups.append(_Group(mask, places, tail_max, tails))
     return groups
+
+
+def _dominated(cands: Sequence[Candidate], compatible: Sequence[int], lines: Sequence[int]) -> int:
+    """The candidates that another can always replace (bit mask).
+
+    Candidates with the same compatibility mask are mutually incompatible.
+    When none of them shares a line with any candidate that mask allows, a
+    set holding one of them gives it its stand-alone amount and changes
+    nothing the others read; swapping in another of them keeps the set
+    valid. So only the best of them, by stand-alone amount, then as sets
+    compare, can be in the best set.
+    """
+    reach: dict[int, int] = {}  # compatibility mask -> lines its members touch
+    best: dict[int, int] = {}
+    dropped = 0
+    for i, c in enumerate(cands):
+        mask = compatible[i]
+        touched = reach.get(mask)
+        if touched is None:
+            touched = 0
+            for j in _bits(mask):
+                touched |= lines[j]
+            reach[mask] = touched
+        if lines[i] & touched:
+            continue
+        rival = best.get(mask)
+        if rival is None:
+            best[mask] = i
+            continue
+        r = cands[rival]
+        if (-c.standalone.amount, c.is_coupon, -c.priority, c.id) < (
+            -r.standalone.amount,
+            r.is_coupon,
+            -r.priority,
+            r.id,
+        ):
+            best[mask] = i
+            dropped |= 1 << rival
+        else:
+            dropped |= 1 << i
+    return dropped
+
+
+class _Search:
+    """One selection: the candidates, their groups, and the runs spent."""
+
+    def __init__(
+        self,
+        cands: Sequence[Candidate],
+        compatible: Sequence[int],
+        budget: int,
+        split: bool,
+    ) -> None:
+        self.cands = cands
+        self.compatible = compatible
+        self.budget = budget
+        self.split_groups = split
+        self.runs = 0
+        self.exact = True
+        self.lines = [c.lines for c in cands]
+        self.amounts = [c.bound for c in cands]
+        n = len(cands)
+        self.alive = ((1 << n) - 1) & ~_dominated(cands, compatible, self.lines)
+        self.groups = _exclusive_groups(compatible, self.alive, self.amounts)
+        # bound sums stop early once past the target only if bounds are >= 0
+        self.positive = all(amount >= 0 for amount in self.amounts)
+        self._touching: dict[int, int] | None = None  # line -> candidates on it
+        self._reach: dict[int, int] = {}  # candidate -> candidates it interacts with
+
+    # -- bounds ------------------------------------------------------------
+
+    def room(self, open_: int, start: int, target: int) -> int:
+        """The most the ``open_`` candidates (all at ``start`` or later) could
+        add: each exclusive group's largest open bound. Stops once past
+        ``target``."""
+        total = 0
+        positive = self.positive
+        amounts = self.amounts
+        for group in self.groups:
+            members = group.mask & open_
+            if not members:
+                continue
+            k = bisect_left(group.places, start)
+            if members == group.tails[k]:
+                total += group.tail_max[k]  # open from here on: kept ready
+            else:
+                total += max(amounts[j] for j in _bits(members))
+            if positive and total >= target:
+                break
+        return total
+
+    # -- independent groups -------------------------------------------------
+
+    def reach(self, i: int) -> int:
+        """Candidates that may affect ``i`` or be affected by it: those it
+        cannot be combined with, and those sharing a line with it."""
+        found = self._reach.get(i)
+        if found is not None:
+            return found
+        touching = self._touching
+        if touching is None:
+            touching = self._touching = {}
+            every = 0
+            for j in _bits(self.alive):
+                if self.lines[j] < 0:
+                    every |= 1 << j
+                    continue
+                for line in _bits(self.lines[j]):
+                    touching[line] = touching.get(line, 0) | 1 << j
+            touching[-1] = every
+        alive = self.alive
+        found = alive & ~self.compatible[i] & ~(1 << i)
+        if self.lines[i] < 0:
+            found |= alive
+        else:
+            found |= touching[-1]
+            for line in _bits(self.lines[i]):
+                found |= touching.get(line, 0)
+        found &= ~(1 << i)
+        self._reach[i] = found
+        return found
+
+    def components(self, mask: int) -> list[int]:
+        """``mask`` split into groups of candidates that cannot affect each other."""
+        parts = []
+        while mask:
+            low = mask & -mask
+            part = todo = low
+            while todo:
+                bit = todo & -todo
+                todo ^= bit
+                more = self.reach(bit.bit_length() - 1) & mask & ~part
+                part |= more
+                todo |= more
+                if part == mask:
+                    break
+            parts.append(part)
+            mask &= ~part
+        return parts
+
+    # -- the search ----------------------------------------------------------
+
+    def solve(self, mask: int, prices: Prices, dirty: int, need: int, depth: int) -> _Found | None:
+        """The best set of ``mask`` on ``prices`` that saves at least ``need``
+        (None if none does); ``dirty`` are the lines benefits taken so far
+        changed."""
+        if self.split_groups and mask & (mask - 1):
+            parts = self.components(mask)
+            if len(parts) > 1:
+                tops = [self.room(part, (part & -part).bit_length() - 1, 1 << 62) for part in parts]
+                total = sum(tops)
+                if total < need:
+                    return None
+                found: list[_Found] = []
+                for part, top in zip(parts, tops, strict=True):
+                    best = self.search(part, prices, dirty, need - (total - top), depth)
+                    if best is None:
+                        return None
+                    found.append(best)
+                picked = tuple(sorted(pair for f in found for pair in f.picked))
+                return _Found(sum(f.saved for f in found), picked, _key(self.cands, picked))
+        return self.search(mask, prices, dirty, need, depth)
+
+    def search(self, mask: int, prices: Prices, dirty: int, need: int, depth: int) -> _Found | None:
+        """Take or leave each candidate of ``mask`` in execution order: taking
+        hands what may follow to :meth:`solve`, leaving goes round the loop."""
+        cands, compatible, lines, amounts = self.cands, self.compatible, self.lines, self.amounts
+        best: _Found | None = _Found(0, (), _key(cands, ())) if need <= 0 else None
+        target = max(need, 0)  # a set must save at least this to count
+        start = 0
+        while True:
+            rest = mask >> start
+            if rest == 0:
+                return best
+            i = start + ((rest & -rest).bit_length() - 1)
+            open_ = mask >> i << i
+            if self.room(open_, i, target) < target:
+                return best  # neither taking nor leaving any of them can do it
+            after = (mask & compatible[i]) >> (i + 1) << (i + 1)
+            if amounts[i] + self.room(after, i + 1, target - amounts[i]) < target:
+                start = i + 1
+                continue
+            outcome: Outcome | Miss
+            if not lines[i] & dirty:
+                outcome = cands[i].standalone  # nothing it reads has changed
+            elif self.runs >= self.budget or depth >= DEPTH:
+                self.exact = False
+                outcome = Miss("budget")
+            else:
+                self.runs += 1
+                outcome = cands[i].run(prices)
+            if isinstance(outcome, Outcome) and outcome.amount > 0:
+                if after:
+                    rest_found = self.solve(
+                        after,
+                        apply(prices, outcome.allocation),
+                        dirty | lines[i],
+                        target - outcome.amount,
+                        depth + 1,
+                    )
+                else:
+                    rest_found = _Found(0, (), ()) if outcome.amount >= target else None
+                if rest_found is not None:
+                    picked = tuple(sorted(((i, outcome), *rest_found.picked)))
+                    key = _key(cands, picked)
+                    if best is None or key < best.key:
+                        best = _Found(rest_found.saved + outcome.amount, picked, key)
+                        target = best.saved
+            start = i + 1
+
+    def seed(self, base: Prices) -> _Found:
+        """A good set found cheaply, so that the search starts with a target:
+        the candidate saving the most alone, with every candidate that
+        combines with it and still gives something, in execution order."""
+        cands = self.cands
+        top = -1
+        for i in _bits(self.alive):
+            c = cands[i]
+            if top < 0 or (-c.standalone.amount, c.is_coupon, -c.priority, c.id) < (
+                -cands[top].standalone.amount,
+                cands[top].is_coupon,
+                -cands[top].priority,
+                cands[top].id,
+            ):
+                top = i
+        if top < 0:
+            return _Found(0, (), _key(cands, ()))
+        alone = _Found(cands[top].standalone.amount, ((top, cands[top].standalone),), ())
+        alone = _Found(alone.saved, alone.picked, _key(cands, alone.picked))
+        around = self.greedy(base, self.compatible[top] | 1 << top, counted=True)
+        return around if around.key < alone.key else alone
+
+    def greedy(self, base: Prices, within: int = -1, *, counted: bool = False) -> _Found:
+        """Every candidate of ``within`` in execution order that still
+        combines and gives (its runs ``counted`` in the budget if asked)."""
+        picked: list[tuple[int, Outcome]] = []
+        prices, mask, dirty = base, self.alive & within, 0
+        for i in _bits(mask):
+            if not mask >> i & 1:
+                continue
+            outcome: Outcome | Miss
+            if not self.lines[i] & dirty:
+                outcome = self.cands[i].standalone
+            elif counted and self.runs >= self.budget:
+                break
+            else:
+                self.runs += counted
+                outcome = self.cands[i].run(prices)
+            if isinstance(outcome, Outcome) and outcome.amount > 0:
+                picked.append((i, outcome))
+                prices = apply(prices, outcome.allocation)
+                mask &= self.compatible[i]
+                dirty |= self.lines[i]
+        return _Found(sum(out.amount for _, out in picked), tuple(picked), _key(self.cands, picked))
 
 
 def select(
@@ -94,107 +419,25 @@ def select(
     compatible: Sequence[int],
     base: Prices,
     budget: int = BUDGET,
+    *,
+    split: bool = True,
 ) -> Selection:
     """Best set of ``cands`` (in execution order); ``compatible[i]`` is the bit
-    mask of candidates that may be combined with candidate ``i``."""
-    n = len(cands)
-    best: list[tuple[int, Outcome]] = []
-    best_key: tuple[object, ...] | None = None
-    best_saved = 0
-    best_prices = base
-    runs = 0
-    exact = True
-    amounts = [c.bound for c in cands]
-    groups = _exclusive_groups(compatible)
-    # amounts are positive, so a partial sum of them can stop at the target
-    positive = all(amount >= 0 for amount in amounts)
+    mask of candidates that may be combined with candidate ``i``.
 
-    def consider(
-        picked: list[tuple[int, Outcome]],
-        prices: Prices,
-        saved: int,
-        last: Outcome | None = None,
-    ) -> None:
-        """Keep ``picked`` if it beats the best set; its prices are ``prices``
-        with the allocation of ``last`` (when given) taken off, worked out
-        only then."""
-        nonlocal best, best_key, best_saved, best_prices
-        if best_key is not None and saved < best_saved:
-            return  # saves less: its key is worse whatever the rest says
-        key = _key(cands, picked)
-        if best_key is None or key < best_key:
-            if last is not None:
-                prices = apply(prices, last.allocation)
-            best, best_key, best_saved, best_prices = list(picked), key, saved, prices
-
-    def room(saved: int, open_: int) -> int:
-        """``saved`` plus the most the ``open_`` candidates could add: each
-        exclusive group adds its largest bound (stops once past the best)."""
-        bound = saved
-        for group in groups:
-            members = group & open_
-            if members:
-                bound += max(amounts[j] for j in _bits(members))
-                if positive and bound >= best_saved:
-                    break
-        return bound
-
-    def search(
-        start: int, mask: int, prices: Prices, picked: list[tuple[int, Outcome]], saved: int
-    ) -> None:
-        """Take or leave each candidate from ``start`` on: taking recurses,
-        leaving goes round the loop (the same walk as recursing on both)."""
-        nonlocal runs, exact
-        while True:
-            rest = mask >> start
-            if rest == 0:
-                consider(picked, prices, saved)
-                return
-            i = start + ((rest & -rest).bit_length() - 1)
-            if best_key is not None:
-                if room(saved, mask >> i << i) < best_saved:
-                    return  # neither taking nor leaving i can beat the best
-                # taking i leaves only what combines with it: often far less
-                after_i = (mask & compatible[i]) >> (i + 1) << (i + 1)
-                if room(saved + amounts[i], after_i) < best_saved:
-                    start = i + 1
-                    continue
-            if picked:
-                if runs >= budget:
-                    exact = False
-                    outcome: Outcome | Miss = Miss("budget")
-                else:
-                    runs += 1
-                    outcome = cands[i].run(prices)
-            else:
-                outcome = cands[i].standalone
-            if isinstance(outcome, Outcome) and outcome.amount > 0:
-                picked.append((i, outcome))
-                narrowed = mask & compatible[i]
-                if narrowed >> (i + 1) == 0:  # nothing left to add: a leaf
-                    consider(picked, prices, saved + outcome.amount, outcome)
-                else:
-                    search(
-                        i + 1,
-                        narrowed,
-                        apply(prices, outcome.allocation),
-                        picked,
-                        saved + outcome.amount,
-                    )
-                picked.pop()
-            start = i + 1
-
-    search(0, (1 << n) - 1, base, [], 0)
-    if not exact:
-        picked: list[tuple[int, Outcome]] = []
-        prices, mask = base, (1 << n) - 1
-        for i in range(n):
-            if not mask >> i & 1:
-                continue
-            outcome = cands[i].run(prices) if picked else cands[i].standalone
-            if isinstance(outcome, Outcome) and outcome.amount > 0:
-                picked.append((i, outcome))
-                prices = apply(prices, outcome.allocation)
-                mask &= compatible[i]
-        consider(picked, prices, sum(out.amount for _, out in picked))
-    return Selection(tuple(best), best_prices, exact)
+    ``split=False`` searches every candidate together (the undivided search
+    the tests compare the decomposed one with).
+    """
+    search = _Search(cands, compatible, budget, split)
+    seed = search.seed(base)
+    best = search.solve(search.alive, base, 0, seed.saved, 0)
+    if best is None or seed.key < best.key:
+        best = seed
+    if not search.exact:
+        greedy = search.greedy(base)
+        if greedy.key < best.key:
+            best = greedy
+    prices = base
+    for _, out in best.picked:
+        prices = apply(prices, out.allocation)
+    return Selection(best.picked, prices, search.exact, search.runs)

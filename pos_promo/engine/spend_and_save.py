@@ -22,7 +22,14 @@ from pos_promo.engine.units import CartView, Prices, UnitRef, spread
 from pos_promo.model.campaign import FreeTier, ItemsFree, ItemsSave, SpendSave
 from pos_promo.model.common import ChildRule, ItemScope
 
-__all__ = ["eligible_mains", "mains_in_scope", "run", "upper_bound"]
+__all__ = [
+    "eligible_mains",
+    "mains_in_scope",
+    "run",
+    "upper_bound",
+    "zero_cost",
+    "zeroable",
+]
 
 
 class _Unit(Struct, frozen=True):
@@ -417,7 +424,9 @@ def _pick_tier(
     return _Tier(amount, tier, capped, free)
 
 
-def upper_bound(campaign: Compiled, view: CartView, mains: list[int], alone: int) -> int:
+def upper_bound(
+    campaign: Compiled, view: CartView, mains: list[int], alone: int, before: int
+) -> int:
     """The most the promotion can give on any prices at or below the cart's own.
 
     Earlier benefits only lower prices, so a promotion run after them meets
@@ -425,7 +434,10 @@ def upper_bound(campaign: Compiled, view: CartView, mains: list[int], alone: int
     lower tier worth more, and "buy X get Y free" may free a dearer unit once
     a cheap one reaches zero. So the bound takes, over every tier met at the
     cart's prices, the most that tier could give: its saving, or the
-    ``free`` dearest units. The stacking search prunes with it.
+    ``free`` dearest units among those it can reach once the benefits before
+    it, which take off at most ``before`` besides the member's benefits,
+    zero the cheapest units they can pay for (see :func:`zero_cost`). The
+    stacking search prunes with it.
 
     When a saving rule's tiers save no less as they rise (the usual set-up),
     the highest tier met is also worth the most, so the bound is ``alone``,
@@ -450,12 +462,49 @@ def upper_bound(campaign: Compiled, view: CartView, mains: list[int], alone: int
             if len(items) >= items_step.items:
                 best = max(best, min(items_step.save, room))
     else:
-        dearest = sorted((u.discountable for u in items), reverse=True)
+        zeroed = zeroable([zero_cost(view, u.ref[0]) for u in items], before)
         for free_step in rule.tiers:
             if len(items) >= free_step.buy + free_step.free:
-                best = max(best, sum(dearest[: free_step.free]))
+                # the free units are the first ``free`` units still priced, in
+                # application order: among the first zeroed + free of them
+                reach = sorted(
+                    (u.discountable for u in items[: zeroed + free_step.free]), reverse=True
+                )
+                best = max(best, sum(reach[: free_step.free]))
     cap = campaign.max_discount
     return best if cap is None else min(best, cap)
+
+
+def zero_cost(view: CartView, line: int) -> int:
+    """The least that benefits other than the member's must take off one unit
+    of ``line`` to bring it to zero.
+
+    Member price and member discount run first and never zero a unit by
+    themselves; they are left out of ``before`` amounts and counted here
+    instead, as if both applied: the unit at its member price, less the
+    member's rate of it and a cent of rounding.
+    """
+    item = view.lines[line]
+    price = item.unit_price
+    if item.member_unit_price is not None:
+        price = min(price, item.member_unit_price)
+    member = view.cart.member
+    if member is not None and member.discount_rate_bp:
+        price -= price * member.discount_rate_bp // 10_000 + 1
+    return max(price, 0)
+
+
+def zeroable(costs: list[int], before: int) -> int:
+    """How many units whose ``costs`` to zero are given, benefits taking off
+    at most ``before`` can bring to zero: as many as the cheapest costs that
+    add up to it."""
+    spent = zeroed = 0
+    for cost in sorted(costs):
+        if spent + cost > before:
+            break
+        spent += cost
+        zeroed += 1
+    return zeroed
 
 
 def _rising(rule: SpendSave | ItemsSave) -> bool:

@@ -1,0 +1,218 @@
+"""The stacking search against an exhaustive one (hypothesis).
+
+Benefits here are small stand-ins with the traits that make stacking hard:
+a money threshold measured on the prices earlier benefits left (so taking
+a small benefit can push a later one below its threshold), a discount that
+fills units in order, and a "cheapest unit free" that gives *more* once a
+cheap unit is at zero. Sharing is random. The optimised search (bounds,
+dominance, independent groups decided apart) must return exactly the set an
+exhaustive search over every compatible set picks, and the decomposed search
+the same as the undivided one.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pos_promo.engine.outcome import Miss, Outcome
+from pos_promo.engine.selection import Candidate, select
+from pos_promo.engine.units import Prices, UnitRef, apply
+
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """Spend ``threshold`` on ``lines``, save ``save``: filled unit by unit."""
+
+    lines: tuple[int, ...]
+    threshold: int
+    save: int
+
+    def __call__(self, prices: Prices) -> Outcome | Miss:
+        refs = [(line, k) for line in self.lines for k in range(len(prices[line]))]
+        spent = sum(prices[line][k] for line, k in refs)
+        if spent < self.threshold:
+            return Miss("threshold_not_met", self.threshold, spent)
+        left = min(self.save, spent)
+        allocation: dict[UnitRef, int] = {}
+        for line, k in refs:
+            take = min(left, prices[line][k])
+            if take:
+                allocation[line, k] = take
+                left -= take
+        amount = sum(allocation.values())
+        return Outcome(amount, 1, False, allocation) if amount else Miss("nothing_to_discount")
+
+    def bound(self, base: Prices) -> int:
+        return min(self.save, sum(sum(base[line]) for line in self.lines))
+
+
+@dataclass(frozen=True)
+class CheapestFree:
+    """The cheapest unit still priced on ``lines`` is free."""
+
+    lines: tuple[int, ...]
+
+    def __call__(self, prices: Prices) -> Outcome | Miss:
+        priced = [
+            (prices[line][k], line, k) for line in self.lines for k in range(len(prices[line]))
+        ]
+        priced = [p for p in priced if p[0] > 0]
+        if not priced:
+            return Miss("nothing_to_discount")
+        price, line, k = min(priced)
+        return Outcome(price, 1, False, {(line, k): price})
+
+    def bound(self, base: Prices) -> int:
+        return max(base[line][k] for line in self.lines for k in range(len(base[line])))
+
+
+def _mask(lines: Sequence[int]) -> int:
+    found = 0
+    for line in lines:
+        found |= 1 << line
+    return found
+
+
+@st.composite
+def problems(draw: st.DrawFn) -> tuple[list[Candidate], list[int], Prices]:
+    n_lines = draw(st.integers(1, 5))
+    base: Prices = tuple(
+        tuple([draw(st.integers(1, 12)) * 50] * draw(st.integers(1, 2))) for _ in range(n_lines)
+    )
+    n = draw(st.integers(1, 12))
+    cands: list[Candidate] = []
+    for i in range(n):
+        lines = tuple(sorted(draw(st.sets(st.integers(0, n_lines - 1), min_size=1, max_size=3))))
+        benefit: Threshold | CheapestFree
+        if draw(st.integers(0, 3)) == 0:
+            benefit = CheapestFree(lines)
+        else:
+            total = sum(sum(base[line]) for line in lines)
+            threshold = draw(st.integers(0, total))  # met on the cart's own prices
+            benefit = Threshold(lines, threshold, draw(st.integers(1, 10)) * 25)
+        alone = benefit(base)
+        if not isinstance(alone, Outcome):
+            continue
+        cands.append(
+            Candidate(
+                f"b{i:02d}",
+                draw(st.integers(0, 2)),
+                draw(st.booleans()),
+                alone,
+                benefit,
+                benefit.bound(base),
+                _mask(lines),
+            )
+        )
+    n = len(cands)
+    compatible = [0] * n
+    style = draw(st.sampled_from(["random", "all", "none"]))
+    for i, j in itertools.combinations(range(n), 2):
+        if style == "all" or (style == "random" and draw(st.booleans())):
+            compatible[i] |= 1 << j
+            compatible[j] |= 1 << i
+    return cands, compatible, base
+
+
+def _key(cands: Sequence[Candidate], picked: Sequence[int], saved: int) -> tuple[object, ...]:
+    """Most saved, fewest coupons; then, from the highest priority (smallest
+    id) down, the set holding more of it."""
+    return (
+        -saved,
+        sum(cands[i].is_coupon for i in picked),
+        (*sorted(-cands[i].priority for i in picked), 1 << 62),
+        (*sorted(cands[i].id for i in picked), "\U0010ffff"),
+    )
+
+
+def exhaustive(
+    cands: Sequence[Candidate], compatible: Sequence[int], base: Prices
+) -> tuple[tuple[int, ...], int]:
+    """Every set of mutually compatible candidates, each run in execution
+    order on what the ones before it left; a set counts only if each of its
+    benefits gives something."""
+    n = len(cands)
+    best: tuple[object, ...] = _key(cands, (), 0)
+    best_set: tuple[int, ...] = ()
+    best_saved = 0
+    for size in range(1, n + 1):
+        for subset in itertools.combinations(range(n), size):
+            if any(not compatible[i] >> j & 1 for i, j in itertools.combinations(subset, 2)):
+                continue
+            prices, saved = base, 0
+            for i in subset:
+                out = cands[i].run(prices)
+                if not isinstance(out, Outcome) or out.amount <= 0:
+                    break
+                saved += out.amount
+                prices = apply(prices, out.allocation)
+            else:
+                key = _key(cands, subset, saved)
+                if key < best:
+                    best, best_set, best_saved = key, subset, saved
+    return best_set, best_saved
+
+
+@SETTINGS
+@given(problems())
+def test_search_picks_the_set_an_exhaustive_search_picks(
+    problem: tuple[list[Candidate], list[int], Prices],
+) -> None:
+    cands, compatible, base = problem
+    chosen = select(cands, compatible, base)
+    expected, saved = exhaustive(cands, compatible, base)
+    assert chosen.exact
+    assert tuple(i for i, _ in chosen.picked) == expected
+    assert sum(out.amount for _, out in chosen.picked) == saved
+
+
+@SETTINGS
+@given(problems())
+def test_independent_groups_decided_apart_give_the_undivided_answer(
+    problem: tuple[list[Candidate], list[int], Prices],
+) -> None:
+    cands, compatible, base = problem
+    apart = select(cands, compatible, base)
+    together = select(cands, compatible, base, split=False)
+    assert [i for i, _ in apart.picked] == [i for i, _ in together.picked]
+    assert apart.prices == together.prices
+
+
+def test_a_small_benefit_taken_first_can_cost_a_bigger_one_its_threshold() -> None:
+    """Lines at $5.00 and $3.00. A ($1.00 off, first) leaves $7.00, below B's
+    $8.00 threshold, so A + B is not possible: B alone ($2.50) beats A ($1.00)."""
+    base: Prices = ((500,), (300,))
+    a = Threshold((0, 1), 0, 100)
+    b = Threshold((0, 1), 800, 250)
+    cands = [
+        Candidate("a", 0, False, a(base), a, a.bound(base), 0b11),  # type: ignore[arg-type]
+        Candidate("b", 0, False, b(base), b, b.bound(base), 0b11),  # type: ignore[arg-type]
+    ]
+    chosen = select(cands, [0b10, 0b01], base)
+    assert [(i, out.amount) for i, out in chosen.picked] == [(1, 250)]
+    assert chosen.prices == ((250,), (300,))
+
+
+def test_benefits_on_different_lines_are_searched_apart_without_runs() -> None:
+    """Twelve combinable benefits on twelve different lines: each gives its
+    stand-alone amount, so the search takes all twelve and runs none."""
+    base: Prices = tuple((100 * (k + 1),) for k in range(12))
+    cands = []
+    for k in range(12):
+        benefit = Threshold((k,), 0, 10 * (k + 1))
+        alone = benefit(base)
+        assert isinstance(alone, Outcome)
+        cands.append(Candidate(f"b{k:02d}", 0, False, alone, benefit, alone.amount, 1 << k))
+    every = (1 << 12) - 1
+    chosen = select(cands, [every & ~(1 << k) for k in range(12)], base)
+    assert [i for i, _ in chosen.picked] == list(range(12))
+    assert sum(out.amount for _, out in chosen.picked) == 780  # 10 + 20 + ... + 120
+    assert chosen.runs == 0
+    assert chosen.exact
