@@ -1,0 +1,42 @@
+"""One contract suite, every backend (the APScheduler habit).
+
+``database`` is HQ's storage on SQLite (a real file) and on PostgreSQL (a
+schema of its own per test, marker ``postgres``); every test in
+``tests/hq`` that takes it runs on both and must give the same answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pos_promo_hq.db import Database, open_database
+
+from tests import pg
+
+
+def _backends() -> list[object]:
+    return [
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+    ]
+
+
+@pytest.fixture(params=_backends())
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A target for :func:`open_database`: a file path or a URL with its own schema."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "hq.db")
+        return
+    with pg.fresh_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def database(backend: str) -> Iterator[Database]:
+    db = open_database(backend)
+    try:
+        yield db
+    finally:
+        db.close()
