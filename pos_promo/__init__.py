@@ -3,10 +3,14 @@
 Evaluate a cart against locally cached Spend & Save campaigns with no network
 and no clock of its own::
 
-    from pos_promo import build_index, decode_campaigns, decode_cart, evaluate
+    from pos_promo import StoreContext, build_index, decode_campaigns, decode_cart, evaluate
 
     index = build_index(decode_campaigns(campaigns_json), StoreContext("s1", "Europe/Paris"))
     result = evaluate(decode_cart(cart_json), index)
+
+A till embeds :class:`Engine` over its own SQLite file (evaluate, commit,
+refund, orders, wallet, members, reports); every error it raises is a
+:class:`PromoError` and each one a caller may catch is exported here.
 """
 
 from pos_promo.codec import (
@@ -17,19 +21,30 @@ from pos_promo.codec import (
     decode_member_counts,
     decode_store,
 )
+from pos_promo.embedded import Engine
 from pos_promo.engine.evaluate import evaluate, explain
 from pos_promo.engine.index import CampaignIndex, build_index
 from pos_promo.engine.money import format_money
 from pos_promo.errors import (
+    CouponConflict,
     InvalidCampaign,
     InvalidCart,
+    InvalidCoupon,
     InvalidInput,
+    InvalidPayment,
+    InvalidRefund,
     InvalidStore,
     PromoError,
+    RefundExceedsSale,
+    StoreError,
+    StoreMismatch,
     UnknownCampaign,
+    UnknownMember,
+    UnknownOrder,
 )
 from pos_promo.model.campaign import Campaign, SpendAndSave
 from pos_promo.model.cart import Cart, Line, Member, MemberCounts, ParticipationCount, StoreContext
+from pos_promo.model.order import OrderRecord, Payment, RefundRecord
 from pos_promo.model.result import Applied, EvaluationResult, LineResult, NotApplied
 
 __version__ = "0.1.0"
@@ -40,21 +55,34 @@ __all__ = [
     "Campaign",
     "CampaignIndex",
     "Cart",
+    "CouponConflict",
+    "Engine",
     "EvaluationResult",
     "InvalidCampaign",
     "InvalidCart",
+    "InvalidCoupon",
     "InvalidInput",
+    "InvalidPayment",
+    "InvalidRefund",
     "InvalidStore",
     "Line",
     "LineResult",
     "Member",
     "MemberCounts",
     "NotApplied",
+    "OrderRecord",
     "ParticipationCount",
+    "Payment",
     "PromoError",
+    "RefundExceedsSale",
+    "RefundRecord",
     "SpendAndSave",
     "StoreContext",
+    "StoreError",
+    "StoreMismatch",
     "UnknownCampaign",
+    "UnknownMember",
+    "UnknownOrder",
     "build_index",
     "campaign_from_obj",
     "cart_from_obj",

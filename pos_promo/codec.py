@@ -149,6 +149,7 @@ def campaign_from_obj(obj: Any, path: str = "$") -> Campaign:
 
 
 def decode_cart(data: bytes | str) -> Cart:
+    """A cart from JSON, checked whole (lines, children, member); :class:`InvalidCart`."""
     cart = _decode(_CART, data, InvalidCart)
     check_cart(cart)
     return cart
@@ -162,12 +163,14 @@ def cart_from_obj(obj: Any) -> Cart:
 
 
 def decode_store(data: bytes | str) -> StoreContext:
+    """A store context from JSON (id, time zone, currency, organisations); :class:`InvalidStore`."""
     store = _decode(_STORE, data, InvalidStore)
     check_store(store)
     return store
 
 
 def decode_member_counts(data: bytes | str) -> MemberCounts:
+    """A member's participation counts from JSON (what ``--counts FILE`` reads)."""
     return _decode(_COUNTS, data, InvalidCart)
 
 

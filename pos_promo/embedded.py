@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -66,7 +66,7 @@ from pos_promo.model.order import (
 from pos_promo.model.result import EvaluationResult
 from pos_promo.model.wallet import WalletEntry, WalletReport
 from pos_promo.store import campaigns as cache
-from pos_promo.store import documents, gift_coupons, gifts, meta, orders, outbox
+from pos_promo.store import documents, gift_coupons, gifts, members, meta, orders, outbox
 from pos_promo.store import wallet as wallet_store
 from pos_promo.store.connection import Durability, connect, immediate
 from pos_promo.store.counts import member_counts
@@ -142,6 +142,7 @@ class Engine:
         return engine
 
     def close(self) -> None:
+        """Close the database connection (a ``with`` block does it for you)."""
         self._conn.close()
 
     def __enter__(self) -> Engine:
@@ -231,10 +232,12 @@ class Engine:
         return report
 
     def campaigns(self) -> list[CampaignRow]:
+        """Every cached campaign and coupon template: id, kind, version, status, name."""
         with _wrapped(self.path):
             return cache.campaign_rows(self._conn)
 
     def campaign(self, campaign_id: str) -> Campaign:
+        """One cached campaign in full; :class:`UnknownCampaign` if the cache has none."""
         with _wrapped(self.path):
             return cache.get_campaign(self._conn, campaign_id)
 
@@ -269,6 +272,17 @@ class Engine:
             check_coupons(batch)
         with _wrapped(self.path), immediate(self._conn):
             return wallet_store.upsert_coupons(self._conn, batch, source=source, at=at)
+
+    def knows_member(self, member_id: str) -> bool:
+        """Whether this till holds anything about ``member_id``: an order, a
+        participation, counts from HQ, a coupon or a gift row.
+
+        :meth:`wallet` and :meth:`member` answer empty for a member the
+        till does not know (a new member has nothing yet); the command line
+        uses this to call an unknown id an error (most often a typo).
+        """
+        with _wrapped(self.path):
+            return members.knows_member(self._conn, member_id)
 
     def wallet(self, member_id: str) -> list[WalletEntry]:
         """Every coupon the wallet holds for ``member_id``, whatever its status."""
@@ -327,7 +341,8 @@ class Engine:
         """Evaluate and record the order in one transaction; idempotent on ``order_id``.
 
         Committing an order id that was already committed returns the
-        first result and writes nothing, whatever this cart says. The
+        first result, marked ``repeat=True``, and writes nothing, whatever
+        this cart and these payments say. The
         evaluation runs inside the write transaction, against the wallet as
         it is then: of two tills presenting one coupon, the second sees it
         redeemed and commits its order without it.
@@ -339,7 +354,7 @@ class Engine:
         with _wrapped(self.path), immediate(conn):
             first = orders.find_result(conn, cart.order_id)
             if first is not None:
-                return first
+                return msgspec.structs.replace(first, repeat=True)
             # coupons due by now are the member's to use in this very order
             if gift_coupons.has_due(conn, instant):
                 gifts.release(conn, self.store.id, instant)
@@ -378,6 +393,11 @@ class Engine:
             return gifts.settle_refund(self._conn, self._gifts, record)
 
     def order(self, order_id: str) -> OrderRecord:
+        """A committed order: its first result, receipt, cart, payments and refunds.
+
+        Everything a reprint or a refund slip needs; :class:`UnknownOrder`
+        if this database committed no such order.
+        """
         with _wrapped(self.path):
             return orders.load_order(self._conn, order_id)
 
@@ -410,20 +430,18 @@ class Engine:
     # -- reporting and the outbox ----------------------------------------------
 
     def report(self) -> list[CampaignMetrics]:
+        """Per campaign at this till: orders, members, discount given and refunded, net."""
         with _wrapped(self.path):
             return campaign_metrics(self._conn)
 
     def outbox_counts(self) -> OutboxCounts:
+        """How many events wait for HQ, and how many HQ holds (``pos-promo outbox``).
+
+        Reading and acknowledging events is the sync daemon's business
+        (:mod:`pos_promo.sync.outbox`), not the till's.
+        """
         with _wrapped(self.path):
             return outbox.outbox_counts(self._conn)
-
-    def pending_events(self, limit: int = 100) -> list[outbox.PendingEvent]:
-        with _wrapped(self.path):
-            return outbox.pending_events(self._conn, limit)
-
-    def mark_sent(self, ids: Iterable[str], *, at: dt.datetime | None = None) -> int:
-        with _wrapped(self.path), immediate(self._conn):
-            return outbox.mark_sent(self._conn, ids, at)
 
 
 @contextlib.contextmanager

@@ -17,6 +17,7 @@ closest to so callers that only know Python's vocabulary still catch it::
     ├── StoreError (RuntimeError)          the local database failed or is not usable
     ├── StoreMismatch (ValueError)         a database recorded for another store
     ├── UnknownCampaign (LookupError)      an id that names no campaign
+    ├── UnknownMember (LookupError)        a member id the till holds nothing about
     └── UnknownOrder (LookupError)         an order id with no committed order
 """
 
@@ -39,6 +40,7 @@ __all__ = [
     "StoreError",
     "StoreMismatch",
     "UnknownCampaign",
+    "UnknownMember",
     "UnknownOrder",
 ]
 
@@ -153,6 +155,16 @@ class UnknownOrder(PromoError, LookupError):
     def __init__(self, order_id: str) -> None:
         self.order_id = order_id
         super().__init__(f"unknown order {order_id!r}: no such order was committed here")
+
+
+class UnknownMember(PromoError, LookupError):
+    """A member id the till's database holds nothing about (most often a typo)."""
+
+    def __init__(self, member_id: str) -> None:
+        self.member_id = member_id
+        super().__init__(
+            f"unknown member {member_id!r}: this till has no order, coupon, count or gift for it"
+        )
 
 
 class StoreError(PromoError, RuntimeError):

@@ -12,6 +12,7 @@ from typing import Literal
 
 from msgspec import Struct
 
+from pos_promo.model.cart import Cart
 from pos_promo.model.common import Id, Money
 from pos_promo.model.gift import AccrualChange, RevokedGrant
 from pos_promo.model.receipt import Receipt
@@ -77,7 +78,12 @@ class RefundRecord(Struct, frozen=True):
 
 
 class OrderRecord(Struct, frozen=True):
-    """A committed order as stored: the first result, its receipt, and its refunds."""
+    """A committed order as stored: the first result, its receipt, and its refunds.
+
+    ``cart`` is the cart as committed (item names, quantities, prices,
+    member, coupons): with ``refunds`` and ``remaining_units`` it is all a
+    reprint or a refund slip needs, long after the POS forgot the order.
+    """
 
     order_id: Id
     status: OrderStatus
@@ -86,6 +92,7 @@ class OrderRecord(Struct, frozen=True):
     payments: tuple[Payment, ...]
     refunds: tuple[RefundRecord, ...]
     remaining_units: dict[Id, int]
+    cart: Cart
 
 
 class CampaignRow(Struct, frozen=True):

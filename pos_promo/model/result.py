@@ -135,7 +135,10 @@ class EvaluationResult(Struct, frozen=True):
     stacking search hit its budget and fell back to the best set found.
     ``accruals`` previews each cumulative gift activity the cart touches
     (filled by :class:`pos_promo.embedded.Engine`, which knows the member's
-    totals)."""
+    totals). ``repeat`` is true only on what :meth:`Engine.commit
+    <pos_promo.embedded.Engine.commit>` returns for an order id committed
+    before: the first commit's result, unchanged, with nothing written
+    (whatever the retried cart or payments said)."""
 
     order_id: Id
     store_id: Id
@@ -149,3 +152,4 @@ class EvaluationResult(Struct, frozen=True):
     not_applied: tuple[NotApplied, ...]
     selection: Literal["exact", "bounded"] = "exact"
     accruals: tuple[AccrualPreview, ...] = ()
+    repeat: bool = False

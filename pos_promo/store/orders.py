@@ -48,6 +48,7 @@ benefits and coupons get no ledger row (coupons have their redemption)."""
 
 _RESULT = msgspec.json.Decoder(EvaluationResult)
 _RECEIPT = msgspec.json.Decoder(Receipt)
+_CART = msgspec.json.Decoder(Cart)
 _PAYMENTS = msgspec.json.Decoder(tuple[Payment, ...])
 _REFUND = msgspec.json.Decoder(RefundRecord)
 _encode = msgspec.json.Encoder().encode
@@ -170,11 +171,12 @@ def _refund_record(conn: sqlite3.Connection, order_id: str) -> list[RefundRecord
 
 def load_order(conn: sqlite3.Connection, order_id: str) -> OrderRecord:
     row = conn.execute(
-        "SELECT status, result, receipt, payments FROM orders WHERE order_id = ?", (order_id,)
+        "SELECT status, result, receipt, payments, cart FROM orders WHERE order_id = ?",
+        (order_id,),
     ).fetchone()
     if row is None:
         raise UnknownOrder(order_id)
-    status, result_json, receipt_json, payments = row
+    status, result_json, receipt_json, payments, cart = row
     receipt = _RECEIPT.decode(receipt_json)
     result = _stored_result(result_json, receipt)
     refunded = refunded_units(conn, order_id)
@@ -189,6 +191,7 @@ def load_order(conn: sqlite3.Connection, order_id: str) -> OrderRecord:
         _PAYMENTS.decode(payments),
         tuple(_refund_record(conn, order_id)),
         remaining,
+        _CART.decode(cart),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from pos_promo.embedded import Engine
@@ -283,7 +284,7 @@ def test_a_sharing_plan_decides_what_the_gift_does_not_set_itself(
 def test_committing_the_same_order_again_accrues_and_grants_nothing_twice(till: Engine) -> None:
     first = till.commit(gift_cart("o-1", line("A", 25000)))
     again = till.commit(gift_cart("o-1", line("A", 25000)))
-    assert first == again
+    assert again == msgspec.structs.replace(first, repeat=True)
     assert total(till) == 25000
     assert [g.ordinal for g in till.member(MEMBER).grants] == [1, 2]
     assert len(till.wallet(MEMBER)) == 2

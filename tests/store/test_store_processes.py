@@ -7,6 +7,7 @@ The parent never holds a connection across a fork.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -25,6 +26,8 @@ import pytest
 
 from pos_promo.embedded import Engine
 from pos_promo.model.result import EvaluationResult
+from pos_promo.store import outbox
+from pos_promo.store.connection import connect, immediate
 from pos_promo.store.outbox import event_id
 from pos_promo.store.schema import MIGRATIONS
 from tests.store.builders import STORE, campaign, cart, dump, line
@@ -67,6 +70,13 @@ def fresh_db(path: Path) -> None:
 DAEMON_TRANSACTIONS = 700
 
 
+def acknowledge(conn: sqlite3.Connection, limit: int) -> None:
+    """What the sync daemon does once HQ holds events: read the oldest, mark them sent."""
+    pending = [e.id for e in outbox.pending_events(conn, limit)]
+    with immediate(conn):
+        outbox.mark_sent(conn, pending)
+
+
 def committer(path: str, started: EventType, daemon_done: EventType, report: Connection) -> None:
     """Commits (and some refunds) in a tight loop: far busier than a real till."""
     try:
@@ -88,14 +98,14 @@ def daemon(path: str, started: EventType, daemon_done: EventType, report: Connec
     """Imports new campaign versions and acknowledges outbox rows, like the sync daemon."""
     try:
         version = 1
-        with Engine.open(path) as engine:
+        with Engine.open(path) as engine, contextlib.closing(connect(path)) as conn:
             started.wait(30)  # overlap with the committer, not run before it
             for n in range(DAEMON_TRANSACTIONS):
                 if n % 5 == 0:
                     version += 1
                     engine.import_campaigns(dump(campaigns(version)))
                 else:
-                    engine.mark_sent([e.id for e in engine.pending_events(20)])
+                    acknowledge(conn, 20)
         report.send(("ok", DAEMON_TRANSACTIONS, version))
     except BaseException:
         report.send(("error", traceback.format_exc(), None))
@@ -141,7 +151,7 @@ def crash_worker(path: str, round_no: int, out: int) -> None:
     stretches) and knows afterwards whether the kill landed inside a commit.
     """
     rng = random.Random(round_no)
-    with Engine.open(path) as engine:
+    with Engine.open(path) as engine, contextlib.closing(connect(path)) as conn:
         os.write(out, b"ready\n")
         committed: list[str] = []
         for n in range(10_000):
@@ -158,7 +168,7 @@ def crash_worker(path: str, round_no: int, out: int) -> None:
                 if left.get("L0"):
                     engine.refund(victim, {"L0": 1})
             if rng.random() < 0.1:
-                engine.mark_sent([e.id for e in engine.pending_events(5)])
+                acknowledge(conn, 5)
 
 
 def _wait_for_line(stream: Any, expected: bytes) -> None:

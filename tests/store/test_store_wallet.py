@@ -74,7 +74,7 @@ def test_a_commit_redeems_the_coupon_with_its_event_and_receipt(
 def test_a_retried_commit_does_not_redeem_twice(till: Engine, db_path: Path) -> None:
     first = till.commit(dump(member_cart("c1")))
     again = till.commit(dump(member_cart("c1")))
-    assert again == first
+    assert again == msgspec.structs.replace(first, repeat=True)
     assert len(events(db_path, "coupon.redeemed")) == 1
     other = till.commit(dump(member_cart("c1", order_id="o-2")))
     assert other.total_discount == 0
