@@ -28,9 +28,11 @@ from pos_promo.errors import (
     PromoError,
     UnknownCampaign,
 )
+from pos_promo.i18n import localise
 from pos_promo.model.campaign import Campaign, SpendAndSave
 from pos_promo.model.cart import Cart, Line, Member, MemberCounts, ParticipationCount, StoreContext
 from pos_promo.model.result import Applied, EvaluationResult, LineResult, NotApplied
+from pos_promo.render import render_receipt
 
 __version__ = "0.1.0"
 """The release (PEP 440); the wheel's metadata and every command's ``--version`` read it."""
@@ -65,4 +67,6 @@ __all__ = [
     "evaluate",
     "explain",
     "format_money",
+    "localise",
+    "render_receipt",
 ]
