@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench schema clean
+.PHONY: demo test lint bench schema messages clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,15 @@ bench: $(STAMP)
 
 schema: $(STAMP)
 	$(PY) -m pos_promo.cli schema --write docs/schema
+
+# After changing a sentence: refresh the template and merge it into every
+# catalog, then translate what is new (tests/test_i18n.py lists gaps).
+I18N := pos_promo/i18n
+messages: $(STAMP)
+	$(VENV)/bin/pybabel extract -F $(I18N)/babel.cfg -k _ -k n_:1,2 --no-location --no-wrap \
+		--sort-output -o $(I18N)/locales/pos_promo.pot .
+	$(VENV)/bin/pybabel update -i $(I18N)/locales/pos_promo.pot -d $(I18N)/locales \
+		-D pos_promo --no-location --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .mypy_path

@@ -42,10 +42,12 @@ from pos_promo.errors import (
     UnknownMember,
     UnknownOrder,
 )
+from pos_promo.i18n import localise
 from pos_promo.model.campaign import Campaign, SpendAndSave
 from pos_promo.model.cart import Cart, Line, Member, MemberCounts, ParticipationCount, StoreContext
 from pos_promo.model.order import OrderRecord, Payment, RefundRecord
 from pos_promo.model.result import Applied, EvaluationResult, LineResult, NotApplied
+from pos_promo.render import render_receipt
 
 __version__ = "0.1.0"
 """The release (PEP 440); the wheel's metadata and every command's ``--version`` read it."""
@@ -93,4 +95,6 @@ __all__ = [
     "evaluate",
     "explain",
     "format_money",
+    "localise",
+    "render_receipt",
 ]

@@ -19,6 +19,7 @@ import msgspec
 
 from pos_promo.errors import InvalidCampaign, InvalidCart, InvalidCoupon, InvalidInput, InvalidStore
 from pos_promo.gift_codec import check_gift
+from pos_promo.i18n.catalog import parse_locale
 from pos_promo.model.campaign import Campaign, ItemsFree, ItemsSave, SpendAndSave, SpendSave
 from pos_promo.model.cart import Cart, Line, MemberCounts, StoreContext
 from pos_promo.model.catalog import Catalog
@@ -195,6 +196,12 @@ def load_zone(name: str, path: str = "$.timezone") -> zoneinfo.ZoneInfo:
 
 def check_store(store: StoreContext, path: str = "$") -> None:
     load_zone(store.timezone, f"{path}.timezone")
+    try:
+        parse_locale(store.locale)
+    except ValueError:
+        raise InvalidStore(
+            f"{path}.locale", "must be a CLDR locale such as en_US, de_DE or zh_CN", store.locale
+        ) from None
 
 
 def check_cart(cart: Cart, path: str = "$") -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pos_promo.i18n import localise
+from pos_promo.model.cart import StoreContext
 from pos_promo.model.result import EvaluationResult
 from pos_promo.scenario import load_scenario, run_scenario
 
@@ -11,7 +13,10 @@ SCENARIOS = Path(__file__).resolve().parent.parent / "fixtures" / "scenarios"
 
 
 def result_of(stem: str) -> EvaluationResult:
-    return run_scenario(load_scenario(SCENARIOS / f"{stem}.json"))
+    """The scenario's result, its sentences worded for its store (English by default)."""
+    scenario = load_scenario(SCENARIOS / f"{stem}.json")
+    result = run_scenario(scenario)
+    return localise(result, scenario.store or StoreContext(result.store_id))
 
 
 def test_each_invalid_coupon_names_its_cause() -> None:
@@ -37,7 +42,9 @@ def test_not_shareable_names_the_benefit_it_lost_to() -> None:
     result = result_of("benefits-coupon-forbids-promotions")
     (miss,) = result.not_applied
     assert miss.lost_to == "c15"
-    assert miss.message == "Cannot be combined with 't15' (c15), which saves more."
+    assert miss.message == (
+        "Cannot be combined with “t15” (c15), which saves more ($18.00 against $10.00)."
+    )
 
 
 def test_applied_coupon_carries_its_template() -> None:

@@ -80,11 +80,12 @@ def test_text_format_prints_a_receipt(tmp_path: Path, capsys: pytest.CaptureFixt
     args = ["evaluate", "--campaigns", campaigns, "--cart", cart_file, "--store", store]
     code, out, _ = run([*args, "--format", "text"], capsys)
     assert code == 0
-    assert "Fri 2026-11-20 18:00 CET" in out
-    assert "1 x Steak @ €90.00" in out
-    assert "threshold_not_met" in out
-    assert "€95.00 of €100.00 on eligible items." in out
-    assert out.rstrip().splitlines()[-1].startswith("  p1 [threshold_not_met]")
+    assert "Fri, Nov 20, 2026, 6:00 PM" in out  # 17:00 UTC on the Paris store's clock
+    assert "1 × Steak @ €90.00" in out
+    assert out.rstrip().splitlines()[-2:] == [
+        "  “Spend 100 save 10” (p1):",
+        "    €95.00 of €100.00 on eligible items.",
+    ]
 
 
 def test_explain_names_the_reason_for_any_campaign(

@@ -17,6 +17,7 @@ from pos_promo.engine.index import build_index
 from pos_promo.engine.outcome import Outcome
 from pos_promo.engine.spend_and_save import eligible_mains, run
 from pos_promo.engine.units import apply, view_cart
+from pos_promo.i18n import localise
 from pos_promo.model.campaign import Campaign, ItemsFree, SpendSaveRule
 from pos_promo.model.cart import Cart, StoreContext
 from pos_promo.model.common import ShareRule
@@ -244,7 +245,7 @@ def test_money_adds_up_and_stays_in_bounds(world: tuple[Cart, list[Campaign]]) -
 
     considered = {a.id for a in result.applied} | {n.id for n in result.not_applied}
     assert len(considered) == len(result.applied) + len(result.not_applied)
-    for miss in result.not_applied:
+    for miss in localise(result, STORE).not_applied:
         assert miss.message.strip()
 
 

@@ -22,7 +22,9 @@ from pos_promo.codec import decode_campaigns, decode_cart, decode_member_counts,
 from pos_promo.engine.evaluate import evaluate, explain
 from pos_promo.engine.index import build_index
 from pos_promo.errors import InvalidInput
+from pos_promo.i18n import localise
 from pos_promo.model.cart import Cart, StoreContext
+from pos_promo.model.result import EvaluationResult
 from pos_promo.render import render_receipt
 from pos_promo.scenario import load_scenario, run_scenario
 from pos_promo.schemas import SCHEMAS, schema_json
@@ -31,11 +33,12 @@ from pos_promo.sync.cli import register as register_sync
 __all__ = ["main"]
 
 
-def _emit(obj: Any, cart: Cart | None, fmt: str, store: StoreContext | None = None) -> None:
-    if fmt == "text" and hasattr(obj, "lines"):
+def _emit(obj: Any, cart: Cart | None, fmt: str, store: StoreContext) -> None:
+    """A result as a receipt or as JSON, its sentences in the store's language."""
+    if fmt == "text" and isinstance(obj, EvaluationResult):
         sys.stdout.write(render_receipt(obj, cart, store))
         return
-    emit_json(obj)
+    emit_json(localise(obj, store))
 
 
 def _inputs(args: argparse.Namespace) -> tuple[Any, Cart, StoreContext]:
@@ -60,7 +63,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             scenario = msgspec.structs.replace(scenario, at=parse_instant(args.at))
         result = run_scenario(scenario)
         cart = msgspec.convert(scenario.cart, Cart)
-        _emit(result, cart, args.format, scenario.store)
+        _emit(result, cart, args.format, scenario.store or StoreContext(cart.store_id))
         return 0
     index, cart, store = _inputs(args)
     counts = decode_member_counts(read_input(args.counts, "--counts")) if args.counts else None
@@ -70,10 +73,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    index, cart, _ = _inputs(args)
+    index, cart, store = _inputs(args)
     counts = decode_member_counts(read_input(args.counts, "--counts")) if args.counts else None
     _emit(
-        explain(cart, index, args.campaign, at=parse_instant(args.at), counts=counts), cart, "json"
+        explain(cart, index, args.campaign, at=parse_instant(args.at), counts=counts),
+        cart,
+        "json",
+        store,
     )
     return 0
 

@@ -30,6 +30,7 @@ from pos_promo.codec import decode_cart, decode_store, validation_error
 from pos_promo.embedded import Engine
 from pos_promo.engine.money import format_money
 from pos_promo.errors import InvalidInput, InvalidPayment
+from pos_promo.i18n import localise
 from pos_promo.model.cart import StoreContext
 from pos_promo.model.order import CampaignMetrics, Payment
 
@@ -91,7 +92,8 @@ def evaluate_from_db(args: argparse.Namespace) -> int:
         raise InvalidInput("--cart", "is required: the cart to evaluate, as JSON")
     cart = decode_cart(read_input(args.cart, "--cart"))
     with _open(args) as engine:
-        emit_json(engine.evaluate(cart, at=parse_instant(getattr(args, "at", None))))
+        result = engine.evaluate(cart, at=parse_instant(getattr(args, "at", None)))
+        emit_json(localise(result, engine.store))
     return 0
 
 
@@ -105,7 +107,7 @@ def _commit(args: argparse.Namespace) -> int:
         except msgspec.MsgspecError as exc:
             raise validation_error(exc, raw, InvalidPayment, "$.payments") from None
     with _open(args) as engine:
-        emit_json(engine.commit(cart, payments, at=parse_instant(args.at)))
+        emit_json(localise(engine.commit(cart, payments, at=parse_instant(args.at)), engine.store))
     return 0
 
 

@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from pos_promo.engine.audience import Blocked, Context, check_audience
 from pos_promo.engine.compiled import AudienceFacts, compile_audience, store_in_scope
 from pos_promo.engine.grants import earned, next_target, to_grant
-from pos_promo.engine.money import format_money
 from pos_promo.engine.sharing import Family, Rules, allows, resolve
 from pos_promo.model.base import CampaignBase
 from pos_promo.model.cart import Cart, StoreContext
 from pos_promo.model.common import ShareRule, Sharing
+from pos_promo.model.coupon import CouponTemplate
 from pos_promo.model.gift import AccrualBasis, CumulativeGift
 from pos_promo.model.order import Payment
 from pos_promo.model.result import AccrualPreview, Applied, EvaluationResult, GiftPreview
@@ -46,7 +46,6 @@ __all__ = [
     "accrual_basis",
     "compile_activities",
     "preview",
-    "progress_text",
     "prorate",
     "result_units",
     "standing",
@@ -63,12 +62,6 @@ _FAMILIES: dict[str, Family] = {
     "member_price": "member_price",
     "member_discount": "member_discount",
     "coupon": "coupon",
-}
-_NOUNS: dict[Family, str] = {
-    "member_price": "member price",
-    "member_discount": "the member discount",
-    "coupon": "coupon",
-    "promotion": "promotion",
 }
 
 
@@ -133,10 +126,8 @@ def _shared(rules: Rules, result: EvaluationResult) -> Blocked | None:
         family = _family(applied)
         other = applied.template_id or applied.id
         if not allows(rules, family, other):
-            noun = _NOUNS[family]
-            label = noun if family in ("member_price", "member_discount") else f"{noun} {other!r}"
             return Blocked(
-                "not_shareable", f"The order used {label}, which this activity does not share with."
+                "not_shareable", {"family": family, "other": other, "other_name": applied.name}
             )
     return None
 
@@ -182,18 +173,16 @@ def accrual_basis(
     if blocked is not None:
         return blocked
     if ctx.cart.member is None:
-        return Blocked("member_required", "Identify the member to add this order to their total.")
+        return Blocked("member_required", {"for": "accrual"})
     gift = activity.campaign
     if activity.rules is None:
-        return Blocked(
-            "sharing_plan_unknown", f"Its sharing plan {gift.sharing_plan!r} is not known here yet."
-        )
+        return Blocked("sharing_plan_unknown", {"plan": gift.sharing_plan or ""})
     blocked = _shared(activity.rules, result)
     if blocked is not None:
         return blocked
     lines = _eligible_lines(gift, ctx.cart)
     if lines is not None and not lines:
-        return Blocked("no_eligible_items", "No item in the cart counts toward this activity.")
+        return Blocked("no_eligible_items")
     refused = activity.refused
     off = sum(p.amount for p in payments if p.tender in refused) if refused else 0
     paid = result.total
@@ -246,33 +235,25 @@ def result_units(result: EvaluationResult) -> dict[str, LineUnits]:
     }
 
 
-def _amount(value: int, measure: str, currency: str) -> str:
-    return format_money(value, currency) if measure == "spend" else f"{value} items"
-
-
-def progress_text(measure: str, reached: int, target: int, currency: str) -> str:
-    """``$180.00 of $200.00`` or ``11 of 15 items``."""
-    if measure == "spend":
-        return f"{format_money(reached, currency)} of {format_money(target, currency)}"
-    return f"{reached} of {target} items"
-
-
 def preview(
     activity: CompiledActivity,
     verdict: AccrualBasis | Blocked,
     adds: int,
     total: int,
     granted: Collection[int],
-    currency: str,
+    templates: Mapping[str, CouponTemplate] | None = None,
 ) -> AccrualPreview:
-    """How the order moves the member toward the activity's next gift."""
+    """How the order moves the member toward the activity's next gift.
+
+    Facts only (the edge words ``progress`` and ``message``); the gifts
+    carry their template's name from ``templates`` where it is known.
+    """
     gift = activity.campaign
     condition = gift.condition
     measure, threshold = condition.measure, condition.threshold
     reaches = total + adds
     once_done = condition.repeat == "once" and earned(condition, reaches) >= 1
     target = next_target(condition, reaches)
-    progress = progress_text(measure, reaches, target, currency)
     triggers = tuple(to_grant(condition, reaches, granted))
     counts: dict[str, int] = {}
     for item in gift.gifts:
@@ -280,7 +261,10 @@ def preview(
             counts[item.template_id] = counts.get(item.template_id, 0) + item.quantity * len(
                 triggers
             )
-    gifts = tuple(GiftPreview(t, q) for t, q in sorted(counts.items()))
+    known = templates or {}
+    gifts = tuple(
+        GiftPreview(t, q, known[t].name if t in known else "") for t, q in sorted(counts.items())
+    )
     if isinstance(verdict, Blocked):
         return AccrualPreview(
             gift.id,
@@ -290,16 +274,9 @@ def preview(
             total,
             total,
             target,
-            progress,
             reason=verdict.reason,  # type: ignore[arg-type]
-            message=verdict.message,
+            params=verdict.params,
         )
-    if triggers:
-        message = f"Reaches {progress}: triggers gift {', '.join(map(str, triggers))}."
-    elif once_done:
-        message = f"Reached {_amount(threshold, measure, currency)}: the gift was given."
-    else:
-        message = f"Adds {_amount(adds, measure, currency)}: {progress}."
     return AccrualPreview(
         gift.id,
         gift.name,
@@ -308,9 +285,7 @@ def preview(
         total,
         reaches,
         target,
-        progress,
-        triggers,
-        gifts,
-        None,
-        message,
+        triggers=triggers,
+        gifts=gifts,
+        params={"given": threshold} if once_done and not triggers else {},
     )

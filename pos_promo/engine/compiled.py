@@ -31,7 +31,6 @@ __all__ = [
     "compile_campaign",
     "compile_slots",
     "store_in_scope",
-    "windows_text",
 ]
 
 
@@ -51,11 +50,6 @@ class AudienceFacts:
     dates: frozenset[dt.date]
     participants: Participants
     limits: Limits
-    # the parts of audience messages that only depend on the campaign, worked
-    # out once where evaluation will need them ("": work out when needed)
-    starts_text: str = ""
-    ends_text: str = ""
-    windows_text: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,7 +110,6 @@ def compile_audience(
         dates=campaign.dates,
         participants=campaign.participants,
         limits=limits or Limits(),
-        windows_text=windows_text(slots) if slots else "",
     )
 
 
@@ -152,10 +145,7 @@ def compile_campaign(campaign: SpendAndSave, store: StoreContext) -> Compiled:
         auto_apply=campaign.auto_apply,
         sharing=campaign.sharing,
         # evaluation only meets the campaigns of its store (the others only
-        # when named or explained, and then work these out themselves)
-        starts_text=campaign.period.start.isoformat(sep=" ") if in_store else "",
-        ends_text=campaign.period.end.isoformat(sep=" ") if in_store else "",
-        windows_text=windows_text(slots) if in_store and slots else "",
+        # when named or explained, and then work this out themselves)
         child_bits=child_bits(campaign.sides, campaign.modifiers) if in_store else -1,
         rules=resolve("promotion", campaign.sharing, None) if not campaign.sharing_plan else None,
     )
@@ -169,11 +159,4 @@ def child_bits(sides: ChildRule, modifiers: ChildRule) -> int:
         | sides.shares_discount << 1
         | modifiers.counts_toward_threshold << 2
         | modifiers.shares_discount << 3
-    )
-
-
-def windows_text(slots: tuple[Slot, ...]) -> str:
-    """``11:00-14:00, 22:00-02:00``: the daily windows of a campaign's slots."""
-    return ", ".join(
-        f"{s.start // 60:02d}:{s.start % 60:02d}-{s.end // 60:02d}:{s.end % 60:02d}" for s in slots
     )

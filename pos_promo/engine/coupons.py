@@ -12,20 +12,20 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from pos_promo.engine.money import format_money, percent_of
+from pos_promo.engine.money import percent_of
 from pos_promo.engine.outcome import Miss, Outcome
 from pos_promo.engine.spend_and_save import zero_cost, zeroable
 from pos_promo.engine.units import CartView, Prices, UnitRef, spread
 from pos_promo.model.cart import Cart
 from pos_promo.model.coupon import AmountOff, Coupon, CouponTemplate, FreeItem
+from pos_promo.model.result import Params
 
 __all__ = [
     "Invalid",
     "check_coupon",
     "coupon_bound",
-    "min_spend_message",
     "run_coupon",
 ]
 
@@ -34,10 +34,11 @@ __all__ = [
 class Invalid:
     """Why a presented coupon cannot be used at all: ``cause`` is a code a POS
     can translate (unknown, duplicate, void, redeemed, member_required,
-    not_owner, not_yet_valid, expired, template_unknown)."""
+    not_owner, not_yet_valid, expired, template_unknown); ``params`` hold
+    the instants a validity cause names, for the edge to word."""
 
     cause: str
-    message: str
+    params: Params = field(default_factory=dict)
 
 
 def check_coupon(
@@ -45,23 +46,21 @@ def check_coupon(
 ) -> Invalid | None:
     """The wallet-side checks, in the order a cashier would check them."""
     if coupon is None:
-        return Invalid("unknown", f"No coupon {coupon_id!r} in this till's wallet.")
+        return Invalid("unknown")
     if coupon.status == "void":
-        return Invalid("void", "This coupon was voided.")
+        return Invalid("void")
     if coupon.status == "redeemed":
-        return Invalid("redeemed", "This coupon was already redeemed.")
+        return Invalid("redeemed")
     if cart.member is None:
-        return Invalid("member_required", "Identify the member who owns this coupon.")
+        return Invalid("member_required")
     if coupon.member_id != cart.member.id:
-        return Invalid("not_owner", "This coupon belongs to another member.")
+        return Invalid("not_owner")
     if at < coupon.valid_from:
-        return Invalid("not_yet_valid", f"Valid from {coupon.valid_from.isoformat()}.")
+        return Invalid("not_yet_valid", {"valid_from": coupon.valid_from.isoformat()})
     if at > coupon.valid_until:
-        return Invalid("expired", f"Expired {coupon.valid_until.isoformat()}.")
+        return Invalid("expired", {"valid_until": coupon.valid_until.isoformat()})
     if not known_template:
-        return Invalid(
-            "template_unknown", f"Its coupon kind {coupon.template_id!r} is not known here yet."
-        )
+        return Invalid("template_unknown", {"template": coupon.template_id})
     return None
 
 
@@ -151,9 +150,3 @@ def coupon_bound(
     prices = sorted(view.lines[m].unit_price for m in units)
     return prices[min(zeroed, len(prices) - 1)]
 
-
-def min_spend_message(needed: int, reached: int, currency: str) -> str:
-    return (
-        f"{format_money(reached, currency)} of the {format_money(needed, currency)} "
-        "minimum spend on eligible items."
-    )

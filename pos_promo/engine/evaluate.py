@@ -37,7 +37,7 @@ from pos_promo.model.result import (
     NotApplied,
 )
 
-__all__ = ["assess", "evaluate", "explain"]
+__all__ = ["assess", "evaluate", "explain", "won_on"]
 
 NO_COUNTS = MemberCounts()
 NO_ITEMS = Miss("no_eligible_items")
@@ -84,10 +84,17 @@ def assess(c: Compiled, setup: _Setup, prices: Prices) -> Blocked | Miss | Outco
     return run(c, setup.view, prices, mains=mains)
 
 
-def _explained(c: Compiled, verdict: Blocked | Miss, currency: str) -> NotApplied:
+def _explained(c: Compiled, verdict: Blocked | Miss) -> NotApplied:
     if isinstance(verdict, Blocked):
-        return NotApplied(c.id, c.kind, verdict.reason, verdict.message)  # type: ignore[arg-type]
-    return explain_miss(c.id, c.kind, verdict, currency)
+        return NotApplied(
+            c.id,
+            c.kind,
+            verdict.reason,  # type: ignore[arg-type]
+            name=c.campaign.name,
+            params=verdict.params,
+            slots=verdict.slots,
+        )
+    return explain_miss(c.id, c.kind, verdict, c.campaign.name)
 
 
 def evaluate(
@@ -138,7 +145,7 @@ def evaluate(
             )
         )
     chosen = select(cands, compatible, view.base)
-    _explain_left_out(offers, compatible, chosen, view, currency, not_applied)
+    _explain_left_out(offers, compatible, chosen, view, not_applied)
     applied = tuple(
         Applied(
             offers[i].id,
@@ -203,27 +210,37 @@ def _explain_left_out(
     compatible: list[int],
     chosen: Selection,
     view: CartView,
-    currency: str,
     not_applied: list[NotApplied],
 ) -> None:
     """Why each qualifying benefit is not in the chosen set: the applied one it
-    cannot be combined with, or how it fares on the prices those ahead of it
-    left, or that the best set simply does better without it."""
-    picked = {i for i, _ in chosen.picked}
+    cannot be combined with (and why that one won), or how it fares on the
+    prices those ahead of it left, or that the best set simply does better
+    without it."""
+    picked = dict(chosen.picked)
     in_order = sorted(picked)
-    lost: dict[int, str] = {}  # picked index -> the message of those it beat
     for i, offer in enumerate(offers):
         if i in picked:
             continue
-        rival = next((j for j in in_order if not compatible[i] >> j & 1), None)
-        if rival is not None:
+        rivals = [j for j in in_order if not compatible[i] >> j & 1]
+        if rivals:
+            rival = rivals[0]
             winner = offers[rival]
-            message = lost.get(rival)
-            if message is None:
-                label = f"{winner.name!r} ({winner.id})" if winner.name else winner.id
-                message = lost[rival] = f"Cannot be combined with {label}, which saves more."
             not_applied.append(
-                NotApplied(offer.id, offer.kind, "not_shareable", message, lost_to=winner.id)
+                NotApplied(
+                    offer.id,
+                    offer.kind,
+                    "not_shareable",
+                    lost_to=winner.id,
+                    name=offer.name,
+                    params={
+                        "lost_to_name": winner.name,
+                        "won_on": won_on(
+                            winner, picked[rival].amount, offer, alone=len(rivals) == 1
+                        ),
+                        "saves": offer.standalone.amount,
+                        "winner_saves": picked[rival].amount,
+                    },
+                )
             )
             continue
         before = view.base  # the prices the benefits ahead of it in execution order left
@@ -232,20 +249,30 @@ def _explain_left_out(
                 before = apply(before, out.allocation)
         after = offer.run(before)
         if isinstance(after, Miss):
-            noun = "coupon" if offer.family == "coupon" else "promotion"
-            explained = explain_miss(offer.id, offer.kind, after, currency, noun)
-            not_applied.append(
-                msgspec.structs.replace(
-                    explained,
-                    message="After the discounts before it: "
-                    + explained.message[0].lower()
-                    + explained.message[1:],
-                )
-            )
+            explained = explain_miss(offer.id, offer.kind, after, offer.name)
+            params = {**explained.params, "after": "discounts_before"}
+            not_applied.append(msgspec.structs.replace(explained, params=params))
         else:
-            not_applied.append(
-                NotApplied(offer.id, offer.kind, "not_best", "A combination without it saves more.")
-            )
+            not_applied.append(NotApplied(offer.id, offer.kind, "not_best", name=offer.name))
+
+
+def won_on(winner: Offer, winner_saves: int, loser: Offer, *, alone: bool = True) -> str:
+    """Why ``winner`` was applied rather than ``loser``, which it cannot be
+    combined with: the selection's own order of comparison (most saved,
+    fewest coupons, higher priority, smaller id), or ``combination`` when
+    the loser would have saved at least as much but the set around the
+    winner saves more (the loser also excludes others that were applied, or
+    it alone saves more than the winner)."""
+    saves = loser.standalone.amount
+    if winner_saves > saves:
+        return "saves_more"
+    if winner_saves < saves or not alone:
+        return "combination"
+    if loser.family == "coupon" and winner.family != "coupon":
+        return "fewer_coupons"
+    if winner.priority > loser.priority:
+        return "priority"
+    return "id"
 
 
 def _compatibility(offers: list[Offer]) -> list[int]:
@@ -355,4 +382,4 @@ def explain(
             tier=verdict.tier,
             capped=verdict.capped,
         )
-    return _explained(c, verdict, index.store.currency)
+    return _explained(c, verdict)

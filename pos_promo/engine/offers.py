@@ -16,15 +16,9 @@ from dataclasses import dataclass
 
 from pos_promo.engine.audience import Blocked, Context, check_audience
 from pos_promo.engine.compiled import Compiled, compile_audience
-from pos_promo.engine.coupons import (
-    check_coupon,
-    coupon_bound,
-    min_spend_message,
-    run_coupon,
-)
+from pos_promo.engine.coupons import check_coupon, coupon_bound, run_coupon
 from pos_promo.engine.index import CampaignIndex
 from pos_promo.engine.members import member_discount, member_price
-from pos_promo.engine.money import format_money
 from pos_promo.engine.outcome import Miss, Outcome
 from pos_promo.engine.sharing import (
     DEFAULTS,
@@ -78,36 +72,28 @@ class Offer:
         return self.template_id or self.id
 
 
-def explain_miss(
-    benefit_id: str, kind: str, miss: Miss, currency: str, noun: str = "promotion"
-) -> NotApplied:
-    """A miss as a cashier reads it: how far off, in money or items."""
-    if miss.reason == "threshold_not_met":
-        if miss.measure == "money":
-            message = (
-                f"{format_money(miss.reached or 0, currency)} of "
-                f"{format_money(miss.needed or 0, currency)} on eligible items."
-            )
-        else:
-            message = f"{miss.reached} of {miss.needed} eligible items."
-    elif miss.reason == "min_spend_not_met":
-        message = min_spend_message(miss.needed or 0, miss.reached or 0, currency)
-    elif miss.reason == "no_eligible_items":
-        message = f"No item in the cart is part of this {noun}."
-    else:
-        message = "The eligible items have nothing left to discount."
+def explain_miss(benefit_id: str, kind: str, miss: Miss, name: str = "") -> NotApplied:
+    """A miss as facts a cashier's sentence needs: how far off, in money or items."""
     return NotApplied(
         benefit_id,
         kind,
         miss.reason,  # type: ignore[arg-type]
-        message,
         needed=miss.needed,
         reached=miss.reached,
+        name=name,
+        params={"measure": "items"} if miss.measure != "money" else {},
     )
 
 
-def _blocked(benefit_id: str, kind: str, blocked: Blocked) -> NotApplied:
-    return NotApplied(benefit_id, kind, blocked.reason, blocked.message)  # type: ignore[arg-type]
+def _blocked(benefit_id: str, kind: str, blocked: Blocked, name: str) -> NotApplied:
+    return NotApplied(
+        benefit_id,
+        kind,
+        blocked.reason,  # type: ignore[arg-type]
+        name=name,
+        params=blocked.params,
+        slots=blocked.slots,
+    )
 
 
 def _fixed(amount: int, _before: int) -> int:
@@ -168,7 +154,7 @@ def _promotions(
     out: list[Offer],
     not_applied: list[NotApplied],
 ) -> None:
-    cart, base, currency = ctx.cart, view.base, index.store.currency
+    cart, base = ctx.cart, view.base
     places = promotion_order(order)
     considered, hits = index.lookup(cart)
     for c in considered:
@@ -176,31 +162,30 @@ def _promotions(
         if blocked is None and c.campaign.sharing_plan is not None:
             blocked = unknown_plan(c.campaign.sharing_plan, plans)
         if blocked is not None:
-            not_applied.append(_blocked(c.id, c.kind, blocked))
+            not_applied.append(_blocked(c.id, c.kind, blocked, c.campaign.name))
             continue
         mains = hits.get(id(c))
         if mains is None:
             mains = eligible_mains(c, view)
         verdict = run(c, view, base, mains=mains) if mains else NO_ITEMS
         if not isinstance(verdict, Outcome):
-            not_applied.append(explain_miss(c.id, c.kind, verdict, currency))
+            not_applied.append(explain_miss(c.id, c.kind, verdict, c.campaign.name))
             continue
         if not c.auto_apply and c.id not in cart.requested_promotions:
-            saves = format_money(verdict.amount, currency)
             not_applied.append(
                 NotApplied(
-                    c.id, c.kind, "manual_only", f"Available on request: would save {saves}."
+                    c.id,
+                    c.kind,
+                    "manual_only",
+                    name=c.campaign.name,
+                    params={"saves": verdict.amount},
                 )
             )
             continue
         out.append(_promotion_offer(c, view, mains, verdict, plans, places))
     # (not ``requested - by_id.keys()``: that walks every key of the index)
     for wanted in sorted(w for w in cart.requested_promotions if w not in index.by_id):
-        not_applied.append(
-            NotApplied(
-                wanted, "unknown", "unknown_campaign", f"No campaign {wanted!r} is known here."
-            )
-        )
+        not_applied.append(NotApplied(wanted, "unknown", "unknown_campaign"))
 
 
 def _promotion_offer(
@@ -260,7 +245,7 @@ def _member_price_lines(view: CartView) -> int:
 def unknown_plan(plan: str, plans: Mapping[str, Sharing]) -> Blocked | None:
     if plan in plans:
         return None
-    return Blocked("sharing_plan_unknown", f"Its sharing plan {plan!r} is not known here yet.")
+    return Blocked("sharing_plan_unknown", {"plan": plan})
 
 
 def _coupons(
@@ -274,16 +259,12 @@ def _coupons(
     out: list[Offer],
     not_applied: list[NotApplied],
 ) -> None:
-    cart, base, currency = ctx.cart, view.base, index.store.currency
+    cart, base = ctx.cart, view.base
     places = coupon_order(order)
     seen: set[str] = set()
     for coupon_id in cart.coupons:
         if coupon_id in seen:
-            not_applied.append(
-                NotApplied(
-                    coupon_id, "coupon", "coupon_invalid", "Presented twice.", cause="duplicate"
-                )
-            )
+            not_applied.append(NotApplied(coupon_id, "coupon", "coupon_invalid", cause="duplicate"))
             continue
         seen.add(coupon_id)
         coupon = wallet.get(coupon_id)
@@ -292,7 +273,12 @@ def _coupons(
         if invalid is not None:
             not_applied.append(
                 NotApplied(
-                    coupon_id, "coupon", "coupon_invalid", invalid.message, cause=invalid.cause
+                    coupon_id,
+                    "coupon",
+                    "coupon_invalid",
+                    cause=invalid.cause,
+                    name=template.name if template else "",
+                    params=invalid.params,
                 )
             )
             continue
@@ -302,12 +288,12 @@ def _coupons(
         if blocked is None and template.sharing_plan is not None:
             blocked = unknown_plan(template.sharing_plan, plans)
         if blocked is not None:
-            not_applied.append(_blocked(coupon_id, "coupon", blocked))
+            not_applied.append(_blocked(coupon_id, "coupon", blocked, template.name))
             continue
         mains = mains_in_scope(template.items, view)
         alone = run_coupon(template, view, base, mains=mains)
         if not isinstance(alone, Outcome):
-            not_applied.append(explain_miss(coupon_id, "coupon", alone, currency, "coupon"))
+            not_applied.append(explain_miss(coupon_id, "coupon", alone, template.name))
             continue
         plan = plans.get(template.sharing_plan) if template.sharing_plan else None
         out.append(

@@ -65,12 +65,15 @@ class Cart(Struct, frozen=True, forbid_unknown_fields=False, omit_defaults=True)
 
 
 class StoreContext(Struct, frozen=True, forbid_unknown_fields=False):
-    """Where the till stands: the store, the organisation nodes above it, its clock."""
+    """Where the till stands: the store, the organisation nodes above it, its
+    clock, and the ``locale`` (CLDR, such as en_US, de_DE, zh_CN) its cashiers
+    read sentences, money, dates and times in."""
 
     id: Id
     timezone: Id = "UTC"
     currency: Annotated[str, Meta(pattern=r"^[A-Z]{3}$")] = "USD"
     org_ids: frozenset[Id] = frozenset()
+    locale: Annotated[str, Meta(pattern=r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$")] = "en_US"
 
 
 class ParticipationCount(Struct, frozen=True, forbid_unknown_fields=False):

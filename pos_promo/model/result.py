@@ -7,6 +7,7 @@ from typing import Literal
 
 from msgspec import Struct
 
+from pos_promo.model.base import TimeSlot
 from pos_promo.model.common import Id, Money
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "GiftPreview",
     "LineResult",
     "NotApplied",
+    "Params",
     "Reason",
 ]
 
@@ -44,6 +46,11 @@ Reason = Literal[
     "sharing_plan_unknown",
     "unknown_campaign",
 ]
+
+
+Params = dict[str, str | int]
+"""The facts behind a reason code (limits, amounts, local times as ISO text),
+from which the edge words the sentence in the store's language."""
 
 
 class BenefitShare(Struct, frozen=True):
@@ -84,23 +91,34 @@ class Applied(Struct, frozen=True):
 
 
 class NotApplied(Struct, frozen=True):
-    """A campaign or coupon considered and left out, with a code a POS can translate."""
+    """A campaign or coupon considered and left out, with a code a POS can translate.
+
+    The engine gives the code and its facts (``params``, ``needed`` and
+    ``reached``, ``slots``, the ``name`` a person knows it by); ``message``
+    is empty until the edge words it in the store's language
+    (:func:`pos_promo.localise`, :func:`pos_promo.render_receipt`).
+    """
 
     id: Id
     kind: str
     reason: Reason
-    message: str
+    message: str = ""
     lost_to: Id | None = None
     needed: int | None = None
     reached: int | None = None
     cause: str | None = None
+    name: str = ""
+    params: Params = {}
+    slots: tuple[TimeSlot, ...] = ()
 
 
 class GiftPreview(Struct, frozen=True):
-    """Coupons of one template an order would trigger (over all its ordinals)."""
+    """Coupons of one template an order would trigger (over all its ordinals),
+    with the template's ``name`` a cashier reads."""
 
     template_id: Id
     quantity: int
+    name: str = ""
 
 
 class AccrualPreview(Struct, frozen=True):
@@ -108,10 +126,12 @@ class AccrualPreview(Struct, frozen=True):
 
     ``total`` is the member's total before the order (HQ-confirmed plus this
     till's unconfirmed entries), ``reaches`` the total after it, ``next``
-    the threshold it heads for now, and ``progress`` reads like
-    ``"$180.00 of $200.00"``. ``triggers`` are the ordinals the commit would
-    grant, ``gifts`` their coupons. ``reason`` (and ``message``) say why the
-    order adds nothing, with the codes of :data:`Reason`. A preview assumes
+    the threshold it heads for now. ``triggers`` are the ordinals the commit
+    would grant, ``gifts`` their coupons. ``reason`` and ``params`` say why
+    the order adds nothing, with the codes of :data:`Reason` (``params``
+    holds ``given`` when a once-only gift was already earned). ``progress``
+    (``"$180.00 of $200.00"``) and ``message`` are empty until the edge words
+    them in the store's language (:func:`pos_promo.localise`). A preview assumes
     the order is paid with tenders that accrue; the commit prorates by the
     real payments.
     """
@@ -123,11 +143,12 @@ class AccrualPreview(Struct, frozen=True):
     total: int
     reaches: int
     next: int
-    progress: str
+    progress: str = ""
     triggers: tuple[int, ...] = ()
     gifts: tuple[GiftPreview, ...] = ()
     reason: Reason | None = None
     message: str = ""
+    params: Params = {}
 
 
 class EvaluationResult(Struct, frozen=True):

@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping
 
-from pos_promo.engine.accrual import progress_text
 from pos_promo.engine.grants import grant_coupons, next_target
+from pos_promo.engine.money import format_money
 from pos_promo.model.gift import CumulativeGift
 from pos_promo.model.member import ActivityMetrics, ActivityStanding, GrantView, MemberGifts
 from pos_promo.store.gift_coupons import scheduled, wallet_statuses
@@ -80,7 +80,7 @@ def _standing(
         return ActivityStanding(activity_id, "", "", confirmed, local, total)
     condition = known.condition
     target = next_target(condition, total)
-    progress = progress_text(condition.measure, total, target, currency)
+    progress = _progress(condition.measure, total, target, currency)
     return ActivityStanding(
         activity_id,
         known.name,
@@ -119,3 +119,10 @@ def member_gifts(
         for g in grants_of(conn, member_id)
     )
     return MemberGifts(member_id, standings, grants, tuple(member_wallet(conn, member_id)))
+
+
+def _progress(measure: str, reached: int, target: int, currency: str) -> str:
+    """``$180.00 of $200.00`` or ``11 of 15 items``."""
+    if measure == "spend":
+        return f"{format_money(reached, currency)} of {format_money(target, currency)}"
+    return f"{reached} of {target} items"

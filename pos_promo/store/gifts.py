@@ -140,9 +140,8 @@ def preview_gifts(
     """
     if not setup.activities:
         return ()
-    currency = setup.store.currency
     return tuple(
-        preview(activity, verdict, adds, mine.total, mine.granted, currency)
+        preview(activity, verdict, adds, mine.total, mine.granted, setup.templates)
         for activity, verdict, adds, mine in _assess(conn, setup, cart, result, (), now)
     )
 
@@ -198,12 +197,13 @@ def commit_gifts(
     member = cart.member
     store_id, order_id, at = setup.store.id, cart.order_id, result.at
     stamp = at.astimezone(dt.UTC).isoformat()
-    currency = setup.store.currency
     rows: list[AccrualRow] = []
     events: list[EventRow] = []
     previews = []
     for activity, verdict, amount, mine in _assess(conn, setup, cart, result, payments, now):
-        previews.append(preview(activity, verdict, amount, mine.total, mine.granted, currency))
+        previews.append(
+            preview(activity, verdict, amount, mine.total, mine.granted, setup.templates)
+        )
         if member is None or isinstance(verdict, Blocked) or amount <= 0:
             continue
         gift = activity.campaign

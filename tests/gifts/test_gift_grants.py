@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pos_promo.embedded import Engine
 from pos_promo.engine.grants import coupon_id, grant_id
+from pos_promo.i18n import progress, words_for
 from pos_promo.store.connection import immediate
 from pos_promo.store.gift_ledger import set_confirmed_total
 from tests.gifts.builders import MEMBER, activity, gift_cart, template
@@ -82,7 +83,7 @@ def test_reach_x_once_grants_ordinal_one_and_never_another(
 ) -> None:
     engine = open_till(template(), activity(repeat="once", threshold=20000))
     first = engine.commit(gift_cart("o-1", line("A", 18000)))
-    assert first.accruals[0].progress == "$180.00 of $200.00"
+    assert progress(first.accruals[0], words_for(engine.store)) == "$180.00 of $200.00"
     engine.commit(gift_cart("o-2", line("A", 50000)))
     assert granted(engine) == [("g1", 1, "granted")]
     assert len(engine.wallet(MEMBER)) == 1
@@ -91,7 +92,7 @@ def test_reach_x_once_grants_ordinal_one_and_never_another(
 def test_an_item_count_activity_grants_on_units(open_till: Callable[..., Engine]) -> None:
     engine = open_till(template(), activity(measure="count", threshold=5))
     result = engine.commit(gift_cart("o-1", line("A", 300, qty=11)))
-    assert result.accruals[0].progress == "11 of 15 items"
+    assert progress(result.accruals[0], words_for(engine.store)) == "11 of 15 items"
     assert [k for _, k, _ in granted(engine)] == [1, 2]
 
 
