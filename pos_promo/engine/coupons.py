@@ -149,4 +149,3 @@ def coupon_bound(
     zeroed = zeroable([zero_cost(view, m) for m in units], before)
     prices = sorted(view.lines[m].unit_price for m in units)
     return prices[min(zeroed, len(prices) - 1)]
-
