@@ -14,6 +14,17 @@ event was acknowledged at or below it. An event acknowledged later is
 flagged by a later pull (HQ re-serves a member's state when it sees a
 repeated event, so a lost acknowledgement cannot strand a row).
 
+A push and a pull may cross: HQ commits a push, a pull already under way
+reads a page that includes it, and the till records the acknowledgement
+only after the pull read its watermark, so the page's counts look as if
+they lacked the till's own rows, which would then count twice. Either the
+page is applied before the acknowledgement is recorded (the push then sees
+the cursor moved while it was in flight and sets it back:
+:func:`rewind_if_moved`), or after (the pull then sees acknowledgements newer
+than its watermark for a member of its page, applies the page but keeps its
+cursor, :func:`apply_member_page`): either way the next pull reads those
+facts again with a watermark that covers them.
+
 Wallet coupons go to the store's wallet
 (:func:`pos_promo.store.wallet.upsert_coupons`): HQ's state wins, except
 the status of a coupon whose local redemption or restoration HQ's page may
@@ -64,6 +75,7 @@ __all__ = [
     "ack_watermark",
     "apply_member_page",
     "fact_key",
+    "rewind_if_moved",
     "wallet_coupon",
 ]
 
@@ -204,8 +216,35 @@ def apply_member_page(
             )
         if coupons:
             _apply_coupons(conn, coupons, watermark, at)
-        set_cursor(conn, STREAM, page.cursor, at)
-    return MembersReport(1, counts, facts, confirmed, skipped, len(bad), coupons=len(coupons))
+        crossed = _acked_since(conn, {fact_key(item)[2] for item in items}, watermark)
+        set_cursor(conn, STREAM, since if crossed else page.cursor, at)
+    return MembersReport(
+        1, counts, facts, confirmed, skipped, len(bad), stale=crossed, coupons=len(coupons)
+    )
+
+
+def _acked_since(conn: sqlite3.Connection, member_ids: set[str], watermark: int) -> bool:
+    """Whether an event of one of these members was acknowledged after ``watermark``."""
+    for member in sorted(member_ids):
+        row = conn.execute(
+            "SELECT 1 FROM sync_acks a WHERE a.ack_seq > ? AND (a.event_id IN "
+            "(SELECT event_id FROM participations WHERE member_id = ?) OR a.event_id IN "
+            "(SELECT event_id FROM gift_accruals WHERE member_id = ?)) LIMIT 1",
+            (watermark, member, member),
+        ).fetchone()
+        if row is not None:
+            return True
+    return False
+
+
+def rewind_if_moved(conn: sqlite3.Connection, before: str, at: dt.datetime) -> bool:
+    """After a push's acknowledgements are recorded: if a page was applied while
+    the push was in flight, read from ``before`` again (see the module docstring)."""
+    with immediate(conn):
+        if get_cursor(conn, STREAM) == before:
+            return False
+        set_cursor(conn, STREAM, before, at)
+    return True
 
 
 def _apply_coupons(

@@ -127,8 +127,10 @@ def push_events(
         batch = next_batch(conn, batch_size)
         if not batch:
             break
+        before = get_cursor(conn, members.STREAM)
         response = client.push(batch)
         report += record_results(conn, batch, response.results, clock())
+        members.rewind_if_moved(conn, before, clock())
         if report.backlog == 0:
             break
     else:
