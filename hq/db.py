@@ -281,6 +281,10 @@ class PostgresDatabase(Database):
 
     def __init__(self, url: str, size: int = 4) -> None:
         self.target = url
+        try:  # one clear failure now, rather than the pool retrying in the background
+            psycopg.connect(url, connect_timeout=10).close()
+        except psycopg.Error:
+            raise DatabaseError(f"cannot connect to PostgreSQL at {_safe(url)}") from None
         self._pool = psycopg_pool.ConnectionPool(
             url,
             min_size=1,

@@ -52,7 +52,9 @@ class StoreEntry(StoreContext, frozen=True, kw_only=True):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="pos-promo-hq", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="pos-promo-hq", description=__doc__.split("\n")[0], allow_abbrev=False
+    )
     p.add_argument(
         "--database",
         "--db",
