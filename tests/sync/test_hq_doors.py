@@ -27,6 +27,7 @@ def _hq(*args: str, extra_env: dict[str, str] | None = None) -> subprocess.Compl
         capture_output=True,
         text=True,
         timeout=60,
+        check=False,
     )
 
 
