@@ -51,9 +51,7 @@ def test_store_s2_cannot_squat_the_ids_of_store_s1(hq: HQ, till: Till, till2: Ti
     ring_up(till2, 1, prefix="s2-", member="m-2")
     s1_events = next_batch(till.conn, 100)
     decoys = next_batch(till2.conn, 100)[:2]  # s2's own order and participation
-    squat = [
-        PushEvent(e.id, d.kind, d.payload) for e, d in zip(s1_events[:2], decoys, strict=True)
-    ]
+    squat = [PushEvent(e.id, d.kind, d.payload) for e, d in zip(s1_events[:2], decoys, strict=True)]
     assert {r.status for r in till2.client(hq).push(squat).results} == {"accepted"}
 
     report = steps.push_events(till.conn, till.client(hq), now)
