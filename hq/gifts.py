@@ -383,12 +383,16 @@ def _revoke(conn: Connection, activity: CumulativeGift, member: str, ordinal: in
         )
 
 
-def mark_redeemed(conn: Connection, coupon_id: str, redeemed: bool) -> None:
-    """A redemption (or its restoration by a full refund) of a wallet coupon HQ holds."""
+def mark_redeemed(conn: Connection, coupon_id: str, redeemed: bool, member_id: str | None) -> None:
+    """A redemption (or its restoration by a full refund) of a wallet coupon HQ holds;
+    only the coupon's own member's order can change it."""
+    if member_id is None:
+        return
     old, new = ("issued", "redeemed") if redeemed else ("redeemed", "issued")
     conn.execute(
-        "UPDATE wallet_coupons SET status = ?, seq = ? WHERE coupon_id = ? AND status = ?",
-        (new, next_seq(conn), coupon_id, old),
+        "UPDATE wallet_coupons SET status = ?, seq = ? "
+        "WHERE coupon_id = ? AND member_id = ? AND status = ?",
+        (new, next_seq(conn), coupon_id, member_id, old),
     )
 
 

@@ -253,13 +253,15 @@ class Ingestor:
                 "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 (event.coupon_id, store_id, event.order_id),
             )
-            mark_redeemed(conn, event.coupon_id, True)  # HQ's wallet, served as member state
+            mark_redeemed(
+                conn, event.coupon_id, True, event.member_id
+            )  # HQ's wallet, served as member state
         elif isinstance(event, CouponRestored):
             conn.execute(
                 "DELETE FROM redemptions WHERE coupon_id = ? AND store_id = ? AND order_id = ?",
                 (event.coupon_id, store_id, event.order_id),
             )
-            mark_redeemed(conn, event.coupon_id, False)
+            mark_redeemed(conn, event.coupon_id, False, event.member_id)
         elif isinstance(event, ParticipationChanged):
             _participation(conn, event)
         elif isinstance(event, GiftAccrued | GiftCouponIssued):

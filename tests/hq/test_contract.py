@@ -7,6 +7,7 @@ SQLite file or a PostgreSQL schema of the test's own.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from pos_promo_hq.catalog import serve_changes
 from pos_promo_hq.db import Database, open_database, write
 from pos_promo_hq.ingest import Ingestor
 from pos_promo_hq.members import lookup_member, serve_member_state
+from pos_promo_hq.migrations import MIGRATIONS
 from pos_promo_hq.replay import ReplayCache, work_replays
 
 from pos_promo.engine.grants import grant_id
@@ -461,3 +463,57 @@ def test_the_report_counts_orders_refunds_and_spend_per_member(
     ]
     assert report["replays"] == {"match": 4}
     assert report["flags"] == []
+
+
+def test_a_file_the_first_hq_made_is_migrated_with_its_orders_kept(tmp_path: Path) -> None:
+    """An HQ file from before migrations were recorded: the baseline is taken
+    over as it is and the orders move to their (store, order id, copy) key."""
+    path = tmp_path / "old-hq.db"
+    old = sqlite3.connect(path)
+    for statement in MIGRATIONS[0][1]("sqlite"):
+        old.execute(statement)
+    old.execute(
+        "INSERT INTO orders VALUES ('s1', 'o-1', 'e-1', 'm-1', '2026-11-20T17:00:00+00:00', "
+        "'2026-11-20', 1500, 100, 1400)"
+    )
+    old.commit()
+    old.close()
+
+    db = open_database(path)
+    try:
+        with db.connection() as conn:
+            rows = conn.execute("SELECT store_id, order_id, copy, event_id, total FROM orders")
+            assert [tuple(r) for r in rows] == [("s1", "o-1", 0, "e-1", 1400)]
+            names = conn.execute("SELECT name FROM schema_migrations ORDER BY name").fetchall()
+            assert [n for (n,) in names] == ["0001_baseline", "0002_identity_replay_members"]
+    finally:
+        db.close()
+
+
+def test_a_store_cannot_redeem_another_members_wallet_coupon(database: Database) -> None:
+    with database.connection() as conn, write(conn):
+        conn.execute(
+            "INSERT INTO wallet_coupons (coupon_id, template_id, member_id, valid_from, "
+            "valid_until, status, seq) VALUES ('c1', 't5', 'm-1', '2026-11-01T00:00:00+00:00', "
+            "'2026-12-01T00:00:00+00:00', 'issued', 1)"
+        )
+
+    def redeemed(event_id: str, member: str) -> PushEvent:
+        doc = {
+            "kind": "coupon.redeemed",
+            "order_id": f"o-{event_id}",
+            "store_id": "s2",
+            "coupon_id": "c1",
+            "template_id": "t5",
+            "member_id": member,
+            "at": "2026-11-20T17:00:00+00:00",
+            "amount": 500,
+        }
+        return PushEvent(event_id, "coupon.redeemed", msgspec.Raw(msgspec.json.encode(doc)))
+
+    assert statuses(push(database, "s2", [redeemed("e1", "m-2")])) == ["accepted"]
+    with database.connection() as conn:
+        assert conn.execute("SELECT status FROM wallet_coupons").fetchone()[0] == "issued"
+    assert statuses(push(database, "s2", [redeemed("e2", "m-1")])) == ["accepted"]
+    with database.connection() as conn:
+        assert conn.execute("SELECT status FROM wallet_coupons").fetchone()[0] == "redeemed"
