@@ -133,13 +133,24 @@ class Ingestor:
         stamp = at.isoformat()
         results: list[EventResult] = []
         seen: dict[str, tuple[str, str]] = {}
+        linked: set[str] = set()
         queued = False
         gifts = GiftLedger(self.stores)  # this batch's gift events, reconciled at its end
         with write(conn):
             conn.lock(f"ingest:{store_id}")  # one store's pushes take turns
+            held = _holders(conn, [pushed.id for pushed in request.events])
             for pushed in request.events:
                 payload = bytes(pushed.payload).decode()
-                verdict = self._held(conn, store_id, pushed, payload, seen.get(pushed.id), stamp)
+                holder = seen.get(pushed.id)
+                verdict = self._held(
+                    conn,
+                    store_id,
+                    pushed,
+                    payload,
+                    (store_id, *holder) if holder else held.get(pushed.id),
+                    holder is not None,
+                    stamp,
+                )
                 if verdict is not None:
                     results.append(verdict)
                     continue
@@ -169,8 +180,9 @@ class Ingestor:
                 if cur.rowcount != 1:
                     raise _Raced(pushed.id)
                 member = getattr(event, "member_id", None)
-                if isinstance(member, str):
+                if isinstance(member, str) and member not in linked:
                     link_member(conn, store_id, member, "served", stamp)
+                    linked.add(member)
                 queued |= isinstance(event, OrderCommitted) and self.replay
                 results.append(EventResult(pushed.id, "accepted", note))
             gifts.reconcile(conn)
@@ -182,17 +194,11 @@ class Ingestor:
         store_id: str,
         pushed: PushEvent,
         payload: str,
-        in_batch: tuple[str, str] | None,
+        holder: tuple[str, str, str] | None,
+        in_batch: bool,
         stamp: str,
     ) -> EventResult | None:
         """The verdict on an id HQ (or this batch) already holds; ``None`` if new."""
-        if in_batch is not None:
-            holder: tuple[str, str, str] | None = (store_id, *in_batch)
-        else:
-            row = conn.execute(
-                "SELECT store_id, kind, payload FROM events WHERE id = ?", (pushed.id,)
-            ).fetchone()
-            holder = None if row is None else (row[0], row[1], row[2])
         if holder is None:
             return None
         owner, kind, held_payload = holder
@@ -202,7 +208,7 @@ class Ingestor:
             reason = "this store sent this event id before with a different payload"
             _flag_once(conn, "event_conflict", store_id, pushed.id, reason, stamp)
             return EventResult(pushed.id, "conflict", reason)
-        if in_batch is None:
+        if not in_batch:
             self._touch(conn, pushed.id)
         return EventResult(pushed.id, "duplicate")
 
@@ -343,6 +349,20 @@ class Ingestor:
                 "UPDATE participation_counts SET seq = ? WHERE member_id = ? AND campaign_id = ?",
                 (next_seq(conn), event.member_id, event.campaign_id),
             )
+
+
+def _holders(conn: Connection, ids: list[str]) -> dict[str, tuple[str, str, str]]:
+    """``id -> (store, kind, payload)`` for the ids HQ already holds, in few queries."""
+    found: dict[str, tuple[str, str, str]] = {}
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        for row in conn.execute(
+            f"SELECT id, store_id, kind, payload FROM events WHERE id IN ({marks})", chunk
+        ).fetchall():
+            found[row[0]] = (row[1], row[2], row[3])
+    return found
 
 
 def _participation(conn: Connection, event: ParticipationChanged) -> None:

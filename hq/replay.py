@@ -141,18 +141,18 @@ def _counts(conn: Connection, member_id: str | None, day: dt.date) -> MemberCoun
     """The member's participations HQ holds, in total and on the order's local day."""
     if member_id is None:
         return None
-    found = {}
-    for campaign, total in conn.execute(
-        "SELECT campaign_id, total FROM participation_counts WHERE member_id = ?",
-        (member_id,),
-    ).fetchall():
-        today = conn.execute(
-            "SELECT count FROM participation_days WHERE member_id = ? AND campaign_id = ? "
-            "AND local_date = ?",
-            (member_id, campaign, day.isoformat()),
-        ).fetchone()
-        found[campaign] = ParticipationCount(max(0, total), max(0, today[0] if today else 0))
-    return MemberCounts(found)
+    rows = conn.execute(
+        "SELECT c.campaign_id, c.total, COALESCE(d.count, 0) FROM participation_counts c "
+        "LEFT JOIN participation_days d ON d.member_id = c.member_id "
+        "AND d.campaign_id = c.campaign_id AND d.local_date = ? WHERE c.member_id = ?",
+        (day.isoformat(), member_id),
+    ).fetchall()
+    return MemberCounts(
+        {
+            campaign: ParticipationCount(max(0, total), max(0, today))
+            for campaign, total, today in rows
+        }
+    )
 
 
 def enqueue_replay(
