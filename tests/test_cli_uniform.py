@@ -110,7 +110,7 @@ def test_db_mode_evaluate_honours_format_text_and_counts(
     till: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     text = db_text(capsys, till, "evaluate", "--cart", GOLD_CART, *SUNDAY)
-    assert "  Gold members: spend $60 save $12 (gold-weekend, tier 1)" in text
+    assert "  (gold-weekend)                   -$12.00" in text
     totals = [line.split() for line in text.splitlines() if line.startswith(("Total", "TOTAL"))]
     assert totals == [["Total", "discount", "-$12.00"], ["TOTAL", "$70.00"]]
     counts = str(FIX / "counts-m-1001.json")  # gold-weekend: 3 in all, 1 today (daily limit 1)
@@ -128,7 +128,8 @@ def test_db_mode_explain_runs(till: str, capsys: pytest.CaptureFixture[str]) -> 
     )
     # the database's counts: m-1001 took it today, in T1-0003
     assert db_text(capsys, till, *explain, "gold-weekend") == (
-        "gold-weekend [daily_limit_reached] Member already used it 1 of 1 times today.\n"
+        "gold-weekend [daily_limit_reached] Member has already used this the 1 time allowed "
+        "today.\n"
     )
     assert db_text(capsys, till, *explain, "gold-weekend", *SUNDAY) == (
         "gold-weekend applies: -$12.00, tier 1\n"
@@ -197,9 +198,14 @@ def test_orders_show_text_is_a_reprint_with_item_names_and_refunds(
     refund = ("refund", "T1-0003", "--line", "2=1", "--at", "2026-11-29T15:00:00Z")
     assert run(capsys, "--db", till, *refund)[0] == 0
     text = db_text(capsys, till, "orders", "show", "T1-0003")
-    assert text.startswith("Order T1-0003 · store store-downtown · Sat 2026-11-28 14:45 EST\n")
-    assert "  2 x House red (glass) @ $9.00" in text
+    assert text.split("\n")[:4] == [
+        " " * 17 + "REPRINT",
+        " " * 14 + "Order T1-0003",
+        " " * 11 + "Store store-downtown",
+        " " * 8 + "Sat, Nov 28, 2026, 2:45 PM",
+    ]
+    assert "2 × House red (glass) @ $9.00       $18.00" in text
     assert text.splitlines()[-2:] == [
-        "Refund #1 2026-11-29 10:00 EST: line 2 x1: -$6.00",
-        "Status: partially_refunded; units left: 1 x2, 1a x2, 2 x1",
+        "Refund 1                            -$6.00",
+        "  Sun, Nov 29, 2026, 10:00 AM",
     ]
