@@ -15,24 +15,37 @@ from pathlib import Path
 from pos_promo.codec import decode_campaigns, decode_cart, decode_store
 from pos_promo.engine.evaluate import evaluate
 from pos_promo.engine.index import build_index
+from pos_promo.model.cart import Cart
+from pos_promo.model.result import EvaluationResult
 from pos_promo.render import render_receipt
 
-__all__ = ["main"]
+__all__ = ["DEMO", "evaluations", "main"]
 
 DEMO = Path(__file__).resolve().parent / "demo_data"
 """The sample store, campaigns and carts, shipped inside the package."""
 
 
-def main(folder: Path = DEMO) -> int:
+def evaluations(folder: Path = DEMO) -> list[tuple[str, Cart, EvaluationResult]]:
+    """Each sample cart's name, cart and result against the sample campaigns."""
     store = decode_store((folder / "store.json").read_bytes())
     index = build_index(decode_campaigns((folder / "campaigns.json").read_bytes()), store)
-    print(f"pos_promo demo: {len(index)} campaigns cached for {store.id} ({store.timezone})\n")
+    out = []
     for path in sorted((folder / "carts").glob("*.json")):
         cart = decode_cart(path.read_bytes())
+        out.append((path.stem, cart, evaluate(cart, index)))
+    return out
+
+
+def main(folder: Path = DEMO) -> int:
+    """Print the receipt of every sample cart (``pos-promo demo``, ``make demo``)."""
+    store = decode_store((folder / "store.json").read_bytes())
+    count = len(decode_campaigns((folder / "campaigns.json").read_bytes()))
+    print(f"pos_promo demo: {count} campaigns cached for {store.id} ({store.timezone})\n")
+    for name, cart, result in evaluations(folder):
         print("=" * 64)
-        print(f"{path.stem}")
+        print(name)
         print("=" * 64)
-        print(render_receipt(evaluate(cart, index), cart, store))
+        print(render_receipt(result, cart, store))
     return 0
 
 

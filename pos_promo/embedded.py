@@ -36,7 +36,7 @@ from pos_promo.codec import (
 )
 from pos_promo.engine.accrual import compile_activities
 from pos_promo.engine.clock import LocalMoment, local_moment
-from pos_promo.engine.evaluate import evaluate
+from pos_promo.engine.evaluate import evaluate, explain
 from pos_promo.engine.index import CampaignIndex, build_index
 from pos_promo.errors import (
     InvalidCart,
@@ -48,7 +48,7 @@ from pos_promo.errors import (
 )
 from pos_promo.gift_codec import check_gift_templates
 from pos_promo.model.campaign import Campaign
-from pos_promo.model.cart import Cart, StoreContext
+from pos_promo.model.cart import Cart, MemberCounts, StoreContext
 from pos_promo.model.catalog import Catalog
 from pos_promo.model.common import Sharing
 from pos_promo.model.coupon import Coupon, ExecutionOrder, SharingPlan
@@ -63,7 +63,7 @@ from pos_promo.model.order import (
     Payment,
     RefundRecord,
 )
-from pos_promo.model.result import EvaluationResult
+from pos_promo.model.result import Applied, EvaluationResult, NotApplied
 from pos_promo.model.wallet import WalletEntry, WalletReport
 from pos_promo.store import campaigns as cache
 from pos_promo.store import documents, gift_coupons, gifts, members, meta, orders, outbox
@@ -291,33 +291,46 @@ class Engine:
 
     # -- evaluate, commit, refund ----------------------------------------------
 
+    def _counts(self, cart: Cart, now: LocalMoment) -> MemberCounts | None:
+        """The member's participation counts as this till knows them on ``now``'s day."""
+        member = cart.member
+        return None if member is None else member_counts(self._conn, member.id, now.day)
+
     def _evaluate(
-        self, cart: Cart, instant: dt.datetime, now: LocalMoment
+        self, cart: Cart, instant: dt.datetime, now: LocalMoment, counts: MemberCounts | None = None
     ) -> tuple[EvaluationResult, dict[str, Coupon]]:
         """Evaluate against the cache, the counts and the wallet as this connection
         sees them now (``now``: ``instant`` on the store's clock, whose day the
-        daily counts are for); the wallet entries of the presented coupons come
-        back for the receipt."""
+        daily counts are for; ``counts``, when given, instead of the
+        database's); the wallet entries of the presented coupons come back for
+        the receipt."""
         self._refresh()
         presented = wallet_store.presented(self._conn, cart.coupons) if cart.coupons else {}
-        member = cart.member
         result = evaluate(
             cart,
             self._index,
             at=instant,
-            counts=None if member is None else member_counts(self._conn, member.id, now.day),
+            counts=counts if counts is not None else self._counts(cart, now),
             plans=self._plans,
             wallet=presented,
             order=self._order,
         )
         return result, presented
 
-    def evaluate(self, cart: Cart | bytes | str, at: dt.datetime | None = None) -> EvaluationResult:
+    def evaluate(
+        self,
+        cart: Cart | bytes | str,
+        at: dt.datetime | None = None,
+        *,
+        counts: MemberCounts | None = None,
+    ) -> EvaluationResult:
         """What the cart would get now, and what it would add to each cumulative gift.
 
         Changes nothing about the order. Gift coupons already due at the
         cart's instant are released first (what the daemon's job does), so
-        the wallet is current even while the daemon is down.
+        the wallet is current even while the daemon is down. ``counts``
+        (the member's participations) replace the database's, to ask "what
+        if" (``pos-promo --db ... evaluate --counts FILE``).
         """
         cart = _cart(cart)
         instant = _instant(cart, at)
@@ -326,11 +339,38 @@ class Engine:
                 with immediate(self._conn):
                     gifts.release(self._conn, self.store.id, instant)
             now = local_moment(instant, self._gifts.zone)
-            result = self._evaluate(cart, instant, now)[0]
+            result = self._evaluate(cart, instant, now, counts)[0]
             if not self._gifts.activities:
                 return result
             accruals = gifts.preview_gifts(self._conn, self._gifts, cart, result, now)
             return msgspec.structs.replace(result, accruals=accruals)
+
+    def explain(
+        self,
+        cart: Cart | bytes | str,
+        campaign_id: str,
+        at: dt.datetime | None = None,
+        *,
+        counts: MemberCounts | None = None,
+    ) -> Applied | NotApplied:
+        """Why one cached campaign, any campaign, does or does not apply to ``cart`` on its own.
+
+        Against this till's cache, sharing plans and member counts (or
+        ``counts``); :class:`UnknownCampaign` if the cache holds no such id.
+        """
+        cart = _cart(cart)
+        instant = _instant(cart, at)
+        with _wrapped(self.path):
+            self._refresh()
+            now = local_moment(instant, self._gifts.zone)
+            return explain(
+                cart,
+                self._index,
+                campaign_id,
+                at=instant,
+                counts=counts if counts is not None else self._counts(cart, now),
+                plans=self._plans,
+            )
 
     def commit(
         self,

@@ -23,6 +23,10 @@ def write(tmp_path: Path, name: str, doc: Any) -> str:
     return str(path)
 
 
+def store_file(tmp_path: Path) -> str:
+    return write(tmp_path, "store.json", {"id": "s1", "timezone": "UTC", "currency": "USD"})
+
+
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     code = main(args)
     out, err = capsys.readouterr()
@@ -50,7 +54,9 @@ def test_evaluate_files_prints_result_json(
 ) -> None:
     campaigns = write(tmp_path, "c.json", [campaign()])
     cart_file = write(tmp_path, "cart.json", cart(line("A", 9000), line("B", 1000)))
-    code, out, _ = run(["evaluate", "--campaigns", campaigns, "--cart", cart_file], capsys)
+    store = store_file(tmp_path)
+    args = ["evaluate", "--campaigns", campaigns, "--cart", cart_file, "--store", store]
+    code, out, _ = run(args, capsys)
     assert code == 0
     result = json.loads(out)
     assert result["total_discount"] == 1000
@@ -63,7 +69,16 @@ def test_at_option_overrides_the_carts_instant(
 ) -> None:
     campaigns = write(tmp_path, "c.json", [campaign()])
     cart_file = write(tmp_path, "cart.json", cart(line("A", 12000)))
-    args = ["evaluate", "--campaigns", campaigns, "--cart", cart_file, "--at", "2027-01-02T00:00Z"]
+    args = [
+        "evaluate",
+        "--campaigns",
+        campaigns,
+        "--cart",
+        cart_file,
+        "--store",
+        store_file(tmp_path),
+    ]
+    args += ["--at", "2027-01-02T00:00Z"]
     code, out, _ = run(args, capsys)
     assert code == 0
     result = json.loads(out)
@@ -94,7 +109,16 @@ def test_explain_names_the_reason_for_any_campaign(
     other_store = campaign("elsewhere", stores={"store_ids": ["s2"]})
     campaigns = write(tmp_path, "c.json", [campaign(), other_store])
     cart_file = write(tmp_path, "cart.json", cart(line("A", 12000)))
-    args = ["explain", "--campaigns", campaigns, "--cart", cart_file, "--campaign", "elsewhere"]
+    args = [
+        "explain",
+        "--campaigns",
+        campaigns,
+        "--cart",
+        cart_file,
+        "--store",
+        store_file(tmp_path),
+    ]
+    args += ["--campaign", "elsewhere"]
     code, out, _ = run(args, capsys)
     assert code == 0
     assert json.loads(out)["reason"] == "store_not_eligible"
@@ -105,7 +129,16 @@ def test_explain_unknown_campaign_is_exit_2(
 ) -> None:
     campaigns = write(tmp_path, "c.json", [campaign()])
     cart_file = write(tmp_path, "cart.json", cart(line("A", 12000)))
-    args = ["explain", "--campaigns", campaigns, "--cart", cart_file, "--campaign", "nope"]
+    args = [
+        "explain",
+        "--campaigns",
+        campaigns,
+        "--cart",
+        cart_file,
+        "--store",
+        store_file(tmp_path),
+    ]
+    args += ["--campaign", "nope"]
     code, _, err = run(args, capsys)
     assert code == 2
     assert err == "error: unknown campaign 'nope'\n"
@@ -114,7 +147,8 @@ def test_explain_unknown_campaign_is_exit_2(
 def test_missing_file_is_exit_2_with_the_option(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = run(["evaluate", "--campaigns", "/nonexistent.json", "--cart", "x"], capsys)
+    args = ["evaluate", "--campaigns", "/nonexistent.json", "--cart", "x", "--store", "s.json"]
+    code, _, err = run(args, capsys)
     assert code == 2
     assert err.startswith("error: --campaigns: cannot read '/nonexistent.json'")
 

@@ -17,41 +17,46 @@ import msgspec
 
 from pos_promo import __version__
 from pos_promo.cli import db as cli_db
-from pos_promo.cli.io import dispatch, emit_json, parse_instant, read_input
+from pos_promo.cli.io import add_format, dispatch, emit, parse_instant, read_input
 from pos_promo.codec import decode_campaigns, decode_cart, decode_member_counts, decode_store
 from pos_promo.engine.evaluate import evaluate, explain
 from pos_promo.engine.index import build_index
 from pos_promo.errors import InvalidInput
 from pos_promo.i18n import localise
 from pos_promo.model.cart import Cart, StoreContext
-from pos_promo.model.result import EvaluationResult
 from pos_promo.render import render_receipt
 from pos_promo.scenario import load_scenario, run_scenario
 from pos_promo.schemas import SCHEMAS, schema_json
-from pos_promo.sync.cli import register as register_sync
 
 __all__ = ["main"]
 
 
-def _emit(obj: Any, cart: Cart | None, fmt: str, store: StoreContext) -> None:
-    """A result as a receipt or as JSON, its sentences in the store's language."""
-    if fmt == "text" and isinstance(obj, EvaluationResult):
-        sys.stdout.write(render_receipt(obj, cart, store))
-        return
-    emit_json(localise(obj, store))
-
-
 def _inputs(args: argparse.Namespace) -> tuple[Any, Cart, StoreContext]:
-    if not args.campaigns or not args.cart:
-        raise InvalidInput("--campaigns", "and --cart are required without --scenario")
+    """File mode: campaigns, cart and store, each named; nothing is assumed."""
+    for option, value in (
+        ("--campaigns", args.campaigns),
+        ("--cart", args.cart),
+        ("--store", args.store),
+    ):
+        if not value:
+            raise InvalidInput(
+                option,
+                "is required without --db or --scenario"
+                + (
+                    " (the store's id, time zone, currency and organisations decide time "
+                    "slots, money and store rules: none is assumed)"
+                    if option == "--store"
+                    else ""
+                ),
+            )
     campaigns = decode_campaigns(read_input(args.campaigns, "--campaigns"))
     cart = decode_cart(read_input(args.cart, "--cart"))
-    store = (
-        decode_store(read_input(args.store, "--store"))
-        if args.store
-        else StoreContext(cart.store_id)
-    )
+    store = decode_store(read_input(args.store, "--store"))
     return build_index(campaigns, store), cart, store
+
+
+def _counts(args: argparse.Namespace) -> Any:
+    return decode_member_counts(read_input(args.counts, "--counts")) if args.counts else None
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -63,24 +68,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             scenario = msgspec.structs.replace(scenario, at=parse_instant(args.at))
         result = run_scenario(scenario)
         cart = msgspec.convert(scenario.cart, Cart)
-        _emit(result, cart, args.format, scenario.store or StoreContext(cart.store_id))
+        store = scenario.store or StoreContext(cart.store_id)
+        emit(localise(result, store), args.format, lambda: render_receipt(result, cart, store))
         return 0
     index, cart, store = _inputs(args)
-    counts = decode_member_counts(read_input(args.counts, "--counts")) if args.counts else None
-    result = evaluate(cart, index, at=parse_instant(args.at), counts=counts)
-    _emit(result, cart, args.format, store)
+    result = evaluate(cart, index, at=parse_instant(args.at), counts=_counts(args))
+    emit(localise(result, store), args.format, lambda: render_receipt(result, cart, store))
     return 0
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    if args.db:
+        return cli_db.explain_from_db(args)
     index, cart, store = _inputs(args)
-    counts = decode_member_counts(read_input(args.counts, "--counts")) if args.counts else None
-    _emit(
-        explain(cart, index, args.campaign, at=parse_instant(args.at), counts=counts),
-        cart,
-        "json",
-        store,
+    verdict = localise(
+        explain(cart, index, args.campaign, at=parse_instant(args.at), counts=_counts(args)), store
     )
+    emit(verdict, args.format, lambda: cli_db.verdict_text(verdict, store.currency))
     return 0
 
 
@@ -88,7 +92,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """``pos-promo demo``: what ``make demo`` shows, from the data inside the package."""
     from pos_promo import demo
 
-    code = demo.main()
+    if args.format == "json":
+        emit([{"cart": name, "result": result} for name, _, result in demo.evaluations()], "json")
+        code = 0
+    else:
+        code = demo.main()
     if code or not args.sync:
         return code
     from pos_promo.sync import demo as sync_demo
@@ -105,7 +113,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
         return 0
     if not args.name:
         raise InvalidInput("schema", f"name one of {', '.join(SCHEMAS)}, or give --write DIR")
-    sys.stdout.write(schema_json(args.name))
+    sys.stdout.write(schema_json(args.name))  # a JSON Schema reads as JSON in either format
     return 0
 
 
@@ -133,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="then the offline-then-reconnect story with a reference HQ and two daemons",
     )
+    add_format(demo, default="text")
     demo.set_defaults(run=cmd_demo)
 
     ev = sub.add_parser(
@@ -140,20 +149,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _inputs_options(ev)
     ev.add_argument("--scenario", metavar="FILE", help="take every input from a scenario file")
-    ev.add_argument("--format", choices=("json", "text"), default="json")
+    add_format(ev)
     ev.set_defaults(run=cmd_evaluate)
 
     ex = sub.add_parser("explain", help="why one campaign does or does not apply to a cart")
     _inputs_options(ex)
     ex.add_argument("--campaign", metavar="ID", required=True)
+    add_format(ex)
     ex.set_defaults(run=cmd_explain)
 
     sc = sub.add_parser("schema", help="print the JSON Schema of a wire type")
     sc.add_argument("name", nargs="?", choices=tuple(SCHEMAS))
     sc.add_argument("--write", metavar="DIR", help="write every schema into DIR")
+    add_format(sc)
     sc.set_defaults(run=cmd_schema)
 
     cli_db.register(sub)
+    from pos_promo.sync.cli import register as register_sync  # it uses cli.io: import late
+
     register_sync(sub)
     return parser
 

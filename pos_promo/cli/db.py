@@ -9,10 +9,14 @@
 database from the global ``--db`` and the store from ``--store FILE`` (a
 StoreContext JSON), defaulting to the store the database recorded.
 
-Output is JSON (indented) for scripts; errors are :class:`PromoError`\\ s,
-which the ``pos-promo`` entry point prints as one ``error: ...`` line and
-exit code 2. This module is the shell's edge, so it may read the clock: it
-stamps imports, refunds and "sent" marks with the current time.
+Every command takes ``--format text|json`` (JSON, indented, by default);
+``evaluate`` and ``explain`` take every option file mode takes (``--at``,
+``--counts``, ``--store``), and refuse the file-mode inputs the database
+replaces (``--campaigns``, ``--scenario``) by name. An unknown member or
+order is a one-line error. Errors are :class:`PromoError`\\ s, which the
+``pos-promo`` entry point prints as one ``error: ...`` line and exit code 2.
+This module is the shell's edge, so it may read the clock: it stamps imports
+and refunds with the current time (``--at`` overrides a refund's).
 """
 
 from __future__ import annotations
@@ -25,16 +29,31 @@ from collections.abc import Sequence
 import msgspec
 
 from pos_promo.cli import gifts as cli_gifts
-from pos_promo.cli.io import dispatch, emit_json, parse_instant, read_input
-from pos_promo.codec import decode_cart, decode_store, validation_error
+from pos_promo.cli.io import add_format, dispatch, emit, parse_instant, read_input
+from pos_promo.cli.text import table
+from pos_promo.codec import (
+    decode_cart,
+    decode_member_counts,
+    decode_store,
+    validation_error,
+)
 from pos_promo.embedded import Engine
 from pos_promo.engine.money import format_money
-from pos_promo.errors import InvalidInput, InvalidPayment
+from pos_promo.errors import InvalidInput, InvalidPayment, UnknownMember
 from pos_promo.i18n import localise
-from pos_promo.model.cart import StoreContext
+from pos_promo.model.cart import Cart, MemberCounts, StoreContext
 from pos_promo.model.order import CampaignMetrics, Payment
+from pos_promo.model.result import Applied, NotApplied
+from pos_promo.render import render_receipt
 
-__all__ = ["evaluate_from_db", "main", "register"]
+__all__ = [
+    "evaluate_from_db",
+    "explain_from_db",
+    "known_member",
+    "main",
+    "register",
+    "verdict_text",
+]
 
 _PAYMENTS = msgspec.json.Decoder(list[Payment])
 
@@ -54,46 +73,99 @@ def _open(args: argparse.Namespace) -> Engine:
     return Engine.open(args.db, _store(args))
 
 
+def known_member(engine: Engine, member_id: str) -> str:
+    """``member_id`` if the till holds anything about it; else one ``UnknownMember`` line."""
+    if not engine.knows_member(member_id):
+        raise UnknownMember(member_id)
+    return member_id
+
+
 def _campaigns_import(args: argparse.Namespace) -> int:
     payload = read_input(args.file, "FILE")
     with _open(args) as engine:
-        emit_json(engine.import_campaigns(payload, at=_now()))
+        emit(engine.import_campaigns(payload, at=_now()), args.format)
     return 0
 
 
 def _coupons_add(args: argparse.Namespace) -> int:
     payload = read_input(args.file, "FILE")
     with _open(args) as engine:
-        emit_json(engine.add_coupons(payload, source=args.source, at=_now()))
+        emit(engine.add_coupons(payload, source=args.source, at=_now()), args.format)
     return 0
 
 
 def _wallet(args: argparse.Namespace) -> int:
     with _open(args) as engine:
-        emit_json(engine.wallet(args.member_id))
+        emit(engine.wallet(known_member(engine, args.member_id)), args.format)
     return 0
 
 
 def _campaigns_list(args: argparse.Namespace) -> int:
     with _open(args) as engine:
-        emit_json(engine.campaigns())
+        emit(engine.campaigns(), args.format)
     return 0
 
 
 def _campaigns_show(args: argparse.Namespace) -> int:
     with _open(args) as engine:
-        emit_json(engine.campaign(args.id))
+        emit(engine.campaign(args.id), args.format)
     return 0
 
 
-def evaluate_from_db(args: argparse.Namespace) -> int:
-    """``pos-promo --db PATH evaluate --cart FILE [--at ISO] [--store FILE]``."""
+def _refused_with_db(args: argparse.Namespace) -> None:
+    """File-mode inputs the database replaces are refused by name, not ignored."""
+    for option, attr in (("--campaigns", "campaigns"), ("--scenario", "scenario")):
+        if getattr(args, attr, None):
+            raise InvalidInput(
+                option,
+                "cannot be used with --db: the database's campaign cache is used "
+                "(import the file first: pos-promo --db PATH campaigns import FILE)",
+            )
+
+
+def _cart_and_counts(args: argparse.Namespace) -> tuple[Cart, MemberCounts | None]:
+    _refused_with_db(args)
     if not getattr(args, "cart", None):
-        raise InvalidInput("--cart", "is required: the cart to evaluate, as JSON")
+        raise InvalidInput("--cart", "is required: the cart, as JSON")
     cart = decode_cart(read_input(args.cart, "--cart"))
+    counts_file = getattr(args, "counts", None)
+    counts = decode_member_counts(read_input(counts_file, "--counts")) if counts_file else None
+    return cart, counts
+
+
+def evaluate_from_db(args: argparse.Namespace) -> int:
+    """``pos-promo --db PATH evaluate --cart FILE [--at ISO] [--counts FILE] [--format F]``."""
+    cart, counts = _cart_and_counts(args)
     with _open(args) as engine:
-        result = engine.evaluate(cart, at=parse_instant(getattr(args, "at", None)))
-        emit_json(localise(result, engine.store))
+        result = engine.evaluate(cart, at=parse_instant(getattr(args, "at", None)), counts=counts)
+        emit(
+            localise(result, engine.store),
+            args.format,
+            lambda: render_receipt(result, cart, engine.store),
+        )
+    return 0
+
+
+def verdict_text(verdict: Applied | NotApplied, currency: str) -> str:
+    """One line: what the campaign would take off, or its reason and sentence."""
+    if isinstance(verdict, NotApplied):
+        return f"{verdict.id} [{verdict.reason}] {verdict.message}\n"
+    tier = f", tier {verdict.tier}" if verdict.tier else ""
+    capped = ", capped" if verdict.capped else ""
+    return f"{verdict.id} applies: -{format_money(verdict.amount, currency)}{tier}{capped}\n"
+
+
+def explain_from_db(args: argparse.Namespace) -> int:
+    """``pos-promo --db PATH explain --cart FILE --campaign ID [--at] [--counts] [--format]``."""
+    cart, counts = _cart_and_counts(args)
+    with _open(args) as engine:
+        verdict = localise(
+            engine.explain(
+                cart, args.campaign, at=parse_instant(getattr(args, "at", None)), counts=counts
+            ),
+            engine.store,
+        )
+        emit(verdict, args.format, lambda: verdict_text(verdict, engine.store.currency))
     return 0
 
 
@@ -107,7 +179,12 @@ def _commit(args: argparse.Namespace) -> int:
         except msgspec.MsgspecError as exc:
             raise validation_error(exc, raw, InvalidPayment, "$.payments") from None
     with _open(args) as engine:
-        emit_json(localise(engine.commit(cart, payments, at=parse_instant(args.at)), engine.store))
+        result = engine.commit(cart, payments, at=parse_instant(args.at))
+        emit(
+            localise(result, engine.store),
+            args.format,
+            lambda: render_receipt(result, cart, engine.store),
+        )
     return 0
 
 
@@ -128,14 +205,16 @@ def _refund(args: argparse.Namespace) -> int:
         for text in args.line:
             line, units = _units(text)
             lines[line] = lines.get(line, 0) + units
+    at = parse_instant(args.at) or _now()
     with _open(args) as engine:
-        emit_json(engine.refund(args.order_id, lines, refund_id=args.refund_id, at=_now()))
+        emit(engine.refund(args.order_id, lines, refund_id=args.refund_id, at=at), args.format)
     return 0
 
 
 def _orders_show(args: argparse.Namespace) -> int:
     with _open(args) as engine:
-        emit_json(engine.order(args.order_id))
+        record = engine.order(args.order_id)
+        emit(record, args.format, lambda: render_receipt(record, record.cart, engine.store))
     return 0
 
 
@@ -153,34 +232,30 @@ def _report_text(rows: Sequence[CampaignMetrics], currency: str) -> str:
         )
         for r in rows
     ]
-    widths = [max(len(row[i]) for row in [head, *body]) for i in range(len(head))]
-    out = []
-    for row in [head, *body]:
-        cells = [row[0].ljust(widths[0])] + [
-            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
-        ]
-        out.append("  ".join(cells).rstrip())
-    return "\n".join(out) + "\n"
+    return table(head, body)
 
 
 def _report(args: argparse.Namespace) -> int:
     with _open(args) as engine:
+        currency = engine.store.currency
+        if args.gifts:
+            activities = engine.gift_report()
+            emit(activities, args.format, lambda: cli_gifts.activity_table(activities, currency))
+            return 0
+        rows = engine.report()
         if args.format == "text":
-            currency = engine.store.currency
-            sys.stdout.write(_report_text(engine.report(), currency))
+            sys.stdout.write(_report_text(rows, currency))
             activities = engine.gift_report()
             if activities:
                 sys.stdout.write("\n" + cli_gifts.activity_table(activities, currency))
-        elif args.gifts:
-            emit_json(engine.gift_report())
         else:
-            emit_json(engine.report())
+            emit(rows, args.format)
     return 0
 
 
 def _outbox(args: argparse.Namespace) -> int:
     with _open(args) as engine:
-        emit_json(engine.outbox_counts())
+        emit(engine.outbox_counts(), args.format)
     return 0
 
 
@@ -190,6 +265,12 @@ def _store_option(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="store context JSON (default: the store this database recorded)",
     )
+
+
+def _options(parser: argparse.ArgumentParser) -> None:
+    """What every database command takes: ``--store FILE`` and ``--format``."""
+    _store_option(parser)
+    add_format(parser)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -205,14 +286,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="JSON list of campaigns, or {campaigns, coupon_templates, sharing_plans, "
         "execution_order} ('-' for stdin)",
     )
-    _store_option(imp)
+    _options(imp)
     imp.set_defaults(run=_campaigns_import)
     lst = csub.add_parser("list", help="cached campaigns: id, kind, version, status")
-    _store_option(lst)
+    _options(lst)
     lst.set_defaults(run=_campaigns_list)
     show = csub.add_parser("show", help="one cached campaign, in full")
     show.add_argument("id", metavar="ID")
-    _store_option(show)
+    _options(show)
     show.set_defaults(run=_campaigns_show)
 
     coupons = subparsers.add_parser("coupons", help="coupons in the database's wallet")
@@ -220,18 +301,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add = wsub.add_parser("add", help="add wallet coupons, or take newer state for known ones")
     add.add_argument("file", metavar="FILE", help="JSON list of coupons ('-' for stdin)")
     add.add_argument("--source", default="hq", help="where they came from (default: hq)")
-    _store_option(add)
+    _options(add)
     add.set_defaults(run=_coupons_add)
     wallet = subparsers.add_parser("wallet", help="a member's coupons: window, status, order")
     wallet.add_argument("member_id", metavar="MEMBER_ID")
-    _store_option(wallet)
+    _options(wallet)
     wallet.set_defaults(run=_wallet)
 
     commit = subparsers.add_parser("commit", help="evaluate and record an order (idempotent)")
     commit.add_argument("--cart", metavar="FILE", required=True, help="the cart, as JSON")
     commit.add_argument("--payments", metavar="FILE", help='JSON [{"tender":..,"amount":..}]')
     commit.add_argument("--at", metavar="ISO-8601", help="the instant (default: the cart's)")
-    _store_option(commit)
+    _options(commit)
     commit.set_defaults(run=_commit)
 
     refund = subparsers.add_parser("refund", help="refund a whole order, or some units")
@@ -243,30 +324,30 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="units of one line to refund (repeatable; default: the whole order)",
     )
     refund.add_argument("--refund-id", metavar="ID", help="makes a retried refund safe")
-    _store_option(refund)
+    refund.add_argument("--at", metavar="ISO-8601", help="the refund's instant (default: now)")
+    _options(refund)
     refund.set_defaults(run=_refund)
 
     orders = subparsers.add_parser("orders", help="committed orders")
     osub = orders.add_subparsers(dest="orders_command", metavar="ACTION", required=True)
     oshow = osub.add_parser("show", help="an order: result, receipt, payments, refunds")
     oshow.add_argument("order_id", metavar="ORDER_ID")
-    _store_option(oshow)
+    _options(oshow)
     oshow.set_defaults(run=_orders_show)
 
     report = subparsers.add_parser(
         "report", help="per-campaign metrics, net of refunds (text: and per gift activity)"
     )
     report.add_argument(
-        "--gifts", action="store_true", help="JSON: the cumulative gift activities instead"
+        "--gifts", action="store_true", help="the cumulative gift activities instead"
     )
-    report.add_argument("--format", choices=("json", "text"), default="json")
-    _store_option(report)
+    _options(report)
     report.set_defaults(run=_report)
 
     box = subparsers.add_parser("outbox", help="events for HQ: pending and sent counts")
-    _store_option(box)
+    _options(box)
     box.set_defaults(run=_outbox)
-    cli_gifts.register(subparsers, _open, _store_option)
+    cli_gifts.register(subparsers, _open, _options)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -277,7 +358,8 @@ def _parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="evaluate a cart against the database")
     ev.add_argument("--cart", metavar="FILE")
     ev.add_argument("--at", metavar="ISO-8601")
-    _store_option(ev)
+    ev.add_argument("--counts", metavar="FILE")
+    _options(ev)
     ev.set_defaults(run=evaluate_from_db)
     return parser
 

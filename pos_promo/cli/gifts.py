@@ -9,29 +9,18 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 from collections.abc import Callable, Sequence
 
-from pos_promo.cli.io import emit_json, parse_instant
+from pos_promo.cli.io import emit, parse_instant
+from pos_promo.cli.text import table
 from pos_promo.embedded import Engine
 from pos_promo.engine.money import format_money
+from pos_promo.errors import UnknownMember
 from pos_promo.model.member import ActivityMetrics, MemberGifts
 
 __all__ = ["activity_table", "member_text", "register"]
 
 Opener = Callable[[argparse.Namespace], Engine]
-
-
-def _table(head: Sequence[str], body: Sequence[Sequence[str]]) -> str:
-    rows = [tuple(head), *(tuple(r) for r in body)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
-    out = []
-    for row in rows:
-        cells = [row[0].ljust(widths[0])] + [
-            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
-        ]
-        out.append("  ".join(cells).rstrip())
-    return "\n".join(out) + "\n"
 
 
 def _amount(value: int, measure: str, currency: str) -> str:
@@ -54,7 +43,7 @@ def activity_table(rows: Sequence[ActivityMetrics], currency: str) -> str:
         )
         for r in rows
     ]
-    return _table(head, body)
+    return table(head, body)
 
 
 def _day(at: dt.datetime) -> str:
@@ -65,7 +54,7 @@ def member_text(gifts: MemberGifts, currency: str) -> str:
     """Totals, grants and wallet of one member, for a person to read."""
     parts = [f"member {gifts.member_id}\n\n"]
     parts.append(
-        _table(
+        table(
             ("activity", "confirmed", "local", "total", "progress"),
             [
                 (
@@ -81,7 +70,7 @@ def member_text(gifts: MemberGifts, currency: str) -> str:
     )
     parts.append("\n")
     parts.append(
-        _table(
+        table(
             ("grant", "ordinal", "status", "at", "from"),
             [
                 (
@@ -97,7 +86,7 @@ def member_text(gifts: MemberGifts, currency: str) -> str:
     )
     parts.append("\n")
     parts.append(
-        _table(
+        table(
             ("coupon", "template", "status", "valid from", "valid until", "source"),
             [
                 (
@@ -119,36 +108,35 @@ def member_text(gifts: MemberGifts, currency: str) -> str:
 def register(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
     opener: Opener,
-    store_option: Callable[[argparse.ArgumentParser], None],
+    options: Callable[[argparse.ArgumentParser], None],
 ) -> None:
-    """Add ``member show`` and ``gifts release`` to ``pos-promo``."""
+    """Add ``member show`` and ``gifts release`` to ``pos-promo``; ``options``
+    adds what every database command takes (``--store``, ``--format``)."""
 
     def show(args: argparse.Namespace) -> int:
         with opener(args) as engine:
+            if not engine.knows_member(args.member_id):
+                raise UnknownMember(args.member_id)
             gifts = engine.member(args.member_id)
-            if args.format == "text":
-                sys.stdout.write(member_text(gifts, engine.store.currency))
-            else:
-                emit_json(gifts)
+            emit(gifts, args.format, lambda: member_text(gifts, engine.store.currency))
         return 0
 
     def release(args: argparse.Namespace) -> int:
         now = parse_instant(args.at) or dt.datetime.now(dt.UTC)
         with opener(args) as engine:
-            emit_json({"at": now.isoformat(), "released": engine.release_due(now)})
+            emit({"at": now.isoformat(), "released": engine.release_due(now)}, args.format)
         return 0
 
     member = subparsers.add_parser("member", help="a member's cumulative gifts")
     msub = member.add_subparsers(dest="member_command", metavar="ACTION", required=True)
     mshow = msub.add_parser("show", help="totals per activity, grants and wallet of a member")
     mshow.add_argument("member_id", metavar="ID")
-    mshow.add_argument("--format", choices=("json", "text"), default="json")
-    store_option(mshow)
+    options(mshow)
     mshow.set_defaults(run=show)
 
     gifts = subparsers.add_parser("gifts", help="cumulative gift coupons")
     gsub = gifts.add_subparsers(dest="gifts_command", metavar="ACTION", required=True)
     rel = gsub.add_parser("release", help="issue the scheduled gift coupons that are due")
     rel.add_argument("--at", metavar="ISO-8601", help="the instant (default: now)")
-    store_option(rel)
+    options(rel)
     rel.set_defaults(run=release)

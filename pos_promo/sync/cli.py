@@ -12,11 +12,9 @@ Wired into :mod:`pos_promo.cli` through :func:`register`.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-import msgspec
-
+from pos_promo.cli.io import add_format, emit
 from pos_promo.errors import InvalidInput, StoreError
 from pos_promo.sync.local import open_database
 from pos_promo.sync.outbox import requeue_dead
@@ -29,11 +27,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not getattr(args, "db", None):
         raise InvalidInput("--db", "is required: name the till's database file")
     status = read_status(args.db)
-    if args.format == "text":
-        sys.stdout.write(render_status(status))
-    else:
-        encoded = msgspec.json.format(msgspec.json.encode(status), indent=2)
-        sys.stdout.write(encoded.decode() + "\n")
+    emit(status, args.format, lambda: render_status(status))
     return 1 if args.check and status.attention else 0
 
 
@@ -52,7 +46,7 @@ def cmd_requeue(args: argparse.Namespace) -> int:
         requeued = requeue_dead(conn, ids)
     finally:
         conn.close()
-    sys.stdout.write(msgspec.json.encode({"requeued": requeued}).decode() + "\n")
+    emit({"requeued": requeued}, args.format)
     return 0
 
 
@@ -62,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "status",
         help="sync status: last successful sync of each kind, backlog, dead letters, quarantine",
     )
-    status.add_argument("--format", choices=("json", "text"), default="json")
+    add_format(status)
     status.add_argument(
         "--check", action="store_true", help="exit 1 when something needs attention"
     )
@@ -72,4 +66,5 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     requeue.add_argument("event_ids", nargs="*", metavar="EVENT_ID")
     requeue.add_argument("--all", action="store_true", help="every dead letter")
+    add_format(requeue)
     requeue.set_defaults(run=cmd_requeue)

@@ -72,5 +72,8 @@ def test_a_bad_coupon_file_is_one_line_on_stderr_and_exit_2(
     code, out, err = run(capsys, db, "coupons", "add", bad)
     assert (code, out) == (2, "")
     assert err.startswith("error: $[0].valid_from: ") and err.count("\n") == 1
-    code, wallet, _ = run(capsys, db, "wallet", "m1")
-    assert (code, wallet) == (0, [])
+    code, _, err = run(capsys, db, "wallet", "m1")  # nothing was added: m1 is unknown
+    assert (code, err) == (
+        2,
+        "error: unknown member 'm1': this till has no order, coupon, count or gift for it\n",
+    )
