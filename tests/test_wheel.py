@@ -86,7 +86,11 @@ def test_pos_promo_demo_runs_from_a_fresh_venv_in_any_folder(wheel: Path, tmp_pa
     out = _run(bin_dir / "pos-promo", "demo", cwd=elsewhere)
     assert out.startswith("pos_promo demo: 5 campaigns cached for store-downtown")
     assert out.count("=" * 64) == 8  # four receipts, each under a two-rule heading
-    assert "lunch-spend-save [threshold_not_met] $16.00 of $30.00 on eligible items." in out
+    assert (
+        "  “Lunch: spend $30 save $4, $50 save $8”\n"
+        "  (lunch-spend-save):\n"
+        "    $16.00 of $30.00 on eligible items.\n"
+    ) in out
 
     for command in ("pos-promo", "pos-promo-hq", "pos-promo-daemon"):
         version = _run(bin_dir / command, "--version", cwd=elsewhere)
