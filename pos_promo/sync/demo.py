@@ -99,7 +99,12 @@ def _say(text: str = "") -> None:
     print(text, flush=True)
 
 
-def _wait(check: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
+def _wait(check: Callable[[], Any], what: str, timeout: float = 90.0) -> Any:
+    """Poll until ``check`` holds; generous, since a busy two-core till is slow.
+
+    The demo normally waits a second or two; the limit only bounds a demo
+    whose daemon or HQ died, so it is set for a loaded machine, not a fast one.
+    """
     deadline = time.monotonic() + timeout
     while not (value := check()):
         if time.monotonic() > deadline:
