@@ -66,7 +66,7 @@ from pos_promo.model.order import (
 from pos_promo.model.result import Applied, EvaluationResult, NotApplied
 from pos_promo.model.wallet import WalletEntry, WalletReport
 from pos_promo.store import campaigns as cache
-from pos_promo.store import documents, gift_coupons, gifts, members, meta, orders, outbox
+from pos_promo.store import documents, gift_coupons, gifts, members, meta, orders, outbox, refunds
 from pos_promo.store import wallet as wallet_store
 from pos_promo.store.connection import Durability, connect, immediate
 from pos_promo.store.counts import member_counts
@@ -298,24 +298,26 @@ class Engine:
 
     def _evaluate(
         self, cart: Cart, instant: dt.datetime, now: LocalMoment, counts: MemberCounts | None = None
-    ) -> tuple[EvaluationResult, dict[str, Coupon]]:
+    ) -> tuple[EvaluationResult, dict[str, Coupon], MemberCounts | None]:
         """Evaluate against the cache, the counts and the wallet as this connection
         sees them now (``now``: ``instant`` on the store's clock, whose day the
         daily counts are for; ``counts``, when given, instead of the
-        database's); the wallet entries of the presented coupons come back for
-        the receipt."""
+        database's); the wallet entries of the presented coupons and the counts
+        used come back for the receipt."""
         self._refresh()
         presented = wallet_store.presented(self._conn, cart.coupons) if cart.coupons else {}
+        if counts is None:
+            counts = self._counts(cart, now)
         result = evaluate(
             cart,
             self._index,
             at=instant,
-            counts=counts if counts is not None else self._counts(cart, now),
+            counts=counts,
             plans=self._plans,
             wallet=presented,
             order=self._order,
         )
-        return result, presented
+        return result, presented, counts
 
     def evaluate(
         self,
@@ -399,14 +401,21 @@ class Engine:
             if gift_coupons.has_due(conn, instant):
                 gifts.release(conn, self.store.id, instant)
             now = local_moment(instant, self._gifts.zone)
-            result, presented = self._evaluate(cart, instant, now)
+            result, presented, counts = self._evaluate(cart, instant, now)
             if payments is not None:
                 _check_total(paid, result.total)
             accruals, gift_events = gifts.commit_gifts(conn, self._gifts, cart, result, paid, now)
             if accruals:
                 result = msgspec.structs.replace(result, accruals=accruals)
             receipt = build_receipt(
-                cart, result, self._index, now.day, presented, self._order, self._plan_versions
+                cart,
+                result,
+                self._index,
+                now.day,
+                presented,
+                self._order,
+                self._plan_versions,
+                counts,
             )
             orders.record_order(conn, cart, result, receipt, paid)
             if gift_events:
@@ -423,13 +432,19 @@ class Engine:
     ) -> RefundRecord:
         """Give back a whole order (``lines=None``) or ``{line_id: units}`` of it.
 
-        Units go back from the end of each line (the last sold first). A
-        fully refunded order gives its participations back. Pass
+        The kept units are re-evaluated with the order's own receipt (same
+        versions, instant, member facts and counts; only the benefits the
+        order applied, which may change tier, shrink or drop out): the money
+        back is what was paid so far minus what the kept units now cost,
+        never below zero. A side or modifier goes back with its main unit.
+        A promotion that no longer applies gives its participation back and
+        a coupon the kept units no longer use returns to the wallet; a full
+        refund gives back all of them. See docs/store.md, "Refunds". Pass
         ``refund_id`` to make a retried refund safe.
         """
         with _wrapped(self.path), immediate(self._conn):
             self._refresh()
-            record = orders.record_refund(self._conn, order_id, lines, refund_id, at)
+            record = refunds.record_refund(self._conn, self.store, order_id, lines, refund_id, at)
             return gifts.settle_refund(self._conn, self._gifts, record)
 
     def order(self, order_id: str) -> OrderRecord:

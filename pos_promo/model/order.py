@@ -15,8 +15,8 @@ from msgspec import Struct
 from pos_promo.model.cart import Cart
 from pos_promo.model.common import Id, Money
 from pos_promo.model.gift import AccrualChange, RevokedGrant
-from pos_promo.model.receipt import Receipt
-from pos_promo.model.result import BenefitShare, EvaluationResult
+from pos_promo.model.receipt import LineAllocation, Receipt
+from pos_promo.model.result import EvaluationResult
 
 __all__ = [
     "TENDERS",
@@ -29,6 +29,7 @@ __all__ = [
     "Payment",
     "RefundLine",
     "RefundRecord",
+    "TakenBack",
     "Tender",
 ]
 
@@ -51,7 +52,9 @@ class Payment(Struct, frozen=True, forbid_unknown_fields=False):
 
 
 class RefundLine(Struct, frozen=True):
-    """Units of one line given back: what the customer gets and the discount reversed."""
+    """Units of one line given back (a side or modifier goes back with its main
+    unit): what those units had been paid and the discount they had, as the
+    order stood just before this refund."""
 
     line_id: Id
     units: int
@@ -59,22 +62,55 @@ class RefundLine(Struct, frozen=True):
     discount: Money
 
 
+class TakenBack(Struct, frozen=True):
+    """The discount one benefit took back in a refund: what it gave the units
+    held before minus what it gives the kept units now. Negative in the rare
+    case a benefit gives the kept units more (a percent coupon after a
+    promotion that dropped out, a lower tier worth more)."""
+
+    benefit_id: Id
+    amount: int
+
+
 class RefundRecord(Struct, frozen=True):
-    """One refund of an order. ``benefits`` is the discount reversed per campaign;
-    ``accruals`` what it took from cumulative gift totals, ``revoked`` the
-    grants those totals no longer reach."""
+    """One refund of an order (docs/store.md, "Refunds").
+
+    ``amount`` is the money given back: what the customer had paid so far
+    (``paid_before``) minus what the kept units cost under a re-evaluation
+    with the order's own receipt (``kept_cost``), never below zero; when it
+    would be, ``shortfall`` says by how much (nothing is taken from the
+    customer). ``discount`` is the discount reversed in all, ``benefits``
+    per benefit; ``kept_discount_lost`` the discount the kept units no
+    longer get; ``dropped`` the benefits that no longer apply at all, and
+    ``participations_returned`` / ``coupons_restored`` what that gave back.
+    ``kept`` is the kept units' allocation after this refund, what the
+    next refund starts from. ``reevaluated`` is false for an order of an
+    earlier release whose campaign versions the till no longer had: then
+    the refunded units' own discounts were reversed, as before.
+    ``accruals`` is what it took from cumulative gift totals, ``revoked``
+    the grants those totals no longer reach.
+    """
 
     refund_id: Id
     order_id: Id
     seq: int
     lines: tuple[RefundLine, ...]
     amount: Money
-    discount: Money
-    benefits: tuple[BenefitShare, ...]
+    discount: int
+    benefits: tuple[TakenBack, ...]
     order_fully_refunded: bool
     at: dt.datetime | None = None
     accruals: tuple[AccrualChange, ...] = ()
     revoked: tuple[RevokedGrant, ...] = ()
+    paid_before: Money = 0
+    kept_cost: Money = 0
+    kept_discount_lost: int = 0
+    shortfall: Money = 0
+    dropped: tuple[Id, ...] = ()
+    participations_returned: tuple[Id, ...] = ()
+    coupons_restored: tuple[Id, ...] = ()
+    kept: tuple[LineAllocation, ...] = ()
+    reevaluated: bool = True
 
 
 class OrderRecord(Struct, frozen=True):
@@ -132,11 +168,12 @@ class ImportReport(Struct, frozen=True):
 class CampaignMetrics(Struct, frozen=True):
     """A campaign's performance at this till, net of refunds.
 
-    ``orders`` counts orders it gave a discount to, minus the fully refunded
-    ones; ``participations`` the participations still standing (an order
-    gives one back only when fully refunded, so it equals ``orders``);
-    ``members`` the distinct identified members among them; ``discount_net``
-    is ``discount_given - discount_refunded``.
+    ``orders`` counts orders it gave a discount to, minus those it no longer
+    discounts (``orders_refunded``: fully refunded, or a partial refund left
+    units that no longer earn it); ``participations`` the participations
+    still standing (an order gives one back exactly then, so it equals
+    ``orders``); ``members`` the distinct identified members among them;
+    ``discount_net`` is ``discount_given - discount_refunded``.
     """
 
     campaign_id: Id

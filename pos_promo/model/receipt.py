@@ -12,6 +12,7 @@ import datetime as dt
 
 from msgspec import Struct
 
+from pos_promo.model.cart import MemberCounts
 from pos_promo.model.common import Channel, Id, Money, ServiceType
 from pos_promo.model.coupon import Coupon
 from pos_promo.model.result import BenefitShare
@@ -71,6 +72,7 @@ class ReceiptInputs(Struct, frozen=True, forbid_unknown_fields=False):
     wallet: tuple[Coupon, ...] = ()
     execution_order_version: int | None = None
     sharing_plans: tuple[PlanRef, ...] | None = None
+    counts: MemberCounts | None = None
 
 
 class LineAllocation(Struct, frozen=True, forbid_unknown_fields=False):

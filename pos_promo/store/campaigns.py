@@ -30,6 +30,7 @@ from pos_promo.errors import UnknownCampaign
 from pos_promo.model.campaign import Campaign
 from pos_promo.model.order import CampaignRow, ImportReport
 from pos_promo.store.meta import bump_cache_version
+from pos_promo.store.versions import keep_campaigns
 
 __all__ = ["apply_import", "campaign_rows", "get_campaign", "load_campaigns"]
 
@@ -58,6 +59,7 @@ def apply_import(
         "ignored_archived": [],
     }
     rows = []
+    versions: list[tuple[str, int, str, str]] = []
     imported_at = at.astimezone(dt.UTC).isoformat() if at is not None else None
     for campaign in campaigns:
         old = cached.get(campaign.id)
@@ -73,14 +75,19 @@ def apply_import(
             verdict = "replaced"
         outcome[verdict].append(campaign.id)
         if verdict in ("added", "replaced"):
+            kind, payload = (
+                str(type(campaign).__struct_config__.tag),
+                msgspec.json.encode(campaign).decode(),
+            )
+            versions.append((campaign.id, campaign.version, kind, payload))
             rows.append(
                 {
                     "id": campaign.id,
-                    "kind": str(type(campaign).__struct_config__.tag),
+                    "kind": kind,
                     "version": campaign.version,
                     "status": campaign.status,
                     "name": campaign.name,
-                    "payload": msgspec.json.encode(campaign).decode(),
+                    "payload": payload,
                     "imported_at": imported_at,
                 }
             )
@@ -88,6 +95,8 @@ def apply_import(
         Database(conn, execute_plugins=False, recursive_triggers=False).table(
             "campaigns"
         ).upsert_all(rows, pk="id")
+        # every version taken stays for refunds of the orders that used it
+        keep_campaigns(conn, versions)
         bump_cache_version(conn)
     return ImportReport(
         added=tuple(sorted(outcome["added"])),

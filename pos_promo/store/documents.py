@@ -22,6 +22,7 @@ import msgspec
 
 from pos_promo.model.coupon import ExecutionOrder, SharingPlan
 from pos_promo.store.meta import bump_cache_version
+from pos_promo.store.versions import keep_document
 
 __all__ = [
     "EXECUTION_ORDER",
@@ -77,6 +78,7 @@ def apply_documents(
             "imported_at = excluded.imported_at",
             (doc_type, doc_id, doc.version, _encode(doc).decode(), stamp),
         )
+        keep_document(conn, doc_type, doc_id, doc.version, _encode(doc).decode())
         changed.append((doc_type, doc_id))
     if changed:
         bump_cache_version(conn)

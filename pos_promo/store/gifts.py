@@ -47,7 +47,7 @@ from pos_promo.model.coupon import CouponTemplate
 from pos_promo.model.gift import AccrualBasis, AccrualChange, CumulativeGift, RevokedGrant
 from pos_promo.model.gift_events import GiftAccrued, GiftGranted, GiftRevoked
 from pos_promo.model.order import Payment, RefundRecord
-from pos_promo.model.receipt import Receipt
+from pos_promo.model.receipt import LineAllocation, Receipt
 from pos_promo.model.result import AccrualPreview, EvaluationResult
 from pos_promo.store import gift_coupons
 from pos_promo.store.gift_coupons import EventRow
@@ -246,11 +246,14 @@ def refund_gifts(
     order_id: str,
     refund_id: str,
     at: dt.datetime | None,
+    kept: Sequence[LineAllocation] | None = None,
 ) -> RefundGifts:
     """Take back what the order no longer earns; revoke what the total no longer reaches.
 
     Call after the refund's units were written: what the order still
-    counts for is recomputed from its basis and the units it still holds.
+    counts for is recomputed from its basis and the units it still holds,
+    at what they cost now: ``kept`` is the re-evaluated allocation of the
+    kept units (a refund that re-evaluated); without it, the receipt's.
     Safe to call again for the same refund: an order whose standing did
     not move writes nothing.
     """
@@ -264,15 +267,21 @@ def refund_gifts(
     if not accrued:
         return RefundGifts()
     at = at or dt.datetime.fromisoformat(ordered_at)
-    refunded = refunded_units(conn, order_id)
-    lines: dict[str, LineUnits] = {
-        line.line_id: (
-            line.unit_price,
-            line.unit_discounts,
-            line.quantity - refunded.get(line.line_id, 0),
-        )
-        for line in _RECEIPT.decode(receipt_json).lines
-    }
+    lines: dict[str, LineUnits]
+    if kept is not None:
+        lines = {
+            line.line_id: (line.unit_price, line.unit_discounts, line.quantity) for line in kept
+        }
+    else:
+        refunded = refunded_units(conn, order_id)
+        lines = {
+            line.line_id: (
+                line.unit_price,
+                line.unit_discounts,
+                line.quantity - refunded.get(line.line_id, 0),
+            )
+            for line in _RECEIPT.decode(receipt_json).lines
+        }
     store_id = setup.store.id
     stamp = at.astimezone(dt.UTC).isoformat()
     rows: list[AccrualRow] = []
@@ -322,7 +331,8 @@ def refund_gifts(
 def settle_refund(conn: sqlite3.Connection, setup: GiftSetup, record: RefundRecord) -> RefundRecord:
     """The gift side of a refund just written: entries, revocations, events, and the
     stored record completed with them (inside the refund's write transaction)."""
-    done = refund_gifts(conn, setup, record.order_id, record.refund_id, record.at)
+    kept = record.kept if record.reevaluated else None
+    done = refund_gifts(conn, setup, record.order_id, record.refund_id, record.at, kept)
     if not done.events:
         return record
     record = msgspec.structs.replace(record, accruals=done.accruals, revoked=done.revoked)

@@ -28,11 +28,13 @@ WITH benefit AS (  -- a benefit id -> the campaign it is reported under
 ), refunded AS (
     SELECT k.campaign_id, SUM(r.amount) AS discount
     FROM refund_benefits AS r JOIN benefit AS k ON k.id = r.campaign_id GROUP BY k.campaign_id
-), fully AS (
+), fully AS (  -- orders it no longer discounts: refunds took back all it gave
     SELECT k.campaign_id, COUNT(DISTINCT b.order_id) AS orders
     FROM order_benefits AS b JOIN benefit AS k ON k.id = b.campaign_id
-    JOIN orders AS o ON o.order_id = b.order_id
-    WHERE o.status = 'refunded' GROUP BY k.campaign_id
+    WHERE b.amount <= (
+        SELECT COALESCE(SUM(r.amount), 0) FROM refund_benefits AS r
+        WHERE r.order_id = b.order_id AND r.campaign_id = b.campaign_id
+    ) GROUP BY k.campaign_id
 ), ledger AS (
     SELECT campaign_id, SUM(delta) AS standing FROM participations GROUP BY campaign_id
 ), members AS (

@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Mapping
 
 from pos_promo.engine.index import CampaignIndex
-from pos_promo.model.cart import Cart
+from pos_promo.model.cart import Cart, MemberCounts
 from pos_promo.model.coupon import Coupon, ExecutionOrder
 from pos_promo.model.receipt import (
     CampaignRef,
@@ -38,10 +38,12 @@ def build_receipt(
     wallet: Mapping[str, Coupon] | None = None,
     order: ExecutionOrder | None = None,
     plans: Mapping[str, int] | None = None,
+    counts: MemberCounts | None = None,
 ) -> Receipt:
     """``wallet``: the entries the evaluation saw for the presented coupons;
     ``order``: the execution order it ran with; ``plans``: the version of
-    every sharing plan the till had, by id."""
+    every sharing plan the till had, by id; ``counts``: the member's counts
+    it used (kept for the promotions it applied, which a refund re-runs)."""
     wallet = wallet or {}
     refs: dict[str, CampaignRef] = {}
     for a in result.applied:
@@ -66,6 +68,10 @@ def build_receipt(
         if campaign is not None and campaign.sharing_plan is not None:
             named.add(campaign.sharing_plan)
     member = cart.member
+    used = None
+    if counts is not None:
+        held = counts.participations
+        used = MemberCounts({a.id: held[a.id] for a in result.applied if a.id in held})
     inputs = ReceiptInputs(
         at=result.at,
         local_date=local_date,
@@ -82,6 +88,7 @@ def build_receipt(
         wallet=tuple(wallet[c] for c in sorted(wallet)),
         execution_order_version=order.version if order is not None else None,
         sharing_plans=tuple(PlanRef(p, plans[p]) for p in sorted(named) if p in plans),
+        counts=used,
     )
     prices = {line.line_id: line.unit_price for line in cart.lines}
     lines = tuple(

@@ -247,3 +247,28 @@ def m0007_line_refunds(db: Database) -> None:
         "SELECT order_id, line_id, refunded_units FROM order_lines WHERE refunded_units > 0"
     )
     db.execute("DROP TABLE order_lines")
+
+
+@MIGRATIONS
+def m0008_kept_versions(db: Database) -> None:
+    """Every campaign, coupon template, sharing plan and execution order version
+    the till ever took, so a refund re-evaluates an order with the versions its
+    receipt names even after HQ published newer ones (issue 10). Seeded with
+    what the cache holds now."""
+    db.execute(
+        "CREATE TABLE campaign_versions (id TEXT NOT NULL, version INTEGER NOT NULL, "
+        "kind TEXT NOT NULL, payload TEXT NOT NULL, PRIMARY KEY (id, version)) WITHOUT ROWID"
+    )
+    db.execute(
+        "INSERT INTO campaign_versions (id, version, kind, payload) "
+        "SELECT id, version, kind, payload FROM campaigns"
+    )
+    db.execute(
+        "CREATE TABLE document_versions (doc_type TEXT NOT NULL, doc_id TEXT NOT NULL, "
+        "version INTEGER NOT NULL, payload TEXT NOT NULL, "
+        "PRIMARY KEY (doc_type, doc_id, version)) WITHOUT ROWID"
+    )
+    db.execute(
+        "INSERT INTO document_versions (doc_type, doc_id, version, payload) "
+        "SELECT doc_type, doc_id, version, payload FROM documents"
+    )

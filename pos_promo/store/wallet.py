@@ -255,8 +255,14 @@ def restore(
     member_id: str | None,
     refund_id: str,
     at: dt.datetime | None,
+    only: Collection[str] | None = None,
 ) -> list[EventRow]:
-    """Give back the coupons ``order_id`` redeemed here (a full refund); their events.
+    """Give back the coupons ``order_id`` redeemed here; their events.
+
+    Every one on a full refund; on a partial refund ``only`` names the
+    benefits that dropped out, and the coupons among them go back (the kept
+    units no longer use them, and a coupon that saves nothing is not
+    redeemed, SPEC §5).
 
     A restored coupon is ``issued`` again even if its window has passed:
     the window is checked whenever it is presented, so an expired one is
@@ -271,6 +277,8 @@ def restore(
     ).fetchall()
     events: list[EventRow] = []
     for coupon_id, template_id in rows:
+        if only is not None and coupon_id not in only:
+            continue
         eid = event_id(store_id, order_id, f"coupon.restored/{coupon_id}")
         conn.execute(
             "UPDATE wallet SET status = 'issued', redeemed_order_id = NULL, redeemed_at = NULL, "

@@ -80,11 +80,15 @@ def test_evaluate_commit_show_refund_report_and_outbox(
     code, order, _ = run(capsys, till, "orders", "show", "o-1")
     assert (code, order["status"], order["remaining_units"]) == (0, "partially_refunded", {"A": 1})
     code, report, _ = run(capsys, till, "report")
-    assert report[0]["campaign_id"] == "p1" and report[0]["orders"] == 1
+    assert report[0]["campaign_id"] == "p1"
+    assert (report[0]["orders"], report[0]["orders_refunded"]) == (0, 1)
     code, text, _ = run(capsys, till, "report", "--format", "text")
     assert code == 0 and text.splitlines()[1].split()[0] == "p1"
     code, box, _ = run(capsys, till, "outbox")
-    assert box == {"pending": 3, "sent": 0}
+    # committed, refunded, and the participation p1 gave back: A 9000 kept is
+    # below its 10000 threshold, so the order no longer takes part
+    assert refund["dropped"] == ["p1"] and refund["amount"] == 8000
+    assert box == {"pending": 4, "sent": 0}
 
 
 def test_bad_requests_exit_2_with_one_line_and_change_nothing(

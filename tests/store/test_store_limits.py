@@ -130,18 +130,23 @@ def test_a_fully_refunded_order_gives_its_participation_back(total: Engine) -> N
         assert gets_it(total) == "applied"
 
 
-def test_a_partly_refunded_order_keeps_its_participation(engine: Engine) -> None:
+def test_a_partly_refunded_order_keeps_its_participation_while_it_still_earns_it(
+    engine: Engine,
+) -> None:
     engine.import_campaigns(dump([campaign("lim", limits={"per_member_total": 1})]))
     with freeze_time("2026-11-20T12:00:00-05:00"):
         doc = cart(
-            line("A", 6000, qty=2),
+            line("A", 6000, qty=3),
             order_id="big",
             at=dt.datetime.now(dt.UTC).isoformat(),
             member={"id": "m1"},
         )
-        engine.commit(dump(doc), [Payment("card", 11000)])
-        engine.refund("big", {"A": 1})
+        engine.commit(dump(doc), [Payment("card", 17000)])
+        engine.refund("big", {"A": 1})  # 12000 kept, still >= 10000: still took part
         assert gets_it(engine) == "total_limit_reached"
+        record = engine.refund("big", {"A": 1})  # 6000 kept: no longer earns it
+        assert record.dropped == ("lim",) and record.participations_returned == ("lim",)
+        assert gets_it(engine) == "applied"
 
 
 def test_a_refund_on_a_later_day_gives_back_the_original_day(daily: Engine) -> None:

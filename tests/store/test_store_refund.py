@@ -125,15 +125,22 @@ def test_a_refund_with_an_id_is_safe_to_retry(stacked: Engine, db_path: Path) ->
     assert stacked.order("o-1").remaining_units["A"] == 2
 
 
-def test_only_a_full_refund_gives_the_participation_back(stacked: Engine, db_path: Path) -> None:
+def test_a_participation_goes_back_when_its_promotion_no_longer_applies(
+    stacked: Engine, db_path: Path
+) -> None:
     def standing() -> int:
         conn = sqlite3.connect(db_path)
         return int(conn.execute("SELECT SUM(delta) FROM participations").fetchone()[0])
 
     assert standing() == 2  # two promotions took part in o-1
-    stacked.refund("o-1", {"A": 3})
+    stacked.refund("o-1", {"A": 1})  # A 6000 + B 2002 kept: spend 50 and 3 items still met
     assert standing() == 2
-    stacked.refund("o-1", {"B": 2})
+    record = stacked.refund("o-1", {"A": 2})  # B 2002 alone meets neither
+    assert record.dropped == ("items", "spend")
+    assert record.participations_returned == ("items", "spend")
+    assert standing() == 0
+    last = stacked.refund("o-1")  # nothing is returned twice
+    assert last.order_fully_refunded and last.participations_returned == ()
     assert standing() == 0
 
 
