@@ -139,3 +139,32 @@ def test_a_local_refund_takes_back_a_grant_hq_made_and_voids_the_coupon_hq_sent(
     (revoked,) = record.revoked
     assert revoked.voided == (gift,)
     assert {c.id: c.status for c in till.wallet(MEMBER)} == {gift: "void"}
+
+
+def test_the_accrual_follows_what_the_kept_units_now_cost_and_revokes_below_an_ordinal(
+    open_till: Callable[..., Engine],
+) -> None:
+    """Every $100 of spend; spend 100 save 10 high->low puts the $10 on A.
+    A 6000 + B 5000 - 1000 = 10000 paid: accrues 10000, ordinal 1 granted.
+    B goes back: A alone no longer earns the promotion and costs 6000, so the
+    order now counts 6000 (not 10000 - 5000 = 5000, what B's own price would
+    say): -4000, total 6000 < 10000, ordinal 1 revoked."""
+    promotion = {
+        "kind": "spend_and_save",
+        "id": "p1",
+        "name": "Spend 100 save 10",
+        "period": {"start": "2026-01-01T00:00:00", "end": "2026-12-31T23:59:59"},
+        "rule": {"type": "spend_save", "tiers": [{"spend": 10000, "save": 1000}]},
+        "application_order": "high_to_low",
+    }
+    engine = open_till(template(), activity(), promotion)
+    assert engine.commit(gift_cart("o-1", line("A", 6000), line("B", 5000))).total == 10000
+    assert total(engine) == 10000 and statuses(engine) == {1: "granted"}
+    record = engine.refund("o-1", {"B": 1})
+    assert record.amount == 4000
+    assert [(c.activity_id, c.amount) for c in record.accruals] == [("g1", -4000)]
+    assert total(engine) == 6000
+    assert [r.ordinal for r in record.revoked] == [1] and statuses(engine) == {1: "revoked"}
+    last = engine.refund("o-1")
+    assert [(c.activity_id, c.amount) for c in last.accruals] == [("g1", -6000)]
+    assert total(engine) == 0
