@@ -49,7 +49,7 @@ import psycopg
 from pos_promo_hq.db import Connection, next_seq, write
 from pos_promo_hq.gifts import GIFT_KINDS, GiftLedger, mark_redeemed, touch_gift_event
 from pos_promo_hq.members import link_member
-from pos_promo_hq.replay import enqueue_replay
+from pos_promo_hq.replay import enqueue_refund_replay, enqueue_replay
 
 from pos_promo.model.cart import StoreContext
 from pos_promo.model.events import (
@@ -172,7 +172,9 @@ class Ingestor:
                         pushed.id,
                         store_id,
                         pushed.kind,
-                        getattr(event, "order_id", None),
+                        event.refund.order_id
+                        if isinstance(event, OrderRefunded)
+                        else getattr(event, "order_id", None),
                         payload,
                         stamp,
                     ),
@@ -183,7 +185,7 @@ class Ingestor:
                 if isinstance(member, str) and member not in linked:
                     link_member(conn, store_id, member, "served", stamp)
                     linked.add(member)
-                queued |= isinstance(event, OrderCommitted) and self.replay
+                queued |= isinstance(event, OrderCommitted | OrderRefunded) and self.replay
                 results.append(EventResult(pushed.id, "accepted", note))
             gifts.reconcile(conn)
         return results, queued
@@ -252,6 +254,8 @@ class Ingestor:
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (store_id, refund.refund_id, refund.order_id, refund.amount, refund.discount),
             )
+            if self.replay:  # re-run with the same engine off the hot path, like orders
+                enqueue_refund_replay(conn, pushed.id, store_id, refund.order_id, stamp)
         elif isinstance(event, CouponRedeemed):
             # order.committed (pushed before it) already recorded and flagged it
             conn.execute(

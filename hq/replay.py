@@ -49,26 +49,32 @@ from pos_promo_hq.db import Connection, Database, write
 from pos_promo.codec import check_cart
 from pos_promo.engine.evaluate import evaluate
 from pos_promo.engine.index import CampaignIndex, build_index
+from pos_promo.engine.refunds import applied_benefits, reevaluate, settle
 from pos_promo.errors import PromoError
 from pos_promo.model.campaign import Campaign
 from pos_promo.model.cart import MemberCounts, ParticipationCount, StoreContext
 from pos_promo.model.common import Sharing
 from pos_promo.model.coupon import CouponTemplate, ExecutionOrder, SharingPlan
-from pos_promo.model.events import Event, OrderCommitted
-from pos_promo.model.receipt import PlanRef
+from pos_promo.model.events import Event, OrderCommitted, OrderRefunded
+from pos_promo.model.receipt import LineAllocation, PlanRef, Receipt
+from pos_promo.model.result import EvaluationResult
 
 __all__ = [
     "ReplayCache",
     "ReplayWorker",
+    "enqueue_refund_replay",
     "enqueue_replay",
     "replay_backlog",
     "replay_order",
+    "replay_refund",
     "work_replays",
 ]
 
 log = logging.getLogger("hq")
 _EVENT = msgspec.json.Decoder(Event)
 _COUNTS = msgspec.json.Decoder(MemberCounts)
+_COMMITTED = msgspec.json.Decoder(OrderCommitted)
+_REFUNDED = msgspec.json.Decoder(OrderRefunded)
 
 _CAMPAIGN = msgspec.json.Decoder(Campaign)
 _TEMPLATE = msgspec.json.Decoder(CouponTemplate)
@@ -174,6 +180,17 @@ def enqueue_replay(
     )
 
 
+def enqueue_refund_replay(
+    conn: Connection, event_id: str, store_id: str, order_id: str, stamp: str
+) -> None:
+    """Queue a refund's replay (:func:`replay_refund`; inside ingest's write transaction)."""
+    conn.execute(
+        "INSERT INTO replay_queue (event_id, store_id, order_id, counts, enqueued_at) "
+        "VALUES (?, ?, ?, NULL, ?) ON CONFLICT DO NOTHING",
+        (event_id, store_id, order_id, stamp),
+    )
+
+
 def replay_order(
     conn: Connection,
     event: OrderCommitted,
@@ -255,11 +272,14 @@ def _replay_row(
         member = None if counts is None else _COUNTS.decode(counts)
     except msgspec.MsgspecError as exc:
         return "unreplayable", [f"cannot replay: {exc}"]
-    if not isinstance(event, OrderCommitted):
+    if not isinstance(event, OrderCommitted | OrderRefunded):
         return "unreplayable", ["cannot replay: HQ does not hold the order's event"]
     store = stores.get(store_id, StoreContext(store_id))
     try:
-        found = replay_order(conn, event, store, cache, member)
+        if isinstance(event, OrderRefunded):
+            found = replay_refund(conn, event, store, cache)
+        else:
+            found = replay_order(conn, event, store, cache, member)
     except Exception as exc:  # a replay bug must not wedge the queue: record it
         log.exception("replay of event %s failed", event_id)
         return "unreplayable", [f"cannot replay: {type(exc).__name__}: {exc}"]
@@ -365,3 +385,124 @@ class ReplayWorker:
             if worked == 0:
                 self._wake.wait(self.interval)
                 self._wake.clear()
+
+
+def replay_refund(
+    conn: Connection, event: OrderRefunded, store: StoreContext, cache: ReplayCache
+) -> list[str]:
+    """The differences between a till's refund and HQ's re-evaluation of it.
+
+    HQ re-runs the refund as the till did (docs/store.md, "Refund"): the
+    units held before it (the order less the earlier refunds' units)
+    evaluated with the order's receipt and only its applied benefits, then
+    the units kept; and compares the money back, the kept units' cost and
+    the discount taken back per benefit. A refund the till did not
+    re-evaluate (an order of an earlier release) is not replayed.
+    """
+    record = event.refund
+    if not record.reevaluated:
+        return []
+    row = conn.execute(
+        "SELECT e.payload FROM orders AS o JOIN events AS e ON e.id = o.event_id "
+        "WHERE o.store_id = ? AND o.order_id = ? ORDER BY o.copy LIMIT 1",
+        (event.store_id, record.order_id),
+    ).fetchone()
+    if row is None:
+        return ["cannot replay refund: HQ holds no order.committed event for its order"]
+    order = _COMMITTED.decode(row[0])
+    if order.cart is None:
+        return ["cannot replay refund: the order came without its cart"]
+    earlier = sorted(
+        (
+            _REFUNDED.decode(payload).refund
+            for (payload,) in conn.execute(
+                "SELECT payload FROM events WHERE store_id = ? AND kind = 'order.refunded' "
+                "AND order_id = ?",
+                (event.store_id, record.order_id),
+            )
+        ),
+        key=lambda r: r.seq,
+    )
+    earlier = [r for r in earlier if r.seq < record.seq]
+    receipt, inputs = order.receipt, order.receipt.inputs
+    applied = applied_benefits(receipt)
+    refs = tuple(ref for ref in receipt.campaigns if ref.applied)
+    try:
+        documents = [_document(conn, ref.id, ref.version) for ref in refs]
+        index = cache.index(
+            msgspec.structs.replace(store, timezone=inputs.timezone), tuple(documents)
+        )
+
+        def run(quantities: dict[str, int]) -> EvaluationResult | None:
+            assert order.cart is not None
+            return reevaluate(
+                order.cart,
+                quantities,
+                applied,
+                index,
+                at=inputs.at,
+                counts=inputs.counts,
+                plans=_plans(conn, inputs.sharing_plans),
+                wallet={coupon.id: coupon for coupon in inputs.wallet},
+                order=_execution_order(conn, inputs.execution_order_version),
+            )
+
+        held = {line.line_id: line.quantity for line in receipt.lines}
+        for past in earlier:
+            for line in past.lines:
+                held[line.line_id] -= line.units
+        lines: tuple[LineAllocation, ...] = receipt.lines
+        if earlier:
+            lines = _held(receipt, held, run(held))
+        back = {line.line_id: line.units for line in record.lines}
+        kept = {line_id: units - back.get(line_id, 0) for line_id, units in held.items()}
+        paid = order.total - sum(r.amount for r in earlier)
+        done = settle(lines, back, paid, run(kept))
+    except (PromoError, msgspec.MsgspecError, LookupError, KeyError) as exc:
+        return [f"cannot replay refund: {exc}"]
+    found = []
+    for name, till, ours in (
+        ("money back", record.amount, done.amount),
+        ("kept cost", record.kept_cost, done.kept_cost),
+        ("shortfall", record.shortfall, done.shortfall),
+    ):
+        if till != ours:
+            found.append(f"refund {record.refund_id} {name}: till {till}, replay {ours}")
+    till_back = {b.benefit_id: b.amount for b in record.benefits}
+    hq_back = {b.benefit_id: b.amount for b in done.benefits}
+    for benefit in sorted(till_back.keys() | hq_back.keys()):
+        if till_back.get(benefit, 0) != hq_back.get(benefit, 0):
+            found.append(
+                f"refund {record.refund_id} {benefit}: till took back "
+                f"{till_back.get(benefit, 0)}, replay {hq_back.get(benefit, 0)}"
+            )
+    return found
+
+
+def _document(conn: Connection, campaign_id: str, version: int) -> tuple[str, bytes]:
+    row = conn.execute(
+        "SELECT type, document FROM changes WHERE type IN ('campaign', 'coupon_template') "
+        "AND id = ? AND version = ?",
+        (campaign_id, version),
+    ).fetchone()
+    if row is None:
+        raise LookupError(f"HQ never published campaign {campaign_id!r} v{version}")
+    return row[0], row[1].encode()
+
+
+def _held(
+    receipt: Receipt, held: dict[str, int], result: EvaluationResult | None
+) -> tuple[LineAllocation, ...]:
+    """Every line at the units held, with their discounts under ``result``."""
+    now = {line.line_id: line for line in result.lines} if result is not None else {}
+    return tuple(
+        LineAllocation(
+            line.line_id,
+            line.item_id,
+            held[line.line_id],
+            line.unit_price,
+            now[line.line_id].unit_discounts if line.line_id in now else (),
+            now[line.line_id].benefits if line.line_id in now else (),
+        )
+        for line in receipt.lines
+    )

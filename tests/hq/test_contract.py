@@ -461,7 +461,7 @@ def test_the_report_counts_orders_refunds_and_spend_per_member(
     assert report["members"] == [
         {"member_id": "m-1", "orders": 3, "spend": 6200, "refunded": 1900, "net_spend": 4300}
     ]
-    assert report["replays"] == {"match": 4}
+    assert report["replays"] == {"match": 5}  # four orders and the refund, each replayed
     assert report["flags"] == []
 
 

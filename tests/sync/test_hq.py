@@ -248,3 +248,44 @@ def test_hq_applies_a_pushed_batch_in_one_go_even_when_the_answer_is_lost(
     report = steps.push_events(till.conn, till.client(hq), now)
     assert (report.accepted, report.duplicate) == (0, 10)
     assert hq.report()["events"] == 10
+
+
+def test_hq_replays_each_refund_with_the_same_engine_and_flags_one_that_differs(
+    hq: HQ, till: Till
+) -> None:
+    """p1 is spend $10 save $1. A 600 + B 500 = 1100: 100 off, 1000 paid. B
+    goes back: A 600 alone misses the threshold and costs 600, so 400 goes
+    back. HQ re-runs both refunds of "fair" and agrees; the refund of
+    "rogue" claims 500 back and is flagged."""
+    from pos_promo.model.events import OrderRefunded
+
+    steps.pull_changes(till.conn, till.client(hq), now)
+    for order_id in ("fair", "rogue"):
+        doc = cart(order_id, "s1")
+        doc["lines"] = [
+            {"line_id": "A", "item_id": "burger", "quantity": 1, "unit_price": 600},
+            {"line_id": "B", "item_id": "salad", "quantity": 1, "unit_price": 500},
+        ]
+        assert till.engine.commit(json.dumps(doc)).total == 1000
+        assert till.engine.refund(order_id, {"B": 1}).amount == 400
+    assert till.engine.refund("fair").amount == 600
+    decoder = msgspec.json.Decoder(OrderRefunded)
+    ((eid, payload),) = till.conn.execute(
+        "SELECT id, payload FROM outbox WHERE kind = 'order.refunded' AND order_id = 'rogue'"
+    ).fetchall()
+    event = decoder.decode(payload)
+    forged = msgspec.structs.replace(
+        event, refund=msgspec.structs.replace(event.refund, amount=500)
+    )
+    with immediate(till.conn):
+        till.conn.execute(
+            "UPDATE outbox SET payload = ? WHERE id = ?",
+            (msgspec.json.encode(forged).decode(), eid),
+        )
+
+    steps.push_events(till.conn, till.client(hq), now)
+
+    flags = hq.report()["flags"]
+    assert [(f["order_id"], f["detail"]) for f in flags] == [
+        ("rogue", f"refund {event.refund.refund_id} money back: till 500, replay 400")
+    ]
