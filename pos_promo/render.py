@@ -258,6 +258,8 @@ def _refund_lines(s: _Slip) -> list[str]:
         for share in refund.benefits:
             out += s.row(s.benefit(share.benefit_id), w.money(share.amount), 2)
         out += s.rule()
+    if refund.kept_discount_lost:  # a partial refund re-evaluates what is kept
+        out += s.row(w._("Discount the kept items lost"), w.money(-refund.kept_discount_lost))
     out += s.row(w._("REFUND TOTAL"), w.money(refund.amount))
     if refund.order_fully_refunded:
         out += s.row(w._("Order fully refunded."))

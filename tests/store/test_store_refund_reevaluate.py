@@ -297,3 +297,17 @@ def test_a_modifier_alone_may_go_back_only_leaving_as_many_per_kept_main(
         raise AssertionError("a refund leaving one modifier for two mains was accepted")
     record = engine.refund("o-1", {"M": 2})
     assert [(x.line_id, x.units) for x in record.lines] == [("M", 2)]
+
+
+def test_the_refund_slip_shows_what_was_returned_and_the_discount_the_kept_items_lost(
+    engine: Engine,
+) -> None:
+    from pos_promo.render import render_receipt
+
+    sold(engine, [spend_100_save_10("high_to_low")], line("A", 6000), line("B", 5000))
+    record = engine.refund("o-1", {"B": 1})
+    slip = render_receipt(engine.order("o-1"), refund=record)
+    rows = [" ".join(row.split()) for row in slip.splitlines()]
+    assert "1 × b returned $50.00" in rows
+    assert "Discount the kept items lost -$10.00" in rows
+    assert "REFUND TOTAL $40.00" in rows
