@@ -355,16 +355,23 @@ class Engine:
         *,
         counts: MemberCounts | None = None,
     ) -> Applied | NotApplied:
-        """Why one cached campaign, any campaign, does or does not apply to ``cart`` on its own.
+        """One campaign's verdict for the cart, exactly as :meth:`evaluate` gives it.
 
-        Against this till's cache, sharing plans and member counts (or
-        ``counts``); :class:`UnknownCampaign` if the cache holds no such id.
+        Same counts (this till's, or ``counts``), wallet, sharing plans,
+        execution order and instant as an evaluation at this till now:
+        "applies, $12.00" only if evaluate applies it, ``daily_limit_reached``
+        if the member's counts say so. For a campaign the cart cannot touch,
+        why (SPEC §8); :class:`UnknownCampaign` if the cache holds no such id.
         """
         cart = _cart(cart)
         instant = _instant(cart, at)
         with _wrapped(self.path):
-            self._refresh()
+            if gift_coupons.has_due(self._conn, instant):  # the wallet evaluate would see
+                with immediate(self._conn):
+                    gifts.release(self._conn, self.store.id, instant)
             now = local_moment(instant, self._gifts.zone)
+            self._refresh()
+            presented = wallet_store.presented(self._conn, cart.coupons) if cart.coupons else {}
             return explain(
                 cart,
                 self._index,
@@ -372,6 +379,8 @@ class Engine:
                 at=instant,
                 counts=counts if counts is not None else self._counts(cart, now),
                 plans=self._plans,
+                wallet=presented,
+                order=self._order,
             )
 
     def commit(

@@ -78,6 +78,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    """Exactly the verdict ``evaluate`` gives the campaign, with the same inputs."""
     if args.db:
         return cli_db.explain_from_db(args)
     index, cart, store = _inputs(args)

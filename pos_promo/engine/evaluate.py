@@ -363,16 +363,35 @@ def explain(
     at: dt.datetime | None = None,
     counts: MemberCounts | None = None,
     plans: Mapping[str, Sharing] | None = None,
+    wallet: Mapping[str, Coupon] | None = None,
+    order: ExecutionOrder | None = None,
 ) -> Applied | NotApplied:
-    """Why one campaign, any campaign, does or does not apply to ``cart`` on its own."""
-    from pos_promo.errors import UnknownCampaign
+    """Why one campaign, any campaign, does or does not apply to ``cart``.
 
+    For a campaign the cart can touch (every one :func:`evaluate` considers,
+    store-wide ones and those the cart names, coupons included) the answer
+    is exactly evaluate's verdict with the same counts, wallet, plans,
+    execution order and instant: applied with its amount, or its reason
+    (a limit reached, lost to a better combination, ...). For any other
+    campaign (an item the cart does not hold, another store's, an archived
+    one) it says why it cannot touch the cart, so a big campaign set does
+    not make every evaluation slow (SPEC §8).
+    """
+    result = evaluate(cart, index, at=at, counts=counts, plans=plans, wallet=wallet, order=order)
+    for applied in result.applied:
+        if applied.id == campaign_id:
+            return applied
+    for missed in result.not_applied:
+        if missed.id == campaign_id:
+            return missed
     c = index.by_id.get(campaign_id)
     if c is None:
+        from pos_promo.errors import UnknownCampaign
+
         raise UnknownCampaign(campaign_id)
     setup = _setup(cart, index, at, counts, plans)
     verdict = assess(c, setup, setup.view.base)
-    if isinstance(verdict, Outcome):
+    if isinstance(verdict, Outcome):  # not met: evaluate considers all that can give
         return Applied(
             c.id,
             c.kind,
