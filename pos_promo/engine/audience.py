@@ -46,9 +46,12 @@ def check_audience(c: AudienceFacts, ctx: Context) -> Blocked | None:
     if campaign.status != "active":
         return Blocked("inactive", {"status": campaign.status})
     now = ctx.now
-    if now.wall < c.start:
+    # instants, not wall times: on a fall-back night the wall clock goes back,
+    # and a period must not stop and start again (see engine.clock)
+    instant = now.instant
+    if now.wall < c.start if instant is None else instant < c.start_at:
         return Blocked("not_started", {"start": c.start.isoformat()})
-    if now.wall > c.end:
+    if now.wall > c.end if instant is None else instant > c.end_at:
         return Blocked("ended", {"end": c.end.isoformat()})
     if c.dates or c.slots:
         blocked = _check_calendar(c, now)

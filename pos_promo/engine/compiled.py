@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from pos_promo.engine.clock import Slot, clock_minutes
+from pos_promo.codec import load_zone
+from pos_promo.engine.clock import Slot, clock_minutes, wall_end, wall_start
 from pos_promo.engine.sharing import Rules, resolve
 from pos_promo.model.base import CampaignBase
 from pos_promo.model.campaign import (
@@ -30,6 +31,7 @@ __all__ = [
     "compile_audience",
     "compile_campaign",
     "compile_slots",
+    "period_instants",
     "store_in_scope",
 ]
 
@@ -43,8 +45,12 @@ class AudienceFacts:
     id: str
     kind: str
     in_store: bool
-    start: dt.datetime
+    start: dt.datetime  # the period as the campaign says it: store-local wall clock
     end: dt.datetime
+    # the period as instants (UTC), by the clock module's rule: from the first
+    # time the store's clock shows its start to the last time it shows its end
+    start_at: dt.datetime
+    end_at: dt.datetime
     slots: tuple[Slot, ...]
     wraps: bool
     dates: frozenset[dt.date]
@@ -86,6 +92,14 @@ def store_in_scope(campaign: CampaignBase, store: StoreContext) -> bool:
     return store.id in scope.store_ids or not scope.org_ids.isdisjoint(store.org_ids)
 
 
+def period_instants(campaign: CampaignBase, store: StoreContext) -> tuple[dt.datetime, dt.datetime]:
+    """The campaign's period as instants in the store's zone: from the first time
+    its clock shows the start to the last time it shows the end (an end in a
+    repeated hour is its second pass), so the period is one stretch of time."""
+    zone = load_zone(store.timezone)
+    return wall_start(campaign.period.start, zone), wall_end(campaign.period.end, zone)
+
+
 def compile_slots(campaign: CampaignBase) -> tuple[Slot, ...]:
     """The campaign's time slots as minute ranges."""
     return tuple(
@@ -98,6 +112,7 @@ def compile_audience(
     campaign: CampaignBase, store: StoreContext, kind: str, limits: Limits | None = None
 ) -> AudienceFacts:
     slots = compile_slots(campaign)
+    start_at, end_at = period_instants(campaign, store)
     return AudienceFacts(
         campaign=campaign,
         id=campaign.id,
@@ -105,6 +120,8 @@ def compile_audience(
         in_store=store_in_scope(campaign, store),
         start=campaign.period.start,
         end=campaign.period.end,
+        start_at=start_at,
+        end_at=end_at,
         slots=slots,
         wraps=any(slot.wraps for slot in slots),
         dates=campaign.dates,
@@ -123,6 +140,7 @@ def compile_campaign(campaign: SpendAndSave, store: StoreContext) -> Compiled:
             break
     slots = compile_slots(campaign)
     in_store = store_in_scope(campaign, store)
+    start_at, end_at = period_instants(campaign, store)
     return Compiled(
         campaign=campaign,
         id=campaign.id,
@@ -131,6 +149,8 @@ def compile_campaign(campaign: SpendAndSave, store: StoreContext) -> Compiled:
         in_store=in_store,
         start=campaign.period.start,
         end=campaign.period.end,
+        start_at=start_at,
+        end_at=end_at,
         slots=slots,
         wraps=any(slot.wraps for slot in slots),
         dates=campaign.dates,

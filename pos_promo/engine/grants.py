@@ -23,6 +23,8 @@ import zoneinfo
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
+from pos_promo.engine.clock import local_wall as _wall
+from pos_promo.engine.clock import wall_end, wall_start
 from pos_promo.ids import uuid5
 from pos_promo.model.coupon import CouponTemplate, FixedValidity, RelativeValidity, Validity
 from pos_promo.model.gift import (
@@ -51,7 +53,6 @@ __all__ = [
 ]
 
 GIFT_NAMESPACE = uuid.UUID("0b7f2c9e-5a61-5e0d-8c3a-6f2d4e9b1a77")
-_SECOND = dt.timedelta(seconds=1)
 
 
 def grant_id(activity_id: str, member_id: str, ordinal: int) -> str:
@@ -97,53 +98,6 @@ def to_revoke(condition: GiftCondition, total: int, granted: Collection[int]) ->
     """Granted ordinals ``total`` no longer reaches, rising."""
     top = earned(condition, total)
     return sorted(k for k in granted if k > top)
-
-
-# -- store-local wall clock ----------------------------------------------------
-
-
-def _wall(instant: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:
-    return instant.astimezone(zone).replace(tzinfo=None)
-
-
-def _first_at_or_after(wall: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:
-    """Inside a spring-forward gap: the instant the clock jumps past ``wall``."""
-    # the two readings of a wall time in a gap fall on either side of the jump
-    readings = [wall.replace(tzinfo=zone, fold=fold).timestamp() for fold in (0, 1)]
-    low, high = int(min(readings)) - 1, int(max(readings)) + 1  # whole seconds: wall < / >=
-    while high - low > 1:
-        middle = (low + high) // 2
-        if _wall(dt.datetime.fromtimestamp(middle, dt.UTC), zone) >= wall:
-            high = middle
-        else:
-            low = middle
-    return dt.datetime.fromtimestamp(high, dt.UTC)
-
-
-@functools.lru_cache(maxsize=1024)
-def wall_start(wall: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:
-    """The first instant (UTC) at which the store's clock shows ``wall`` or later.
-
-    A repeated wall time (autumn) is its first occurrence; one inside a
-    spring-forward gap is the moment the clock jumps.
-    """
-    first = wall.replace(tzinfo=zone, fold=0).astimezone(dt.UTC)
-    if _wall(first, zone) == wall:
-        return first
-    return _first_at_or_after(wall, zone)
-
-
-@functools.lru_cache(maxsize=1024)
-def wall_end(wall: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:
-    """The last instant (UTC) at which the store's clock shows ``wall``.
-
-    A repeated wall time is its second occurrence (the window keeps the
-    hour the clock gave back); one inside a gap is the second before the jump.
-    """
-    last = wall.replace(tzinfo=zone, fold=1).astimezone(dt.UTC)
-    if _wall(last, zone) == wall:
-        return last
-    return _first_at_or_after(wall, zone) - _SECOND
 
 
 def release_at(
