@@ -196,10 +196,12 @@ class Database(ABC):
         """Apply the migrations this database lacks, in order; their names."""
         applied: list[str] = []
         with self.connection() as conn:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations "
-                "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
-            )
+            with write(conn):  # HQ processes starting together take turns
+                conn.lock("pos_promo_hq.migrate")
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations "
+                    "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+                )
             for name, statements in MIGRATIONS:
                 with write(conn):
                     conn.lock("pos_promo_hq.migrate")

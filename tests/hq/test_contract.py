@@ -517,3 +517,30 @@ def test_a_store_cannot_redeem_another_members_wallet_coupon(database: Database)
     assert statuses(push(database, "s2", [redeemed("e2", "m-1")])) == ["accepted"]
     with database.connection() as conn:
         assert conn.execute("SELECT status FROM wallet_coupons").fetchone()[0] == "redeemed"
+
+
+def test_hq_processes_starting_together_migrate_once(backend: str) -> None:
+    opened: list[Database] = []
+    failed: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            opened.append(open_database(backend))
+        except BaseException as exc:
+            failed.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    try:
+        assert failed == []
+        with opened[0].connection() as conn:
+            rows = conn.execute("SELECT name FROM schema_migrations ORDER BY name").fetchall()
+        assert [n for (n,) in rows] == ["0001_baseline", "0002_identity_replay_members"]
+    finally:
+        for db in opened:
+            db.close()
