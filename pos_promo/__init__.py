@@ -21,8 +21,8 @@ from pos_promo.codec import (
     decode_member_counts,
     decode_store,
 )
+from pos_promo.doors import evaluate, explain
 from pos_promo.embedded import Engine
-from pos_promo.engine.evaluate import evaluate, explain
 from pos_promo.engine.index import CampaignIndex, build_index
 from pos_promo.engine.money import format_money
 from pos_promo.errors import (
