@@ -10,7 +10,9 @@ built once per type: building one costs far more than using it.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
+import operator
 import re
 import zoneinfo
 from collections.abc import Iterable
@@ -55,6 +57,7 @@ __all__ = [
     "decode_member_counts",
     "decode_store",
     "load_zone",
+    "too_deep",
     "validation_error",
 ]
 
@@ -154,8 +157,58 @@ def _malformed(text: str, raw: bytes | str | Any) -> str:
     return f"is not valid JSON at line {line}, column {column}: {why}"
 
 
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_ONE_KIND = bytes.maketrans(b"{}", b"[]")
+_RUNS = re.compile(rb"\[+|\]+")
+
+
+def too_deep(data: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether JSON ``data`` nests arrays and objects deeper than ``limit``.
+
+    Only the brackets count, all of one kind (the decoder checks they
+    match). A few passes remove the innermost pairs, each pass one level:
+    that empties an ordinary document. What is left is read in runs of one
+    bracket, its depth the highest running sum of the runs' lengths. Both
+    steps run in C but for the loop over runs, which is short exactly when
+    a document is deep (100,000 levels are two runs). Brackets inside
+    strings are dropped (a slower regex) only to confirm a document that
+    looks too deep; a document crafted so that brackets in strings hide its
+    depth still meets the decoder's own recursion guard. A document with
+    fewer brackets than the limit is not scanned at all.
+    """
+    raw = data.encode() if isinstance(data, str) else data
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    return _depth(raw) > limit and _depth(_STRING.sub(b"", raw)) > limit
+
+
+def _depth(raw: bytes, passes: int = 8) -> int:
+    brackets = raw.translate(_ONE_KIND, _NOT_BRACKETS)
+    level = 0
+    while level < passes:
+        fewer = brackets.replace(b"[]", b"")
+        if len(fewer) == len(brackets):  # empty, or not JSON: the decoder says why
+            return level
+        level += 1
+        slow = len(brackets) - len(fewer) < len(brackets) // 8  # few leaves: deep, not wide
+        brackets = fewer
+        if slow:
+            break
+    if not brackets or brackets[0] != ord("["):  # done, or not JSON
+        return level
+    # runs alternate, opening first: the depth peaks at the end of an opening run
+    lengths: list[int] = list(map(len, _RUNS.findall(brackets)))
+    opens, closes = lengths[0::2], lengths[1::2]
+    before = itertools.chain((0,), itertools.accumulate(map(operator.sub, opens, closes)))
+    peaks: map[int] = map(operator.add, before, opens)
+    return level + max(peaks)
+
+
 def _decode(decoder: msgspec.json.Decoder[T], data: bytes | str, error: ErrorType) -> T:
     check_size(data, error)
+    if too_deep(data):
+        raise error("$", f"must not nest deeper than {MAX_JSON_DEPTH} levels")
     try:
         return decoder.decode(data)
     except msgspec.MsgspecError as exc:

@@ -199,6 +199,19 @@ def test_a_document_nested_past_the_depth_limit_is_refused_not_a_recursion_error
     assert str(caught.value) == f"$: must not nest deeper than {MAX_JSON_DEPTH} levels"
 
 
+def test_depth_counts_arrays_and_objects_but_not_brackets_inside_strings() -> None:
+    deep = 29  # the cart, its lines, a line and one unknown field: 3 levels
+    doc = cart(line("A", 100, note="[[[[" * 20))
+    for levels, refused in ((deep, False), (deep + 1, True)):
+        doc["lines"][0]["extra"] = json.loads("[" * levels + "]" * levels)
+        text = json.dumps(doc)
+        if refused:
+            with pytest.raises(InvalidCart, match=r"^\$: must not nest deeper than 32 levels$"):
+                decode_cart(text)
+        else:
+            assert decode_cart(text).lines[0].quantity == 1
+
+
 def test_a_document_past_the_body_limit_is_refused_unread() -> None:
     with pytest.raises(InvalidCart) as caught:
         decode_cart(b" " * (MAX_BODY_BYTES + 1))
