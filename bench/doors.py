@@ -35,7 +35,7 @@ from pos_promo.codec import decode_cart, too_deep
 from pos_promo.doors import accept_cart
 from pos_promo.embedded import Engine
 from pos_promo.errors import PromoError
-from pos_promo.limits import MAX_BODY_BYTES, MAX_CART_UNITS
+from pos_promo.limits import MAX_CART_UNITS, MAX_DOCUMENT_BYTES
 from pos_promo.model.cart import StoreContext
 from tests.gifts.builders import STORE as GIFT_STORE
 from tests.gifts.builders import activity, gift_cart, template
@@ -97,7 +97,10 @@ def main() -> None:
             "refuse a document nested 100,000 deep",
             median_ms(lambda: decode_cart("[" * 100_000 + "]" * 100_000), 20),
         ),
-        ("refuse a 16 MiB body", median_ms(lambda: decode_cart(b" " * (MAX_BODY_BYTES + 1)), 20)),
+        (
+            "refuse a 16 MiB body",
+            median_ms(lambda: decode_cart(b" " * (MAX_DOCUMENT_BYTES + 1)), 20),
+        ),
         (
             f"evaluate {MAX_CART_UNITS} units, 3 promotions",
             median_ms(lambda: evaluate(at_limit, index), 10),

@@ -24,8 +24,8 @@ from pos_promo.errors import InvalidCampaign, InvalidCart, InvalidCoupon, Invali
 from pos_promo.gift_codec import check_gift, check_window
 from pos_promo.i18n.catalog import parse_locale
 from pos_promo.limits import (
-    MAX_BODY_BYTES,
     MAX_CART_UNITS,
+    MAX_DOCUMENT_BYTES,
     MAX_JSON_DEPTH,
     MAX_ORDER_AMOUNT,
     MAX_YEAR,
@@ -124,9 +124,9 @@ def validation_error(
 
 
 def check_size(data: bytes | str, error: ErrorType, path: str = "$") -> None:
-    """A document longer than :data:`~pos_promo.limits.MAX_BODY_BYTES` is refused unread."""
-    if len(data) > MAX_BODY_BYTES:
-        raise error(path, f"must be at most {MAX_BODY_BYTES} bytes long", len(data))
+    """A document longer than :data:`~pos_promo.limits.MAX_DOCUMENT_BYTES` is refused unread."""
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise error(path, f"must be at most {MAX_DOCUMENT_BYTES} bytes long", len(data))
 
 
 _AT_BYTE = re.compile(r"^(?:JSON is malformed: )?(?P<why>.*?)(?: \(byte (?P<byte>\d+)\))?$", re.S)

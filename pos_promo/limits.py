@@ -29,6 +29,7 @@ __all__ = [
     "MAX_CODE_LENGTH",
     "MAX_COUNT",
     "MAX_COUPONS_PER_GRANT",
+    "MAX_DOCUMENT_BYTES",
     "MAX_GRANTS_PER_ORDER",
     "MAX_ID_LENGTH",
     "MAX_JSON_DEPTH",
@@ -39,6 +40,7 @@ __all__ = [
     "MAX_PAGE_ITEMS",
     "MAX_PAYMENTS",
     "MAX_QUANTITY",
+    "MAX_RESPONSE_BYTES",
     "MAX_TEXT_LENGTH",
     "MAX_VERSION",
     "MAX_YEAR",
@@ -117,8 +119,15 @@ MAX_COUPONS_PER_GRANT: Final = 20
 MAX_JSON_DEPTH: Final = 32
 """Nesting of any JSON document; the deepest valid one needs about ten."""
 
-MAX_BODY_BYTES: Final = 16 * 1024 * 1024
-"""Bytes in one document the till reads or one request body HQ accepts."""
+MAX_DOCUMENT_BYTES: Final = 16 * 1024 * 1024
+"""Bytes in one document the till reads: a file named on the command line, a
+JSON argument to an :class:`~pos_promo.embedded.Engine` method."""
+
+MAX_RESPONSE_BYTES: Final = 32 * 1024 * 1024
+"""Bytes in one response the sync client reads from HQ (a page)."""
+
+MAX_BODY_BYTES: Final = 64 * 1024 * 1024
+"""Bytes in one request body HQ accepts (a push batch)."""
 
 MAX_PAGE_ITEMS: Final = 1_000
 """Items in one sync page HQ serves, and the largest page a till asks for."""

@@ -23,7 +23,7 @@ import msgspec
 import msgspec.inspect as mi
 
 from pos_promo.codec import too_deep
-from pos_promo.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH
+from pos_promo.limits import MAX_DOCUMENT_BYTES, MAX_JSON_DEPTH
 
 __all__ = ["unknown_fields"]
 
@@ -45,7 +45,7 @@ def unknown_fields(document: bytes | str | Any, kind: Any) -> list[str]:
     fields (its decoder refuses it): the answer is then ``[]``.
     """
     if isinstance(document, bytes | str):
-        if len(document) > MAX_BODY_BYTES or too_deep(document):
+        if len(document) > MAX_DOCUMENT_BYTES or too_deep(document):
             return []
         try:
             document = msgspec.json.decode(document)

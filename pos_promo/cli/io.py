@@ -35,7 +35,7 @@ from pos_promo.errors import (
     StoreMismatch,
     UnreadableInput,
 )
-from pos_promo.limits import MAX_BODY_BYTES
+from pos_promo.limits import MAX_DOCUMENT_BYTES
 
 __all__ = [
     "EXIT_ATTENTION",
@@ -63,18 +63,18 @@ EXIT_INTERRUPTED: Final = 130
 
 def read_input(path: str, option: str) -> bytes:
     """The bytes of ``path`` (``-`` is standard input); a file that cannot be
-    read, or is longer than :data:`~pos_promo.limits.MAX_BODY_BYTES`, names ``option``."""
+    read, or is longer than :data:`~pos_promo.limits.MAX_DOCUMENT_BYTES`, names ``option``."""
     if path == "-":
-        data = sys.stdin.buffer.read(MAX_BODY_BYTES + 1)
+        data = sys.stdin.buffer.read(MAX_DOCUMENT_BYTES + 1)
     else:
         try:
             with Path(path).open("rb") as handle:
-                data = handle.read(MAX_BODY_BYTES + 1)
+                data = handle.read(MAX_DOCUMENT_BYTES + 1)
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
             raise UnreadableInput(option, f"cannot read {path!r} ({reason})") from None
-    if len(data) > MAX_BODY_BYTES:
-        raise UnreadableInput(option, f"{path!r} is longer than {MAX_BODY_BYTES} bytes")
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise UnreadableInput(option, f"{path!r} is longer than {MAX_DOCUMENT_BYTES} bytes")
     return data
 
 

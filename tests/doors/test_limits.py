@@ -20,8 +20,8 @@ from pos_promo.embedded import Engine
 from pos_promo.errors import InvalidCoupon, InvalidPayment
 from pos_promo.limits import (
     MAX_AMOUNT,
-    MAX_BODY_BYTES,
     MAX_CART_UNITS,
+    MAX_DOCUMENT_BYTES,
     MAX_GRANTS_PER_ORDER,
     MAX_JSON_DEPTH,
     MAX_ORDER_AMOUNT,
@@ -214,9 +214,9 @@ def test_depth_counts_arrays_and_objects_but_not_brackets_inside_strings() -> No
 
 def test_a_document_past_the_body_limit_is_refused_unread() -> None:
     with pytest.raises(InvalidCart) as caught:
-        decode_cart(b" " * (MAX_BODY_BYTES + 1))
+        decode_cart(b" " * (MAX_DOCUMENT_BYTES + 1))
     assert str(caught.value) == (
-        f"$: must be at most {MAX_BODY_BYTES} bytes long, got {MAX_BODY_BYTES + 1}"
+        f"$: must be at most {MAX_DOCUMENT_BYTES} bytes long, got {MAX_DOCUMENT_BYTES + 1}"
     )
 
 
