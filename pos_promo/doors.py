@@ -30,6 +30,7 @@ from pos_promo.codec import (
     decode_cart,
     decode_catalog,
     decode_coupons,
+    decode_member_counts,
     decode_store,
     validation_error,
 )
@@ -57,6 +58,7 @@ from pos_promo.model.result import Applied, EvaluationResult, NotApplied
 __all__ = [
     "accept_campaigns",
     "accept_cart",
+    "accept_counts",
     "accept_coupons",
     "accept_instant",
     "accept_payments",
@@ -88,6 +90,15 @@ def accept_cart(cart: object) -> Cart:
     if isinstance(cart, Cart):
         return decode_cart(_encoded(cart, InvalidCart, "a Cart"))
     raise InvalidCart("$", "expected a Cart or its JSON (bytes or str)", _type_name(cart))
+
+
+def accept_counts(counts: object) -> MemberCounts:
+    """A member's :class:`MemberCounts` or their JSON, checked the same way either way."""
+    if isinstance(counts, bytes | str):
+        return decode_member_counts(counts)
+    if isinstance(counts, MemberCounts):
+        return decode_member_counts(_encoded(counts, InvalidCart, "MemberCounts"))
+    raise InvalidCart("$", "expected MemberCounts or their JSON (bytes or str)", _type_name(counts))
 
 
 def accept_store(store: object) -> StoreContext:
@@ -211,8 +222,9 @@ def evaluate(
     """
     checked = accept_cart(cart)
     instant = None if at is None else accept_instant(at, "$.at", InvalidCart)
+    counted = None if counts is None else accept_counts(counts)
     return engine_evaluate(
-        checked, index, at=instant, counts=counts, plans=plans, wallet=wallet, order=order
+        checked, index, at=instant, counts=counted, plans=plans, wallet=wallet, order=order
     )
 
 
@@ -228,4 +240,5 @@ def explain(
     """:func:`pos_promo.engine.evaluate.explain` behind the cart's one validation."""
     checked = accept_cart(cart)
     instant = None if at is None else accept_instant(at, "$.at", InvalidCart)
-    return engine_explain(checked, index, campaign_id, at=instant, counts=counts, plans=plans)
+    counted = None if counts is None else accept_counts(counts)
+    return engine_explain(checked, index, campaign_id, at=instant, counts=counted, plans=plans)

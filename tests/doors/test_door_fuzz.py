@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from pos_promo.cli import main
 from pos_promo.embedded import Engine
-from pos_promo.errors import InvalidCart, InvalidPayment
+from pos_promo.errors import InvalidCart, InvalidPayment, PromoError
 from pos_promo.model.cart import Cart, Line, Member
 from pos_promo.model.order import Payment
 from tests.store.builders import STORE, campaign, dump
@@ -246,3 +246,55 @@ def test_payment_structs_and_dicts_are_one_door(fuzz_till: tuple[Engine, Path]) 
         == outcome(lambda: engine.commit(json.dumps(doc), [{"tender": "cash", "amount": -1}]))
         == "InvalidPayment: $.payments[0].amount: expected int >= 0, got -1"
     )
+
+
+REFUND_UNITS = st.sampled_from([1, 2, 0, -1, 3, 10**18, True, "2", 1.5, None])
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    asked=st.sampled_from(["some", "some", None, "wild"]).flatmap(
+        lambda kind: (
+            st.just(None)
+            if kind is None
+            else st.dictionaries(st.sampled_from(["A", "B"]), st.integers(1, 3), min_size=1)
+            if kind == "some"
+            else st.dictionaries(st.sampled_from(["A", "B", "Z", ""]), REFUND_UNITS, max_size=3)
+            | st.sampled_from([["A"], "A", 7])
+        )
+    ),
+    order=st.sampled_from(["known", "known", "known", "unknown", None]),
+)
+def test_refund_requests_refuse_cleanly_or_give_back_what_was_asked(
+    fuzz_till: tuple[Engine, Path], asked: Any, order: Any
+) -> None:
+    engine, path = fuzz_till
+    order_id = f"r-{next(SERIAL)}"
+    sold = {"A": 3, "B": 1}
+    doc = {
+        "order_id": order_id,
+        "store_id": STORE.id,
+        "at": "2026-11-20T17:00:00Z",
+        "lines": [
+            {"line_id": "A", "item_id": "steak", "quantity": 3, "unit_price": 4000},
+            {"line_id": "B", "item_id": "soup", "quantity": 1, "unit_price": 900},
+        ],
+    }
+    paid = engine.commit(json.dumps(doc)).total
+    target = {"known": order_id, "unknown": "r-none"}.get(order) if order else None
+    before = counts(path)
+    try:
+        record = engine.refund(target, asked)  # type: ignore[arg-type]
+    except PromoError as exc:
+        event(type(exc).__name__)
+        assert str(exc).count("\n") == 0
+        assert counts(path) == before
+        return
+    event("refunded")
+    units = {line.line_id: line.units for line in record.lines}
+    assert units == (sold if asked is None else asked)
+    assert 0 <= record.amount <= paid
+    left = engine.order(order_id).remaining_units
+    assert left == {line: sold[line] - units.get(line, 0) for line in sold}

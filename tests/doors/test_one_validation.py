@@ -20,7 +20,7 @@ from pos_promo.embedded import Engine
 from pos_promo.errors import InvalidCoupon, InvalidPayment, InvalidRefund
 from pos_promo.model.base import Period
 from pos_promo.model.campaign import SpendAndSave, SpendSave, SpendTier
-from pos_promo.model.cart import Cart, Line, StoreContext
+from pos_promo.model.cart import Cart, Line, MemberCounts, ParticipationCount, StoreContext
 from pos_promo.model.catalog import Catalog
 from pos_promo.model.coupon import Coupon
 from pos_promo.model.order import Payment
@@ -173,6 +173,19 @@ def test_the_pure_evaluate_and_explain_check_a_struct_too() -> None:
     ):
         pure_evaluate({"order_id": "o"}, index)  # type: ignore[arg-type]
     assert pure_evaluate(dump(cart(line("A", 100))), index).total_discount == 0
+
+
+def test_member_counts_built_in_python_are_checked_like_their_json() -> None:
+    from pos_promo import build_index
+
+    index = build_index((), StoreContext("s1"))
+    good = dump(cart(line("A", 100)))
+    bad = MemberCounts({"p1": ParticipationCount(total=-1)})
+    for door in (bad, msgspec.json.encode(bad)):
+        with pytest.raises(InvalidCart) as caught:
+            pure_evaluate(good, index, counts=door)  # type: ignore[arg-type]
+        # msgspec names no key inside a map: the path says "[...]"
+        assert str(caught.value) == "$.participations[...].total: expected int >= 0"
 
 
 def test_a_campaign_built_in_python_is_checked_like_its_json(engine: Engine, db_path: Path) -> None:
