@@ -41,6 +41,7 @@ from pos_promo.errors import (
     UnknownCampaign,
     UnknownMember,
     UnknownOrder,
+    UnreadableInput,
 )
 from pos_promo.i18n import localise
 from pos_promo.model.campaign import Campaign, SpendAndSave
@@ -85,6 +86,7 @@ __all__ = [
     "UnknownCampaign",
     "UnknownMember",
     "UnknownOrder",
+    "UnreadableInput",
     "build_index",
     "campaign_from_obj",
     "cart_from_obj",
