@@ -28,6 +28,7 @@ from pos_promo.codec import load_zone
 from pos_promo.doors import (
     accept_campaigns,
     accept_cart,
+    accept_counts,
     accept_coupons,
     accept_instant,
     accept_payments,
@@ -334,6 +335,7 @@ class Engine:
         """
         cart = accept_cart(cart)
         instant = _instant(cart, at)
+        counts = None if counts is None else accept_counts(counts)
         with _wrapped(self.path):
             if gift_coupons.has_due(self._conn, instant):
                 with immediate(self._conn):
@@ -360,6 +362,7 @@ class Engine:
         """
         cart = accept_cart(cart)
         instant = _instant(cart, at)
+        counts = None if counts is None else accept_counts(counts)
         with _wrapped(self.path):
             self._refresh()
             now = local_moment(instant, self._gifts.zone)

@@ -188,6 +188,23 @@ def test_member_counts_built_in_python_are_checked_like_their_json() -> None:
         assert str(caught.value) == "$.participations[...].total: expected int >= 0"
 
 
+def test_the_engines_explain_and_counts_go_through_the_same_doors(
+    engine: Engine, db_path: Path
+) -> None:
+    before = snapshot(db_path)
+    bad = struct_cart(good_line(price=-500))
+    with pytest.raises(InvalidCart, match=r"^\$\.lines\[0\]\.unit_price: expected int >= 0"):
+        engine.explain(bad, "p1")
+    with pytest.raises(InvalidCart, match=r'^\$: expected a Cart or its JSON .*got "null"$'):
+        engine.explain(None, "p1")  # type: ignore[arg-type]
+    wrong = MemberCounts({"p1": ParticipationCount(today=-2)})
+    for entry in (engine.evaluate, lambda c, counts: engine.explain(c, "p1", counts=counts)):
+        with pytest.raises(InvalidCart) as caught:
+            entry(struct_cart(good_line()), counts=wrong)
+        assert str(caught.value) == "$.participations[...].today: expected int >= 0"
+    assert snapshot(db_path) == before
+
+
 def test_a_campaign_built_in_python_is_checked_like_its_json(engine: Engine, db_path: Path) -> None:
     period = Period(dt.datetime(2026, 12, 1), dt.datetime(2026, 1, 1))
     bad = SpendAndSave(id="p2", period=period, rule=SpendSave((SpendTier(1000, -5),)))
