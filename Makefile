@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(PY) bench/evaluate.py
 	$(PY) bench/commit.py
 	$(PY) bench/sync.py
+	$(PY) bench/doors.py
 
 schema: $(STAMP)
 	$(PY) -m pos_promo.cli schema --write docs/schema

@@ -34,6 +34,7 @@ from pos_promo_hq.ingest import Ingestor
 from pos_promo_hq.members import lookup_member, serve_member_state
 from pos_promo_hq.report import report
 
+from pos_promo.limits import MAX_BODY_BYTES
 from pos_promo.model.cart import StoreContext
 from pos_promo.sync.protocol import (
     PROTOCOL_VERSION,
@@ -52,7 +53,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("hq")
-MAX_BODY = 64 * 1024 * 1024
+MAX_BODY = MAX_BODY_BYTES  # pos_promo.limits: written down once
 _PUSH = msgspec.json.Decoder(PushRequest)
 _SWITCHES = msgspec.json.Decoder(FaultSwitches)
 

@@ -21,8 +21,8 @@ from pos_promo.codec import (
     decode_member_counts,
     decode_store,
 )
+from pos_promo.doors import evaluate, explain
 from pos_promo.embedded import Engine
-from pos_promo.engine.evaluate import evaluate, explain
 from pos_promo.engine.index import CampaignIndex, build_index
 from pos_promo.engine.money import format_money
 from pos_promo.errors import (
@@ -41,6 +41,7 @@ from pos_promo.errors import (
     UnknownCampaign,
     UnknownMember,
     UnknownOrder,
+    UnreadableInput,
 )
 from pos_promo.i18n import localise
 from pos_promo.model.campaign import Campaign, SpendAndSave
@@ -85,6 +86,7 @@ __all__ = [
     "UnknownCampaign",
     "UnknownMember",
     "UnknownOrder",
+    "UnreadableInput",
     "build_index",
     "campaign_from_obj",
     "cart_from_obj",

@@ -9,7 +9,10 @@ built once per type: building one costs far more than using it.
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import json
+import operator
 import re
 import zoneinfo
 from collections.abc import Iterable
@@ -18,13 +21,21 @@ from typing import Any, TypeVar
 import msgspec
 
 from pos_promo.errors import InvalidCampaign, InvalidCart, InvalidCoupon, InvalidInput, InvalidStore
-from pos_promo.gift_codec import check_gift
+from pos_promo.gift_codec import check_gift, check_window
 from pos_promo.i18n.catalog import parse_locale
+from pos_promo.limits import (
+    MAX_CART_UNITS,
+    MAX_DOCUMENT_BYTES,
+    MAX_JSON_DEPTH,
+    MAX_ORDER_AMOUNT,
+    MAX_YEAR,
+    MIN_YEAR,
+)
 from pos_promo.model.campaign import Campaign, ItemsFree, ItemsSave, SpendAndSave, SpendSave
 from pos_promo.model.cart import Cart, Line, MemberCounts, StoreContext
 from pos_promo.model.catalog import Catalog
 from pos_promo.model.common import ItemScope
-from pos_promo.model.coupon import Coupon
+from pos_promo.model.coupon import Coupon, FixedValidity
 from pos_promo.model.gift import CumulativeGift
 
 __all__ = [
@@ -34,6 +45,8 @@ __all__ = [
     "check_cart",
     "check_catalog",
     "check_coupons",
+    "check_instant",
+    "check_size",
     "check_store",
     "check_unique_ids",
     "convert",
@@ -44,6 +57,7 @@ __all__ = [
     "decode_member_counts",
     "decode_store",
     "load_zone",
+    "too_deep",
     "validation_error",
 ]
 
@@ -90,7 +104,7 @@ def validation_error(
     """Rewrite a msgspec error as ``path: rule, got value`` of the given class."""
     text = str(exc)
     if isinstance(exc, msgspec.DecodeError) and not isinstance(exc, msgspec.ValidationError):
-        return error(prefix, f"is not valid JSON ({_tidy_rule(text)})")
+        return error(prefix, _malformed(text, raw))
     match = _MSG.match(text)
     assert match is not None  # the pattern matches any text
     rule, path = match.group("rule"), match.group("path") or "$"
@@ -101,7 +115,7 @@ def validation_error(
     if isinstance(raw, bytes | str):
         try:
             doc = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             return error(prefix + path[1:], _tidy_rule(rule, path))
     found, value = _lookup(doc, path)
     if found:
@@ -109,11 +123,99 @@ def validation_error(
     return error(prefix + path[1:], _tidy_rule(rule, path))
 
 
+def check_size(data: bytes | str, error: ErrorType, path: str = "$") -> None:
+    """A document longer than :data:`~pos_promo.limits.MAX_DOCUMENT_BYTES` is refused unread."""
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise error(path, f"must be at most {MAX_DOCUMENT_BYTES} bytes long", len(data))
+
+
+_AT_BYTE = re.compile(r"^(?:JSON is malformed: )?(?P<why>.*?)(?: \(byte (?P<byte>\d+)\))?$", re.S)
+
+
+def _malformed(text: str, raw: bytes | str | Any) -> str:
+    """``is not valid JSON at line L, column C: why``, from msgspec's byte offset.
+
+    An operator fixes a file in an editor, which counts lines and columns, not bytes.
+    """
+    match = _AT_BYTE.match(text)
+    assert match is not None  # the pattern matches any text
+    why, byte = match.group("why"), match.group("byte")
+    data = raw.encode() if isinstance(raw, str) else raw
+    if not isinstance(data, bytes):
+        return f"is not valid JSON ({why})"
+    if not data.strip():
+        return "is empty: expected a JSON document"
+    if why == "Input data was truncated":
+        why, offset = "the document ends too early", len(data)
+    elif byte is None:
+        return f"is not valid JSON ({why})"
+    else:
+        offset = int(byte)
+    head = data[:offset]
+    line = head.count(b"\n") + 1
+    column = len(head[head.rfind(b"\n") + 1 :].decode(errors="replace")) + 1
+    return f"is not valid JSON at line {line}, column {column}: {why}"
+
+
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_ONE_KIND = bytes.maketrans(b"{}", b"[]")
+_RUNS = re.compile(rb"\[+|\]+")
+
+
+def too_deep(data: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether JSON ``data`` nests arrays and objects deeper than ``limit``.
+
+    Only the brackets count, all of one kind (the decoder checks they
+    match). A few passes remove the innermost pairs, each pass one level:
+    that empties an ordinary document. What is left is read in runs of one
+    bracket, its depth the highest running sum of the runs' lengths. Both
+    steps run in C but for the loop over runs, which is short exactly when
+    a document is deep (100,000 levels are two runs). Brackets inside
+    strings are dropped (a slower regex) only to confirm a document that
+    looks too deep; a document crafted so that brackets in strings hide its
+    depth still meets the decoder's own recursion guard. A document with
+    fewer brackets than the limit is not scanned at all.
+    """
+    raw = data.encode() if isinstance(data, str) else data
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    return _depth(raw) > limit and _depth(_STRING.sub(b"", raw)) > limit
+
+
+def _depth(raw: bytes, passes: int = 8) -> int:
+    brackets = raw.translate(_ONE_KIND, _NOT_BRACKETS)
+    level = 0
+    while level < passes:
+        fewer = brackets.replace(b"[]", b"")
+        if len(fewer) == len(brackets):  # empty, or not JSON: the decoder says why
+            return level
+        level += 1
+        slow = len(brackets) - len(fewer) < len(brackets) // 8  # few leaves: deep, not wide
+        brackets = fewer
+        if slow:
+            break
+    if not brackets or brackets[0] != ord("["):  # done, or not JSON
+        return level
+    # runs alternate, opening first: the depth peaks at the end of an opening run
+    lengths: list[int] = list(map(len, _RUNS.findall(brackets)))
+    opens, closes = lengths[0::2], lengths[1::2]
+    before = itertools.chain((0,), itertools.accumulate(map(operator.sub, opens, closes)))
+    peaks: map[int] = map(operator.add, before, opens)
+    return level + max(peaks)
+
+
 def _decode(decoder: msgspec.json.Decoder[T], data: bytes | str, error: ErrorType) -> T:
+    check_size(data, error)
+    if too_deep(data):
+        raise error("$", f"must not nest deeper than {MAX_JSON_DEPTH} levels")
     try:
         return decoder.decode(data)
     except msgspec.MsgspecError as exc:
         raise validation_error(exc, data, error) from None
+    except RecursionError:
+        # msgspec skips an unknown field by recursing into it
+        raise error("$", f"must not nest deeper than {MAX_JSON_DEPTH} levels") from None
 
 
 def decode_campaigns(data: bytes | str) -> tuple[Campaign, ...]:
@@ -194,6 +296,13 @@ def load_zone(name: str, path: str = "$.timezone") -> zoneinfo.ZoneInfo:
         raise InvalidStore(path, "must be an IANA time zone such as Europe/Paris", name) from None
 
 
+def check_instant(value: dt.datetime | dt.date, path: str, error: ErrorType = InvalidCart) -> None:
+    """Years outside :data:`~pos_promo.limits.MIN_YEAR`..``MAX_YEAR`` are refused:
+    adding a validity or a delay to year 9999 overflows."""
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise error(path, f"must be in the years {MIN_YEAR} to {MAX_YEAR}", value.isoformat())
+
+
 def check_store(store: StoreContext, path: str = "$") -> None:
     load_zone(store.timezone, f"{path}.timezone")
     try:
@@ -210,10 +319,27 @@ def check_cart(cart: Cart, path: str = "$") -> None:
     One pass, building no path text until something is wrong: it runs on
     every commit.
     """
+    if cart.at is not None:
+        check_instant(cart.at, f"{path}.at")
     mains: dict[str, Line] = {}
     seen: set[str] = set()
     children = False
+    units = subtotal = 0
     for index, line in enumerate(cart.lines):
+        units += line.quantity
+        subtotal += line.quantity * line.unit_price
+        if units > MAX_CART_UNITS:
+            raise InvalidCart(
+                f"{path}.lines[{index}].quantity",
+                f"takes the cart past {MAX_CART_UNITS} units in all",
+                line.quantity,
+            )
+        if subtotal > MAX_ORDER_AMOUNT:
+            raise InvalidCart(
+                f"{path}.lines[{index}].unit_price",
+                f"takes the cart's subtotal past {MAX_ORDER_AMOUNT}",
+                line.unit_price,
+            )
         if line.line_id in seen:
             raise InvalidCart(f"{path}.lines[{index}].line_id", "must be unique", line.line_id)
         seen.add(line.line_id)
@@ -285,6 +411,10 @@ def _check_items(scope: ItemScope, path: str) -> None:
 
 def check_campaign(campaign: Campaign, path: str = "$") -> None:
     """The rules of SPEC §3-4 that span several fields."""
+    check_instant(campaign.period.start, f"{path}.period.start", InvalidCampaign)
+    check_instant(campaign.period.end, f"{path}.period.end", InvalidCampaign)
+    for day in campaign.dates:
+        check_instant(day, f"{path}.dates", InvalidCampaign)
     if campaign.period.end <= campaign.period.start:
         raise InvalidCampaign(
             f"{path}.period.end",
@@ -313,6 +443,8 @@ def check_campaign(campaign: Campaign, path: str = "$") -> None:
                 _check_rule(store_rule.rule, f"{path}.store_rules[{index}].rule")
     elif isinstance(campaign, CumulativeGift):
         check_gift(campaign, path)
+    elif isinstance(campaign.validity, FixedValidity):
+        check_window(campaign.validity, f"{path}.validity")
 
 
 def check_catalog(catalog: Catalog) -> None:
@@ -346,6 +478,8 @@ def check_coupons(coupons: Iterable[Coupon], path: str = "$") -> None:
         if coupon.id in seen:
             raise InvalidCoupon(f"{path}[{index}].id", "must be unique in one batch", coupon.id)
         seen.add(coupon.id)
+        check_instant(coupon.valid_from, f"{path}[{index}].valid_from", InvalidCoupon)
+        check_instant(coupon.valid_until, f"{path}[{index}].valid_until", InvalidCoupon)
         if coupon.valid_until <= coupon.valid_from:
             raise InvalidCoupon(
                 f"{path}[{index}].valid_until",

@@ -24,15 +24,16 @@ from typing import Any
 
 import msgspec
 
-from pos_promo.codec import (
-    check_catalog,
-    check_coupons,
-    check_store,
-    convert,
-    decode_cart,
-    decode_catalog,
-    decode_coupons,
-    load_zone,
+from pos_promo.codec import load_zone
+from pos_promo.doors import (
+    accept_campaigns,
+    accept_cart,
+    accept_counts,
+    accept_coupons,
+    accept_instant,
+    accept_payments,
+    accept_refund,
+    accept_store,
 )
 from pos_promo.engine.accrual import compile_activities
 from pos_promo.engine.clock import LocalMoment, local_moment
@@ -40,8 +41,8 @@ from pos_promo.engine.evaluate import evaluate, explain
 from pos_promo.engine.index import CampaignIndex, build_index
 from pos_promo.errors import (
     InvalidCart,
-    InvalidInput,
     InvalidPayment,
+    InvalidRefund,
     InvalidStore,
     StoreError,
     StoreMismatch,
@@ -74,6 +75,7 @@ from pos_promo.store.gift_report import gift_metrics, member_gifts
 from pos_promo.store.metrics import campaign_metrics
 from pos_promo.store.receipts import build_receipt
 from pos_promo.store.schema import MIGRATIONS
+from pos_promo.unknown import unknown_fields
 
 __all__ = ["DEFAULT_DURABILITY", "Engine"]
 
@@ -127,7 +129,7 @@ class Engine:
                         )
                     store = recorded
                 else:
-                    check_store(store)
+                    store = accept_store(store)
                     if recorded is not None and recorded.id != store.id:
                         raise StoreMismatch(recorded.id, store.id)
                     if recorded != store:
@@ -201,13 +203,9 @@ class Engine:
         is checked first: one invalid document refuses it with its JSON path
         and leaves the cache unchanged.
         """
-        if isinstance(payload, bytes | str):
-            catalog = decode_catalog(payload)
-        elif isinstance(payload, Catalog):
-            catalog = payload
-            check_catalog(catalog)
-        else:
-            catalog = Catalog(campaigns=tuple(payload))
+        catalog = accept_campaigns(payload)
+        at = None if at is None else accept_instant(at, "at")
+        unknown = _unknown(payload, Catalog, list[Campaign])
         campaigns = (*catalog.campaigns, *catalog.coupon_templates)
         docs: list[SharingPlan | ExecutionOrder] = [*catalog.sharing_plans]
         if catalog.execution_order is not None:
@@ -229,6 +227,8 @@ class Engine:
                 )
             if report.changed:
                 self._rebuild(meta.cache_version(self._conn))
+        if unknown:
+            report = msgspec.structs.replace(report, unknown_fields=unknown)
         return report
 
     def campaigns(self) -> list[CampaignRow]:
@@ -265,13 +265,14 @@ class Engine:
         status (see :mod:`pos_promo.store.wallet`). The batch is checked
         whole first; ``source`` is recorded for new coupons.
         """
-        if isinstance(coupons, bytes | str):
-            batch = decode_coupons(coupons)
-        else:
-            batch = tuple(coupons)
-            check_coupons(batch)
+        batch = accept_coupons(coupons)
+        at = None if at is None else accept_instant(at, "at")
+        unknown = _unknown(coupons, list[Coupon], list[Coupon])
         with _wrapped(self.path), immediate(self._conn):
-            return wallet_store.upsert_coupons(self._conn, batch, source=source, at=at)
+            report = wallet_store.upsert_coupons(self._conn, batch, source=source, at=at)
+        if unknown:
+            report = msgspec.structs.replace(report, unknown_fields=unknown)
+        return report
 
     def knows_member(self, member_id: str) -> bool:
         """Whether this till holds anything about ``member_id``: an order, a
@@ -334,8 +335,9 @@ class Engine:
         (the member's participations) replace the database's, to ask "what
         if" (``pos-promo --db ... evaluate --counts FILE``).
         """
-        cart = _cart(cart)
+        cart = accept_cart(cart)
         instant = _instant(cart, at)
+        counts = None if counts is None else accept_counts(counts)
         with _wrapped(self.path):
             if gift_coupons.has_due(self._conn, instant):
                 with immediate(self._conn):
@@ -363,8 +365,9 @@ class Engine:
         if the member's counts say so. For a campaign the cart cannot touch,
         why (SPEC §8); :class:`UnknownCampaign` if the cache holds no such id.
         """
-        cart = _cart(cart)
+        cart = accept_cart(cart)
         instant = _instant(cart, at)
+        counts = None if counts is None else accept_counts(counts)
         with _wrapped(self.path):
             if gift_coupons.has_due(self._conn, instant):  # the wallet evaluate would see
                 with immediate(self._conn):
@@ -398,9 +401,9 @@ class Engine:
         it is then: of two tills presenting one coupon, the second sees it
         redeemed and commits its order without it.
         """
-        cart = _cart(cart)
+        cart = accept_cart(cart)
         instant = _instant(cart, at)
-        paid = _payments(payments)
+        paid = () if payments is None else accept_payments(payments)
         conn = self._conn
         with _wrapped(self.path), immediate(conn):
             first = orders.find_result(conn, cart.order_id)
@@ -451,6 +454,8 @@ class Engine:
         refund gives back all of them. See docs/store.md, "Refunds". Pass
         ``refund_id`` to make a retried refund safe.
         """
+        order_id, lines, refund_id = accept_refund(order_id, lines, refund_id)
+        at = None if at is None else accept_instant(at, "at", InvalidRefund)
         with _wrapped(self.path), immediate(self._conn):
             self._refresh()
             record = refunds.record_refund(self._conn, self.store, order_id, lines, refund_id, at)
@@ -474,8 +479,7 @@ class Engine:
         daemon's ``release_gifts`` job, a commit, an evaluation). The engine
         never reads the clock, so ``now`` is the caller's.
         """
-        if now.tzinfo is None:
-            raise InvalidInput("now", "must carry a UTC offset", now.isoformat())
+        now = accept_instant(now, "now")
         with _wrapped(self.path), immediate(self._conn):
             return gifts.release(self._conn, self.store.id, now)
 
@@ -517,17 +521,19 @@ def _wrapped(path: str) -> Iterator[None]:
         raise StoreError(path, f"database error: {exc}") from exc
 
 
-def _cart(cart: Cart | bytes | str) -> Cart:
-    return decode_cart(cart) if isinstance(cart, bytes | str) else cart
-
-
 def _instant(cart: Cart, at: dt.datetime | None) -> dt.datetime:
     instant = at or cart.at
     if instant is None:
         raise InvalidCart("$.at", "is required: the engine never reads the clock, pass the instant")
-    if instant.tzinfo is None:
-        raise InvalidCart("$.at", "must carry a UTC offset", instant.isoformat())
-    return instant
+    return accept_instant(instant, "$.at", InvalidCart)
+
+
+def _unknown(payload: object, as_object: Any, as_list: Any) -> tuple[str, ...]:
+    """Unknown fields of a JSON payload (a struct has none), as a list or an object."""
+    if not isinstance(payload, bytes | str):
+        return ()
+    listed = payload.lstrip()[:1] in (b"[", "[")
+    return tuple(unknown_fields(payload, as_list if listed else as_object))
 
 
 def _check_gift_templates(conn: sqlite3.Connection, payload: object, catalog: Catalog) -> None:
@@ -546,17 +552,6 @@ def _check_gift_templates(conn: sqlite3.Connection, payload: object, catalog: Ca
         cid for (cid,) in conn.execute("SELECT id FROM campaigns WHERE kind = 'coupon_template'")
     }
     check_gift_templates(pairs, cached)
-
-
-def _payments(
-    payments: Sequence[Payment] | Sequence[Mapping[str, Any]] | None,
-) -> tuple[Payment, ...]:
-    if payments is None:
-        return ()
-    if all(isinstance(p, Payment) for p in payments):
-        return tuple(payments)  # type: ignore[arg-type]
-    raw = [msgspec.to_builtins(p) if isinstance(p, Payment) else p for p in payments]
-    return tuple(convert(raw, list[Payment], InvalidPayment, "$.payments"))
 
 
 def _check_total(payments: tuple[Payment, ...], total: int) -> None:

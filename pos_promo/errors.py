@@ -12,7 +12,8 @@ closest to so callers that only know Python's vocabulary still catch it::
     │   ├── InvalidCoupon                  a wallet coupon (ids, owner, validity window)
     │   ├── InvalidPayment                 payments that do not add up to the order total
     │   ├── InvalidRefund                  a refund request naming bad lines or unit counts
-    │   └── InvalidStore                   the store context (id, time zone, currency)
+    │   ├── InvalidStore                   the store context (id, time zone, currency)
+    │   └── UnreadableInput                a file named on the command line cannot be read
     ├── RefundExceedsSale (ValueError)     more units back than are left on the line
     ├── StoreError (RuntimeError)          the local database failed or is not usable
     ├── StoreMismatch (ValueError)         a database recorded for another store
@@ -42,6 +43,7 @@ __all__ = [
     "UnknownCampaign",
     "UnknownMember",
     "UnknownOrder",
+    "UnreadableInput",
 ]
 
 _MISSING = object()
@@ -84,6 +86,14 @@ class InvalidStore(InvalidInput):
 
 class InvalidCoupon(InvalidInput):
     """A wallet coupon given to the till is not valid; none of its batch was stored."""
+
+
+class UnreadableInput(InvalidInput):
+    """A file an operator named cannot be read: missing, a folder, no permission, too big.
+
+    ``path`` is the option that named it (``--cart``), so the message says
+    which argument to fix.
+    """
 
 
 class CouponConflict(PromoError, RuntimeError):

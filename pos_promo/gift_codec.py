@@ -14,15 +14,36 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 
 from pos_promo.errors import InvalidCampaign
+from pos_promo.limits import MAX_COUPONS_PER_GRANT, MAX_YEAR, MIN_GIFT_SPEND_THRESHOLD, MIN_YEAR
 from pos_promo.model.base import CampaignBase
 from pos_promo.model.coupon import CouponTemplate, FixedValidity
 from pos_promo.model.gift import CumulativeGift
 
-__all__ = ["check_gift", "check_gift_templates"]
+__all__ = ["check_gift", "check_gift_templates", "check_window"]
 
 
 def check_gift(gift: CumulativeGift, path: str = "$") -> None:
-    """Item scope not empty; fixed validity windows that end after they start."""
+    """Item scope not empty; fixed validity windows that end after they start.
+
+    A spend threshold below :data:`~pos_promo.limits.MIN_GIFT_SPEND_THRESHOLD`
+    and more than :data:`~pos_promo.limits.MAX_COUPONS_PER_GRANT` coupons per
+    grant are refused: a gift "every 1 cent" turned one commit into thousands
+    of grants.
+    """
+    condition = gift.condition
+    if condition.measure == "spend" and condition.threshold < MIN_GIFT_SPEND_THRESHOLD:
+        raise InvalidCampaign(
+            f"{path}.condition.threshold",
+            f"must be >= {MIN_GIFT_SPEND_THRESHOLD} (minor units) for a spend condition",
+            condition.threshold,
+        )
+    coupons = sum(item.quantity for item in gift.gifts)
+    if coupons > MAX_COUPONS_PER_GRANT:
+        raise InvalidCampaign(
+            f"{path}.gifts",
+            f"must issue at most {MAX_COUPONS_PER_GRANT} coupons per grant in all",
+            coupons,
+        )
     scope = gift.items
     if not scope.all_items and not scope.item_ids and not scope.category_ids:
         raise InvalidCampaign(
@@ -30,13 +51,24 @@ def check_gift(gift: CumulativeGift, path: str = "$") -> None:
             "must set all_items or list at least one item_ids or category_ids entry",
         )
     for index, item in enumerate(gift.gifts):
-        validity = item.validity
-        if isinstance(validity, FixedValidity) and validity.end <= validity.start:
+        if isinstance(item.validity, FixedValidity):
+            check_window(item.validity, f"{path}.gifts[{index}].validity")
+
+
+def check_window(validity: FixedValidity, path: str) -> None:
+    """A fixed coupon window ends after it starts, both ends in the years allowed."""
+    for end in ("start", "end"):
+        value = getattr(validity, end)
+        if not MIN_YEAR <= value.year <= MAX_YEAR:
             raise InvalidCampaign(
-                f"{path}.gifts[{index}].validity.end",
-                f"must be after validity.start {validity.start.isoformat()}",
-                validity.end.isoformat(),
+                f"{path}.{end}", f"must be in the years {MIN_YEAR} to {MAX_YEAR}", value.isoformat()
             )
+    if validity.end <= validity.start:
+        raise InvalidCampaign(
+            f"{path}.end",
+            f"must be after validity.start {validity.start.isoformat()}",
+            validity.end.isoformat(),
+        )
 
 
 def check_gift_templates(

@@ -55,9 +55,9 @@ class Scenario(Struct, frozen=True):
     description: str = ""
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and check a scenario file; errors carry paths like ``$.cart.lines[0]``."""
-    raw = json.loads(Path(path).read_bytes())
+def load_scenario(path: str | Path | bytes) -> Scenario:
+    """Read and check a scenario file (or its bytes); errors carry paths like ``$.cart``."""
+    raw = json.loads(path if isinstance(path, bytes) else Path(path).read_bytes())
     scenario = convert(raw, Scenario, InvalidInput)
     if scenario.store is not None:
         check_store(scenario.store, "$.store")

@@ -63,7 +63,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.db:
         return cli_db.evaluate_from_db(args)
     if args.scenario:
-        scenario = load_scenario(args.scenario)
+        scenario = load_scenario(read_input(args.scenario, "--scenario"))
         if args.at:
             scenario = msgspec.structs.replace(scenario, at=parse_instant(args.at))
         result = run_scenario(scenario)

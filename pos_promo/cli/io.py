@@ -1,6 +1,19 @@
 """What every ``pos-promo`` command does at the shell's edge: read a file
-named by an option, parse an instant, print JSON or text. One copy, so every
-command words its errors and indents its JSON the same way."""
+named by an option, parse an instant, print JSON or text, turn a failure
+into one line and an exit code. One copy, so every command words its errors
+and indents its JSON the same way.
+
+Exit codes (docs/errors.md lists them for operators):
+
+- 0: done;
+- 1: ``status --check`` found something that needs attention;
+- 2: the input was refused (a file that cannot be read, bad JSON, a document
+  breaking a rule, an unknown order or campaign, a refund past what was sold,
+  a wrong option): fix the command or the file;
+- 4: the database cannot be used (locked, corrupt, another store's);
+- 70: a bug in pos-promo (one line; ``POS_PROMO_DEBUG=1`` shows the traceback);
+- 130: interrupted (Ctrl-C).
+"""
 
 from __future__ import annotations
 
@@ -11,23 +24,58 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 
-from pos_promo.errors import InvalidInput, PromoError
+from pos_promo.errors import (
+    InvalidInput,
+    PromoError,
+    StoreError,
+    StoreMismatch,
+    UnreadableInput,
+)
+from pos_promo.limits import MAX_DOCUMENT_BYTES
 
-__all__ = ["add_format", "dispatch", "emit", "emit_json", "parse_instant", "read_input"]
+__all__ = [
+    "EXIT_ATTENTION",
+    "EXIT_BUG",
+    "EXIT_INPUT",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_STORE",
+    "add_format",
+    "dispatch",
+    "emit",
+    "emit_json",
+    "exit_code",
+    "parse_instant",
+    "read_input",
+]
+
+EXIT_OK: Final = 0
+EXIT_ATTENTION: Final = 1
+EXIT_INPUT: Final = 2
+EXIT_STORE: Final = 4
+EXIT_BUG: Final = 70
+EXIT_INTERRUPTED: Final = 130
 
 
 def read_input(path: str, option: str) -> bytes:
-    """The bytes of ``path`` (``-`` is standard input); a missing file names ``option``."""
+    """The bytes of ``path`` (``-`` is standard input); a file that cannot be
+    read, or is longer than :data:`~pos_promo.limits.MAX_DOCUMENT_BYTES`, names ``option``."""
     if path == "-":
-        return sys.stdin.buffer.read()
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise InvalidInput(option, f"cannot read {path!r} ({exc.strerror})") from None
+        data = sys.stdin.buffer.read(MAX_DOCUMENT_BYTES + 1)
+    else:
+        try:
+            with Path(path).open("rb") as handle:
+                data = handle.read(MAX_DOCUMENT_BYTES + 1)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise UnreadableInput(option, f"cannot read {path!r} ({reason})") from None
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise UnreadableInput(option, f"{path!r} is longer than {MAX_DOCUMENT_BYTES} bytes")
+    return data
 
 
 def parse_instant(text: str | None, option: str = "--at") -> dt.datetime | None:
@@ -68,19 +116,45 @@ def emit(obj: Any, fmt: str, text: Callable[[], str] | None = None) -> None:
     sys.stdout.write(text() if text is not None else as_text(obj))
 
 
+def exit_code(exc: PromoError) -> int:
+    """The documented exit code of a failure (see the module docstring)."""
+    if isinstance(exc, StoreError | StoreMismatch):
+        return EXIT_STORE
+    return EXIT_INPUT
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 def dispatch(args: argparse.Namespace) -> int:
-    """Run the command argparse chose; a refused input is one ``error:`` line
-    on standard error and exit status 2, never a traceback."""
+    """Run the command argparse chose; any failure is one ``error:`` line on
+    standard error and a documented exit code, never a traceback."""
     try:
         code: int = args.run(args)
     except PromoError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
+        return exit_code(exc)
     except json.JSONDecodeError as exc:
-        print(f"error: $: is not valid JSON ({exc})", file=sys.stderr)
-        return 2
+        print(
+            f"error: $: is not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+            file=sys.stderr,
+        )
+        return EXIT_INPUT
     except BrokenPipeError:
         # the reader went away (`pos-promo demo | head`): stop quietly, as cat does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: still one line for the operator
+        if os.environ.get("POS_PROMO_DEBUG"):
+            raise
+        print(
+            f"error: internal error ({type(exc).__name__}: {_one_line(str(exc))}); "
+            "rerun with POS_PROMO_DEBUG=1 for the traceback and report it",
+            file=sys.stderr,
+        )
+        return EXIT_BUG
     return code

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pos_promo.engine.clock import local_wall as _wall
 from pos_promo.engine.clock import wall_end, wall_start
 from pos_promo.ids import uuid5
+from pos_promo.limits import MAX_GRANTS_PER_ORDER
 from pos_promo.model.coupon import CouponTemplate, FixedValidity, RelativeValidity, Validity
 from pos_promo.model.gift import (
     CumulativeGift,
@@ -89,9 +90,29 @@ def next_target(condition: GiftCondition, total: int) -> int:
     return (earned(condition, total) + 1) * condition.threshold
 
 
-def to_grant(condition: GiftCondition, total: int, granted: Collection[int]) -> list[int]:
-    """Every ordinal ``total`` reaches that is not granted yet, rising."""
-    return [k for k in range(1, earned(condition, total) + 1) if k not in granted]
+def to_grant(
+    condition: GiftCondition,
+    total: int,
+    granted: Collection[int],
+    limit: int = MAX_GRANTS_PER_ORDER,
+) -> list[int]:
+    """The lowest ordinals ``total`` reaches that are not granted yet, rising,
+    at most ``limit`` of them.
+
+    The rest stay owed: the total still reaches them, so the member's next
+    order (or HQ's next merge) grants them. Without the bound one large order
+    against a small "every" threshold planned thousands of grants in one
+    commit; the walk itself steps over granted ordinals only, never over the
+    whole range.
+    """
+    top = earned(condition, total)
+    found: list[int] = []
+    ordinal = 1
+    while ordinal <= top and len(found) < limit:
+        if ordinal not in granted:
+            found.append(ordinal)
+        ordinal += 1
+    return found
 
 
 def to_revoke(condition: GiftCondition, total: int, granted: Collection[int]) -> list[int]:

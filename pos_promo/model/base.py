@@ -12,14 +12,20 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
+from pos_promo.limits import MAX_COUNT, MAX_LIST
 from pos_promo.model.common import (
     ALL_CHANNELS,
     ALL_SERVICE_TYPES,
     Channel,
+    Code,
+    Count,
     Id,
-    Quantity,
+    IdSet,
+    Name,
     ServiceType,
     Sharing,
+    Text,
+    Version,
 )
 
 __all__ = [
@@ -64,8 +70,8 @@ class TimeSlot(Struct, frozen=True, forbid_unknown_fields=False):
 class StoreSelection(Struct, frozen=True, forbid_unknown_fields=False):
     """Listed stores and/or every store under listed organisation nodes."""
 
-    store_ids: frozenset[Id] = frozenset()
-    org_ids: frozenset[Id] = frozenset()
+    store_ids: IdSet = frozenset()
+    org_ids: IdSet = frozenset()
 
 
 StoreScope = Literal["all"] | StoreSelection
@@ -74,34 +80,34 @@ StoreScope = Literal["all"] | StoreSelection
 class Participants(Struct, frozen=True, forbid_unknown_fields=False):
     """Who may take part. Each non-empty list must match (any one of its values)."""
 
-    tiers: frozenset[Id] = frozenset()
-    tags: frozenset[Id] = frozenset()
-    card_programs: frozenset[Id] = frozenset()
+    tiers: IdSet = frozenset()
+    tags: IdSet = frozenset()
+    card_programs: IdSet = frozenset()
 
 
 class Limits(Struct, frozen=True, forbid_unknown_fields=False):
     """Participations allowed per member: over the whole period, and per local day."""
 
-    per_member_total: Quantity | None = None
-    per_member_daily: Quantity | None = None
+    per_member_total: Count | None = None
+    per_member_daily: Count | None = None
 
 
 class CampaignBase(Struct, frozen=True, kw_only=True, forbid_unknown_fields=False):
     """What every campaign kind shares: identity, lifecycle and audience (SPEC §3)."""
 
     id: Id
-    version: Annotated[int, Meta(ge=1)] = 1
+    version: Version = 1
     status: CampaignStatus = "active"
-    name: str = ""
-    code: str = ""
-    description: str = ""
+    name: Name = ""
+    code: Code = ""
+    description: Text = ""
     period: Period
-    time_slots: tuple[TimeSlot, ...] = ()
-    dates: frozenset[dt.date] = frozenset()
+    time_slots: Annotated[tuple[TimeSlot, ...], Meta(max_length=50)] = ()
+    dates: Annotated[frozenset[dt.date], Meta(max_length=MAX_LIST)] = frozenset()
     stores: StoreScope = "all"
     channels: frozenset[Channel] = ALL_CHANNELS
     service_types: frozenset[ServiceType] = ALL_SERVICE_TYPES
     participants: Participants = Participants()
-    priority: int = 0
+    priority: Annotated[int, Meta(ge=-MAX_COUNT, le=MAX_COUNT)] = 0
     sharing: Sharing = Sharing()
     sharing_plan: Id | None = None

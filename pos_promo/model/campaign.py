@@ -23,7 +23,7 @@ from pos_promo.model.base import (
     StoreSelection,
     TimeSlot,
 )
-from pos_promo.model.common import ChildRule, Id, ItemScope, PositiveMoney, Quantity
+from pos_promo.model.common import ChildRule, IdSet, ItemScope, PositiveMoney, Quantity
 from pos_promo.model.coupon import CouponTemplate
 from pos_promo.model.gift import CumulativeGift
 
@@ -103,7 +103,7 @@ class StoreRule(Struct, frozen=True, forbid_unknown_fields=False):
     ``None`` keeps the campaign-wide setting.
     """
 
-    store_ids: Annotated[frozenset[Id], Meta(min_length=1)]
+    store_ids: Annotated[IdSet, Meta(min_length=1)]
     rule: SpendSaveRule | None = None
     max_discount: PositiveMoney | None = None
     application_order: ApplicationOrder | None = None
@@ -118,7 +118,7 @@ class SpendAndSave(CampaignBase, frozen=True, kw_only=True, tag="spend_and_save"
     max_discount: PositiveMoney | None = None
     sides: ChildRule = ChildRule()
     modifiers: ChildRule = ChildRule()
-    store_rules: tuple[StoreRule, ...] = ()
+    store_rules: Annotated[tuple[StoreRule, ...], Meta(max_length=100)] = ()
     limits: Limits = Limits()
     auto_apply: bool = True
 

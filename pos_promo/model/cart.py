@@ -8,7 +8,18 @@ from typing import Annotated
 
 from msgspec import Meta, Struct
 
-from pos_promo.model.common import BasisPoints, Channel, Id, Money, Quantity, Role, ServiceType
+from pos_promo.limits import MAX_CART_COUPONS, MAX_COUNT, MAX_LINES, MAX_LIST
+from pos_promo.model.common import (
+    BasisPoints,
+    Channel,
+    Id,
+    IdSet,
+    Money,
+    Name,
+    Quantity,
+    Role,
+    ServiceType,
+)
 
 __all__ = [
     "Cart",
@@ -27,8 +38,8 @@ class Member(Struct, frozen=True, forbid_unknown_fields=False, omit_defaults=Tru
 
     id: Id
     tier: Id | None = None
-    tags: frozenset[Id] = frozenset()
-    card_programs: frozenset[Id] = frozenset()
+    tags: IdSet = frozenset()
+    card_programs: IdSet = frozenset()
     discount_rate_bp: BasisPoints | None = None
 
 
@@ -43,11 +54,11 @@ class Line(Struct, frozen=True, forbid_unknown_fields=False, omit_defaults=True)
     item_id: Id
     quantity: Quantity
     unit_price: Money
-    category_ids: frozenset[Id] = frozenset()
+    category_ids: IdSet = frozenset()
     member_unit_price: Money | None = None
     role: Role = "main"
     parent_line_id: Id | None = None
-    name: str = ""
+    name: Name = ""
 
 
 class Cart(Struct, frozen=True, forbid_unknown_fields=False, omit_defaults=True):
@@ -55,13 +66,13 @@ class Cart(Struct, frozen=True, forbid_unknown_fields=False, omit_defaults=True)
 
     order_id: Id
     store_id: Id
-    lines: Annotated[tuple[Line, ...], Meta(min_length=1, max_length=500)]
+    lines: Annotated[tuple[Line, ...], Meta(min_length=1, max_length=MAX_LINES)]
     channel: Channel = "pos"
     service_type: ServiceType = "dine_in"
     at: Instant | None = None
     member: Member | None = None
-    coupons: tuple[Id, ...] = ()
-    requested_promotions: frozenset[Id] = frozenset()
+    coupons: Annotated[tuple[Id, ...], Meta(max_length=MAX_CART_COUPONS)] = ()
+    requested_promotions: Annotated[frozenset[Id], Meta(max_length=MAX_CART_COUPONS)] = frozenset()
 
 
 class StoreContext(Struct, frozen=True, forbid_unknown_fields=False):
@@ -72,18 +83,18 @@ class StoreContext(Struct, frozen=True, forbid_unknown_fields=False):
     id: Id
     timezone: Id = "UTC"
     currency: Annotated[str, Meta(pattern=r"^[A-Z]{3}$")] = "USD"
-    org_ids: frozenset[Id] = frozenset()
+    org_ids: IdSet = frozenset()
     locale: Annotated[str, Meta(pattern=r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$")] = "en_US"
 
 
 class ParticipationCount(Struct, frozen=True, forbid_unknown_fields=False):
     """How often the member took part: in the whole period, and on the cart's local day."""
 
-    total: Annotated[int, Meta(ge=0)] = 0
-    today: Annotated[int, Meta(ge=0)] = 0
+    total: Annotated[int, Meta(ge=0, le=MAX_COUNT)] = 0
+    today: Annotated[int, Meta(ge=0, le=MAX_COUNT)] = 0
 
 
 class MemberCounts(Struct, frozen=True, forbid_unknown_fields=False):
     """Per-campaign participation counts for the cart's member (HQ-confirmed + local)."""
 
-    participations: dict[Id, ParticipationCount] = {}
+    participations: Annotated[dict[Id, ParticipationCount], Meta(max_length=MAX_LIST)] = {}

@@ -1,7 +1,8 @@
 """Building blocks shared by every wire type: money, quantities, ids, scopes.
 
 Constraints live in the types (msgspec ``Meta``) so a document that breaks
-one is refused at decode time with the JSON path of the offending value.
+one is refused at decode time with the JSON path of the offending value. The
+bounds come from :mod:`pos_promo.limits`, the one place they are written.
 """
 
 from __future__ import annotations
@@ -10,28 +11,54 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
+from pos_promo.limits import (
+    MAX_AMOUNT,
+    MAX_CODE_LENGTH,
+    MAX_COUNT,
+    MAX_ID_LENGTH,
+    MAX_LIST,
+    MAX_NAME_LENGTH,
+    MAX_QUANTITY,
+    MAX_TEXT_LENGTH,
+    MAX_VERSION,
+)
+
 __all__ = [
     "ALL_CHANNELS",
     "ALL_SERVICE_TYPES",
     "BasisPoints",
     "Channel",
     "ChildRule",
+    "Code",
+    "Count",
     "Id",
+    "IdSet",
     "ItemScope",
     "Money",
+    "Name",
     "PositiveMoney",
     "Quantity",
     "Role",
     "ServiceType",
     "ShareRule",
     "Sharing",
+    "Text",
+    "Version",
 ]
 
-Money = Annotated[int, Meta(ge=0, description="Amount in minor units (cents).")]
-PositiveMoney = Annotated[int, Meta(ge=1, description="Amount in minor units (cents), > 0.")]
-Quantity = Annotated[int, Meta(ge=1, description="A whole number of units, >= 1.")]
+Money = Annotated[int, Meta(ge=0, le=MAX_AMOUNT, description="Amount in minor units (cents).")]
+PositiveMoney = Annotated[
+    int, Meta(ge=1, le=MAX_AMOUNT, description="Amount in minor units (cents), > 0.")
+]
+Quantity = Annotated[int, Meta(ge=1, le=MAX_QUANTITY, description="A whole number of units, >= 1.")]
+Count = Annotated[int, Meta(ge=1, le=MAX_COUNT, description="How many times, >= 1.")]
+Version = Annotated[int, Meta(ge=1, le=MAX_VERSION, description="A document version, >= 1.")]
 BasisPoints = Annotated[int, Meta(ge=0, le=10_000, description="1000 = 10 %.")]
-Id = Annotated[str, Meta(min_length=1, max_length=128)]
+Id = Annotated[str, Meta(min_length=1, max_length=MAX_ID_LENGTH)]
+IdSet = Annotated[frozenset[Id], Meta(max_length=MAX_LIST)]
+Code = Annotated[str, Meta(max_length=MAX_CODE_LENGTH)]
+Name = Annotated[str, Meta(max_length=MAX_NAME_LENGTH)]
+Text = Annotated[str, Meta(max_length=MAX_TEXT_LENGTH)]
 
 Channel = Literal["pos", "online"]
 ServiceType = Literal["dine_in", "delivery", "pickup"]
@@ -49,9 +76,9 @@ class ItemScope(Struct, frozen=True, forbid_unknown_fields=False):
     """
 
     all_items: bool = False
-    item_ids: frozenset[Id] = frozenset()
-    category_ids: frozenset[Id] = frozenset()
-    excluded_item_ids: frozenset[Id] = frozenset()
+    item_ids: IdSet = frozenset()
+    category_ids: IdSet = frozenset()
+    excluded_item_ids: IdSet = frozenset()
 
 
 class ChildRule(Struct, frozen=True, forbid_unknown_fields=False):
@@ -73,7 +100,7 @@ class ShareRule(Struct, frozen=True, forbid_unknown_fields=False):
     """
 
     mode: Literal["all", "none", "all_except"]
-    except_ids: frozenset[Id] = frozenset()
+    except_ids: IdSet = frozenset()
 
 
 class Sharing(Struct, frozen=True, forbid_unknown_fields=False):

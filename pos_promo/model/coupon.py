@@ -14,8 +14,9 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
+from pos_promo.limits import MAX_LIST
 from pos_promo.model.base import CampaignBase, LocalDateTime
-from pos_promo.model.common import Id, ItemScope, Money, PositiveMoney, Quantity, Sharing
+from pos_promo.model.common import Id, ItemScope, Money, PositiveMoney, Sharing, Version
 
 __all__ = [
     "AmountOff",
@@ -63,7 +64,7 @@ CouponBenefit = AmountOff | PercentOff | FreeItem
 class RelativeValidity(Struct, frozen=True, tag="relative", tag_field="type"):
     """Valid for ``days`` days from the moment the coupon is issued."""
 
-    days: Quantity
+    days: Annotated[int, Meta(ge=1, le=3660)]
 
 
 class FixedValidity(Struct, frozen=True, tag="fixed", tag_field="type"):
@@ -103,7 +104,7 @@ class SharingPlan(Struct, frozen=True, forbid_unknown_fields=False):
 
     id: Id
     sharing: Sharing
-    version: Annotated[int, Meta(ge=1)] = 1
+    version: Version = 1
 
 
 class ExecutionOrder(Struct, frozen=True, forbid_unknown_fields=False):
@@ -113,6 +114,6 @@ class ExecutionOrder(Struct, frozen=True, forbid_unknown_fields=False):
     (high first), then id.
     """
 
-    promotions: tuple[Id, ...] = ()
-    coupons: tuple[Id, ...] = ()
-    version: Annotated[int, Meta(ge=1)] = 1
+    promotions: Annotated[tuple[Id, ...], Meta(max_length=MAX_LIST)] = ()
+    coupons: Annotated[tuple[Id, ...], Meta(max_length=MAX_LIST)] = ()
+    version: Version = 1

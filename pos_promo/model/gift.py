@@ -21,6 +21,7 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
+from pos_promo.limits import MAX_AMOUNT, MAX_COUPONS_PER_GRANT
 from pos_promo.model.base import CampaignBase
 from pos_promo.model.common import Id, ItemScope
 from pos_promo.model.coupon import Validity
@@ -42,8 +43,8 @@ __all__ = [
     "RevokedGrant",
 ]
 
-MAX_GIFT_QUANTITY = 100
-"""Coupons one gift line issues per ordinal, at most."""
+MAX_GIFT_QUANTITY = MAX_COUPONS_PER_GRANT
+"""Coupons one gift line issues per ordinal, at most (all lines together: the same)."""
 
 Measure = Literal["spend", "count"]
 """``spend``: minor units paid for eligible lines; ``count``: eligible main units."""
@@ -57,7 +58,7 @@ class GiftCondition(Struct, frozen=True, forbid_unknown_fields=False):
 
     measure: Measure
     repeat: Repeat
-    threshold: Annotated[int, Meta(ge=1)]
+    threshold: Annotated[int, Meta(ge=1, le=MAX_AMOUNT)]
 
 
 class InstantRelease(Struct, frozen=True, tag="instant", tag_field="type"):

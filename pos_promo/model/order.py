@@ -148,6 +148,9 @@ class ImportReport(Struct, frozen=True):
     Coupon templates are campaigns here. ``plans_changed`` lists the sharing
     plans added or replaced; ``execution_order`` is the version of the
     execution order this import put in force (``None``: it did not change it).
+    ``unknown_fields`` are the JSON paths of fields no wire type knows:
+    ignored (a newer HQ may send them) but listed, since a misspelt limit
+    would otherwise be dropped without a word.
     """
 
     added: tuple[Id, ...] = ()
@@ -157,6 +160,7 @@ class ImportReport(Struct, frozen=True):
     ignored_archived: tuple[Id, ...] = ()
     plans_changed: tuple[Id, ...] = ()
     execution_order: int | None = None
+    unknown_fields: tuple[str, ...] = ()
 
     @property
     def changed(self) -> bool:

@@ -56,9 +56,12 @@ class WalletReport(Struct, frozen=True):
 
     ``kept_local``: HQ's status was not taken because a local redemption or
     restoration of that coupon is not confirmed yet (its other fields were).
+    ``unknown_fields``: JSON paths of fields the coupon type does not know
+    (ignored, listed).
     """
 
     added: tuple[Id, ...] = ()
     updated: tuple[Id, ...] = ()
     unchanged: tuple[Id, ...] = ()
     kept_local: tuple[Id, ...] = ()
+    unknown_fields: tuple[str, ...] = ()

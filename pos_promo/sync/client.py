@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 import msgspec
 import requests
 
+from pos_promo.limits import MAX_RESPONSE_BYTES
 from pos_promo.sync.errors import (
     HQProtocolError,
     HQRefused,
@@ -58,7 +59,7 @@ __all__ = [
 T = TypeVar("T")
 log = logging.getLogger("pos_promo.sync")
 
-DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+DEFAULT_MAX_RESPONSE_BYTES = MAX_RESPONSE_BYTES  # pos_promo.limits: written down once
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 _DECODERS: dict[type[Any], msgspec.json.Decoder[Any]] = {
     kind: msgspec.json.Decoder(kind)

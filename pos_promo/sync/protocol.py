@@ -30,6 +30,7 @@ from typing import Annotated, Final, Literal
 import msgspec
 from msgspec import Meta, Raw, Struct
 
+from pos_promo.limits import MAX_BATCH_EVENTS, MAX_PAGE_ITEMS
 from pos_promo.model.common import Id
 
 __all__ = [
@@ -62,8 +63,8 @@ __all__ = [
 
 PROTOCOL_VERSION: Final = 1
 API_PREFIX: Final = "/v1"
-MAX_PAGE_LIMIT: Final = 1000
-MAX_BATCH: Final = 1000
+MAX_PAGE_LIMIT: Final = MAX_PAGE_ITEMS  # pos_promo.limits: written down once
+MAX_BATCH: Final = MAX_BATCH_EVENTS
 CHANGE_TYPES: Final = ("campaign", "coupon_template", "execution_order", "sharing_plan")
 MEMBER_STATE_TYPES: Final = ("confirmed_total", "grant", "participation_count", "wallet_coupon")
 

@@ -55,9 +55,15 @@ def test_an_unknown_campaign_kind_leaves_the_till_evaluating(hq: HQ, synced: Til
     assert evaluates(synced) == 100
 
 
-def test_a_ten_megabyte_page_applies_without_disturbing_the_till(hq: HQ, synced: Till) -> None:
+def test_a_ten_megabyte_page_is_read_and_its_over_long_campaign_quarantined(
+    hq: HQ, synced: Till
+) -> None:
+    # a description is at most MAX_TEXT_LENGTH (4,000) characters: the page is
+    # read whole, the one campaign past the limit is quarantined, the till goes on
     hq.publish(campaign("big", description="x" * (10 * 1024 * 1024)))
+    hq.publish(campaign("fine", description="x" * 4000))
     report = steps.pull_changes(synced.conn, synced.client(hq), now)
+    assert report.quarantined == ("campaign:big",)
     assert report.applied == 1
     assert evaluates(synced) == 100
 
