@@ -39,9 +39,9 @@ schema: $(STAMP)
 I18N := pos_promo/i18n
 messages: $(STAMP)
 	$(VENV)/bin/pybabel extract -F $(I18N)/babel.cfg -k _ -k n_:1,2 --no-location --no-wrap \
-		--sort-output -o $(I18N)/locales/pos_promo.pot .
+		--sort-output --project pos_promo -o $(I18N)/locales/pos_promo.pot .
 	$(VENV)/bin/pybabel update -i $(I18N)/locales/pos_promo.pot -d $(I18N)/locales \
-		-D pos_promo --no-location --ignore-obsolete
+		-D pos_promo --no-wrap --no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .mypy_path

@@ -113,10 +113,10 @@ def _wrap(text: str, width: int) -> list[str]:
 
 
 def _label(applied: Applied, w: Words) -> str:
-    """A benefit as the cashier knows it: a coupon by its template's name
-    (its id is a long random one), anything else by name with its id."""
+    """A benefit as the cashier knows it: by name, with its id beside it (a
+    coupon by its template's name and the end of its long random id)."""
     if applied.kind == "coupon":
-        return applied.name or applied.template_id or applied.id
+        return w.quoted(applied.name or applied.template_id or "", applied.id, "coupon")
     return w.quoted(applied.name, applied.id)
 
 
@@ -172,7 +172,7 @@ def _not_applied(s: _Slip) -> list[str]:
         return []
     out = s.rule() + s.row(w._("Not applied:"))
     for item in r.not_applied:
-        out += s.row(w.quoted(item.name, item.id) + w._(": "), indent=2)
+        out += s.row(w.quoted(item.name, item.id, item.kind) + w._(": "), indent=2)
         out += s.row(item.message or not_applied_message(item, w), indent=4)
     return out
 

@@ -234,6 +234,7 @@ def _explain_left_out(
                     name=offer.name,
                     params={
                         "lost_to_name": winner.name,
+                        "lost_to_kind": winner.kind,
                         "won_on": won_on(
                             winner, picked[rival].amount, offer, alone=len(rivals) == 1
                         ),

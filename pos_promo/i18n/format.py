@@ -130,8 +130,12 @@ class Words:
     def slots(self, slots: Iterable[TimeSlot]) -> str:
         return self._("; ").join(self.slot(slot) for slot in slots)
 
-    def quoted(self, name: str, ident: str) -> str:
-        """A campaign or coupon as a person knows it: its name, with the id beside it."""
+    def quoted(self, name: str, ident: str, kind: str = "") -> str:
+        """A campaign or coupon as a person knows it: its name, with the id
+        beside it. A coupon's id is long and random (a UUID), so only its
+        last six characters are shown, enough to tell two apart."""
+        if kind == "coupon" and len(ident) > 12:
+            ident = "…" + ident[-6:]
         if not name or name == ident:
             return ident
         return self._("“{name}” ({id})", name=name, id=ident)

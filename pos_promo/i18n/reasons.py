@@ -69,7 +69,9 @@ def _short(item: NotApplied, w: Words) -> str:
 
 def _lost(item: NotApplied, w: Words) -> str:
     p = item.params
-    winner = w.quoted(str(p.get("lost_to_name", "")), item.lost_to or "")
+    winner = w.quoted(
+        str(p.get("lost_to_name", "")), item.lost_to or "", str(p.get("lost_to_kind", ""))
+    )
     won_on = p.get("won_on")
     if won_on == "saves_more":
         return w._(
@@ -100,7 +102,7 @@ def _lost(item: NotApplied, w: Words) -> str:
         return w._("The order used the member price, which this activity does not share with.")
     if family == "member_discount":
         return w._("The order used the member discount, which this activity does not share with.")
-    other = w.quoted(str(p.get("other_name", "")), str(p.get("other", "")))
+    other = w.quoted(str(p.get("other_name", "")), str(p.get("other", "")), str(family))
     if family == "coupon":
         return w._(
             "The order used coupon {other}, which this activity does not share with.", other=other
@@ -244,7 +246,12 @@ def accrual_message(preview: AccrualPreview, w: Words) -> str:
             w._("{quantity} × {name}", quantity=g.quantity, name=g.name or g.template_id)
             for g in preview.gifts
         )
-        return w._("Reaches {progress}: gives {gifts}.", progress=progress(preview, w), gifts=gifts)
+        return w._(
+            "Reaches {reached}: gives {gifts}; the next at {next}.",
+            reached=_measure(preview.reaches, preview.measure, w),
+            gifts=gifts,
+            next=_measure(preview.next, preview.measure, w),
+        )
     if "given" in preview.params:
         return w._(
             "Reached {threshold}: the gift was given.",
