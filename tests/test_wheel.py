@@ -70,6 +70,9 @@ def test_the_wheel_holds_only_pos_promo_names_the_demo_data_and_the_licence(whee
     }
     assert "pos_promo/demo_data/campaigns.json" in names
     assert "pos_promo/demo_data/carts/1-weekday-lunch.json" in names
+    # the message catalogs are read from their .po sources: nothing to compile
+    assert "pos_promo/i18n/locales/zh_Hans/LC_MESSAGES/pos_promo.po" in names
+    assert "pos_promo/i18n/locales/en/LC_MESSAGES/pos_promo.po" in names
     assert any(name.endswith("dist-info/licenses/LICENSE") for name in names) or any(
         name.endswith("dist-info/LICENSE") for name in names
     )
