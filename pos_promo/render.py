@@ -289,10 +289,13 @@ def render_receipt(
     - an :class:`OrderRecord` and one of its ``refund`` records: the refund
       slip, with the discount each benefit took back.
 
-    With the ``cart``, lines show item names and sides under their main.
+    With the ``cart`` (an order record brings its own), lines show item
+    names and sides under their main.
     """
     result = subject.result if isinstance(subject, OrderRecord) else subject
     order = subject if isinstance(subject, OrderRecord) else None
+    if cart is None and order is not None:
+        cart = order.cart  # the record keeps the cart as committed, for reprints
     if refund is not None and order is None:
         raise TypeError("a refund slip needs the order record the refund belongs to")
     ctx = store or StoreContext(result.store_id, currency=result.currency)

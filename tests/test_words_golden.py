@@ -177,9 +177,9 @@ def story(tmp: Path, city: str, lang: str) -> str:
         "== receipt ==",
         render_receipt(sale, rung, store),
         "== refund slip ==",
-        render_receipt(record, rung, store, refund=refund),
+        render_receipt(record, store=store, refund=refund),  # the record keeps the cart
         "== reprint ==",
-        render_receipt(record, rung, store),
+        render_receipt(record, store=store),
         "== not applied ==",
         *(f"{n.id} [{n.reason}] {n.message}" for n in worded.not_applied),
         "",
