@@ -245,3 +245,27 @@ def test_the_store_locale_defaults_to_en_us_and_an_unknown_one_is_refused_with_i
     assert str(caught.value) == (
         '$.locale: must be a CLDR locale such as en_US, de_DE or zh_CN, got "xx_YY"'
     )
+
+
+def test_member_show_lists_gift_coupons_by_template_name_on_the_store_clock(
+    tmp_path: Path,
+) -> None:
+    from pos_promo.cli.gifts import member_text
+    from pos_promo.embedded import Engine
+    from pos_promo.i18n import words_for
+    from tests.gifts.builders import activity, gift_cart, template
+
+    with Engine.open(tmp_path / "till.db", NEW_YORK) as till:
+        catalog = [template("t-dessert", name="Free dessert"), activity(gifts=None)]
+        catalog[1]["gifts"] = [{"template_id": "t-dessert"}]
+        catalog[1]["name"] = "Every $100, a dessert"
+        till.import_campaigns(msgspec.json.encode(catalog), at=NY_NOON)
+        till.commit(gift_cart("o-1", line("A", 12000)), at=NY_NOON)
+        gifts = till.member("m-1")
+        (coupon,) = gifts.wallet
+        text = member_text(gifts, words_for(NEW_YORK), {"t-dessert": "Free dessert"})
+    assert f"“Free dessert” (…{coupon.id[-6:]})" in text
+    assert coupon.id not in text
+    assert "“Every $100, a dessert” (g1)" in text
+    assert "$120.00 of $200.00" in text
+    assert "Fri, Nov 20, 2026, 12:00 PM" in text  # granted at 17:00 UTC, noon in New York

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from pos_promo.cli.io import emit, parse_instant
 from pos_promo.cli.text import table
 from pos_promo.embedded import Engine
 from pos_promo.engine.money import format_money
 from pos_promo.errors import UnknownMember
+from pos_promo.i18n import Words, progress_of, words_for
 from pos_promo.model.member import ActivityMetrics, MemberGifts
 
 __all__ = ["activity_table", "member_text", "register"]
@@ -46,38 +47,41 @@ def activity_table(rows: Sequence[ActivityMetrics], currency: str) -> str:
     return table(head, body)
 
 
-def _day(at: dt.datetime) -> str:
-    return at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+def member_text(gifts: MemberGifts, w: Words, templates: Mapping[str, str]) -> str:
+    """Totals, grants and wallet of one member, for a person to read: names
+    beside ids, gift coupons by their template's name, money and times as
+    the store's locale writes them, on the store's clock."""
 
+    def amount(value: int, measure: str) -> str:
+        return w.money(value) if measure == "spend" else str(value)
 
-def member_text(gifts: MemberGifts, currency: str) -> str:
-    """Totals, grants and wallet of one member, for a person to read."""
     parts = [f"member {gifts.member_id}\n\n"]
     parts.append(
         table(
             ("activity", "confirmed", "local", "total", "progress"),
             [
                 (
-                    a.activity_id,
-                    _amount(a.confirmed, a.measure, currency),
-                    _amount(a.local, a.measure, currency),
-                    _amount(a.total, a.measure, currency),
-                    a.progress,
+                    w.quoted(a.name, a.activity_id),
+                    amount(a.confirmed, a.measure),
+                    amount(a.local, a.measure),
+                    amount(a.total, a.measure),
+                    progress_of(a.measure, a.total, a.next, w) if a.next is not None else "",
                 )
                 for a in gifts.activities
             ],
         )
     )
+    names = {a.activity_id: a.name for a in gifts.activities}
     parts.append("\n")
     parts.append(
         table(
             ("grant", "ordinal", "status", "at", "from"),
             [
                 (
-                    g.activity_id,
+                    w.quoted(names.get(g.activity_id, ""), g.activity_id),
                     str(g.ordinal),
                     g.status + (" *" if g.unconfirmed else ""),
-                    _day(g.at),
+                    w.when(g.at),
                     g.source if g.store_id is None else f"{g.source} {g.store_id} {g.order_id}",
                 )
                 for g in gifts.grants
@@ -87,14 +91,13 @@ def member_text(gifts: MemberGifts, currency: str) -> str:
     parts.append("\n")
     parts.append(
         table(
-            ("coupon", "template", "status", "valid from", "valid until", "source"),
+            ("coupon", "status", "valid from", "valid until", "source"),
             [
                 (
-                    c.id,
-                    c.template_id,
+                    w.quoted(templates.get(c.template_id, c.template_id), c.id, "coupon"),
                     c.status + (" *" if c.unconfirmed else ""),
-                    _day(c.valid_from),
-                    _day(c.valid_until),
+                    w.when(c.valid_from),
+                    w.when(c.valid_until),
                     c.source,
                 )
                 for c in gifts.wallet
@@ -102,7 +105,10 @@ def member_text(gifts: MemberGifts, currency: str) -> str:
         )
     )
     parts.append("\n* not confirmed by HQ yet\n")
-    return "".join(parts)
+    return "".join(parts).translate(_PLAIN_SPACES)
+
+
+_PLAIN_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " "})
 
 
 def register(
@@ -118,7 +124,8 @@ def register(
             if not engine.knows_member(args.member_id):
                 raise UnknownMember(args.member_id)
             gifts = engine.member(args.member_id)
-            emit(gifts, args.format, lambda: member_text(gifts, engine.store.currency))
+            names = {t.id: t.name for t in engine.index.templates.values() if t.name}
+            emit(gifts, args.format, lambda: member_text(gifts, words_for(engine.store), names))
         return 0
 
     def release(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ Chinese (``zh_Hans``: ``zh_CN``, ``zh_SG``) is translated.
 from pos_promo.i18n.catalog import parse_locale, translations
 from pos_promo.i18n.format import Words, display_width, words_for
 from pos_promo.i18n.localise import localise
-from pos_promo.i18n.reasons import accrual_message, not_applied_message, progress
+from pos_promo.i18n.reasons import accrual_message, not_applied_message, progress, progress_of
 
 __all__ = [
     "Words",
@@ -20,6 +20,7 @@ __all__ = [
     "not_applied_message",
     "parse_locale",
     "progress",
+    "progress_of",
     "translations",
     "words_for",
 ]

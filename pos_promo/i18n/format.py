@@ -132,9 +132,9 @@ class Words:
 
     def quoted(self, name: str, ident: str, kind: str = "") -> str:
         """A campaign or coupon as a person knows it: its name, with the id
-        beside it. A coupon's id is long and random (a UUID), so only its
-        last six characters are shown, enough to tell two apart."""
-        if kind == "coupon" and len(ident) > 12:
+        beside it. A gift coupon's id is a UUID, so only its last six
+        characters are shown, enough to tell two apart."""
+        if kind == "coupon" and len(ident) >= 32:
             ident = "…" + ident[-6:]
         if not name or name == ident:
             return ident

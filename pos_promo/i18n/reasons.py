@@ -14,7 +14,7 @@ import datetime as dt
 from pos_promo.i18n.format import Words
 from pos_promo.model.result import AccrualPreview, NotApplied
 
-__all__ = ["accrual_message", "not_applied_message", "progress"]
+__all__ = ["accrual_message", "not_applied_message", "progress", "progress_of"]
 
 
 def not_applied_message(item: NotApplied, w: Words) -> str:
@@ -224,14 +224,15 @@ def _measure(value: int, measure: str, w: Words) -> str:
 
 
 def progress(preview: AccrualPreview, w: Words) -> str:
-    """``$180.00 of $200.00`` or ``11 of 15 items``."""
-    if preview.measure == "spend":
-        return w._(
-            "{reached} of {target}", reached=w.money(preview.reaches), target=w.money(preview.next)
-        )
-    return w.n_(
-        "{reached} of {n} item", "{reached} of {n} items", preview.next, reached=preview.reaches
-    )
+    """``$180.00 of $200.00`` or ``11 of 15 items``: where the order leaves the member."""
+    return progress_of(preview.measure, preview.reaches, preview.next, w)
+
+
+def progress_of(measure: str, reached: int, target: int, w: Words) -> str:
+    """``reached`` toward ``target``, in money (``spend``) or items."""
+    if measure == "spend":
+        return w._("{reached} of {target}", reached=w.money(reached), target=w.money(target))
+    return w.n_("{reached} of {n} item", "{reached} of {n} items", target, reached=reached)
 
 
 def accrual_message(preview: AccrualPreview, w: Words) -> str:
