@@ -37,6 +37,7 @@ import requests
 from pos_promo.codec import decode_cart
 from pos_promo.demo import DEMO
 from pos_promo.embedded import Engine
+from pos_promo.i18n import words_for
 from pos_promo.model.cart import StoreContext
 from pos_promo.render import render_receipt
 from pos_promo.store.connection import connect
@@ -318,7 +319,8 @@ def _story(folder: Path, procs: _Procs, started: float) -> int:
     for sid, (engine, _) in tills.items():
         _wait(lambda e=engine: _gift(e)[1], f"{sid} to receive the gift")  # type: ignore[misc]
         progress, coupons = _gift(engine)
-        _say(f"   {sid}: gift total {progress}; HQ granted the gift: coupon {coupons[0][:8]}...")
+        coupon = words_for(engine.store).quoted(str(GIFT_TEMPLATE["name"]), coupons[0], "coupon")
+        _say(f"   {sid}: gift total {progress}; HQ granted the gift: coupon {coupon}")
     _say()
     coupon = _gift(downtown[0])[1][0]
     _say("5. The next order at either store no longer gets the offer, and the member")

@@ -28,7 +28,8 @@ def test_the_demo_tells_the_offline_then_reconnect_story_and_exits_cleanly() -> 
         "Member has already used this the 3 times allowed."
     ) in words
     assert out.count("$70.00 of $100.00, nothing granted") == 2  # neither store alone
-    assert out.count("HQ granted the gift: coupon") == 2  # both wallets receive it
+    # both wallets receive it, and it reads by its template's name, not its UUID
+    assert out.count("HQ granted the gift: coupon “$5 off your next order” (…") == 2
     assert "$5 off your next order" in out  # and the member spends it
     assert "#1 granted by HQ, from both stores' spend; granted once." in out
     assert "Everything stopped." in out
