@@ -307,7 +307,4 @@ def render_receipt(
     # CLDR joins "6:00 PM" and "1.234,56 €" with no-break spaces, which kept
     # them whole while wrapping; a receipt printer's code page prints spaces
     text = "\n".join(line.rstrip() for line in out) + "\n"
-    return text.translate(_PLAIN_SPACES)
-
-
-_PLAIN_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " "})
+    return text.replace("\u00a0", " ").replace("\u202f", " ")

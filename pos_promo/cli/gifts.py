@@ -105,10 +105,7 @@ def member_text(gifts: MemberGifts, w: Words, templates: Mapping[str, str]) -> s
         )
     )
     parts.append("\n* not confirmed by HQ yet\n")
-    return "".join(parts).translate(_PLAIN_SPACES)
-
-
-_PLAIN_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " "})
+    return "".join(parts).replace("\u00a0", " ").replace("\u202f", " ")
 
 
 def register(

@@ -10,6 +10,7 @@ in Shanghai. Instants are shown on the store's wall clock, never in UTC.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gettext
 import unicodedata
 import zoneinfo
@@ -37,7 +38,22 @@ __all__ = ["Words", "display_width", "words_for"]
 def display_width(text: str) -> int:
     """Columns ``text`` takes on a receipt printer: East Asian wide and
     full-width characters take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    if text.isascii():
+        return len(text)
+    return sum(map(_char_width, text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _char_width(ch: str) -> int:
+    return 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+
+
+@functools.lru_cache(maxsize=4096)
+def _money(minor: int, currency: str, locale: str) -> str:
+    # amounts repeat on a receipt and from cart to cart (unit prices,
+    # thresholds); CLDR formatting is the slow part of wording a sentence
+    amount = Decimal(minor).scaleb(-get_currency_precision(currency))
+    return format_currency(amount, currency, locale=locale)
 
 
 @dataclass(frozen=True)
@@ -60,8 +76,7 @@ class Words:
 
     def money(self, minor: int) -> str:
         """``minor`` units of the store's currency, as the locale writes money."""
-        digits = get_currency_precision(self.currency)
-        return format_currency(Decimal(minor).scaleb(-digits), self.currency, locale=self.locale)
+        return _money(minor, self.currency, str(self.locale))
 
     def number(self, value: int) -> str:
         return format_decimal(value, locale=self.locale)
@@ -143,9 +158,9 @@ class Words:
 
 def words_for(store: StoreContext) -> Words:
     """The words of ``store``: its locale, currency and time zone."""
-    return Words(
-        parse_locale(store.locale),
-        store.currency,
-        zoneinfo.ZoneInfo(store.timezone),
-        translations(store.locale),
-    )
+    return _words(store.locale, store.currency, store.timezone)
+
+
+@functools.lru_cache(maxsize=64)
+def _words(locale: str, currency: str, timezone: str) -> Words:
+    return Words(parse_locale(locale), currency, zoneinfo.ZoneInfo(timezone), translations(locale))
