@@ -19,9 +19,9 @@ from pos_promo.i18n.format import Words, display_width, words_for
 from pos_promo.i18n.reasons import accrual_message, not_applied_message
 from pos_promo.model.cart import Cart, StoreContext
 from pos_promo.model.order import OrderRecord, RefundRecord
-from pos_promo.model.result import Applied, EvaluationResult
+from pos_promo.model.result import Applied, EvaluationResult, NotApplied
 
-__all__ = ["WIDTH", "render_receipt"]
+__all__ = ["WIDTH", "render_receipt", "render_verdict"]
 
 WIDTH = 42
 """Columns of an 80 mm receipt printer's standard font."""
@@ -258,8 +258,13 @@ def _refund_lines(s: _Slip) -> list[str]:
         for share in refund.benefits:
             out += s.row(s.benefit(share.benefit_id), w.money(share.amount), 2)
         out += s.rule()
-    if refund.kept_discount_lost:  # a partial refund re-evaluates what is kept
-        out += s.row(w._("Discount the kept items lost"), w.money(-refund.kept_discount_lost))
+    # a partial refund re-evaluates what is kept: the kept items may lose a
+    # discount (less comes back) or, more rarely, get one (more comes back)
+    lost = refund.kept_discount_lost
+    if lost > 0:
+        out += s.row(w._("Discount the kept items lost"), w.money(-lost))
+    elif lost < 0:
+        out += s.row(w._("Discount the kept items now get"), w.money(-lost))
     out += s.row(w._("REFUND TOTAL"), w.money(refund.amount))
     if refund.order_fully_refunded:
         out += s.row(w._("Order fully refunded."))
@@ -308,3 +313,24 @@ def render_receipt(
     # them whole while wrapping; a receipt printer's code page prints spaces
     text = "\n".join(line.rstrip() for line in out) + "\n"
     return text.replace("\u00a0", " ").replace("\u202f", " ")
+
+
+def render_verdict(verdict: Applied | NotApplied, store: StoreContext) -> str:
+    """One line for ``explain``: the campaign by name and id, then what it
+    would take off, or its reason code and sentence, in ``store``'s words."""
+    w = words_for(store)
+    if isinstance(verdict, NotApplied):
+        who = w.quoted(verdict.name, verdict.id, verdict.kind)
+        sentence = verdict.message or not_applied_message(verdict, w)
+        line = f"{who} [{verdict.reason}] {sentence}"
+    else:
+        line = w._(
+            "{campaign} applies: {amount}",
+            campaign=_label(verdict, w),
+            amount=w.money(-verdict.amount),
+        )
+        if verdict.tier:
+            line += w._(", tier {tier}", tier=verdict.tier)
+        if verdict.capped:
+            line += w._(", capped")
+    return line.replace("\u00a0", " ").replace("\u202f", " ") + "\n"

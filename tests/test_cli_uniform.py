@@ -124,15 +124,16 @@ def test_db_mode_evaluate_honours_format_text_and_counts(
 def test_db_mode_explain_runs(till: str, capsys: pytest.CaptureFixture[str]) -> None:
     explain = ("explain", "--cart", GOLD_CART, "--campaign")
     assert db_text(capsys, till, *explain, "big-table") == (
-        "big-table [threshold_not_met] $82.00 of $150.00 on eligible items.\n"
+        "“Big table: spend $150 save $20” (big-table) [threshold_not_met] "
+        "$82.00 of $150.00 on eligible items.\n"
     )
     # the database's counts: m-1001 took it today, in T1-0003
     assert db_text(capsys, till, *explain, "gold-weekend") == (
-        "gold-weekend [daily_limit_reached] Member has already used this the 1 time allowed "
-        "today.\n"
+        "“Gold members: spend $60 save $12” (gold-weekend) [daily_limit_reached] "
+        "Member has already used this the 1 time allowed today.\n"
     )
     assert db_text(capsys, till, *explain, "gold-weekend", *SUNDAY) == (
-        "gold-weekend applies: -$12.00, tier 1\n"
+        "“Gold members: spend $60 save $12” (gold-weekend) applies: -$12.00, tier 1\n"
     )
 
 
@@ -206,6 +207,7 @@ def test_orders_show_text_is_a_reprint_with_item_names_and_refunds(
     ]
     assert "2 × House red (glass) @ $9.00       $18.00" in text
     assert text.splitlines()[-2:] == [
-        "Refund 1                            -$6.00",
+        # the kept $73.00 still meets gold-weekend's $60: the glass comes back whole
+        "Refund 1                            -$9.00",
         "  Sun, Nov 29, 2026, 10:00 AM",
     ]

@@ -24,7 +24,7 @@ from pos_promo.engine.index import build_index
 from pos_promo.errors import InvalidInput
 from pos_promo.i18n import localise
 from pos_promo.model.cart import Cart, StoreContext
-from pos_promo.render import render_receipt
+from pos_promo.render import render_receipt, render_verdict
 from pos_promo.scenario import load_scenario, run_scenario
 from pos_promo.schemas import SCHEMAS, schema_json
 
@@ -85,7 +85,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     verdict = localise(
         explain(cart, index, args.campaign, at=parse_instant(args.at), counts=_counts(args)), store
     )
-    emit(verdict, args.format, lambda: cli_db.verdict_text(verdict, store.currency))
+    emit(verdict, args.format, lambda: render_verdict(verdict, store))
     return 0
 
 

@@ -37,8 +37,7 @@ from pos_promo.errors import InvalidInput, UnknownMember
 from pos_promo.i18n import localise
 from pos_promo.model.cart import Cart, MemberCounts, StoreContext
 from pos_promo.model.order import CampaignMetrics
-from pos_promo.model.result import Applied, NotApplied
-from pos_promo.render import render_receipt
+from pos_promo.render import render_receipt, render_verdict
 
 __all__ = [
     "evaluate_from_db",
@@ -46,7 +45,6 @@ __all__ = [
     "known_member",
     "main",
     "register",
-    "verdict_text",
 ]
 
 
@@ -148,15 +146,6 @@ def evaluate_from_db(args: argparse.Namespace) -> int:
     return 0
 
 
-def verdict_text(verdict: Applied | NotApplied, currency: str) -> str:
-    """One line: what the campaign would take off, or its reason and sentence."""
-    if isinstance(verdict, NotApplied):
-        return f"{verdict.id} [{verdict.reason}] {verdict.message}\n"
-    tier = f", tier {verdict.tier}" if verdict.tier else ""
-    capped = ", capped" if verdict.capped else ""
-    return f"{verdict.id} applies: -{format_money(verdict.amount, currency)}{tier}{capped}\n"
-
-
 def explain_from_db(args: argparse.Namespace) -> int:
     """``pos-promo --db PATH explain --cart FILE --campaign ID [--at] [--counts] [--format]``."""
     cart, counts = _cart_and_counts(args)
@@ -167,7 +156,7 @@ def explain_from_db(args: argparse.Namespace) -> int:
             ),
             engine.store,
         )
-        emit(verdict, args.format, lambda: verdict_text(verdict, engine.store.currency))
+        emit(verdict, args.format, lambda: render_verdict(verdict, engine.store))
     return 0
 
 
@@ -203,7 +192,12 @@ def _refund(args: argparse.Namespace) -> int:
             lines[line] = lines.get(line, 0) + units
     at = parse_instant(args.at) or _now()
     with _open(args) as engine:
-        emit(engine.refund(args.order_id, lines, refund_id=args.refund_id, at=at), args.format)
+        refund = engine.refund(args.order_id, lines, refund_id=args.refund_id, at=at)
+        emit(
+            refund,
+            args.format,
+            lambda: render_receipt(engine.order(args.order_id), store=engine.store, refund=refund),
+        )
     return 0
 
 
