@@ -46,7 +46,10 @@ def percent_of(amount: int, basis_points: int) -> int:
 
 
 def format_money(amount: int, currency: str = "USD") -> str:
-    """``8500`` in USD reads ``$85.00``; unknown currencies show their code."""
+    """``8500`` in USD reads ``$85.00``; unknown currencies show their code.
+
+    One fixed, English way for logs and reports; what a cashier reads is
+    written by :func:`pos_promo.i18n.words_for` (CLDR, the store's locale)."""
     digits = _DIGITS.get(currency, 2)
     sign = "-" if amount < 0 else ""
     whole, part = divmod(abs(amount), 10**digits)
