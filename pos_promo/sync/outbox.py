@@ -4,9 +4,12 @@ The store writes events and never deletes them; this module reads the
 oldest pending ones and records HQ's answer per event in one
 transaction: ``accepted`` and ``duplicate`` both mean HQ holds the event,
 so it is marked sent and given an acknowledgement number (see
-:mod:`pos_promo.sync.members`); ``rejected`` makes it a dead letter:
-status ``dead`` in the outbox, the reason in ``sync_dead_letters``, shown
-by ``pos-promo status`` and never retried by itself, never dropped.
+:mod:`pos_promo.sync.members`); ``rejected``, ``conflict`` (HQ holds a
+different event under this id) and ``refused`` (the id is another
+store's) make it a dead letter: status ``dead`` in the outbox, the verdict
+and reason in ``sync_dead_letters``, shown by ``pos-promo status`` and
+never retried by itself, never dropped, never holding back the events
+after it.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from pos_promo.store.connection import immediate
 from pos_promo.store.outbox import mark_sent, pending_events
 from pos_promo.sync.errors import HQProtocolError
 from pos_promo.sync.local import iso
-from pos_promo.sync.protocol import EventResult, PushEvent
+from pos_promo.sync.protocol import HELD_STATUSES, EventResult, PushEvent
 
 __all__ = [
     "PushReport",
+    "dead_reason",
+    "kill",
     "next_batch",
     "record_results",
     "requeue_dead",
@@ -70,26 +75,36 @@ def record_results(
     """Record HQ's verdicts on one pushed batch, all in one transaction."""
     if [r.id for r in results] != [e.id for e in sent]:
         raise HQProtocolError("push events", "HQ's results do not name the events pushed")
-    held = [r.id for r in results if r.status in ("accepted", "duplicate")]
-    dead = [r for r in results if r.status == "rejected"]
+    held = [r.id for r in results if r.status in HELD_STATUSES]
+    dead = [r for r in results if r.status not in HELD_STATUSES]
     with immediate(conn):
         mark_sent(conn, held, at)
         conn.executemany(
             "INSERT OR IGNORE INTO sync_acks (event_id) VALUES (?)", [(i,) for i in held]
         )
         for result in dead:
-            conn.execute(
-                "UPDATE outbox SET status = 'dead' WHERE id = ? AND status = 'pending'",
-                (result.id,),
-            )
-            conn.execute(
-                "INSERT OR REPLACE INTO sync_dead_letters (event_id, seq, kind, reason, at) "
-                "SELECT id, seq, kind, ?, ? FROM outbox WHERE id = ?",
-                (result.reason or "rejected by HQ", iso(at), result.id),
-            )
+            kill(conn, result.id, dead_reason(result), at)
         backlog = conn.execute("SELECT COUNT(*) FROM outbox WHERE status = 'pending'").fetchone()
     counted = {s: sum(1 for r in results if r.status == s) for s in ("accepted", "duplicate")}
     return PushReport(1, counted["accepted"], counted["duplicate"], len(dead), int(backlog[0]))
+
+
+def dead_reason(result: EventResult) -> str:
+    """The reason a dead letter keeps: HQ's own, named by its verdict unless "rejected"."""
+    reason = result.reason or f"{result.status} by HQ"
+    return reason if result.status == "rejected" else f"{result.status}: {reason}"
+
+
+def kill(conn: sqlite3.Connection, event_id: str, reason: str, at: dt.datetime) -> None:
+    """Make one pending event a dead letter with ``reason`` (inside a write transaction)."""
+    conn.execute(
+        "UPDATE outbox SET status = 'dead' WHERE id = ? AND status = 'pending'", (event_id,)
+    )
+    conn.execute(
+        "INSERT OR REPLACE INTO sync_dead_letters (event_id, seq, kind, reason, at) "
+        "SELECT id, seq, kind, ?, ? FROM outbox WHERE id = ?",
+        (reason, iso(at), event_id),
+    )
 
 
 def requeue_dead(conn: sqlite3.Connection, event_ids: Iterable[str]) -> int:

@@ -36,6 +36,7 @@ from pos_promo.model.common import Id
 __all__ = [
     "API_PREFIX",
     "CHANGE_TYPES",
+    "HELD_STATUSES",
     "MAX_BATCH",
     "MAX_PAGE_LIMIT",
     "MEMBER_STATE_TYPES",
@@ -227,8 +228,11 @@ EventStatus = Literal["accepted", "duplicate", "rejected", "refused", "conflict"
   nothing changed, HQ shows the conflict to its operator and the till keeps
   the event as a dead letter.
 
-Only ``accepted`` and ``duplicate`` mean HQ holds the event.
+Only ``accepted`` and ``duplicate`` mean HQ holds the event: the till marks
+them sent (:data:`HELD_STATUSES`) and keeps any other as a dead letter with
+its reason, never blocking the events after it.
 """
+HELD_STATUSES: Final = ("accepted", "duplicate")
 
 
 class PushEvent(Struct, frozen=True, forbid_unknown_fields=False):
