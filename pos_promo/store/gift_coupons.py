@@ -34,6 +34,7 @@ import msgspec
 
 from pos_promo.engine.grants import PlannedCoupon
 from pos_promo.model.gift_events import GiftCouponIssued, GrantCoupon
+from pos_promo.store.meta import till_identity
 from pos_promo.store.outbox import event_id
 
 __all__ = [
@@ -171,9 +172,10 @@ def release_due(
     ).fetchall()
     released: list[str] = []
     events: list[EventRow] = []
+    till = till_identity(conn) if rows else ""
     for due, coupon_id, member, grant, template, valid_from, valid_until, order_id in sorted(rows):
         released.append(coupon_id)
-        eid = event_id(store_id, order_id, f"gift.coupon_issued/{coupon_id}")
+        eid = event_id(store_id, order_id, f"gift.coupon_issued/{coupon_id}", till=till)
         when, start, until = _read(due), _read(valid_from), _read(valid_until)
         if _issue(conn, member, (coupon_id, template, when, start, until), eid):
             payload = GiftCouponIssued(

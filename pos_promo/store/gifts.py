@@ -61,6 +61,7 @@ from pos_promo.store.gift_ledger import (
     set_grant,
     standing,
 )
+from pos_promo.store.meta import till_identity
 from pos_promo.store.orders import refunded_units
 from pos_promo.store.outbox import add_events, event_id
 
@@ -196,6 +197,7 @@ def commit_gifts(
         return (), []
     member = cart.member
     store_id, order_id, at = setup.store.id, cart.order_id, result.at
+    till = till_identity(conn)
     stamp = at.astimezone(dt.UTC).isoformat()
     rows: list[AccrualRow] = []
     events: list[EventRow] = []
@@ -207,7 +209,7 @@ def commit_gifts(
         if member is None or isinstance(verdict, Blocked) or amount <= 0:
             continue
         gift = activity.campaign
-        eid = event_id(store_id, order_id, f"gift.accrued/{gift.id}")
+        eid = event_id(store_id, order_id, f"gift.accrued/{gift.id}", till=till)
         rows.append((eid, order_id, gift.id, member.id, amount, None, stamp, basis_json(verdict)))
         total = mine.total + amount
         grants = tuple(
@@ -283,6 +285,7 @@ def refund_gifts(
             for line in _RECEIPT.decode(receipt_json).lines
         }
     store_id = setup.store.id
+    till = till_identity(conn)
     stamp = at.astimezone(dt.UTC).isoformat()
     rows: list[AccrualRow] = []
     taken: list[tuple[str, str, int]] = []  # event id, activity, delta
@@ -291,7 +294,7 @@ def refund_gifts(
         if delta == 0:
             continue
         aid = basis.activity_id
-        eid = event_id(store_id, order_id, f"gift.accrued/{aid}/{refund_id}")
+        eid = event_id(store_id, order_id, f"gift.accrued/{aid}/{refund_id}", till=till)
         rows.append((eid, order_id, aid, member_id, delta, refund_id, stamp, None))
         taken.append((eid, aid, delta))
     if not rows:

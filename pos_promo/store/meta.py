@@ -7,9 +7,23 @@ import sqlite3
 
 import msgspec
 
+from pos_promo.errors import StoreError
 from pos_promo.model.cart import StoreContext
 
-__all__ = ["bump_cache_version", "cache_version", "record_store", "recorded_store"]
+__all__ = [
+    "TILL_IDENTITY",
+    "bump_cache_version",
+    "cache_version",
+    "record_store",
+    "recorded_store",
+    "till_identity",
+]
+
+TILL_IDENTITY = "till"
+"""The ``meta`` key of the till's identity: 32 random hex digits drawn once
+per database (migration ``m0009_till_identity``) and mixed into every event
+id, so two tills of one store never write the same id and no other store can
+work out this till's ids from public facts (store, order number)."""
 
 _STORE = msgspec.json.Decoder(StoreContext)
 
@@ -17,6 +31,14 @@ _STORE = msgspec.json.Decoder(StoreContext)
 def recorded_store(conn: sqlite3.Connection) -> StoreContext | None:
     row = conn.execute("SELECT value FROM meta WHERE key = 'store'").fetchone()
     return None if row is None else _STORE.decode(row[0])
+
+
+def till_identity(conn: sqlite3.Connection) -> str:
+    """This database's random identity (see :data:`TILL_IDENTITY`)."""
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (TILL_IDENTITY,)).fetchone()
+    if row is None:
+        raise StoreError("meta", "this database has no till identity: open it with migrations")
+    return str(row[0])
 
 
 def record_store(conn: sqlite3.Connection, store: StoreContext) -> None:

@@ -21,6 +21,7 @@ from pos_promo.model.order import OrderRecord, Payment, RefundRecord
 from pos_promo.model.receipt import Receipt
 from pos_promo.model.result import EvaluationResult, LineResult
 from pos_promo.store.counts import ParticipationRow, record_participations
+from pos_promo.store.meta import till_identity
 from pos_promo.store.outbox import add_events, event_id
 from pos_promo.store.wallet import redeem
 
@@ -101,6 +102,7 @@ def record_order(
     """Write the order, its lines and benefits, participations, coupon
     redemptions and outbox events."""
     store, order = cart.store_id, cart.order_id
+    till = till_identity(conn)
     inputs = receipt.inputs
     day = inputs.local_date.isoformat()
     member = inputs.member_id
@@ -130,13 +132,13 @@ def record_order(
     # The payload of order.committed is composed from this row when read
     # (see outbox.pending_events), so the receipt and cart are written once.
     events: list[tuple[str, str, str, object]] = [
-        (event_id(store, order, "order.committed"), "order.committed", order, None)
+        (event_id(store, order, "order.committed", till=till), "order.committed", order, None)
     ]
     ledger: list[ParticipationRow] = []
     for a in result.applied:
         if a.kind in NOT_PARTICIPATIONS:
             continue
-        eid = event_id(store, order, f"participation.recorded/{a.id}")
+        eid = event_id(store, order, f"participation.recorded/{a.id}", till=till)
         ledger.append((eid, order, a.id, member, day, 1))
         events.append(
             (

@@ -1,9 +1,14 @@
 """The outbox: events for HQ, written in the transaction that caused them.
 
-An event id is a UUID derived (uuid5) from the store, the order and the
-event's key within that order's history, never random: a commit retried
-after a crash, or replayed from the receipt, writes the very same ids, and
-HQ, which ignores ids it has seen, applies each effect once. Rows stay
+An event id is a UUID derived (uuid5) from the till database's random
+identity (drawn once, :func:`pos_promo.store.meta.till_identity`), the
+store, the order and the event's key within that order's history: a commit
+retried after a crash, or replayed from the receipt, writes the very same
+ids, so HQ, which holds each id once, applies each effect once; two tills
+of one store reusing an order number write different ids; and no store can
+work out another's ids from public facts to claim them first at HQ. Events
+written before the identity existed keep the old form
+(:func:`legacy_event_id`). Rows stay
 ``pending`` until the sync daemon marks them ``sent``; nothing is deleted
 here.
 """
@@ -27,6 +32,7 @@ __all__ = [
     "PendingEvent",
     "add_events",
     "event_id",
+    "legacy_event_id",
     "mark_sent",
     "outbox_counts",
     "pending_events",
@@ -56,8 +62,13 @@ class PendingEvent(msgspec.Struct, frozen=True):
     payload: msgspec.Raw
 
 
-def event_id(store_id: str, order_id: str, key: str) -> str:
-    """The id of the event ``key`` (e.g. ``order.committed``) of one order."""
+def event_id(store_id: str, order_id: str, key: str, *, till: str) -> str:
+    """The id of the event ``key`` (e.g. ``order.committed``) of one order at one till."""
+    return uuid5(NAMESPACE, f"{store_id}\x1f{till}\x1f{order_id}\x1f{key}")
+
+
+def legacy_event_id(store_id: str, order_id: str, key: str) -> str:
+    """The id the same event had before tills drew an identity (for looking old rows up)."""
     return uuid5(NAMESPACE, f"{store_id}\x1f{order_id}\x1f{key}")
 
 

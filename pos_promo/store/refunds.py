@@ -30,8 +30,9 @@ from pos_promo.model.events import OrderRefunded, ParticipationChanged
 from pos_promo.model.order import OrderStatus, RefundLine, RefundRecord, TakenBack
 from pos_promo.model.receipt import LineAllocation, Receipt
 from pos_promo.store.counts import ParticipationRow, record_participations
+from pos_promo.store.meta import till_identity
 from pos_promo.store.orders import refunded_units
-from pos_promo.store.outbox import add_events, event_id
+from pos_promo.store.outbox import add_events, event_id, legacy_event_id
 from pos_promo.store.reversal import UNATTRIBUTED, refund_units
 from pos_promo.store.versions import kept_campaigns, kept_order, kept_plans
 from pos_promo.store.wallet import restore
@@ -105,7 +106,7 @@ def record_refund(
         )
     ]
     seq = len(earlier) + 1
-    rid = refund_id or event_id(store_id, order_id, f"refund/{seq}")
+    rid = refund_id or event_id(store_id, order_id, f"refund/{seq}", till=till_identity(conn))
     refunded = refunded_units(conn, order_id)
     remaining = {
         line.line_id: line.quantity - refunded.get(line.line_id, 0) for line in receipt.lines
@@ -256,7 +257,7 @@ def _write_refund(
     events.insert(
         0,
         (
-            event_id(store, order_id, f"order.refunded/{record.seq}"),
+            event_id(store, order_id, f"order.refunded/{record.seq}", till=till_identity(conn)),
             "order.refunded",
             order_id,
             OrderRefunded(store, record),
@@ -327,12 +328,18 @@ def _give_back(
     ]
 
     # the benefits that got a +1 at commit (promotions, not member benefits or
-    # coupons), found by the +1 row's key: the ledger has no order_id index
+    # coupons), found by the +1 row's key: the ledger has no order_id index; an
+    # order committed before the till drew its identity has the old keys
+    till = till_identity(conn)
+
     def held(cid: str) -> bool:
         def has(name: str) -> bool:
-            eid = event_id(store, order_id, f"{name}/{cid}")
+            key = f"{name}/{cid}"
+            ids = (event_id(store, order_id, key, till=till), legacy_event_id(store, order_id, key))
             return bool(
-                conn.execute("SELECT 1 FROM participations WHERE event_id = ?", (eid,)).fetchone()
+                conn.execute(
+                    "SELECT 1 FROM participations WHERE event_id IN (?, ?)", ids
+                ).fetchone()
             )
 
         return has("participation.recorded") and not has("participation.returned")
@@ -340,7 +347,7 @@ def _give_back(
     ledger: list[ParticipationRow] = []
     events: EventRows = []
     for cid in filter(held, benefits):
-        eid = event_id(store, order_id, f"participation.returned/{cid}")
+        eid = event_id(store, order_id, f"participation.returned/{cid}", till=till)
         ledger.append((eid, order_id, cid, member, day.isoformat(), -1))
         events.append(
             (

@@ -8,6 +8,8 @@ wire types. ``docs/store.md`` describes every table.
 
 from __future__ import annotations
 
+import secrets
+
 from sqlite_utils import Database
 
 from pos_promo.store.migrations import Migrations
@@ -271,4 +273,18 @@ def m0008_kept_versions(db: Database) -> None:
     db.execute(
         "INSERT INTO document_versions (doc_type, doc_id, version, payload) "
         "SELECT doc_type, doc_id, version, payload FROM documents"
+    )
+
+
+@MIGRATIONS
+def m0009_till_identity(db: Database) -> None:
+    """Draw this database's random identity, once, for its event ids.
+
+    A new database draws it at creation; one created before this migration
+    draws it on its next open. Ids already in its outbox keep their old
+    form (their rows carry them); only events written from now on mix the
+    identity in (``pos_promo.store.outbox.event_id``).
+    """
+    db.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('till', ?)", [secrets.token_hex(16)]
     )

@@ -35,6 +35,7 @@ from pos_promo.model.coupon import Coupon
 from pos_promo.model.events import CouponRedeemed, CouponRestored
 from pos_promo.model.result import Applied
 from pos_promo.model.wallet import WalletEntry, WalletReport
+from pos_promo.store.meta import till_identity
 from pos_promo.store.outbox import event_id
 
 __all__ = [
@@ -223,10 +224,11 @@ def redeem(
     """
     events: list[EventRow] = []
     stamp = _iso(at)
+    till = till_identity(conn)
     for benefit in applied:
         if benefit.kind != "coupon":
             continue
-        eid = event_id(store_id, order_id, f"coupon.redeemed/{benefit.id}")
+        eid = event_id(store_id, order_id, f"coupon.redeemed/{benefit.id}", till=till)
         cur = conn.execute(
             "UPDATE wallet SET status = 'redeemed', redeemed_order_id = ?, redeemed_at = ?, "
             "pending_event = ?, updated_at = ? WHERE coupon_id = ? AND status = 'issued'",
@@ -276,10 +278,11 @@ def restore(
         (order_id,),
     ).fetchall()
     events: list[EventRow] = []
+    till = till_identity(conn) if rows else ""
     for coupon_id, template_id in rows:
         if only is not None and coupon_id not in only:
             continue
-        eid = event_id(store_id, order_id, f"coupon.restored/{coupon_id}")
+        eid = event_id(store_id, order_id, f"coupon.restored/{coupon_id}", till=till)
         conn.execute(
             "UPDATE wallet SET status = 'issued', redeemed_order_id = NULL, redeemed_at = NULL, "
             "pending_event = ?, updated_at = COALESCE(?, updated_at) WHERE coupon_id = ?",

@@ -45,6 +45,9 @@ def test_an_older_database_is_migrated_forward_keeping_its_data(db_path: Path) -
     conn = sqlite3.connect(db_path)
     assert conn.execute("SELECT value FROM meta WHERE key = 'note'").fetchone() == ("kept",)
     assert len(conn.execute("SELECT * FROM _migrations").fetchall()) == len(MIGRATIONS.steps)
+    # m0008 drew the till's identity for a database that had none
+    (till,) = conn.execute("SELECT value FROM meta WHERE key = 'till'").fetchone()
+    assert len(till) == 32 and int(till, 16) >= 0
 
 
 def test_refunds_made_before_line_refunds_existed_are_carried_over(db_path: Path) -> None:

@@ -246,8 +246,9 @@ def test_sigkill_at_random_moments_never_loses_or_half_writes_an_order(db_path: 
     assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     present = {oid for (oid,) in conn.execute("SELECT order_id FROM orders")}
     assert set(reported) <= present
+    (till_id,) = conn.execute("SELECT value FROM meta WHERE key = 'till'").fetchone()
     for oid in reported:
-        committed = event_id(STORE.id, oid, "order.committed")
+        committed = event_id(STORE.id, oid, "order.committed", till=till_id)
         assert conn.execute("SELECT 1 FROM outbox WHERE id = ?", (committed,)).fetchone(), oid
     check_whole(conn)
     json.dumps(sorted(present))  # every id is plain text

@@ -19,7 +19,16 @@ from tests.store.builders import STORE, dump, line, row_counts
 from tests.store.coupon_builders import coupon, member_cart, template
 
 EVENTS = msgspec.json.Decoder(Event)
-REDEEMED_C1 = event_id(STORE.id, "o-1", "coupon.redeemed/c1")
+
+
+def till_event_id(path: Path, order_id: str, key: str) -> str:
+    """The id this till's database gives the event ``key`` of ``order_id``."""
+    conn = sqlite3.connect(path)
+    try:
+        (till,) = conn.execute("SELECT value FROM meta WHERE key = 'till'").fetchone()
+    finally:
+        conn.close()
+    return event_id(STORE.id, order_id, key, till=till)
 
 
 @pytest.fixture
@@ -60,7 +69,7 @@ def test_a_commit_redeems_the_coupon_with_its_event_and_receipt(
     assert (entry.status, entry.redeemed_order_id, entry.unconfirmed) == ("redeemed", "o-1", True)
     assert entry.redeemed_at == dt.datetime(2026, 11, 20, 17, tzinfo=dt.UTC)
     [(eid, event)] = events(db_path, "coupon.redeemed")
-    assert eid == REDEEMED_C1
+    assert eid == till_event_id(db_path, "o-1", "coupon.redeemed/c1")
     assert event == CouponRedeemed("o-1", "s1", "c1", "t5", "m1", result.at, 500)
     receipt = till.order("o-1").receipt
     assert receipt.inputs.coupons == ("c1",)
@@ -91,7 +100,7 @@ def test_a_full_refund_gives_the_coupon_back(till: Engine, db_path: Path) -> Non
     [entry] = till.wallet("m1")
     assert (entry.status, entry.redeemed_order_id, entry.unconfirmed) == ("issued", None, True)
     [(eid, event)] = events(db_path, "coupon.restored")
-    assert eid == event_id(STORE.id, "o-1", "coupon.restored/c1")
+    assert eid == till_event_id(db_path, "o-1", "coupon.restored/c1")
     assert event == CouponRestored("o-1", "s1", "c1", "t5", "m1", "r-1")
     again = till.commit(dump(member_cart("c1", order_id="o-2")))
     assert [a.id for a in again.applied] == ["c1"]
@@ -246,7 +255,9 @@ def test_hq_state_that_includes_the_local_change_wins_again(till: Engine, db_pat
     try:
         with immediate(conn):
             redeemed = msgspec.convert(coupon(status="redeemed"), Coupon)
-            report = upsert_coupons(conn, [redeemed], confirmed={REDEEMED_C1})
+            report = upsert_coupons(
+                conn, [redeemed], confirmed={till_event_id(db_path, "o-1", "coupon.redeemed/c1")}
+            )
         assert report.updated == ("c1",)
         [entry] = till.wallet("m1")
         assert (entry.status, entry.redeemed_order_id, entry.unconfirmed) == (

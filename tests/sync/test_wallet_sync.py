@@ -10,6 +10,7 @@ import msgspec
 from pos_promo_hq.db import next_seq, write
 
 from pos_promo.store.connection import connect
+from pos_promo.store.meta import till_identity
 from pos_promo.store.migrations import Migrations
 from pos_promo.store.outbox import event_id
 from pos_promo.store.schema import MIGRATIONS
@@ -39,7 +40,11 @@ CART = {
     "coupons": ["c1"],
     "lines": [{"line_id": "A", "item_id": "a", "quantity": 1, "unit_price": 2000}],
 }
-REDEEMED = event_id("s1", "o-1", "coupon.redeemed/c1")
+
+
+def redemption_id(till: Till) -> str:
+    """The id of o-1's redemption of c1 at this till."""
+    return event_id("s1", "o-1", "coupon.redeemed/c1", till=till_identity(till.conn))
 
 
 def page(cursor: str, *items: WalletCoupon) -> MemberStatePage:
@@ -65,7 +70,7 @@ def test_hq_state_older_than_a_local_redemption_does_not_undo_it(till: Till) -> 
     apply_member_page(till.conn, "1", page("2", COUPON), 0, now())
     assert wallet(till) == ("redeemed", True)
     # acknowledged only after this pull's watermark was read: still not included
-    ack(till, REDEEMED)
+    ack(till, redemption_id(till))
     apply_member_page(till.conn, "2", page("3", COUPON), 0, now())
     assert wallet(till) == ("redeemed", True)
     # a pull whose watermark covers the acknowledgement: HQ's state wins again
