@@ -4,8 +4,9 @@ Example::
 
     db = "store-downtown.db"          # relative to this file
     hq_url = "https://hq.example.com"
-    token_file = "/etc/pos-promo/token" # or: token = "..."
+    token_file = "/etc/pos-promo/token" # or: token = "..."; the file must be mode 0600
     verify_tls = true                   # or ca_bundle = "/path/to/ca.pem"
+    allow_insecure_http = false         # http:// only to a loopback address unless true
 
     [intervals]                         # seconds between runs of each job
     pull_campaigns = 60
@@ -14,6 +15,11 @@ Example::
     release_gifts = 60
     housekeeping = 3600
 
+    [check]                             # when `pos-promo status --check` exits 1
+    backlog_age = 3600                  # seconds: oldest order still waiting for HQ
+    job_silence = 7200                  # seconds a job may go without a success
+    failed_runs = 5                     # consecutive failed runs of one job
+
     [http]
     connect_timeout = 3.05
     read_timeout = 10.0
@@ -21,7 +27,14 @@ Example::
     backoff_base = 0.5
     backoff_cap = 30.0
 
-TLS verification is on unless ``verify_tls = false`` is written out.
+TLS verification is on unless ``verify_tls = false`` is written out. A
+plain ``http://`` HQ would carry the store's token in clear, so it is refused
+unless the host is a loopback address or ``allow_insecure_http = true`` is
+written out. A token file readable by its group or by others is refused
+(``chmod 600`` it): whoever can read the token can push as the store.
+Every problem is one :class:`~pos_promo.errors.InvalidInput` naming the
+path, e.g. ``$.http.attempts: must be >= 1, got 0``, a TOML syntax error
+with its line and column, or a token file that cannot be read.
 ``store_id`` is optional: the daemon reads the store from the till's
 database at every run, and a ``store_id`` written here is only checked
 against it. docs/sync.md lists every key with its default;
@@ -30,10 +43,14 @@ against it. docs/sync.md lists every key with its default;
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import sqlite3
+import stat
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import msgspec
 from msgspec import Meta, Struct
@@ -41,6 +58,7 @@ from msgspec import Meta, Struct
 from pos_promo.codec import validation_error
 from pos_promo.errors import InvalidInput
 from pos_promo.store.meta import recorded_store
+from pos_promo.sync.status import Thresholds
 
 __all__ = [
     "Batches",
@@ -48,7 +66,10 @@ __all__ = [
     "Http",
     "Intervals",
     "check_config",
+    "check_hq_url",
+    "is_loopback",
     "load_config",
+    "read_token",
 ]
 
 Seconds = Annotated[float, Meta(gt=0)]
@@ -94,14 +115,16 @@ class DaemonConfig(Struct, frozen=True, forbid_unknown_fields=True):
     store_id: str = ""
     verify_tls: bool = True
     ca_bundle: str = ""
+    allow_insecure_http: bool = False
     intervals: Intervals = Intervals()
     http: Http = Http()
     batches: Batches = Batches()
+    check: Thresholds = Thresholds()
 
     def bearer(self) -> str:
-        """The token, read from ``token_file`` when one is named."""
-        if self.token_file:
-            return Path(self.token_file).read_text().strip()
+        """The token (:func:`load_config` has read ``token_file`` into it)."""
+        if self.token_file and not self.token:
+            return read_token(self.token_file)
         return self.token
 
     def verify(self) -> bool | str:
@@ -109,8 +132,56 @@ class DaemonConfig(Struct, frozen=True, forbid_unknown_fields=True):
         return self.ca_bundle or self.verify_tls
 
 
+def read_token(path: str | Path) -> str:
+    """The token in ``path``, refused if the file is missing, empty or not private."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        raise InvalidInput("$.token_file", f"cannot read {str(path)!r}: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as file:
+        mode = stat.S_IMODE(os.fstat(file.fileno()).st_mode)
+        if mode & 0o077:
+            raise InvalidInput(
+                "$.token_file",
+                f"{str(path)!r} is readable by group or others (mode {mode:04o}); "
+                "chmod 600 it, since whoever reads it can push as this store",
+            )
+        token = file.read().decode("utf-8", "replace").strip()
+    if not token:
+        raise InvalidInput("$.token_file", f"{str(path)!r} is empty")
+    return token
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine (``localhost`` or a loopback address)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_hq_url(url: str, allow_insecure_http: bool) -> None:
+    """Refuse a URL that is not http(s), or plain http to another host unless allowed."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput("$.hq_url", "must be an http:// or https:// URL", url)
+    if parts.scheme == "http" and not allow_insecure_http and not is_loopback(parts.hostname):
+        raise InvalidInput(
+            "$.hq_url",
+            "plain http:// would send the store's token in clear: use https://, "
+            "or write allow_insecure_http = true if the network is trusted",
+            url,
+        )
+
+
 def load_config(path: str | Path) -> DaemonConfig:
-    """Read and check a config file; relative paths are relative to the file."""
+    """Read and check a config file; relative paths are relative to the file.
+
+    The token file is read here, once, so a missing or unsafe one stops the
+    daemon at start with one line instead of failing every job.
+    """
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -118,16 +189,18 @@ def load_config(path: str | Path) -> DaemonConfig:
         raise InvalidInput("--config", f"cannot read {str(path)!r}: {exc.strerror}") from None
     try:
         config = msgspec.toml.decode(raw, type=DaemonConfig)
-    except msgspec.MsgspecError as exc:
+    except msgspec.ValidationError as exc:
         raise validation_error(exc, b"", InvalidInput) from None
+    except msgspec.MsgspecError as exc:
+        raise InvalidInput(str(path), f"is not valid TOML: {exc}") from None
     if not config.token and not config.token_file:
         raise InvalidInput("$.token", "is required (or token_file)")
-    if not config.hq_url.startswith(("http://", "https://")):
-        raise InvalidInput("$.hq_url", "must be an http:// or https:// URL", config.hq_url)
+    check_hq_url(config.hq_url, config.allow_insecure_http)
     base = path.resolve().parent
     updates = {"db": str(base / config.db)}
     if config.token_file:
         updates["token_file"] = str(base / config.token_file)
+        updates["token"] = read_token(updates["token_file"])
     if config.ca_bundle:
         updates["ca_bundle"] = str(base / config.ca_bundle)
     return msgspec.structs.replace(config, **updates)
@@ -153,14 +226,16 @@ def check_config(path: str | Path) -> list[InvalidInput]:
     base = path.resolve().parent
     if not text.get("token") and not text.get("token_file"):
         problems.append(InvalidInput("$.token", "is required (or token_file)"))
-    if text.get("token_file") and not (base / text["token_file"]).is_file():
-        problems.append(
-            InvalidInput("$.token_file", "names no readable file", str(base / text["token_file"]))
-        )
-    if "hq_url" in text and not text["hq_url"].startswith(("http://", "https://")):
-        problems.append(
-            InvalidInput("$.hq_url", "must be an http:// or https:// URL", text["hq_url"])
-        )
+    if text.get("token_file"):
+        try:
+            read_token(base / text["token_file"])
+        except InvalidInput as exc:
+            problems.append(exc)
+    if "hq_url" in text:
+        try:
+            check_hq_url(text["hq_url"], doc.get("allow_insecure_http") is True)
+        except InvalidInput as exc:
+            problems.append(exc)
     if text.get("ca_bundle") and not (base / text["ca_bundle"]).is_file():
         problems.append(InvalidInput("$.ca_bundle", "names no file", str(base / text["ca_bundle"])))
     if "db" in text:

@@ -7,10 +7,13 @@ Each job has its own database connection and its own HTTP session, since
 APScheduler runs jobs on a thread pool and neither a SQLite connection's
 transaction nor a ``requests.Session`` is safe to share between threads.
 
-A run records its outcome in ``sync_runs`` (``pos-promo status`` shows it).
-A 401 or 403 stops that job: it is marked stopped with the reason and
-skipped until the daemon is restarted (with a fixed token), instead of
-retrying forever. Any other failure is logged and retried at the next run.
+A run records its outcome in ``sync_runs`` (``pos-promo status`` shows it),
+whatever ended it: an unexpected exception is recorded and logged as one
+line like any failure (its traceback only at debug level), so the scheduler
+never logs a traceback and the failure is never silent. A 401 or 403 stops
+that job: it is marked stopped with the reason and skipped until the daemon
+is restarted (with a fixed token), instead of retrying forever. Any other
+failure is logged and retried at the next run.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import msgspec
 import requests
 from pos_promo_daemon.config import DaemonConfig
 
@@ -34,7 +38,8 @@ from pos_promo.store.meta import recorded_store
 from pos_promo.sync import steps
 from pos_promo.sync.client import HQClient, RetryPolicy
 from pos_promo.sync.errors import HQRefused, SyncCancelled
-from pos_promo.sync.local import JOBS, open_database, record_run, stop_job
+from pos_promo.sync.local import JOBS, open_database, put_setting, record_run, stop_job
+from pos_promo.sync.status import THRESHOLDS_KEY
 from pos_promo.sync.steps import Clock
 
 __all__ = [
@@ -141,6 +146,9 @@ class Jobs:
                 clock=self.clock,
             )
             stop_job(self._conns[job], job, None)
+        put_setting(
+            self._conns[JOBS[0]], THRESHOLDS_KEY, msgspec.json.encode(self.config.check).decode()
+        )
         return self
 
     def _store_id(self, conn: sqlite3.Connection) -> str:
@@ -227,7 +235,20 @@ class Jobs:
         except SyncCancelled as exc:
             return JobResult(job, "cancelled", str(exc))
         except (PromoError, sqlite3.Error, OSError) as exc:
-            record_run(conn, job, self.clock(), error=f"{type(exc).__name__}: {exc}")
-            return JobResult(job, "failed", f"{type(exc).__name__}: {exc}")
-        record_run(conn, job, self.clock(), detail=detail)
+            return self._failed(conn, job, f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # a bug or a surprise: recorded and shown, never a traceback
+            log.debug("%s failed", job, exc_info=True)
+            return self._failed(conn, job, f"unexpected {type(exc).__name__}: {exc}")
+        try:
+            record_run(conn, job, self.clock(), detail=detail)
+        except sqlite3.Error as exc:
+            return JobResult(job, "failed", f"{detail}; not recorded: {exc}")
         return JobResult(job, "ok", detail)
+
+    def _failed(self, conn: sqlite3.Connection, job: str, error: str) -> JobResult:
+        """Record a failed run in ``sync_runs`` (if the database lets us) and say so."""
+        try:
+            record_run(conn, job, self.clock(), error=error)
+        except sqlite3.Error as exc:
+            error += f" (not recorded: {exc})"
+        return JobResult(job, "failed", error)

@@ -30,7 +30,7 @@ class DatabaseLock:
         self._fd: int | None = None
 
     def __enter__(self) -> DatabaseLock:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

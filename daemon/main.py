@@ -9,8 +9,16 @@ one interval. All jobs run once at start. SIGTERM and SIGINT stop the
 scheduler, cut any backoff wait short, and wait for running jobs (whose
 transactions are atomic anyway) before the lock is released.
 
-Exit codes: 0 stopped cleanly, 2 bad config, 3 another daemon holds the
-database.
+Every failure an operator can cause is one line on stderr, never a
+traceback. Exit codes:
+
+* 0: stopped cleanly (or, with ``--once``, every job succeeded);
+* 1: with ``--once``, a job did not succeed; its log line says why (HQ
+  unavailable after N attempts, HQ refused the token, ...);
+* 2: the config, its token file or the database cannot be used: a TOML
+  error with its line and column, a missing or group-readable token file,
+  plain ``http://`` to another host, an unwritable database folder;
+* 3: another daemon holds the database.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import argparse
 import datetime as dt
 import logging
 import signal
+import sqlite3
 import sys
 import threading
 from collections.abc import Sequence
@@ -124,6 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
     except PromoError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, sqlite3.Error) as exc:
+        print(f"error: {config.db}: {exc}", file=sys.stderr)
         return 2
 
 

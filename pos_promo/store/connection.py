@@ -7,11 +7,16 @@ plain ``BEGIN`` fails with "database is locked" when another process
 writes, because SQLite cannot upgrade its read lock and will not wait.
 :func:`immediate` takes the write lock up front, so it waits its turn
 instead (ARCHITECTURE, "Traps already measured").
+
+A new database file is created ``0600`` before SQLite opens it, whatever
+the umask: it holds members' ids, orders and wallet coupons, and SQLite
+gives its ``-wal`` and ``-shm`` files the same mode as the database file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -35,6 +40,7 @@ def connect(path: str | Path, durability: Durability = "full") -> sqlite3.Connec
     """A connection to ``path`` (created if missing) with WAL, busy timeout and sync level."""
     if durability not in DURABILITY:
         raise StoreError(str(path), f"durability must be 'full' or 'normal', not {durability!r}")
+    _create_private(path)
     try:
         conn = sqlite3.connect(
             str(path),
@@ -58,6 +64,19 @@ def connect(path: str | Path, durability: Durability = "full") -> sqlite3.Connec
         conn.close()
         raise
     return conn
+
+
+def _create_private(path: str | Path) -> None:
+    """Create ``path`` empty with mode 0600 if it does not exist (SQLite would use 0644)."""
+    if str(path) in ("", ":memory:") or str(path).startswith("file:"):
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise StoreError(str(path), f"cannot create database ({exc.strerror})") from None
+    os.close(fd)
 
 
 def _switch_to_wal(conn: sqlite3.Connection) -> str:

@@ -4,7 +4,9 @@ Wired into :mod:`pos_promo.cli` through :func:`register`.
 
 - ``status``: JSON by default, like every ``pos-promo`` command;
   ``--format text`` for a person; ``--check`` exits 1 when something needs a
-  person (a stopped job, a dead letter, a quarantined document).
+  person (a stopped job, a dead letter, a quarantined document, a backlog
+  too old, a job failing or without success for too long; see
+  :mod:`pos_promo.sync.status`), naming each reason on stderr.
 - ``requeue EVENT_ID... | --all``: put dead letters back in the outbox once
   the cause was fixed at HQ; the daemon pushes them at its next run.
 """
@@ -12,6 +14,7 @@ Wired into :mod:`pos_promo.cli` through :func:`register`.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from pos_promo.cli.io import add_format, emit
@@ -28,7 +31,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         raise InvalidInput("--db", "is required: name the till's database file")
     status = read_status(args.db)
     emit(status, args.format, lambda: render_status(status))
-    return 1 if args.check and status.attention else 0
+    if args.check and status.attention:
+        for line in status.attention:
+            sys.stderr.write(f"attention: {line}\n")
+        return 1
+    return 0
 
 
 def cmd_requeue(args: argparse.Namespace) -> int:

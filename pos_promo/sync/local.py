@@ -40,6 +40,7 @@ __all__ = [
     "get_cursor",
     "iso",
     "open_database",
+    "put_setting",
     "record_run",
     "set_cursor",
     "stop_job",
@@ -166,6 +167,20 @@ def sync_0002_documents_and_wallet_to_store(db: Database) -> None:
     )
 
 
+@SYNC_MIGRATIONS
+def sync_0003_run_health(db: Database) -> None:
+    """Consecutive failures and the first run of each job, and the daemon's settings.
+
+    ``pos-promo status --check`` needs both to say "failing five times in a
+    row" or "no success for two hours" even for a job that never succeeded;
+    ``sync_settings`` holds the thresholds the daemon was configured with.
+    """
+    db.execute("ALTER TABLE sync_runs ADD COLUMN consecutive_failures INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE sync_runs ADD COLUMN first_run_at TEXT")
+    db.execute("UPDATE sync_runs SET first_run_at = last_attempt_at")
+    db.execute("CREATE TABLE sync_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
 def open_database(path: str | Path, durability: Durability = "full") -> sqlite3.Connection:
     """A connection to the till's database with the store's and sync's migrations applied."""
     conn = connect(path, durability)
@@ -212,15 +227,28 @@ def record_run(
         if error is None:
             conn.execute(
                 "UPDATE sync_runs SET runs = runs + 1, last_attempt_at = ?, "
-                "last_success_at = ?, last_success_detail = ? WHERE job = ?",
-                (iso(at), iso(at), detail, job),
+                "last_success_at = ?, last_success_detail = ?, consecutive_failures = 0, "
+                "first_run_at = COALESCE(first_run_at, ?) WHERE job = ?",
+                (iso(at), iso(at), detail, iso(at), job),
             )
         else:
             conn.execute(
                 "UPDATE sync_runs SET runs = runs + 1, failures = failures + 1, "
+                "consecutive_failures = consecutive_failures + 1, "
+                "first_run_at = COALESCE(first_run_at, ?), "
                 "last_attempt_at = ?, last_error_at = ?, last_error = ? WHERE job = ?",
-                (iso(at), iso(at), error, job),
+                (iso(at), iso(at), iso(at), error, job),
             )
+
+
+def put_setting(conn: sqlite3.Connection, key: str, value: str) -> None:
+    """Remember one of the daemon's settings for ``pos-promo status`` to read."""
+    with immediate(conn):
+        conn.execute(
+            "INSERT INTO sync_settings (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
 
 def stop_job(conn: sqlite3.Connection, job: str, reason: str | None) -> None:

@@ -16,7 +16,17 @@ import pytest
 from pos_promo.sync.cli import register
 from pos_promo.sync.local import JOBS
 from pos_promo.sync.status import read_status
-from tests.sync.harness import HQ, ROOT, Till, daemon_config, env, ring_up, wait_for
+from tests.sync.harness import (
+    HQ,
+    ROOT,
+    Till,
+    cart,
+    daemon_config,
+    env,
+    now,
+    ring_up,
+    wait_for,
+)
 
 LINE = re.compile(r" daemon \w+ (?P<job>\w+) (?P<status>ok|failed|stopped|cancelled): ")
 
@@ -153,7 +163,8 @@ def test_pos_promo_status_shows_the_last_sync_of_each_kind_and_the_backlog(
         what="every job to succeed once",
     )
     assert daemons[0].stop() == 0
-    ring_up(till, 2)
+    for n in range(2):  # rung up just now, so the backlog is not old
+        till.engine.commit(json.dumps(cart(f"o-{n}", "s1", at=now())))
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--db")
