@@ -59,6 +59,7 @@ from pos_promo.codec import validation_error
 from pos_promo.errors import InvalidInput
 from pos_promo.store.meta import recorded_store
 from pos_promo.sync.status import Thresholds
+from pos_promo.sync.steps import DEFAULT_PUSH_BYTES
 
 __all__ = [
     "Batches",
@@ -98,9 +99,11 @@ class Http(Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class Batches(Struct, frozen=True, forbid_unknown_fields=True):
-    """How many events per push, and items per pulled page."""
+    """How many events (and bytes) per push, and items per pulled page."""
 
     push: Annotated[int, Meta(ge=1, le=1000)] = 500
+    push_bytes: Annotated[int, Meta(ge=1024)] = DEFAULT_PUSH_BYTES
+    """A push body's bound in bytes (past its first event); a 413 still splits."""
     changes_page: Annotated[int, Meta(ge=1, le=1000)] = 200
     member_page: Annotated[int, Meta(ge=1, le=1000)] = 500
 

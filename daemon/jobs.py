@@ -221,7 +221,7 @@ class Jobs:
                 ).summary()
             elif job == "push_events":
                 detail = steps.push_events(
-                    conn, client, self.clock, batch_size=batches.push
+                    conn, client, self.clock, batch_size=batches.push, max_bytes=batches.push_bytes
                 ).summary()
             elif job == "release_gifts":
                 detail = release_gifts(conn, self.clock)

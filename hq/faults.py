@@ -11,7 +11,10 @@ server handles each connection on its own thread.
 * ``drop_after_commit``: handle the request (a push is committed), then
   close the connection without answering;
 * ``cut_short``: send the headers and half of the body, then close;
-* ``garble``: answer 200 with a body that is not JSON.
+* ``garble``: answer 200 with a body that is not JSON;
+* ``body_limit``: not a count but a size: while above 0, answer 413 to any
+  API request whose body is larger, as a reverse proxy with a smaller
+  ``client_max_body_size`` than HQ's own would.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ class FaultSwitches(msgspec.Struct, forbid_unknown_fields=True):
     garble: int = 0
     retry_after: int = 1
     hang_seconds: float = 2.0
+    body_limit: int = 0
     paths: tuple[str, ...] = ()
 
 

@@ -138,6 +138,9 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(200, encode(Health(PROTOCOL_VERSION, "pos_promo reference HQ")))
                 return
             faults, switches = app.faults.take(url.path)
+            if 0 < switches.body_limit < len(body):
+                limit = switches.body_limit
+                raise _Answer(413, "too_large", f"fault switch body_limit: {limit} bytes")
             if "hang" in faults:
                 time.sleep(switches.hang_seconds)
             if "fail_500" in faults:

@@ -6,7 +6,8 @@ and does its own retrying: exponential backoff with full jitter, HQ's
 ``Retry-After`` honoured (capped), for connection errors, timeouts, cut-off
 bodies, 429 and 5xx. Retrying a POST of events is safe because every event
 carries a unique id and HQ ignores repeats. A 401 or 403 is never retried:
-the same token will be refused again, so the job must stop and say so.
+the same token will be refused again, so the job must stop and say so; nor
+is a 413, which the same body would get again (the push splits the batch).
 
 The ``requests.Session`` is injected (tests may bring their own transport)
 and TLS verification is on unless a config explicitly turns it off. Waits
@@ -33,6 +34,7 @@ from pos_promo.sync.errors import (
     HQProtocolError,
     HQRefused,
     HQUnavailable,
+    RequestTooLarge,
     ResponseTooLarge,
     SyncCancelled,
 )
@@ -224,6 +226,8 @@ class HQClient:
         detail = _error_detail(content)
         if status in (401, 403):
             raise HQRefused(what, status, detail)
+        if status == 413:
+            raise RequestTooLarge(what, len(body or b""), detail)
         if status in RETRYABLE_STATUS:
             wait = retry_after(response.headers.get("Retry-After"), self.clock())
             raise _Transient(f"HTTP {status} {detail}".rstrip(), wait)

@@ -9,7 +9,8 @@ refused token), where the job stops and reports instead::
         ├── HQUnavailable                  network error, timeout, 5xx or 429 after every retry
         ├── HQRefused                      401 or 403: the store's token was refused
         ├── HQProtocolError (ValueError)   a response that breaks the protocol
-        │   └── ResponseTooLarge           a response over the configured size limit
+        │   ├── ResponseTooLarge           a response over the configured size limit
+        │   └── RequestTooLarge            HQ (or a proxy) answered 413 to a push
         ├── SyncCancelled                  the daemon is stopping; the step was abandoned
         └── DaemonAlreadyRunning           another daemon holds this database's lock
 """
@@ -23,6 +24,7 @@ __all__ = [
     "HQProtocolError",
     "HQRefused",
     "HQUnavailable",
+    "RequestTooLarge",
     "ResponseTooLarge",
     "SyncCancelled",
     "SyncError",
@@ -72,6 +74,20 @@ class ResponseTooLarge(HQProtocolError):
     def __init__(self, what: str, limit: int) -> None:
         self.limit = limit
         super().__init__(what, f"response larger than the {limit}-byte limit, not read")
+
+
+class RequestTooLarge(HQProtocolError):
+    """HQ, or a proxy before it, refused a request body as too large (HTTP 413).
+
+    The push splits the batch and tries the halves; one event refused alone
+    becomes a dead letter with this error as its reason.
+    """
+
+    def __init__(self, what: str, size: int, detail: str = "") -> None:
+        self.size = size
+        self.detail = detail
+        tail = f" ({detail})" if detail else ""
+        super().__init__(what, f"HQ refused a {size}-byte request as too large (HTTP 413){tail}")
 
 
 class SyncCancelled(SyncError):

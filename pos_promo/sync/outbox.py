@@ -26,11 +26,14 @@ from pos_promo.sync.local import iso
 from pos_promo.sync.protocol import HELD_STATUSES, EventResult, PushEvent
 
 __all__ = [
+    "EVENT_OVERHEAD",
     "PushReport",
     "dead_reason",
+    "event_size",
     "kill",
     "next_batch",
     "record_results",
+    "record_too_large",
     "requeue_dead",
 ]
 
@@ -61,9 +64,33 @@ class PushReport:
         )
 
 
-def next_batch(conn: sqlite3.Connection, limit: int) -> list[PushEvent]:
-    """The oldest pending events as the protocol carries them."""
-    return [PushEvent(e.id, e.kind, e.payload) for e in pending_events(conn, limit)]
+EVENT_OVERHEAD = 64
+"""Bytes one event adds to a push body besides its id, kind and payload (keys, quotes)."""
+
+
+def event_size(event: PushEvent) -> int:
+    """About how many bytes ``event`` adds to a push body (a bound, not exact)."""
+    return len(event.payload) + len(event.id) + len(event.kind) + EVENT_OVERHEAD
+
+
+def next_batch(
+    conn: sqlite3.Connection, limit: int, max_bytes: int | None = None
+) -> list[PushEvent]:
+    """The oldest pending events as the protocol carries them: at most ``limit``
+    events and, past the first, at most ``max_bytes`` of body between them.
+
+    The first event always comes, however large: whether HQ takes it is
+    HQ's to say (a 413 for it alone makes it a dead letter).
+    """
+    batch: list[PushEvent] = []
+    size = 0
+    for e in pending_events(conn, limit):
+        event = PushEvent(e.id, e.kind, e.payload)
+        size += event_size(event)
+        if batch and max_bytes is not None and size > max_bytes:
+            break
+        batch.append(event)
+    return batch
 
 
 def record_results(
@@ -87,6 +114,16 @@ def record_results(
         backlog = conn.execute("SELECT COUNT(*) FROM outbox WHERE status = 'pending'").fetchone()
     counted = {s: sum(1 for r in results if r.status == s) for s in ("accepted", "duplicate")}
     return PushReport(1, counted["accepted"], counted["duplicate"], len(dead), int(backlog[0]))
+
+
+def record_too_large(
+    conn: sqlite3.Connection, event: PushEvent, reason: str, at: dt.datetime
+) -> PushReport:
+    """One event HQ refused as too large even alone: a dead letter with ``reason``."""
+    with immediate(conn):
+        kill(conn, event.id, reason, at)
+        backlog = conn.execute("SELECT COUNT(*) FROM outbox WHERE status = 'pending'").fetchone()
+    return PushReport(1, rejected=1, backlog=int(backlog[0]))
 
 
 def dead_reason(result: EventResult) -> str:

@@ -12,18 +12,26 @@ says ``more`` cannot keep a step running forever.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import sqlite3
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
 from pos_promo.sync import changes, members
 from pos_promo.sync.client import HQClient
-from pos_promo.sync.errors import HQProtocolError
+from pos_promo.sync.errors import HQProtocolError, RequestTooLarge
 from pos_promo.sync.local import get_cursor
-from pos_promo.sync.outbox import PushReport, next_batch, record_results
-from pos_promo.sync.protocol import Cursor
+from pos_promo.sync.outbox import (
+    PushReport,
+    event_size,
+    next_batch,
+    record_results,
+    record_too_large,
+)
+from pos_promo.sync.protocol import Cursor, PushEvent
 
 __all__ = [
+    "DEFAULT_PUSH_BYTES",
     "Clock",
     "pull_changes",
     "pull_member_state",
@@ -31,6 +39,7 @@ __all__ = [
 ]
 
 Clock = Callable[[], dt.datetime]
+log = logging.getLogger("pos_promo.sync")
 
 
 class _Page(Protocol):
@@ -113,6 +122,10 @@ def pull_member_state(
     )
 
 
+DEFAULT_PUSH_BYTES = 4 * 1024 * 1024
+"""Push bodies stay under this many bytes (past their first event) unless configured."""
+
+
 def push_events(
     conn: sqlite3.Connection,
     client: HQClient,
@@ -120,16 +133,24 @@ def push_events(
     *,
     batch_size: int = 500,
     max_batches: int = 200,
+    max_bytes: int = DEFAULT_PUSH_BYTES,
 ) -> PushReport:
-    """Push pending events, oldest first, one batch per request, until none is left."""
+    """Push pending events, oldest first, one batch per request, until none is left.
+
+    A batch is bounded by ``batch_size`` events and ``max_bytes`` of body.
+    If HQ (or a proxy before it) still answers 413, the batch is split in
+    halves, down to single events, and the rest of the run keeps batches
+    under the size that was refused; an event refused alone becomes a dead
+    letter with HQ's answer as its reason, so nothing after it is held back.
+    """
     report = PushReport()
+    limit = [max_bytes]
     for _ in range(max_batches):
-        batch = next_batch(conn, batch_size)
+        batch = next_batch(conn, batch_size, limit[0])
         if not batch:
             break
         before = get_cursor(conn, members.STREAM)
-        response = client.push(batch)
-        report += record_results(conn, batch, response.results, clock())
+        report += _push(conn, client, clock, batch, limit)
         members.rewind_if_moved(conn, before, clock())
         if report.backlog == 0:
             break
@@ -139,3 +160,24 @@ def push_events(
         left = conn.execute("SELECT COUNT(*) FROM outbox WHERE status = 'pending'").fetchone()
         report = PushReport(backlog=int(left[0]))
     return report
+
+
+def _push(
+    conn: sqlite3.Connection,
+    client: HQClient,
+    clock: Clock,
+    batch: list[PushEvent],
+    limit: list[int],
+) -> PushReport:
+    """Push one batch; on a 413 push its halves (``limit[0]`` shrinks for the run)."""
+    try:
+        response = client.push(batch)
+    except RequestTooLarge as exc:
+        if len(batch) == 1:
+            log.warning("event %s refused alone as too large: dead letter", batch[0].id)
+            return record_too_large(conn, batch[0], str(exc), clock())
+        limit[0] = max(1, min(limit[0], sum(event_size(e) for e in batch) // 2))
+        half = len(batch) // 2
+        first = _push(conn, client, clock, batch[:half], limit)
+        return first + _push(conn, client, clock, batch[half:], limit)
+    return record_results(conn, batch, response.results, clock())
