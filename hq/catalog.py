@@ -2,9 +2,13 @@
 
 Every published version of every document is one row of ``changes``,
 numbered in publishing order; a till's cursor is the number of the last
-row it applied. Re-publishing a version HQ already has changes nothing, so
-loading the same catalog file at every start is harmless. The log doubles
-as the version history the receipt replay needs.
+row it applied. The documents of one :func:`publish` call are one
+publication, numbered too: a page ends at a publication's end whenever one
+fits, and says (``complete``) whether its last change ends its
+publication, so a till can apply every publication whole. Re-publishing a
+version HQ already has changes nothing, so loading the same catalog file at
+every start is harmless. The log doubles as the version history the receipt
+replay needs.
 
 A catalog file is either a JSON list of campaigns (like
 ``fixtures/demo/campaigns.json``) or an object with any of
@@ -93,35 +97,53 @@ def publish(conn: Connection, documents: Iterable[Document], at: dt.datetime) ->
     added = 0
     with write(conn):
         conn.lock("publish")  # numbers are handed out in commit order: a cursor skips nothing
+        (publication,) = conn.execute(
+            "SELECT COALESCE(MAX(publication), 0) + 1 FROM changes"
+        ).fetchone()
         for doc_type, doc in documents:
             doc_id, version = doc.get("id"), doc.get("version", 1)
             if not isinstance(doc_id, str) or not isinstance(version, int) or version < 1:
                 raise CatalogError(f"{doc_type} needs a string id and a version >= 1: {doc_id!r}")
             cur = conn.execute(
-                "INSERT INTO changes (type, id, version, document, published_at) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (doc_type, doc_id, version, json.dumps(doc), at.isoformat()),
+                "INSERT INTO changes (type, id, version, document, published_at, publication) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (doc_type, doc_id, version, json.dumps(doc), at.isoformat(), publication),
             )
             added += cur.rowcount
     return added
 
 
 def serve_changes(conn: Connection, since: int, limit: int) -> bytes:
-    """One page of the change log after ``since``, encoded."""
+    """One page of the change log after ``since``, encoded.
+
+    A page that would cut a publication ends at the last publication end it
+    holds instead; one publication larger than ``limit`` is served over
+    several pages, all but its last marked not ``complete``.
+    """
     limit = max(1, min(limit, MAX_PAGE_LIMIT))
     rows = conn.execute(
-        "SELECT seq, type, id, version, document FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
+        "SELECT seq, type, id, version, document, publication FROM changes "
+        "WHERE seq > ? ORDER BY seq LIMIT ?",
         (since, limit + 1),
     ).fetchall()
     more = len(rows) > limit
-    rows = rows[:limit]
+    complete = True
+    if more and rows[limit - 1][5] and rows[limit - 1][5] == rows[limit][5]:
+        ends = [n for n in range(limit - 1) if rows[n][5] != rows[n + 1][5]]
+        if ends:
+            rows = rows[: ends[-1] + 1]
+        else:
+            rows, complete = rows[:limit], False
+    else:
+        rows = rows[:limit]
     cursor = str(rows[-1][0]) if rows else (str(since) if since else "")
     page = ChangesPage(
         cursor,
         more,
         tuple(
-            Change(doc_type, doc_id, version, msgspec.Raw(document.encode()))
-            for _, doc_type, doc_id, version, document in rows
+            Change(doc_type, doc_id, version, msgspec.Raw(document.encode()), publication)
+            for _, doc_type, doc_id, version, document, publication in rows
         ),
+        complete,
     )
     return msgspec.json.encode(page)

@@ -14,7 +14,7 @@ server handles each connection on its own thread.
 * ``garble``: answer 200 with a body that is not JSON;
 * ``body_limit``: not a count but a size: while above 0, answer 413 to any
   API request whose body is larger, as a reverse proxy with a smaller
-  ``client_max_body_size`` than HQ's own would.
+  body limit than HQ's own would.
 """
 
 from __future__ import annotations

@@ -12,7 +12,9 @@ them in ``schema_migrations``. Never edit a migration that shipped: add one.
   taken over as it is);
 * ``0002_identity_replay_members``: orders keyed by store, order id and a
   copy number (a second, different order under one key is kept as copy 1,
-  flagged); the replay queue; which stores may read which members.
+  flagged); the replay queue; which stores may read which members;
+* ``0003_publications``: each change's publication number (rows published
+  before it are publication 0, which a till treats as "each page whole").
 """
 
 from __future__ import annotations
@@ -109,6 +111,12 @@ CREATE INDEX wallet_coupons_member ON wallet_coupons (member_id);
 """
 
 
+_PUBLICATIONS = """
+ALTER TABLE changes ADD COLUMN publication BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX changes_publication ON changes (publication);
+"""
+
+
 def _statements(script: str) -> Callable[[str], list[str]]:
     def render(dialect: str) -> list[str]:
         key = (
@@ -125,4 +133,5 @@ def _statements(script: str) -> Callable[[str], list[str]]:
 MIGRATIONS: list[Migration] = [
     ("0001_baseline", _statements(_BASELINE)),
     ("0002_identity_replay_members", _statements(_IDENTITY_REPLAY_MEMBERS)),
+    ("0003_publications", _statements(_PUBLICATIONS)),
 ]

@@ -7,7 +7,8 @@ token:
 
 * ``GET /v1/changes?since=CURSOR&limit=N`` -> :class:`ChangesPage`: what HQ
   published (campaigns, coupon templates, sharing plans, the execution
-  order) after ``CURSOR``, oldest first.
+  order) after ``CURSOR``, oldest first, in publications a till applies
+  whole.
 * ``GET /v1/member-state?since=CURSOR&limit=N`` -> :class:`MemberStatePage`:
   HQ-confirmed member facts that changed after ``CURSOR``.
 * ``POST /v1/events`` with :class:`PushRequest` -> :class:`PushResponse`:
@@ -56,6 +57,7 @@ __all__ = [
     "PushEvent",
     "PushRequest",
     "PushResponse",
+    "RawChangesPage",
     "WalletCoupon",
     "decode_member_item",
     "encode",
@@ -97,20 +99,42 @@ class Change(Struct, frozen=True, forbid_unknown_fields=False):
     ``type`` is one of :data:`CHANGE_TYPES` (a newer HQ may send others,
     which a till skips). ``document`` is the document exactly as published;
     its own ``id`` and ``version`` must match the envelope's.
+    ``publication`` numbers the set of documents HQ published together
+    (0 from an HQ that does not number them: each page is then a whole).
     """
 
     type: str
     id: Id
     version: Annotated[int, Meta(ge=1)]
     document: Raw
+    publication: Annotated[int, Meta(ge=0)] = 0
 
 
 class ChangesPage(Struct, frozen=True, forbid_unknown_fields=False):
-    """Changes after the request's cursor; ``cursor`` resumes after this page."""
+    """Changes after the request's cursor; ``cursor`` resumes after this page.
+
+    A publication is atomic: a till applies it whole or not at all. Its
+    changes are consecutive, and ``complete`` says whether the page's last
+    change ends its publication; when it does not, the till holds that
+    publication's changes (staged) until the page that completes it. HQ
+    ends a page at a publication's end whenever one fits in the limit.
+    """
 
     cursor: Cursor
     more: bool
     changes: tuple[Change, ...] = ()
+    complete: bool = True
+
+
+class RawChangesPage(Struct, frozen=True, forbid_unknown_fields=False):
+    """A :class:`ChangesPage` as the till reads it: each change still raw, so one
+    change that does not decode (a version past 64 bits, a wrong type) is
+    quarantined on its own instead of spoiling its page."""
+
+    cursor: Cursor
+    more: bool
+    changes: tuple[Raw, ...] = ()
+    complete: bool = True
 
 
 # -- member state -------------------------------------------------------------
