@@ -166,9 +166,18 @@ class Engine:
         if data_version == self._data_version:
             return
         self._data_version = data_version
-        version = meta.cache_version(self._conn)
-        if version != self._cache_version:
-            self._rebuild(version)
+        # one read transaction: campaigns, plans and the execution order all from
+        # one snapshot, so a publication the daemon swaps in is seen whole or not
+        own = not self._conn.in_transaction
+        if own:
+            self._conn.execute("BEGIN")
+        try:
+            version = meta.cache_version(self._conn)
+            if version != self._cache_version:
+                self._rebuild(version)
+        finally:
+            if own:
+                self._conn.execute("COMMIT")
 
     def _rebuild(self, version: int) -> None:
         """Reload campaigns (coupon templates included), sharing plans and the

@@ -47,6 +47,7 @@ from pos_promo.sync.protocol import (
     PushEvent,
     PushRequest,
     PushResponse,
+    RawChangesPage,
     encode,
 )
 
@@ -65,7 +66,7 @@ DEFAULT_MAX_RESPONSE_BYTES = MAX_RESPONSE_BYTES  # pos_promo.limits: written dow
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 _DECODERS: dict[type[Any], msgspec.json.Decoder[Any]] = {
     kind: msgspec.json.Decoder(kind)
-    for kind in (ChangesPage, ErrorBody, Health, MemberStatePage, PushResponse)
+    for kind in (ChangesPage, ErrorBody, Health, MemberStatePage, PushResponse, RawChangesPage)
 }
 
 
@@ -137,9 +138,10 @@ class HQClient:
     def health(self) -> Health:
         return self._call("health", "GET", "/health", Health)
 
-    def changes(self, since: str, limit: int) -> ChangesPage:
+    def changes(self, since: str, limit: int) -> RawChangesPage:
+        """A page of changes, each still raw (one bad change must not spoil its page)."""
         params = {"since": since, "limit": str(limit)}
-        return self._call("pull changes", "GET", "/changes", ChangesPage, params=params)
+        return self._call("pull changes", "GET", "/changes", RawChangesPage, params=params)
 
     def member_state(self, since: str, limit: int) -> MemberStatePage:
         params = {"since": since, "limit": str(limit)}
@@ -221,7 +223,7 @@ class HQClient:
         if status == 200:
             try:
                 return _DECODERS[kind].decode(content)  # type: ignore[no-any-return]
-            except msgspec.MsgspecError as exc:
+            except (msgspec.MsgspecError, RecursionError) as exc:
                 raise HQProtocolError(what, f"unusable response from HQ: {exc}") from None
         detail = _error_detail(content)
         if status in (401, 403):

@@ -181,6 +181,25 @@ def sync_0003_run_health(db: Database) -> None:
     db.execute("CREATE TABLE sync_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
+@SYNC_MIGRATIONS
+def sync_0004_staging_and_unknown_fields(db: Database) -> None:
+    """Changes held until their publication is complete, and unknown fields seen.
+
+    ``sync_staged`` keeps, per stream, the changes of a publication a page
+    did not complete (written with the page's cursor); ``sync_unknown_fields``
+    lists, per applied document, the paths of fields this till does not know.
+    """
+    db.execute(
+        "CREATE TABLE sync_staged (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+        "stream TEXT NOT NULL, change TEXT NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE sync_unknown_fields (doc_type TEXT NOT NULL, doc_id TEXT NOT NULL, "
+        "version INTEGER NOT NULL, path TEXT NOT NULL, seen_at TEXT, "
+        "PRIMARY KEY (doc_type, doc_id, path))"
+    )
+
+
 def open_database(path: str | Path, durability: Durability = "full") -> sqlite3.Connection:
     """A connection to the till's database with the store's and sync's migrations applied."""
     conn = connect(path, durability)

@@ -39,7 +39,9 @@ replace the till's grant of the same id, except while the till's own last
 change of it (a grant or a revocation made here) is not included in the
 page by the same watermark; a grant HQ revoked cancels the releases the
 till still had scheduled for it. An item of a known type that fails to
-decode is quarantined, never dropped; an unknown type is skipped.
+decode, or raises while it is written (each is written under a savepoint
+of its own), is quarantined with its error, never dropped, and the rest of
+the page applies; an unknown type is skipped.
 """
 
 from __future__ import annotations
@@ -158,48 +160,42 @@ def apply_member_page(
     conn: sqlite3.Connection, since: str, page: MemberStatePage, watermark: int, at: dt.datetime
 ) -> MembersReport:
     """Apply ``page`` (fetched from ``since``) and its cursor in one transaction."""
-    items: list[MemberStateItem] = []
+    items: list[tuple[MemberStateItem, bytes]] = []
     bad: list[tuple[str, bytes, str]] = []
     skipped = 0
     for raw in page.items:
         try:
             item = decode_member_item(raw)
-        except msgspec.MsgspecError as exc:
+        except (msgspec.MsgspecError, RecursionError, ValueError) as exc:
             bad.append((item_type(raw) or "unknown", bytes(raw), str(exc)))
             continue
         if item is None:
             skipped += 1
         else:
-            items.append(item)
+            items.append((item, bytes(raw)))
     counts = facts = confirmed = 0
-    coupons: list[Coupon] = []
+    coupons: list[tuple[Coupon, bytes]] = []
     with immediate(conn):
         if get_cursor(conn, STREAM) != since:
             return MembersReport(stale=True)
-        for item in items:
-            if isinstance(item, ParticipationCountState):
-                counts += 1
-                confirmed += _apply_count(conn, item, watermark)
-                continue
+        for item, text in items:
             if isinstance(item, WalletCoupon):
-                coupons.append(wallet_coupon(item))
+                coupons.append((wallet_coupon(item), text))
                 continue
-            if isinstance(item, ConfirmedTotal):
-                facts += 1
-                confirmed += _apply_total(conn, item, watermark)
-                continue
-            if isinstance(item, GrantState):
-                facts += 1
-                _apply_grant(conn, item, watermark, at)
-                continue
-            facts += 1
-            kind, key, member = fact_key(item)
-            conn.execute(
-                "INSERT INTO sync_member_facts (fact_type, fact_key, member_id, payload, "
-                "updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(fact_type, fact_key) DO UPDATE "
-                "SET payload = excluded.payload, updated_at = excluded.updated_at",
-                (kind, key, member, msgspec.json.encode(item).decode(), iso(at)),
-            )
+            # one item that raises while written is rolled back alone and quarantined
+            conn.execute("SAVEPOINT member_item")
+            try:
+                confirmed += _apply_item(conn, item, watermark, at)
+            except Exception as exc:
+                conn.execute("ROLLBACK TO member_item")
+                bad.append((fact_key(item)[0], text, f"{type(exc).__name__}: {exc}"))
+            else:
+                if isinstance(item, ParticipationCountState):
+                    counts += 1
+                else:
+                    facts += 1
+            conn.execute("RELEASE member_item")
+        taken = _apply_coupons(conn, coupons, watermark, at, bad) if coupons else 0
         for kind, payload, error in bad:
             digest = hashlib.sha256(payload).hexdigest()[:16]
             conn.execute(
@@ -214,12 +210,10 @@ def apply_member_page(
                     iso(at),
                 ),
             )
-        if coupons:
-            _apply_coupons(conn, coupons, watermark, at)
-        crossed = _acked_since(conn, {fact_key(item)[2] for item in items}, watermark)
+        crossed = _acked_since(conn, {fact_key(item)[2] for item, _ in items}, watermark)
         set_cursor(conn, STREAM, since if crossed else page.cursor, at)
     return MembersReport(
-        1, counts, facts, confirmed, skipped, len(bad), stale=crossed, coupons=len(coupons)
+        1, counts, facts, confirmed, skipped, len(bad), stale=crossed, coupons=taken
     )
 
 
@@ -247,11 +241,38 @@ def rewind_if_moved(conn: sqlite3.Connection, before: str, at: dt.datetime) -> b
     return True
 
 
+def _apply_item(
+    conn: sqlite3.Connection, item: MemberStateItem, watermark: int, at: dt.datetime
+) -> int:
+    """Write one member-state item (not a wallet coupon); local rows it confirmed."""
+    if isinstance(item, ParticipationCountState):
+        return _apply_count(conn, item, watermark)
+    if isinstance(item, ConfirmedTotal):
+        return _apply_total(conn, item, watermark)
+    if isinstance(item, GrantState):
+        _apply_grant(conn, item, watermark, at)
+        return 0
+    kind, key, member = fact_key(item)
+    conn.execute(
+        "INSERT INTO sync_member_facts (fact_type, fact_key, member_id, payload, "
+        "updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(fact_type, fact_key) DO UPDATE "
+        "SET payload = excluded.payload, updated_at = excluded.updated_at",
+        (kind, key, member, msgspec.json.encode(item).decode(), iso(at)),
+    )
+    return 0
+
+
 def _apply_coupons(
-    conn: sqlite3.Connection, coupons: list[Coupon], watermark: int, at: dt.datetime
-) -> None:
-    """HQ's coupons into the wallet; local changes acknowledged by ``watermark`` are included."""
-    pending = unconfirmed_events(conn, [c.id for c in coupons])
+    conn: sqlite3.Connection,
+    coupons: list[tuple[Coupon, bytes]],
+    watermark: int,
+    at: dt.datetime,
+    bad: list[tuple[str, bytes, str]],
+) -> int:
+    """HQ's coupons into the wallet; local changes acknowledged by ``watermark`` are
+    included. All at once, or, if that raises, one by one with the ones that still
+    raise added to ``bad``; how many were taken."""
+    pending = unconfirmed_events(conn, [c.id for c, _ in coupons])
     included = {
         event_id
         for event_id in pending.values()
@@ -259,7 +280,27 @@ def _apply_coupons(
             "SELECT 1 FROM sync_acks WHERE event_id = ? AND ack_seq <= ?", (event_id, watermark)
         ).fetchone()
     }
-    upsert_coupons(conn, coupons, source="hq", at=at, confirmed=included)
+    groups = [coupons]
+    conn.execute("SAVEPOINT member_coupons")
+    try:
+        upsert_coupons(conn, [c for c, _ in coupons], source="hq", at=at, confirmed=included)
+    except Exception:
+        conn.execute("ROLLBACK TO member_coupons")
+        groups = [[one] for one in coupons]
+    else:
+        groups = []
+    conn.execute("RELEASE member_coupons")
+    taken = len(coupons) if not groups else 0
+    for group in groups:
+        conn.execute("SAVEPOINT member_coupons")
+        try:
+            upsert_coupons(conn, [c for c, _ in group], source="hq", at=at, confirmed=included)
+            taken += 1
+        except Exception as exc:
+            conn.execute("ROLLBACK TO member_coupons")
+            bad.append(("wallet_coupon", group[0][1], f"{type(exc).__name__}: {exc}"))
+        conn.execute("RELEASE member_coupons")
+    return taken
 
 
 _UNCONFIRMED_ACCRUALS = """

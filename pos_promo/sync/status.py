@@ -36,6 +36,7 @@ __all__ = [
     "Quarantined",
     "SyncStatus",
     "Thresholds",
+    "UnknownField",
     "read_status",
     "render_status",
 ]
@@ -89,6 +90,15 @@ class Quarantined(Struct, frozen=True):
     received_at: str | None
 
 
+class UnknownField(Struct, frozen=True):
+    """A field of an applied document this till does not know (ignored, but shown)."""
+
+    doc_type: str
+    doc_id: str
+    version: int
+    path: str
+
+
 class SyncStatus(Struct, frozen=True):
     """Everything ``pos-promo status`` shows. ``attention`` lists what needs a person."""
 
@@ -102,6 +112,7 @@ class SyncStatus(Struct, frozen=True):
     cursors: dict[str, str]
     attention: tuple[str, ...]
     thresholds: Thresholds = Thresholds()
+    unknown_fields: tuple[UnknownField, ...] = ()
 
 
 def _tables(conn: sqlite3.Connection) -> set[str]:
@@ -194,6 +205,15 @@ def _read(conn: sqlite3.Connection, db: str, now: dt.datetime) -> SyncStatus:
             )
         )
         cursors = dict(conn.execute("SELECT stream, cursor FROM sync_cursors").fetchall())
+    unknown: tuple[UnknownField, ...] = ()
+    if "sync_unknown_fields" in tables:
+        unknown = tuple(
+            UnknownField(*row)
+            for row in conn.execute(
+                "SELECT doc_type, doc_id, version, path FROM sync_unknown_fields "
+                "ORDER BY doc_type, doc_id, path"
+            )
+        )
     backlog = sent = 0
     oldest = None
     if "outbox" in tables:
@@ -217,7 +237,17 @@ def _read(conn: sqlite3.Connection, db: str, now: dt.datetime) -> SyncStatus:
             f"(limit {limits.backlog_age:.0f}s)"
         )
     return SyncStatus(
-        db, jobs, backlog, oldest, sent, dead, quarantined, cursors, tuple(attention), limits
+        db,
+        jobs,
+        backlog,
+        oldest,
+        sent,
+        dead,
+        quarantined,
+        cursors,
+        tuple(attention),
+        limits,
+        unknown,
     )
 
 
@@ -240,6 +270,10 @@ def render_status(status: SyncStatus) -> str:
     out.append(f"quarantined: {len(status.quarantined)}")
     for q in status.quarantined:
         out.append(f"  {q.doc_type} {q.doc_id} v{q.version}: {q.error}")
+    if status.unknown_fields:
+        out.append(f"unknown fields (ignored): {len(status.unknown_fields)}")
+        for u in status.unknown_fields:
+            out.append(f"  {u.doc_type} {u.doc_id} v{u.version}: {u.path}")
     if status.attention:
         out.append("")
         out.extend(f"attention: {line}" for line in status.attention)
