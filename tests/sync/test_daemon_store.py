@@ -106,7 +106,7 @@ def test_check_config_reports_every_problem_of_the_file(tmp_path: Path) -> None:
     path.write_text(BAD)
     assert [str(p) for p in check_config(path)] == [
         "$.store: is not a key here (known: db, hq_url, token, token_file, store_id, "
-        "verify_tls, ca_bundle, intervals, http, batches)",
+        "verify_tls, ca_bundle, allow_insecure_http, intervals, http, batches, check)",
         '$.verify_tls: expected bool, got "yes"',
         '$.intervals.pull_members: expected float, got "fast"',
         "$.intervals.push_events: expected float > 0.0, got -1",
@@ -121,7 +121,7 @@ def test_check_config_reports_every_problem_of_the_file(tmp_path: Path) -> None:
 def test_check_config_compares_the_store_id_with_the_database(tmp_path: Path) -> None:
     Engine.open(tmp_path / "till.db", StoreContext("s1")).close()
     path = tmp_path / "till.toml"
-    path.write_text('db = "till.db"\nhq_url = "http://hq"\ntoken = "t"\nstore_id = "s2"\n')
+    path.write_text('db = "till.db"\nhq_url = "https://hq"\ntoken = "t"\nstore_id = "s2"\n')
     assert [str(p) for p in check_config(path)] == [
         "$.store_id: must match the store the database records ('s1'), got \"s2\""
     ]
