@@ -18,14 +18,14 @@ TWICE = ("--once", "push_events", "--once", "push_events")
 BODY_LIMIT = 50_000  # a proxy before HQ, much stricter than HQ's own 64 MiB
 
 
-def catering(order_id: str, lines: int) -> str:
-    """A catering order: ``lines`` trays of ten, about 200 bytes of payload per line."""
+def catering(order_id: str, lines: int, trays: int = 10) -> str:
+    """A catering order: ``lines`` lines of ``trays`` trays, ~200 bytes of payload per line."""
     doc: dict[str, Any] = {
         "order_id": order_id,
         "store_id": "s1",
         "at": AT.isoformat(),
         "lines": [
-            {"line_id": str(k), "item_id": f"tray-{k}", "quantity": 10, "unit_price": 4500}
+            {"line_id": str(k), "item_id": f"tray-{k}", "quantity": trays, "unit_price": 4500}
             for k in range(lines)
         ],
     }
@@ -48,7 +48,7 @@ def test_a_500_order_catering_backlog_drains_through_413s_and_a_giant_becomes_a_
 ) -> None:
     for n in range(250):
         till.engine.commit(catering(f"c-{n:03}", 40))
-    till.engine.commit(catering("giant", 300))  # ~58 KB alone: over the proxy's limit
+    till.engine.commit(catering("giant", 300, 6))  # ~58 KB alone: over the proxy's limit
     for n in range(250, 500):
         till.engine.commit(catering(f"c-{n:03}", 40))
     assert till.pending() == 501
