@@ -485,7 +485,11 @@ def test_a_file_the_first_hq_made_is_migrated_with_its_orders_kept(tmp_path: Pat
             rows = conn.execute("SELECT store_id, order_id, copy, event_id, total FROM orders")
             assert [tuple(r) for r in rows] == [("s1", "o-1", 0, "e-1", 1400)]
             names = conn.execute("SELECT name FROM schema_migrations ORDER BY name").fetchall()
-            assert [n for (n,) in names] == ["0001_baseline", "0002_identity_replay_members"]
+            assert [n for (n,) in names] == [
+                "0001_baseline",
+                "0002_identity_replay_members",
+                "0003_publications",
+            ]
     finally:
         db.close()
 
@@ -540,7 +544,11 @@ def test_hq_processes_starting_together_migrate_once(backend: str) -> None:
         assert failed == []
         with opened[0].connection() as conn:
             rows = conn.execute("SELECT name FROM schema_migrations ORDER BY name").fetchall()
-        assert [n for (n,) in rows] == ["0001_baseline", "0002_identity_replay_members"]
+        assert [n for (n,) in rows] == [
+            "0001_baseline",
+            "0002_identity_replay_members",
+            "0003_publications",
+        ]
     finally:
         for db in opened:
             db.close()

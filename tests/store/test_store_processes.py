@@ -28,9 +28,13 @@ from pos_promo.embedded import Engine
 from pos_promo.model.result import EvaluationResult
 from pos_promo.store import outbox
 from pos_promo.store.connection import connect, immediate
+from pos_promo.store.orders import NOT_PARTICIPATIONS
 from pos_promo.store.outbox import event_id
 from pos_promo.store.schema import MIGRATIONS
+from tests.gifts.builders import activity
+from tests.gifts.builders import template as gift_template
 from tests.store.builders import STORE, campaign, cart, dump, line
+from tests.store.coupon_builders import coupon, template
 
 FORK = multiprocessing.get_context("fork")
 COMMITS = 1500
@@ -53,15 +57,37 @@ def campaigns(version: int = 1) -> list[dict[str, Any]]:
     ]
 
 
+MEMBERS = 20
+COUPONS_EACH = 40
+
+
 def order(order_id: str, rng: random.Random) -> bytes:
+    """Six lines; a member 60 % of the time (so gift spend accrues), who
+    presents one of their wallet coupons half the time (a used one is
+    simply not applied)."""
     lines = [line(f"L{i}", rng.randrange(500, 6000), qty=rng.randint(1, 3)) for i in range(6)]
-    member = {"id": f"m{rng.randrange(20)}"} if rng.random() < 0.6 else None
-    return dump(cart(*lines, order_id=order_id, member=member))
+    member = rng.randrange(MEMBERS) if rng.random() < 0.6 else None
+    if member is None:
+        return dump(cart(*lines, order_id=order_id))
+    coupons = [f"c{member}-{rng.randrange(COUPONS_EACH)}"] if rng.random() < 0.5 else []
+    return dump(cart(*lines, order_id=order_id, member={"id": f"m{member}"}, coupons=coupons))
 
 
 def fresh_db(path: Path) -> None:
+    """Two promotions, a $5 coupon template with coupons in every member's
+    wallet, and a gift activity granting a coupon for every $100 spent."""
+    gift = activity("g1", threshold=10_000, gifts=[{"template_id": "tg"}])
     with Engine.open(path, STORE) as engine:
-        engine.import_campaigns(dump(campaigns()))
+        engine.import_campaigns(dump([*campaigns(), template("t5"), gift_template("tg"), gift]))
+        engine.add_coupons(
+            dump(
+                [
+                    coupon(f"c{m}-{n}", member_id=f"m{m}")
+                    for m in range(MEMBERS)
+                    for n in range(COUPONS_EACH)
+                ]
+            )
+        )
 
 
 # -- two processes ------------------------------------------------------------
@@ -205,16 +231,32 @@ def check_whole(conn: sqlite3.Connection) -> None:
             "json_array_length(cart, '$.lines') FROM orders"
         )
     }
+    redeemed = dict(
+        conn.execute(
+            "SELECT redeemed_order_id, COUNT(*) FROM wallet WHERE status = 'redeemed' "
+            "GROUP BY redeemed_order_id"
+        )
+    )
     for oid, result in orders.items():
         assert lines[oid][0] == lines[oid][1] > 0, oid
         assert events[(oid, "order.committed")] == 1, oid
-        assert parts.get(oid, 0) == len(result.applied), oid
+        promotions = [a for a in result.applied if a.kind not in NOT_PARTICIPATIONS]
+        assert parts.get(oid, 0) == len(promotions), oid
+        used = sum(a.kind == "coupon" for a in result.applied)
+        assert events.get((oid, "coupon.redeemed"), 0) == used, oid
+        given_back = events.get((oid, "coupon.restored"), 0)
+        assert redeemed.get(oid, 0) == used - given_back, oid
         assert events.get((oid, "order.refunded"), 0) == refunds.get(oid, 0), oid
         assert refunded_units.get(oid, 0) == refunds.get(oid, 0), oid  # one unit per refund here
     orphans = conn.execute(
         "SELECT COUNT(*) FROM outbox WHERE order_id NOT IN (SELECT order_id FROM orders)"
     ).fetchone()[0]
     assert orphans == 0
+    # every gift accrual entry (a sale's, or a refund's taking back) has its event, and back
+    accrued = {i for (i,) in conn.execute("SELECT event_id FROM gift_accruals")}
+    sent = {i for (i,) in conn.execute("SELECT id FROM outbox WHERE kind = 'gift.accrued'")}
+    assert accrued == sent
+    assert set(redeemed) <= set(orders)
     assert set(parts) <= set(orders) and set(refunded_units) <= set(orders)
 
 
@@ -251,6 +293,11 @@ def test_sigkill_at_random_moments_never_loses_or_half_writes_an_order(db_path: 
         committed = event_id(STORE.id, oid, "order.committed", till=till_id)
         assert conn.execute("SELECT 1 FROM outbox WHERE id = ?", (committed,)).fetchone(), oid
     check_whole(conn)
+    # the killed work really was coupons, gift accruals and refunds, not just sales
+    kinds = dict(conn.execute("SELECT kind, COUNT(*) FROM outbox GROUP BY kind").fetchall())
+    assert kinds.get("coupon.redeemed", 0) > 0, kinds
+    assert kinds.get("gift.accrued", 0) > 0, kinds
+    assert kinds.get("order.refunded", 0) > 0, kinds
     json.dumps(sorted(present))  # every id is plain text
 
 

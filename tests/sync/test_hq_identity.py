@@ -58,9 +58,12 @@ def test_store_s2_cannot_squat_the_ids_of_store_s1(hq: HQ, till: Till, till2: Ti
 
     results = {e.id: e for e in s1_events}
     assert (report.accepted, report.duplicate) == (len(s1_events) - 2, 0)
-    assert till.pending() == 2  # refused, not marked sent: the till still holds them
-    held = till.conn.execute("SELECT id FROM outbox WHERE status = 'pending'").fetchall()
+    # refused, not marked sent: the till keeps them as dead letters with HQ's reason
+    assert (till.pending(), report.rejected) == (0, 2)
+    held = till.conn.execute("SELECT id FROM outbox WHERE status = 'dead'").fetchall()
     assert {i for (i,) in held} == {e.id for e in s1_events[:2]} <= set(results)
+    reasons = [r for (r,) in till.conn.execute("SELECT reason FROM sync_dead_letters")]
+    assert len(reasons) == 2 and all(r.startswith("refused: ") for r in reasons), reasons
     counted = hq.report()
     assert counted["events_by_store"] == {"s1": len(s1_events) - 2, "s2": 2}
 
