@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from pathlib import Path
 
+from pos_promo.sync import steps
 from pos_promo.sync.outbox import next_batch, record_results
 from pos_promo.sync.protocol import EventResult
 from pos_promo.sync.status import read_status
-from tests.sync.harness import Till, now, ring_up
+from tests.sync.harness import HQ, Till, cart, now, ring_up
 
 
 def test_conflict_and_refused_become_dead_letters_and_the_rest_is_sent(till: Till) -> None:
@@ -39,3 +42,29 @@ def test_conflict_and_refused_become_dead_letters_and_the_rest_is_sent(till: Til
     conn = sqlite3.connect(till.path)
     assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     conn.close()
+
+
+def test_a_second_till_of_the_store_reusing_an_order_number_loses_no_event(
+    hq: HQ, till: Till, tmp_path: Path
+) -> None:
+    (tmp_path / "second").mkdir()
+    second = Till.open(tmp_path / "second", "s1")
+    try:
+        for t in (till, second):
+            steps.pull_changes(t.conn, t.client(hq), now)
+        till.engine.commit(json.dumps(cart("o-1", "s1", price=1500, member="m-1")))
+        second.engine.commit(json.dumps(cart("o-1", "s1", price=2500, member="m-1")))
+        first_ids, second_ids = till.outbox_ids(), second.outbox_ids()
+        assert len(first_ids) == len(second_ids) == 2 and not first_ids & second_ids
+        reports = [steps.push_events(t.conn, t.client(hq), now) for t in (till, second)]
+    finally:
+        second.close()
+
+    # every event of both tills is held at HQ, none answered duplicate or dead
+    assert [(r.accepted, r.duplicate, r.rejected) for r in reports] == [(2, 0, 0), (2, 0, 0)]
+    assert set(hq.report(ids=True)["event_ids"]) == first_ids | second_ids
+    flags = [f for f in hq.report()["flags"] if f["kind"] == "order_conflict"]
+    assert len(flags) == 1 and flags[0]["store_id"] == "s1"
+    # the member took part twice, once at each till
+    [count] = hq.report()["participations"]
+    assert (count["member_id"], count["total"]) == ("m-1", 2)
