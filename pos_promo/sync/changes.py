@@ -61,7 +61,7 @@ from pos_promo.store.connection import immediate
 from pos_promo.store.documents import EXECUTION_ORDER, EXECUTION_ORDER_ID, apply_documents
 from pos_promo.sync.local import get_cursor, iso, set_cursor
 from pos_promo.sync.protocol import Change, ChangesPage, RawChangesPage
-from pos_promo.sync.unknown import unknown_fields
+from pos_promo.unknown import unknown_fields
 
 __all__ = [
     "QUARANTINE_PAYLOAD_LIMIT",
