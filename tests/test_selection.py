@@ -12,10 +12,12 @@ the same as the undivided one.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -52,6 +54,11 @@ class Threshold:
     def bound(self, base: Prices) -> int:
         return min(self.save, sum(sum(base[line]) for line in self.lines))
 
+    def steady(self, base: Prices, before: int) -> int:
+        """Its amount, if surely unchanged after others take off ``before``."""
+        spent = sum(sum(base[line]) for line in self.lines) - before
+        return self.save if spent >= self.threshold and self.save <= spent else 0
+
 
 @dataclass(frozen=True)
 class CheapestFree:
@@ -71,6 +78,10 @@ class CheapestFree:
 
     def bound(self, base: Prices) -> int:
         return max(base[line][k] for line in self.lines for k in range(len(base[line])))
+
+    def steady(self, base: Prices, before: int) -> int:
+        alone = self(base)
+        return alone.amount if before == 0 and isinstance(alone, Outcome) else 0
 
 
 def _mask(lines: Sequence[int]) -> int:
@@ -118,6 +129,14 @@ def problems(draw: st.DrawFn) -> tuple[list[Candidate], list[int], Prices]:
         if style == "all" or (style == "random" and draw(st.booleans())):
             compatible[i] |= 1 << j
             compatible[j] |= 1 << i
+    # what each surely gives: after the compatible ones ahead of it on its
+    # lines, which take off at most their bounds (as evaluate works it out)
+    for i, c in enumerate(cands):
+        before = sum(
+            d.bound for j, d in enumerate(cands[:i]) if compatible[i] >> j & 1 and d.lines & c.lines
+        )
+        steady = functools.partial(c.run.steady, base, before)  # type: ignore[attr-defined]
+        cands[i] = msgspec.structs.replace(c, steady=steady)
     return cands, compatible, base
 
 

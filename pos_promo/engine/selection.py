@@ -72,6 +72,8 @@ class Candidate(Struct, frozen=True):
     run: Runner
     bound: int  # the most it can give after any benefits before it
     lines: int = -1  # bit mask of the cart lines it reads or changes (-1: all)
+    # what it surely gives after any benefits before it (0 or None: not known)
+    steady: Callable[[], int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +227,7 @@ class _Search:
         # bound sums stop early once past the target only if bounds are >= 0
         self.positive = all(amount >= 0 for amount in self.amounts)
         self._touching: dict[int, int] | None = None  # line -> candidates on it
+        self._steady: list[bool | None] = [None] * n
         self._reach: dict[int, int] = {}  # candidate -> candidates it interacts with
 
     # -- bounds ------------------------------------------------------------
@@ -298,6 +301,44 @@ class _Search:
             mask &= ~part
         return parts
 
+    # -- takes that need no "leave" ---------------------------------------------
+
+    def steady(self, i: int) -> bool:
+        """Whether candidate ``i`` gives its stand-alone amount whatever runs
+        before it (worked out once, when first asked)."""
+        known = self._steady[i]
+        if known is None:
+            c = self.cands[i]
+            known = c.steady is not None and c.steady() == c.standalone.amount > 0
+            self._steady[i] = known
+        return known
+
+    def take_suffices(self, i: int, mask: int) -> bool:
+        """Whether every set of ``mask`` without ``i`` does worse with ``i``
+        added, so that only taking ``i`` needs searching.
+
+        True when ``i`` surely gives its amount and combines with every open
+        candidate after it, and the ones after it whose lines a change
+        started by ``i`` can reach either surely give their amount too or
+        could lose, all together, less than ``i`` gives: adding ``i`` to a
+        set then saves more, the ones that drop to nothing dropping out.
+        """
+        if not self.steady(i):
+            return False
+        later = mask >> (i + 1) << (i + 1)
+        if later & ~self.compatible[i]:
+            return False
+        reached, lines = self.lines[i], self.lines
+        gives = self.cands[i].standalone.amount
+        for j in _bits(later):
+            if lines[j] & reached:
+                if not self.steady(j):
+                    gives -= self.amounts[j]  # it may lose up to all it could give
+                    if gives <= 0:
+                        return False
+                reached |= lines[j]
+        return True
+
     # -- the search ----------------------------------------------------------
 
     def solve(self, mask: int, prices: Prices, dirty: int, need: int, depth: int) -> _Found | None:
@@ -366,6 +407,8 @@ class _Search:
                     if best is None or key < best.key:
                         best = _Found(rest_found.saved + outcome.amount, picked, key)
                         target = best.saved
+                if self.take_suffices(i, mask):
+                    return best  # every set leaving it out does worse
             start = i + 1
 
     def seed(self, base: Prices) -> _Found:
