@@ -390,7 +390,7 @@ def explain(
     for missed in result.not_applied:
         if missed.id == campaign_id:
             return missed
-    c = index.by_id.get(campaign_id)
+    c = index.compiled(campaign_id)
     if c is None:
         from pos_promo.errors import UnknownCampaign
 

@@ -189,7 +189,7 @@ def _promotions(
             continue
         out.append(_promotion_offer(c, view, mains, verdict, plans, places))
     # (not ``requested - by_id.keys()``: that walks every key of the index)
-    for wanted in sorted(w for w in cart.requested_promotions if w not in index.by_id):
+    for wanted in sorted(w for w in cart.requested_promotions if not index.knows(w)):
         not_applied.append(NotApplied(wanted, "unknown", "unknown_campaign"))
 
 
