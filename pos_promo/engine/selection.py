@@ -35,7 +35,8 @@ makes deciding groups apart exact.
 
 A pathological input (many mutually compatible benefits on the same lines)
 could still explode, so the search spends at most ``budget`` benefit runs
-and takes at most ``DEPTH`` benefits on one path; past that it keeps the
+(and ``STEPS_PER_RUN`` times as many steps) and takes at most ``DEPTH``
+benefits on one path; past that it keeps the
 best of what it found and a greedy pass, and says so (``exact`` False). The
 runs spent are reported either way.
 """
@@ -51,10 +52,11 @@ from msgspec import Struct
 from pos_promo.engine.outcome import Miss, Outcome
 from pos_promo.engine.units import Prices, apply
 
-__all__ = ["BUDGET", "DEPTH", "Candidate", "Selection", "select"]
+__all__ = ["BUDGET", "DEPTH", "STEPS_PER_RUN", "Candidate", "Selection", "select"]
 
 BUDGET = 1_000
 DEPTH = 150  # benefits taken on one path of the search (keeps Python's stack safe)
+STEPS_PER_RUN = 20  # search steps allowed per budgeted run (a step costs far less)
 
 Runner = Callable[[Prices], Outcome | Miss]
 
@@ -218,6 +220,7 @@ class _Search:
         self.budget = budget
         self.split_groups = split
         self.runs = 0
+        self.steps = 0
         self.exact = True
         self.lines = [c.lines for c in cands]
         self.amounts = [c.bound for c in cands]
@@ -372,6 +375,10 @@ class _Search:
         while True:
             rest = mask >> start
             if rest == 0:
+                return best
+            self.steps += 1
+            if self.steps > self.budget * STEPS_PER_RUN:
+                self.exact = False  # nodes without runs count too, more cheaply
                 return best
             i = start + ((rest & -rest).bit_length() - 1)
             open_ = mask >> i << i
