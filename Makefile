@@ -26,7 +26,9 @@ test: $(STAMP) lint
 	$(PY) -m pytest
 
 bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) bench/evaluate.py
+	$(PY) bench/plot.py
 	$(PY) bench/commit.py
 	$(PY) bench/sync.py
 	$(PY) bench/doors.py

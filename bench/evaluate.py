@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import TypeVar
 
 import msgspec
-import stacking  # bench/stacking.py, beside this file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -216,8 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         f"target: 30 lines x 10,000 campaigns <= {TARGET_RATIO:g}x the 1,000 figure: "
         f"{big.median_ms:.3f} ms = {ratio:.2f}x, {verdict[ratio > TARGET_RATIO]}"
     )
-    print()
-    stacking.main(["--quick"] if args.quick else [])
+    print("(the all-live shape and the stacking sizes: bench/plot.py)")
     print(f"\nwhole run {time.perf_counter() - began:.1f} s")
     return 0
 

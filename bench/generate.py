@@ -45,6 +45,7 @@ __all__ = [
     "WEEK",
     "Chain",
     "Item",
+    "all_active",
     "make_campaigns",
     "make_cart",
     "make_carts",
@@ -438,3 +439,19 @@ def make_carts(
 ) -> list[Doc]:
     rng = _rng(chain.seed if seed is None else seed, "carts", store_id, lines)
     return [make_cart(chain, rng, store_id, lines, f"order-{lines}-{n:04d}") for n in range(count)]
+
+
+def all_active(docs: list[Doc]) -> list[Doc]:
+    """The same campaigns all running and offered at every store: no store
+    scope, pause, time slot or date list keeps any out (channel, service
+    type and member conditions stay). The shape where many campaigns are
+    truly live at one store, about 140 qualifying for a 30-line cart per
+    1,000 campaigns."""
+    out = []
+    for doc in docs:
+        live = {k: v for k, v in doc.items() if k not in ("status", "time_slots", "dates")}
+        live["stores"] = "all"
+        live["period"] = {"start": "2026-01-01T00:00:00", "end": "2026-12-31T23:59:59"}
+        live.pop("store_rules", None)
+        out.append(live)
+    return out

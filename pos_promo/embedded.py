@@ -48,7 +48,7 @@ from pos_promo.errors import (
     StoreMismatch,
 )
 from pos_promo.gift_codec import check_gift_templates
-from pos_promo.model.campaign import Campaign
+from pos_promo.model.campaign import Campaign, SpendAndSave
 from pos_promo.model.cart import Cart, MemberCounts, StoreContext
 from pos_promo.model.catalog import Catalog
 from pos_promo.model.common import Sharing
@@ -92,7 +92,6 @@ class Engine:
         self.path = path
         self.store = store
         self._index: CampaignIndex = build_index((), store)
-        self._campaigns: dict[str, Campaign] = {}
         self._plans: dict[str, Sharing] = {}
         self._plan_versions: dict[str, int] = {}
         self._order: ExecutionOrder | None = None
@@ -161,7 +160,7 @@ class Engine:
     # -- the campaign cache ----------------------------------------------------
 
     def _refresh(self) -> None:
-        """Rebuild the index if another connection changed the cache since last look."""
+        """Update the index if another connection changed the cache since last look."""
         data_version = self._conn.execute("PRAGMA data_version").fetchone()[0]
         if data_version == self._data_version:
             return
@@ -174,16 +173,33 @@ class Engine:
         try:
             version = meta.cache_version(self._conn)
             if version != self._cache_version:
-                self._rebuild(version)
+                self._catch_up(version)
         finally:
             if own:
                 self._conn.execute("COMMIT")
+
+    def _catch_up(self, version: int) -> None:
+        """Bring the index to cache ``version``: update it for the Spend & Save
+        campaigns written since the index's own version, or rebuild it all
+        when anything else changed (coupon templates, gift activities and
+        sharing plans feed the gift set-up, which is built as a whole)."""
+        if self._cache_version < 0:
+            self._rebuild(version)
+            return
+        changed = cache.changed_since(self._conn, self._cache_version)
+        plans = documents.load_plans(self._conn)
+        same_plans = {pid: plan.version for pid, plan in plans.items()} == self._plan_versions
+        if not same_plans or not all(isinstance(c, SpendAndSave) for c in changed):
+            self._rebuild(version)
+            return
+        self._index = self._index.updated(changed)
+        self._order = documents.load_execution_order(self._conn)
+        self._cache_version = version
 
     def _rebuild(self, version: int) -> None:
         """Reload campaigns (coupon templates included), sharing plans and the
         execution order: one cache version covers all three."""
         campaigns = cache.load_campaigns(self._conn)
-        self._campaigns = {c.id: c for c in campaigns}
         self._index = build_index(campaigns, self.store)
         plans = documents.load_plans(self._conn)
         self._plans = {pid: plan.sharing for pid, plan in plans.items()}
@@ -235,7 +251,7 @@ class Engine:
                     else None,
                 )
             if report.changed:
-                self._rebuild(meta.cache_version(self._conn))
+                self._catch_up(meta.cache_version(self._conn))
         if unknown:
             report = msgspec.structs.replace(report, unknown_fields=unknown)
         return report

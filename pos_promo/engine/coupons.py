@@ -26,6 +26,7 @@ __all__ = [
     "Invalid",
     "check_coupon",
     "coupon_bound",
+    "coupon_steady",
     "run_coupon",
 ]
 
@@ -149,3 +150,24 @@ def coupon_bound(
     zeroed = zeroable([zero_cost(view, m) for m in units], before)
     prices = sorted(view.lines[m].unit_price for m in units)
     return prices[min(zeroed, len(prices) - 1)]
+
+
+def coupon_steady(
+    template: CouponTemplate, view: CartView, mains: list[int], alone: int, before: int
+) -> int:
+    """``alone`` if the coupon gives exactly that after benefits taking off at
+    most ``before`` on its lines, else 0: an amount off or a capped percent
+    still met and held with ``before`` less spent."""
+    if before <= 0:
+        return alone
+    benefit = template.benefit
+    if isinstance(benefit, FreeItem):
+        return 0
+    refs, _ = _eligible_units(view, mains)
+    spent = sum(view.base[line][k] for line, k in refs) - before
+    if spent < benefit.min_spend:
+        return 0
+    if isinstance(benefit, AmountOff):
+        return alone if benefit.amount == alone and alone <= spent else 0
+    capped = benefit.cap is not None and benefit.cap == alone
+    return alone if capped and percent_of(spent, benefit.rate_bp) >= alone else 0

@@ -8,6 +8,7 @@ order of lines or campaigns.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from operator import attrgetter
@@ -126,9 +127,10 @@ def evaluate(
         if offer.family in ("member_price", "member_discount"):
             members |= 1 << i
         # what the others ahead of it on its lines can take off
-        ahead = compatible[i] & ((1 << i) - 1) & ~members
-        if ahead:
-            ahead &= _overlapping(offers, ahead, offer.lines)
+        everyone = compatible[i] & ((1 << i) - 1)
+        if everyone:
+            everyone &= _overlapping(offers, everyone, offer.lines)
+        ahead = everyone & ~members
         cands.append(
             Candidate(
                 offer.id,
@@ -142,6 +144,9 @@ def evaluate(
                 if compatible[i]
                 else offer.standalone.amount,
                 offer.lines,
+                None
+                if offer.steady is None or not compatible[i]
+                else functools.partial(offer.steady, _sum_bounds(cands, everyone)),
             )
         )
     chosen = select(cands, compatible, view.base)
@@ -385,7 +390,7 @@ def explain(
     for missed in result.not_applied:
         if missed.id == campaign_id:
             return missed
-    c = index.by_id.get(campaign_id)
+    c = index.compiled(campaign_id)
     if c is None:
         from pos_promo.errors import UnknownCampaign
 

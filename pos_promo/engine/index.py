@@ -1,8 +1,9 @@
 """The campaign set compiled once for a store, indexed by item and category.
 
 Evaluation cost follows the campaigns that can touch a cart, not the whole
-set: campaigns of other stores are left out when the index is built, and a
-cart looks up only its own items and categories plus the store-wide ones.
+set: campaigns of other stores are not even compiled, and a cart looks up
+only its own items and categories plus the store-wide ones. A sync that
+changes a few campaigns updates the index for those (:meth:`updated`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from operator import attrgetter
 
-from pos_promo.engine.compiled import Compiled, compile_campaign
+from pos_promo.engine.compiled import Compiled, compile_campaign, store_in_scope
 from pos_promo.model.base import CampaignBase
 from pos_promo.model.campaign import Campaign, SpendAndSave
 from pos_promo.model.cart import Cart, StoreContext
@@ -22,7 +23,13 @@ __all__ = ["CampaignIndex", "build_index"]
 
 @dataclass(frozen=True)
 class CampaignIndex:
-    """Compiled campaigns of one store, with look-ups by id, item and category."""
+    """Compiled campaigns of one store, with look-ups by id, item and category.
+
+    Only campaigns whose store scope includes the store are compiled;
+    the others are kept as they came (``elsewhere``) and compiled only when
+    a cart names one or :func:`~pos_promo.engine.evaluate.explain` asks.
+    An index is never changed: :meth:`updated` makes the next one.
+    """
 
     store: StoreContext
     by_id: dict[str, Compiled]
@@ -32,9 +39,23 @@ class CampaignIndex:
     # coupon templates by id, and every other kind (cumulative gifts...) by kind
     templates: dict[str, CouponTemplate] = field(default_factory=dict)
     others: dict[str, list[CampaignBase]] = field(default_factory=dict)
+    # Spend & Save campaigns of other stores, not compiled
+    elsewhere: dict[str, SpendAndSave] = field(default_factory=dict)
 
     def __len__(self) -> int:
-        return len(self.by_id)
+        return len(self.by_id) + len(self.elsewhere)
+
+    def compiled(self, campaign_id: str) -> Compiled | None:
+        """The campaign compiled for this store, whichever store it is for."""
+        found = self.by_id.get(campaign_id)
+        if found is not None:
+            return found
+        raw = self.elsewhere.get(campaign_id)
+        return None if raw is None else compile_campaign(raw, self.store)
+
+    def knows(self, campaign_id: str) -> bool:
+        """Whether a Spend & Save campaign ``campaign_id`` is in the set."""
+        return campaign_id in self.by_id or campaign_id in self.elsewhere
 
     def considered(self, cart: Cart) -> list[Compiled]:
         """Campaigns that could touch the cart's items, plus those the cart names.
@@ -72,7 +93,7 @@ class CampaignIndex:
                         elif got[-1] != index:
                             got.append(index)
         for wanted in cart.requested_promotions:
-            named = self.by_id.get(wanted)
+            named = self.compiled(wanted)
             if named is not None:
                 found[named.id] = named
         # execution order: priority high to low, then id (ids are unique here,
@@ -81,32 +102,93 @@ class CampaignIndex:
         ordered.sort(key=_PRIORITY, reverse=True)
         return ordered, hits
 
+    def updated(self, campaigns: Iterable[Campaign]) -> CampaignIndex:
+        """The index with ``campaigns`` added or put in place of the cached
+        ones with their ids: the work follows the campaigns that changed,
+        not the whole set (the look-up lists they were or are in are copied,
+        the rest shared with this index, which stays as it was)."""
+        changed = list(campaigns)
+        ids = {c.id for c in changed}
+        by_id, elsewhere = dict(self.by_id), dict(self.elsewhere)
+        by_item, by_category = dict(self.by_item), dict(self.by_category)
+        templates = dict(self.templates)
+        store_wide = self.store_wide
+        for cid in ids:
+            elsewhere.pop(cid, None)
+            templates.pop(cid, None)
+            old = by_id.pop(cid, None)
+            if old is None:
+                continue
+            scope = old.items
+            if scope.all_items:
+                store_wide = [c for c in store_wide if c.id != cid]
+                continue
+            for key in scope.item_ids:
+                _drop(by_item, key, cid)
+            for key in scope.category_ids:
+                _drop(by_category, key, cid)
+        others = {
+            kind: [c for c in listed if c.id not in ids] for kind, listed in self.others.items()
+        }
+        index = CampaignIndex(
+            self.store,
+            by_id,
+            by_item,
+            by_category,
+            list(store_wide),
+            templates,
+            {kind: listed for kind, listed in others.items() if listed},
+            elsewhere,
+        )
+        for campaign in changed:
+            _add(index, campaign, shared=True)
+        return index
+
+
+def _drop(table: dict[str, list[Compiled]], key: str, campaign_id: str) -> None:
+    kept = [c for c in table.get(key, ()) if c.id != campaign_id]
+    if kept:
+        table[key] = kept
+    else:
+        table.pop(key, None)
+
 
 _ID = attrgetter("id")
 _PRIORITY = attrgetter("priority")
 
 
+def _add(index: CampaignIndex, campaign: Campaign, *, shared: bool) -> None:
+    """File one campaign in ``index``; ``shared``: its look-up lists may be
+    another index's too, so they are copied, not appended to."""
+    if isinstance(campaign, CouponTemplate):
+        index.templates[campaign.id] = campaign
+        return
+    if not isinstance(campaign, SpendAndSave):
+        kind = type(campaign).__struct_config__.tag
+        index.others.setdefault(str(kind), []).append(campaign)
+        return
+    if not store_in_scope(campaign, index.store):
+        index.elsewhere[campaign.id] = campaign
+        return
+    compiled = compile_campaign(campaign, index.store)
+    index.by_id[compiled.id] = compiled
+    if campaign.status == "archived":
+        return
+    scope = compiled.items
+    if scope.all_items:
+        index.store_wide.append(compiled)
+        return
+    for table, keys in ((index.by_item, scope.item_ids), (index.by_category, scope.category_ids)):
+        for key in keys:
+            if shared:
+                table[key] = [*table.get(key, ()), compiled]
+            else:
+                table.setdefault(key, []).append(compiled)
+
+
 def build_index(campaigns: Iterable[Campaign], store: StoreContext) -> CampaignIndex:
-    """Compile every campaign for ``store``; only in-store ones go in the look-ups."""
+    """Compile the campaigns of ``store``; keep the rest for when they are asked for."""
     index = CampaignIndex(store, {})
     for campaign in campaigns:
-        if isinstance(campaign, CouponTemplate):
-            index.templates[campaign.id] = campaign
-            continue
-        if not isinstance(campaign, SpendAndSave):
-            kind = type(campaign).__struct_config__.tag
-            index.others.setdefault(str(kind), []).append(campaign)
-            continue
-        compiled = compile_campaign(campaign, store)
-        index.by_id[compiled.id] = compiled
-        if not compiled.in_store or campaign.status == "archived":
-            continue
-        scope = compiled.items
-        if scope.all_items:
-            index.store_wide.append(compiled)
-            continue
-        for item in scope.item_ids:
-            index.by_item.setdefault(item, []).append(compiled)
-        for category in scope.category_ids:
-            index.by_category.setdefault(category, []).append(compiled)
+        _add(index, campaign, shared=False)
     return index

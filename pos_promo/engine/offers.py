@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from pos_promo.engine.audience import Blocked, Context, check_audience
 from pos_promo.engine.compiled import Compiled, compile_audience
-from pos_promo.engine.coupons import check_coupon, coupon_bound, run_coupon
+from pos_promo.engine.coupons import check_coupon, coupon_bound, coupon_steady, run_coupon
 from pos_promo.engine.index import CampaignIndex
 from pos_promo.engine.members import member_discount, member_price
 from pos_promo.engine.outcome import Miss, Outcome
@@ -33,6 +33,7 @@ from pos_promo.engine.spend_and_save import (
     eligible_mains,
     mains_in_scope,
     run,
+    steady_amount,
     upper_bound,
 )
 from pos_promo.engine.units import CartView, Prices
@@ -65,6 +66,9 @@ class Offer:
     place: tuple[int, int, int, str, str]  # execution order
     template_id: str | None = None
     lines: int = -1  # bit mask of the cart lines it reads or changes (-1: all)
+    # what it surely gives after benefits before it that take off at most the
+    # amount it is given on its lines (0: not known)
+    steady: Callable[[int], int] | None = None
 
     @property
     def sharing_key(self) -> str:
@@ -122,6 +126,7 @@ def _members(ctx: Context, view: CartView, out: list[Offer]) -> None:
                 functools.partial(_fixed, alone.amount),
                 (FAMILY_RANK["member_price"], 0, 0, "", ""),
                 lines=_member_price_lines(view),
+                steady=functools.partial(_fixed, alone.amount),  # nothing runs before it
             )
         )
     rate = member.discount_rate_bp
@@ -184,7 +189,7 @@ def _promotions(
             continue
         out.append(_promotion_offer(c, view, mains, verdict, plans, places))
     # (not ``requested - by_id.keys()``: that walks every key of the index)
-    for wanted in sorted(w for w in cart.requested_promotions if w not in index.by_id):
+    for wanted in sorted(w for w in cart.requested_promotions if not index.knows(w)):
         not_applied.append(NotApplied(wanted, "unknown", "unknown_campaign"))
 
 
@@ -213,6 +218,7 @@ def _promotion_offer(
         functools.partial(upper_bound, c, view, mains, alone.amount),
         (FAMILY_RANK["promotion"], places.get(c.id, _LAST), -c.priority, c.id, ""),
         lines=bundle_lines(view, mains),
+        steady=functools.partial(steady_amount, c, view, mains, alone.amount),
     )
 
 
@@ -317,6 +323,7 @@ def _coupons(
                 ),
                 template.id,
                 bundle_lines(view, mains),
+                functools.partial(coupon_steady, template, view, mains, alone.amount),
             )
         )
 

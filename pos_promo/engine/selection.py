@@ -35,7 +35,8 @@ makes deciding groups apart exact.
 
 A pathological input (many mutually compatible benefits on the same lines)
 could still explode, so the search spends at most ``budget`` benefit runs
-and takes at most ``DEPTH`` benefits on one path; past that it keeps the
+(and ``STEPS_PER_RUN`` times as many steps) and takes at most ``DEPTH``
+benefits on one path; past that it keeps the
 best of what it found and a greedy pass, and says so (``exact`` False). The
 runs spent are reported either way.
 """
@@ -51,10 +52,11 @@ from msgspec import Struct
 from pos_promo.engine.outcome import Miss, Outcome
 from pos_promo.engine.units import Prices, apply
 
-__all__ = ["BUDGET", "DEPTH", "Candidate", "Selection", "select"]
+__all__ = ["BUDGET", "DEPTH", "STEPS_PER_RUN", "Candidate", "Selection", "select"]
 
 BUDGET = 1_000
 DEPTH = 150  # benefits taken on one path of the search (keeps Python's stack safe)
+STEPS_PER_RUN = 20  # search steps allowed per budgeted run (a step costs far less)
 
 Runner = Callable[[Prices], Outcome | Miss]
 
@@ -72,6 +74,8 @@ class Candidate(Struct, frozen=True):
     run: Runner
     bound: int  # the most it can give after any benefits before it
     lines: int = -1  # bit mask of the cart lines it reads or changes (-1: all)
+    # what it surely gives after any benefits before it (0 or None: not known)
+    steady: Callable[[], int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +220,7 @@ class _Search:
         self.budget = budget
         self.split_groups = split
         self.runs = 0
+        self.steps = 0
         self.exact = True
         self.lines = [c.lines for c in cands]
         self.amounts = [c.bound for c in cands]
@@ -225,6 +230,7 @@ class _Search:
         # bound sums stop early once past the target only if bounds are >= 0
         self.positive = all(amount >= 0 for amount in self.amounts)
         self._touching: dict[int, int] | None = None  # line -> candidates on it
+        self._steady: list[bool | None] = [None] * n
         self._reach: dict[int, int] = {}  # candidate -> candidates it interacts with
 
     # -- bounds ------------------------------------------------------------
@@ -298,6 +304,44 @@ class _Search:
             mask &= ~part
         return parts
 
+    # -- takes that need no "leave" ---------------------------------------------
+
+    def steady(self, i: int) -> bool:
+        """Whether candidate ``i`` gives its stand-alone amount whatever runs
+        before it (worked out once, when first asked)."""
+        known = self._steady[i]
+        if known is None:
+            c = self.cands[i]
+            known = c.steady is not None and c.steady() == c.standalone.amount > 0
+            self._steady[i] = known
+        return known
+
+    def take_suffices(self, i: int, mask: int) -> bool:
+        """Whether every set of ``mask`` without ``i`` does worse with ``i``
+        added, so that only taking ``i`` needs searching.
+
+        True when ``i`` surely gives its amount and combines with every open
+        candidate after it, and the ones after it whose lines a change
+        started by ``i`` can reach either surely give their amount too or
+        could lose, all together, less than ``i`` gives: adding ``i`` to a
+        set then saves more, the ones that drop to nothing dropping out.
+        """
+        if not self.steady(i):
+            return False
+        later = mask >> (i + 1) << (i + 1)
+        if later & ~self.compatible[i]:
+            return False
+        reached, lines = self.lines[i], self.lines
+        gives = self.cands[i].standalone.amount
+        for j in _bits(later):
+            if lines[j] & reached:
+                if not self.steady(j):
+                    gives -= self.amounts[j]  # it may lose up to all it could give
+                    if gives <= 0:
+                        return False
+                reached |= lines[j]
+        return True
+
     # -- the search ----------------------------------------------------------
 
     def solve(self, mask: int, prices: Prices, dirty: int, need: int, depth: int) -> _Found | None:
@@ -331,6 +375,10 @@ class _Search:
         while True:
             rest = mask >> start
             if rest == 0:
+                return best
+            self.steps += 1
+            if self.steps > self.budget * STEPS_PER_RUN:
+                self.exact = False  # nodes without runs count too, more cheaply
                 return best
             i = start + ((rest & -rest).bit_length() - 1)
             open_ = mask >> i << i
@@ -366,6 +414,8 @@ class _Search:
                     if best is None or key < best.key:
                         best = _Found(rest_found.saved + outcome.amount, picked, key)
                         target = best.saved
+                if self.take_suffices(i, mask):
+                    return best  # every set leaving it out does worse
             start = i + 1
 
     def seed(self, base: Prices) -> _Found:

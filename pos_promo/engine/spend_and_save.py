@@ -26,6 +26,7 @@ __all__ = [
     "eligible_mains",
     "mains_in_scope",
     "run",
+    "steady_amount",
     "upper_bound",
     "zero_cost",
     "zeroable",
@@ -473,6 +474,41 @@ def upper_bound(
                 best = max(best, sum(reach[: free_step.free]))
     cap = campaign.max_discount
     return best if cap is None else min(best, cap)
+
+
+def steady_amount(
+    campaign: Compiled, view: CartView, mains: list[int], alone: int, before: int
+) -> int:
+    """``alone`` if the promotion gives exactly that after any benefits that
+    take off at most ``before`` on its lines, else 0 (not known).
+
+    Its tier stays met when the threshold is still reached with ``before``
+    less counted (fewer items: as many as ``before`` can zero), and its
+    amount stays when the room left after ``before`` still holds it. The
+    stacking search takes such a promotion without weighing sets that leave
+    it out, when nothing after it can be changed by it.
+    """
+    if before <= 0:
+        return alone
+    rule = campaign.rule
+    if isinstance(rule, ItemsFree) or not _rising(rule):
+        return 0
+    units = _units(campaign, view, view.base, mains)
+    base = view.base
+    cap = campaign.max_discount
+    if isinstance(rule, SpendSave):
+        reached = sum(u.counted for u in units) - before
+        room = sum(u.discountable for u in units) - before
+        met = [step.save for step in rule.tiers if step.spend <= reached]
+    else:
+        items = [u for u in units if base[u.ref[0]][u.ref[1]] > 0]
+        left = len(items) - zeroable([zero_cost(view, u.ref[0]) for u in items], before)
+        room = sum(u.discountable for u in items) - before
+        met = [step.save for step in rule.tiers if step.items <= left]
+    if not met:
+        return 0
+    amount = met[-1] if cap is None else min(met[-1], cap)
+    return alone if amount == alone and amount <= room else 0
 
 
 def zero_cost(view: CartView, line: int) -> int:

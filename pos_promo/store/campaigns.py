@@ -24,15 +24,20 @@ import sqlite3
 from collections.abc import Sequence
 
 import msgspec
-from sqlite_utils import Database
 
 from pos_promo.errors import UnknownCampaign
 from pos_promo.model.campaign import Campaign
 from pos_promo.model.order import CampaignRow, ImportReport
-from pos_promo.store.meta import bump_cache_version
+from pos_promo.store.meta import bump_cache_version, cache_version
 from pos_promo.store.versions import keep_campaigns
 
-__all__ = ["apply_import", "campaign_rows", "get_campaign", "load_campaigns"]
+__all__ = [
+    "apply_import",
+    "campaign_rows",
+    "changed_since",
+    "get_campaign",
+    "load_campaigns",
+]
 
 _ONE = msgspec.json.Decoder(Campaign)
 _MANY = msgspec.json.Decoder(list[Campaign])
@@ -61,6 +66,7 @@ def apply_import(
     rows = []
     versions: list[tuple[str, int, str, str]] = []
     imported_at = at.astimezone(dt.UTC).isoformat() if at is not None else None
+    changed_in = cache_version(conn) + 1  # the version this import bumps the cache to
     for campaign in campaigns:
         old = cached.get(campaign.id)
         if old is None:
@@ -89,9 +95,12 @@ def apply_import(
                     "name": campaign.name,
                     "payload": payload,
                     "imported_at": imported_at,
+                    "changed_in": changed_in,
                 }
             )
     if rows:
+        from sqlite_utils import Database  # not needed to open a till: import when used
+
         Database(conn, execute_plugins=False, recursive_triggers=False).table(
             "campaigns"
         ).upsert_all(rows, pk="id")
@@ -110,6 +119,19 @@ def apply_import(
 def load_campaigns(conn: sqlite3.Connection) -> list[Campaign]:
     """Every cached campaign, decoded in one pass (they were checked on import)."""
     payloads = [row[0] for row in conn.execute("SELECT payload FROM campaigns ORDER BY id")]
+    if not payloads:
+        return []
+    return _MANY.decode("[" + ",".join(payloads) + "]")
+
+
+def changed_since(conn: sqlite3.Connection, version: int) -> list[Campaign]:
+    """The cached campaigns that imports after cache version ``version`` wrote."""
+    payloads = [
+        row[0]
+        for row in conn.execute(
+            "SELECT payload FROM campaigns WHERE changed_in > ? ORDER BY id", (version,)
+        )
+    ]
     if not payloads:
         return []
     return _MANY.decode("[" + ",".join(payloads) + "]")

@@ -13,16 +13,18 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING
 
 from pos_promo.store.connection import immediate
+
+if TYPE_CHECKING:  # sqlite-utils is imported only when a migration runs
+    from sqlite_utils import Database
 
 __all__ = ["MIGRATIONS_TABLE", "Migrations"]
 
 MIGRATIONS_TABLE = "_migrations"
 
-Step = Callable[[Database], None]
+Step = Callable[["Database"], None]
 
 
 @dataclass
@@ -60,6 +62,8 @@ class Migrations:
         """Apply every pending step, each in its own transaction; the names applied."""
         if not self.pending(conn):  # the common case: one read, no write lock
             return []
+        from sqlite_utils import Database  # ~0.1 s to import: only when needed
+
         db = Database(conn, execute_plugins=False, recursive_triggers=False)
         ran = []
         for seq, (name, step) in enumerate(self.steps, 1):

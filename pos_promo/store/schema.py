@@ -9,10 +9,12 @@ wire types. ``docs/store.md`` describes every table.
 from __future__ import annotations
 
 import secrets
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING
 
 from pos_promo.store.migrations import Migrations
+
+if TYPE_CHECKING:  # migrations get a Database only when they run
+    from sqlite_utils import Database
 
 __all__ = ["MIGRATIONS"]
 
@@ -288,3 +290,15 @@ def m0009_till_identity(db: Database) -> None:
     db.execute(
         "INSERT OR IGNORE INTO meta (key, value) VALUES ('till', ?)", [secrets.token_hex(16)]
     )
+
+
+@MIGRATIONS
+def m0010_campaign_change_marks(db: Database) -> None:
+    """Each cached campaign row carries the cache version that wrote it.
+
+    A till whose index is at cache version ``v`` reads only the rows with
+    ``changed_in > v`` after a sync and updates its index for those,
+    instead of decoding and compiling every campaign again.
+    """
+    db.execute("ALTER TABLE campaigns ADD COLUMN changed_in INTEGER")
+    db.execute("CREATE INDEX campaigns_changed_in ON campaigns (changed_in)")

@@ -163,3 +163,38 @@ def test_an_organisation_campaign_applies_to_its_stores(engine: Engine) -> None:
     assert "brand-1" in STORE.org_ids
     engine.import_campaigns(dump([campaign("org", stores={"org_ids": ["brand-1"]})]))
     assert applied(engine) == ["org"]
+
+
+def test_a_sync_that_changes_a_few_campaigns_updates_the_index_for_those(
+    open_engine: Callable[..., Engine],
+) -> None:
+    """The till keeps every unchanged compiled campaign (the same objects),
+    and ends with what a till opened afresh compiles."""
+    till = open_engine()
+    daemon = open_engine()
+    docs = [campaign(f"p{i}", items={"item_ids": [f"i{i % 3}"]}) for i in range(6)]
+    daemon.import_campaigns(dump(docs))
+    before = till.index
+    daemon.import_campaigns(
+        dump(
+            [
+                campaign("p1", version=2, status="paused", items={"item_ids": ["i1"]}),
+                campaign("p2", version=2, items={"category_ids": ["hot"]}),
+                campaign("p7", items={"all_items": True}),
+            ]
+        )
+    )
+    after = till.index
+    assert after is not before
+    assert all(after.by_id[cid] is before.by_id[cid] for cid in ("p0", "p3", "p4", "p5"))
+    assert after.by_id["p1"] is not before.by_id["p1"]
+    fresh = open_engine().index
+    for index in (after, fresh):
+        assert sorted(index.by_id) == ["p0", "p1", "p2", "p3", "p4", "p5", "p7"]
+    assert {k: sorted(c.id for c in v) for k, v in after.by_item.items()} == {
+        k: sorted(c.id for c in v) for k, v in fresh.by_item.items()
+    }
+    assert sorted(after.by_category) == sorted(fresh.by_category) == ["hot"]
+    assert [c.id for c in after.store_wide] == [c.id for c in fresh.store_wide] == ["p7"]
+    sale = dump(cart(line("A", 12000, item_id="i1"), line("B", 12000, item_id="i2")))
+    assert till.evaluate(sale) == open_engine().evaluate(sale)

@@ -1,0 +1,122 @@
+"""The campaign index: only this store's campaigns compiled, and an update
+for a few changed campaigns that gives what a full rebuild gives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pos_promo.codec import campaign_from_obj, cart_from_obj
+from pos_promo.engine.evaluate import evaluate, explain
+from pos_promo.engine.index import CampaignIndex, build_index
+from pos_promo.model.campaign import Campaign
+from pos_promo.model.cart import StoreContext
+from tests.helpers import campaign, cart, line
+
+STORE = StoreContext("s1", "America/New_York", org_ids=frozenset({"east"}))
+ITEMS = ("a", "b", "c", "d")
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def campaign_docs(draw: st.DrawFn, campaign_id: str, version: int) -> dict[str, Any]:
+    stores = draw(
+        st.sampled_from(
+            ["all", {"store_ids": ["s1"]}, {"store_ids": ["s2"]}, {"org_ids": ["east"]}]
+        )
+    )
+    items = draw(
+        st.sampled_from(
+            [
+                {"all_items": True},
+                {"item_ids": sorted(draw(st.sets(st.sampled_from(ITEMS), min_size=1)))},
+                {"category_ids": [draw(st.sampled_from(["hot", "cold"]))]},
+                {"item_ids": ["a"], "category_ids": ["cold"]},
+            ]
+        )
+    )
+    doc = campaign(
+        campaign_id,
+        {"type": "spend_save", "tiers": [{"spend": draw(st.integers(1, 8)) * 500, "save": 300}]},
+        version=version,
+        stores=stores,
+        items=items,
+        priority=draw(st.integers(0, 3)),
+        status=draw(st.sampled_from(["active", "active", "paused", "archived"])),
+    )
+    if draw(st.booleans()):
+        doc["sharing"] = {"promotions": {"mode": "all"}}
+    return doc
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> tuple[list[Campaign], list[Campaign]]:
+    """A campaign set, and a sync's changes: new versions of some, new ones."""
+    n = draw(st.integers(1, 12))
+    first = [draw(campaign_docs(f"p{i:02d}", 1)) for i in range(n)]
+    changed_ids = draw(st.sets(st.integers(0, n + 3), max_size=5))
+    changes = [draw(campaign_docs(f"p{i:02d}", 2)) for i in sorted(changed_ids)]
+    return [campaign_from_obj(d) for d in first], [campaign_from_obj(d) for d in changes]
+
+
+CARTS = [
+    cart_from_obj(
+        cart(
+            line("L1", 2500, item_id="a", category_ids=["hot"]),
+            line("L2", 1800, 2, item_id="b", category_ids=["cold"]),
+            line("L3", 900, item_id="d", category_ids=["hot"]),
+        )
+    ),
+    cart_from_obj(cart(line("L1", 4000, item_id="c", category_ids=["cold"]))),
+    cart_from_obj(
+        cart(line("L1", 3000, item_id="a"), requested_promotions=["p00", "p01", "p02", "p15"])
+    ),
+]
+
+
+def _shape(index: CampaignIndex) -> dict[str, object]:
+    return {
+        "compiled": sorted(index.by_id),
+        "elsewhere": sorted(index.elsewhere),
+        "by_item": {k: sorted(c.id for c in v) for k, v in index.by_item.items()},
+        "by_category": {k: sorted(c.id for c in v) for k, v in index.by_category.items()},
+        "store_wide": sorted(c.id for c in index.store_wide),
+    }
+
+
+@SETTINGS
+@given(histories())
+def test_an_update_gives_what_a_full_rebuild_gives(
+    history: tuple[list[Campaign], list[Campaign]],
+) -> None:
+    first, changes = history
+    before = build_index(first, STORE)
+    shape_before = _shape(before)
+    latest = {c.id: c for c in first} | {c.id: c for c in changes}
+    rebuilt = build_index(sorted(latest.values(), key=lambda c: c.id), STORE)
+    updated = before.updated(changes)
+    assert _shape(updated) == _shape(rebuilt)
+    assert _shape(before) == shape_before  # the old index is left as it was
+    for one in CARTS:
+        assert evaluate(one, updated) == evaluate(one, rebuilt)
+        for cid in sorted(latest):
+            assert explain(one, updated, cid) == explain(one, rebuilt, cid)
+
+
+def test_only_this_stores_campaigns_are_compiled() -> None:
+    campaigns = [
+        campaign_from_obj(campaign("here", stores={"store_ids": ["s1"]})),
+        campaign_from_obj(campaign("org", stores={"org_ids": ["east"]})),
+        campaign_from_obj(campaign("there", stores={"store_ids": ["s2"]})),
+    ]
+    index = build_index(campaigns, STORE)
+    assert sorted(index.by_id) == ["here", "org"]
+    assert sorted(index.elsewhere) == ["there"]
+    assert len(index) == 3
+    one = cart_from_obj(cart(line("L1", 12000), requested_promotions=["there"]))
+    verdict = explain(one, index, "there")
+    assert (verdict.id, getattr(verdict, "reason", None)) == ("there", "store_not_eligible")
+    missed = {n.id: n.reason for n in evaluate(one, index).not_applied}
+    assert missed["there"] == "store_not_eligible"
