@@ -108,7 +108,9 @@ def _logging(verbose: bool) -> None:
     )
     # APScheduler logs "Running job"/"executed successfully" per run; ours is the one line.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler.scheduler").addFilter(_expected_skips)
+    # the skip is logged by the scheduler, the missed run by the executor that ran late
+    for name in ("apscheduler.scheduler", "apscheduler.executors.default"):
+        logging.getLogger(name).addFilter(_expected_skips)
     if not verbose:
         logging.getLogger("urllib3").setLevel(logging.WARNING)
 
