@@ -497,7 +497,7 @@ class Engine:
 
     # -- cumulative gifts --------------------------------------------------------
 
-    def release_due(self, now: dt.datetime) -> tuple[str, ...]:
+    def release_gifts(self, now: dt.datetime) -> tuple[str, ...]:
         """Issue the scheduled gift coupons due at ``now``; the ids released.
 
         Idempotent: a coupon is released once, whoever asks first (the
