@@ -66,7 +66,7 @@ class JobResult:
 
 
 def release_gifts(conn: sqlite3.Connection, clock: Clock) -> str:
-    """Issue the scheduled gift coupons that are due (``release_due(now)``).
+    """Issue the scheduled gift coupons that are due (``Engine.release_gifts(now)``).
 
     Idempotent, and safe beside the till: a release flips its row inside
     ``BEGIN IMMEDIATE``, so a commit or evaluation at the till that finds

@@ -36,8 +36,10 @@ from pos_promo.doors import (
     accept_store,
 )
 from pos_promo.engine.accrual import compile_activities
+from pos_promo.engine.audience import Context
 from pos_promo.engine.clock import LocalMoment, local_moment
 from pos_promo.engine.evaluate import evaluate, explain
+from pos_promo.engine.gift_orders import OrderGift, order_gifts
 from pos_promo.engine.index import CampaignIndex, build_index
 from pos_promo.errors import (
     InvalidCart,
@@ -67,10 +69,21 @@ from pos_promo.model.order import (
 from pos_promo.model.result import Applied, EvaluationResult, NotApplied
 from pos_promo.model.wallet import WalletEntry, WalletReport
 from pos_promo.store import campaigns as cache
-from pos_promo.store import documents, gift_coupons, gifts, members, meta, orders, outbox, refunds
+from pos_promo.store import (
+    documents,
+    gift_coupons,
+    gift_ledger,
+    gifts,
+    members,
+    meta,
+    orders,
+    outbox,
+    refunds,
+)
 from pos_promo.store import wallet as wallet_store
 from pos_promo.store.connection import Durability, connect, immediate
 from pos_promo.store.counts import member_counts
+from pos_promo.store.gift_coupons import EventRow
 from pos_promo.store.gift_report import gift_metrics, member_gifts
 from pos_promo.store.metrics import campaign_metrics
 from pos_promo.store.receipts import build_receipt
@@ -345,6 +358,30 @@ class Engine:
         )
         return result, presented, counts
 
+    def _order_gifts(
+        self,
+        cart: Cart,
+        result: EvaluationResult,
+        payments: Sequence[Payment],
+        now: LocalMoment,
+        *,
+        grant: bool,
+    ) -> tuple[OrderGift, ...]:
+        """The engine's decision for each live gift activity, from the member's
+        standing as this connection reads it."""
+        member = cart.member
+        standings = gift_ledger.standing(self._conn, member.id) if member is not None else {}
+        return order_gifts(
+            self._gifts.activities,
+            Context(cart, self.store, now, {}),
+            result,
+            payments,
+            standings,
+            self._gifts.templates,
+            self._gifts.zone,
+            grant=grant,
+        )
+
     def evaluate(
         self,
         cart: Cart | bytes | str,
@@ -371,8 +408,8 @@ class Engine:
             result = self._evaluate(cart, instant, now, counts)[0]
             if not self._gifts.activities:
                 return result
-            accruals = gifts.preview_gifts(self._conn, self._gifts, cart, result, now)
-            return msgspec.structs.replace(result, accruals=accruals)
+            decided = self._order_gifts(cart, result, (), now, grant=False)
+            return msgspec.structs.replace(result, accruals=tuple(d.preview for d in decided))
 
     def explain(
         self,
@@ -441,9 +478,11 @@ class Engine:
             result, presented, counts = self._evaluate(cart, instant, now)
             if payments is not None:
                 _check_total(paid, result.total)
-            accruals, gift_events = gifts.commit_gifts(conn, self._gifts, cart, result, paid, now)
-            if accruals:
-                result = msgspec.structs.replace(result, accruals=accruals)
+            gift_events: list[EventRow] = []
+            if self._gifts.activities:  # the engine decides, the store records
+                decided = self._order_gifts(cart, result, paid, now, grant=True)
+                gift_events = gifts.record_commit(conn, self.store.id, cart, result, decided)
+                result = msgspec.structs.replace(result, accruals=tuple(d.preview for d in decided))
             receipt = build_receipt(
                 cart,
                 result,
@@ -497,7 +536,7 @@ class Engine:
 
     # -- cumulative gifts --------------------------------------------------------
 
-    def release_due(self, now: dt.datetime) -> tuple[str, ...]:
+    def release_gifts(self, now: dt.datetime) -> tuple[str, ...]:
         """Issue the scheduled gift coupons due at ``now``; the ids released.
 
         Idempotent: a coupon is released once, whoever asks first (the

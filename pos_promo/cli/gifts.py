@@ -128,7 +128,7 @@ def register(
     def release(args: argparse.Namespace) -> int:
         now = parse_instant(args.at) or dt.datetime.now(dt.UTC)
         with opener(args) as engine:
-            emit({"at": now.isoformat(), "released": engine.release_due(now)}, args.format)
+            emit({"at": now.isoformat(), "released": engine.release_gifts(now)}, args.format)
         return 0
 
     member = subparsers.add_parser("member", help="a member's cumulative gifts")

@@ -1,14 +1,16 @@
-"""The cumulative gift at the till: accrue at commit, grant, release, take back.
+"""The cumulative gift at the till: record accruals, grants, releases, take-backs.
 
-This module ties the pure rules (:mod:`pos_promo.engine.accrual`,
-:mod:`pos_promo.engine.grants`) to the ledger and the wallet inside the
+The engine decides what a committed order does to each activity
+(:mod:`pos_promo.engine.gift_orders`: what it adds, which ordinals it
+grants, the coupons each plans) from the member's standing the store
+reads; this module records that in the ledger and the wallet inside the
 caller's ``BEGIN IMMEDIATE`` transaction, and returns the outbox events
 the transaction must write with them:
 
 * a commit writes one accrual entry per activity the order adds to, then
-  grants every ordinal the member's total now reaches and has not been
-  granted (several in one order if earned), each with its coupons: instant
-  ones go into the wallet, delayed ones are scheduled;
+  every ordinal the engine granted (several in one order if earned), each
+  with its coupons: instant ones go into the wallet, delayed ones are
+  scheduled;
 * a refund writes negative entries (what the order no longer earns, from
   the basis kept at commit and the units left) and revokes every grant the
   total no longer reaches: unused coupons voided, pending releases
@@ -29,26 +31,19 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from pos_promo.engine.accrual import (
-    CompiledActivity,
-    LineUnits,
-    accrual_basis,
-    preview,
-    prorate,
-    result_units,
-)
+from pos_promo.engine.accrual import CompiledActivity, LineUnits
 from pos_promo.engine.accrual import standing as standing_of
-from pos_promo.engine.audience import Blocked, Context
-from pos_promo.engine.clock import LocalMoment
-from pos_promo.engine.grants import grant_coupons, grant_id, plan_coupons, to_grant, to_revoke
+from pos_promo.engine.audience import Blocked
+from pos_promo.engine.gift_orders import OrderGift, PlannedGrant
+from pos_promo.engine.grants import grant_coupons, grant_id, to_revoke
 from pos_promo.model.cart import Cart, StoreContext
 from pos_promo.model.common import Sharing
 from pos_promo.model.coupon import CouponTemplate
-from pos_promo.model.gift import AccrualBasis, AccrualChange, CumulativeGift, RevokedGrant
+from pos_promo.model.gift import AccrualChange, CumulativeGift, RevokedGrant
 from pos_promo.model.gift_events import GiftAccrued, GiftGranted, GiftRevoked
-from pos_promo.model.order import Payment, RefundRecord
+from pos_promo.model.order import RefundRecord
 from pos_promo.model.receipt import LineAllocation, Receipt
-from pos_promo.model.result import AccrualPreview, EvaluationResult
+from pos_promo.model.result import EvaluationResult
 from pos_promo.store import gift_coupons
 from pos_promo.store.gift_coupons import EventRow
 from pos_promo.store.gift_ledger import (
@@ -68,8 +63,7 @@ from pos_promo.store.outbox import add_events, event_id
 __all__ = [
     "GiftSetup",
     "RefundGifts",
-    "commit_gifts",
-    "preview_gifts",
+    "record_commit",
     "refund_gifts",
     "release",
     "settle_refund",
@@ -96,125 +90,70 @@ class GiftSetup:
     plans: Mapping[str, Sharing] = field(default_factory=dict)
 
 
-def _context(setup: GiftSetup, cart: Cart, now: LocalMoment) -> Context:
-    return Context(cart, setup.store, now, {})
-
-
-def _assess(
-    conn: sqlite3.Connection,
-    setup: GiftSetup,
-    cart: Cart,
-    result: EvaluationResult,
-    payments: Sequence[Payment],
-    now: LocalMoment,
-) -> list[tuple[CompiledActivity, AccrualBasis | Blocked, int, Standing]]:
-    """Each live activity: its verdict on the order, what it adds, the member's standing."""
-    ctx = _context(setup, cart, now)
-    standings = standing(conn, cart.member.id) if cart.member is not None else {}
-    units: dict[str, LineUnits] | None = None
-    found = []
-    for activity in setup.activities:
-        verdict = accrual_basis(activity, ctx, result, payments)
-        adds = 0
-        if isinstance(verdict, Blocked):
-            pass
-        elif verdict.all_lines:  # every line, every unit held: what the order costs
-            adds = prorate(result.total, verdict.shareable, verdict.paid)
-        else:
-            if units is None:
-                units = result_units(result)
-            adds = standing_of(verdict, units)
-        found.append((activity, verdict, adds, standings.get(activity.id) or Standing()))
-    return found
-
-
-def preview_gifts(
-    conn: sqlite3.Connection,
-    setup: GiftSetup,
-    cart: Cart,
-    result: EvaluationResult,
-    now: LocalMoment,
-) -> tuple[AccrualPreview, ...]:
-    """What the order would add to each activity and which gifts it would trigger.
-
-    Assumes tenders that accrue; the commit prorates by the real payments.
-    """
-    if not setup.activities:
-        return ()
-    return tuple(
-        preview(activity, verdict, adds, mine.total, mine.granted, setup.templates)
-        for activity, verdict, adds, mine in _assess(conn, setup, cart, result, (), now)
-    )
-
-
 def _grant(
     conn: sqlite3.Connection,
-    setup: GiftSetup,
+    store_id: str,
     activity: CumulativeGift,
     member_id: str,
-    ordinal: int,
+    grant: PlannedGrant,
     order_id: str,
     at: dt.datetime,
     event: str,
 ) -> GiftGranted:
-    """Grant one ordinal with its coupons; ``event`` is the accrual event that tells HQ."""
-    gid = grant_id(activity.id, member_id, ordinal)
+    """Record one ordinal the engine granted, with the coupons it planned;
+    ``event`` is the accrual event that tells HQ."""
+    gid = grant_id(activity.id, member_id, grant.ordinal)
     row = GrantRow(
         gid,
         activity.id,
         activity.version,
         member_id,
-        ordinal,
+        grant.ordinal,
         "granted",
         at,
         order_id,
-        setup.store.id,
+        store_id,
         "local",
         event,
     )
     set_grant(conn, row, at)
-    planned = plan_coupons(activity, member_id, ordinal, at, setup.zone, setup.templates)
     issued = gift_coupons.place_coupons(
-        conn, member_id, activity.id, ordinal, order_id, at, planned, event
+        conn, member_id, activity.id, grant.ordinal, order_id, at, grant.coupons, event
     )
-    return GiftGranted(gid, ordinal, activity.version, tuple(issued))
+    return GiftGranted(gid, grant.ordinal, activity.version, tuple(issued))
 
 
-def commit_gifts(
+def record_commit(
     conn: sqlite3.Connection,
-    setup: GiftSetup,
+    store_id: str,
     cart: Cart,
     result: EvaluationResult,
-    payments: Sequence[Payment],
-    now: LocalMoment,
-) -> tuple[tuple[AccrualPreview, ...], list[EventRow]]:
-    """Accrue the committed order and grant what it earned.
-
-    Returns what the order did to each activity (the result's
-    ``accruals``) and the events to write after the order's own.
-    """
-    if not setup.activities:
-        return (), []
+    decided: Sequence[OrderGift],
+) -> list[EventRow]:
+    """Record what the engine decided a committed order does to each activity
+    (:func:`pos_promo.engine.gift_orders.order_gifts`): one ledger entry per
+    activity it adds to, every grant with its coupons; the events to write
+    after the order's own."""
     member = cart.member
-    store_id, order_id, at = setup.store.id, cart.order_id, result.at
+    if member is None:
+        return []
+    order_id, at = cart.order_id, result.at
     till = till_identity(conn)
     stamp = at.astimezone(dt.UTC).isoformat()
     rows: list[AccrualRow] = []
     events: list[EventRow] = []
-    previews = []
-    for activity, verdict, amount, mine in _assess(conn, setup, cart, result, payments, now):
-        previews.append(
-            preview(activity, verdict, amount, mine.total, mine.granted, setup.templates)
-        )
-        if member is None or isinstance(verdict, Blocked) or amount <= 0:
+    for decision in decided:
+        verdict = decision.verdict
+        if isinstance(verdict, Blocked) or decision.adds <= 0:
             continue
-        gift = activity.campaign
+        gift = decision.activity.campaign
         eid = event_id(store_id, order_id, f"gift.accrued/{gift.id}", till=till)
-        rows.append((eid, order_id, gift.id, member.id, amount, None, stamp, basis_json(verdict)))
-        total = mine.total + amount
+        rows.append(
+            (eid, order_id, gift.id, member.id, decision.adds, None, stamp, basis_json(verdict))
+        )
         grants = tuple(
-            _grant(conn, setup, gift, member.id, ordinal, order_id, at, eid)
-            for ordinal in to_grant(gift.condition, total, mine.granted)
+            _grant(conn, store_id, gift, member.id, grant, order_id, at, eid)
+            for grant in decision.grants
         )
         payload = GiftAccrued(
             order_id,
@@ -222,15 +161,15 @@ def commit_gifts(
             gift.id,
             member.id,
             gift.condition.measure,
-            amount,
+            decision.adds,
             at,
-            total=total,
+            total=decision.total + decision.adds,
             grants=grants,
         )
         events.append((eid, "gift.accrued", order_id, payload))
     if rows:
         record_accruals(conn, rows)
-    return tuple(previews), events
+    return events
 
 
 @dataclass(frozen=True)

@@ -298,7 +298,7 @@ def test_instants_given_as_arguments_are_checked(engine: Engine, db_path: Path) 
     ):
         engine.evaluate(good, at="2026-11-20T17:00:00Z")  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match=r"^now: must carry a UTC offset"):
-        engine.release_due(dt.datetime(2026, 11, 20))
+        engine.release_gifts(dt.datetime(2026, 11, 20))
     assert snapshot(db_path) == before
 
 

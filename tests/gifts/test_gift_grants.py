@@ -140,14 +140,14 @@ def test_delayed_gifts_are_scheduled_and_released_when_due_once(
     engine = open_till(template(), activity(gifts=gifts))
     engine.commit(gift_cart("o-1", line("A", 10000), at="2026-11-20T17:00:00Z"))  # 12:00 local
     assert engine.wallet(MEMBER) == []
-    assert engine.release_due(dt.datetime(2026, 11, 20, 18, 59, 59, tzinfo=UTC)) == ()
+    assert engine.release_gifts(dt.datetime(2026, 11, 20, 18, 59, 59, tzinfo=UTC)) == ()
     hourly = coupon_id("g1", MEMBER, 1, 1, 1)
     daily = coupon_id("g1", MEMBER, 1, 2, 1)
-    assert engine.release_due(dt.datetime(2026, 11, 20, 19, 0, tzinfo=UTC)) == (hourly,)
-    assert engine.release_due(dt.datetime(2026, 11, 20, 19, 0, tzinfo=UTC)) == ()
+    assert engine.release_gifts(dt.datetime(2026, 11, 20, 19, 0, tzinfo=UTC)) == (hourly,)
+    assert engine.release_gifts(dt.datetime(2026, 11, 20, 19, 0, tzinfo=UTC)) == ()
     # the start of the next store-local day: 00:00 EST is 05:00 UTC
-    assert engine.release_due(dt.datetime(2026, 11, 21, 4, 59, 59, tzinfo=UTC)) == ()
-    assert engine.release_due(dt.datetime(2026, 11, 21, 5, 0, tzinfo=UTC)) == (daily,)
+    assert engine.release_gifts(dt.datetime(2026, 11, 21, 4, 59, 59, tzinfo=UTC)) == ()
+    assert engine.release_gifts(dt.datetime(2026, 11, 21, 5, 0, tzinfo=UTC)) == (daily,)
     coupons = {c.id: c for c in engine.wallet(MEMBER)}
     assert coupons[hourly].valid_from == dt.datetime(2026, 11, 20, 19, 0, tzinfo=UTC)
     assert coupons[daily].valid_from == dt.datetime(2026, 11, 21, 5, 0, tzinfo=UTC)
@@ -159,7 +159,7 @@ def test_a_release_found_late_counts_its_validity_from_when_it_was_due(
     gifts = [{"template_id": "t-5off", "distribution": {"type": "hourly", "hours": 1}}]
     engine = open_till(template(validity={"type": "relative", "days": 2}), activity(gifts=gifts))
     engine.commit(gift_cart("o-1", line("A", 10000), at="2026-11-20T17:00:00Z"))
-    engine.release_due(dt.datetime(2026, 11, 25, 0, 0, tzinfo=UTC))  # the daemon was down
+    engine.release_gifts(dt.datetime(2026, 11, 25, 0, 0, tzinfo=UTC))  # the daemon was down
     (coupon,) = engine.wallet(MEMBER)
     assert coupon.valid_from == dt.datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
     assert coupon.valid_until == dt.datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
@@ -190,5 +190,5 @@ def test_a_daily_release_across_the_autumn_change_is_due_at_local_midnight(
     engine = open_till(template(), activity(gifts=gifts))
     engine.commit(gift_cart("o-1", line("A", 10000), at="2026-10-31T16:00:00Z"))  # Sat, EDT
     # Monday 2 November 00:00 is EST (UTC-5) after Sunday's change: 05:00 UTC
-    assert engine.release_due(dt.datetime(2026, 11, 2, 4, 59, 59, tzinfo=UTC)) == ()
-    assert len(engine.release_due(dt.datetime(2026, 11, 2, 5, 0, tzinfo=UTC))) == 1
+    assert engine.release_gifts(dt.datetime(2026, 11, 2, 4, 59, 59, tzinfo=UTC)) == ()
+    assert len(engine.release_gifts(dt.datetime(2026, 11, 2, 5, 0, tzinfo=UTC))) == 1

@@ -73,7 +73,7 @@ def test_a_revoked_grant_cancels_its_releases_not_yet_due(
     engine.commit(gift_cart("o-1", line("A", 10000)))
     record = engine.refund("o-1")
     assert record.revoked[0].cancelled == (coupon_id("g1", MEMBER, 1, 1, 1),)
-    assert engine.release_due(dt.datetime(2027, 1, 1, tzinfo=UTC)) == ()
+    assert engine.release_gifts(dt.datetime(2027, 1, 1, tzinfo=UTC)) == ()
     assert engine.wallet(MEMBER) == []
 
 
