@@ -1,4 +1,5 @@
-"""One contract suite, every backend (the APScheduler habit).
+"""One contract suite, every backend (the APScheduler habit); and ``chain``, an HQ
+under gunicorn with two workers holding the hand-checkable chain of scenario.py.
 
 ``database`` is HQ's storage on SQLite (a real file) and on PostgreSQL (a
 schema of its own per test, marker ``postgres``); every test in
@@ -14,6 +15,8 @@ import pytest
 from pos_promo_hq.db import Database, open_database
 
 from tests import pg
+from tests.hq.scenario import build
+from tests.sync.harness import HQ
 
 
 def _backends() -> list[object]:
@@ -40,3 +43,15 @@ def database(backend: str) -> Iterator[Database]:
         yield db
     finally:
         db.close()
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HQ]:
+    folder = tmp_path_factory.mktemp("chain")
+    server = HQ(folder, extra=["--workers", "2"])
+    try:
+        server.start()
+        build(folder, server)
+        yield server
+    finally:
+        server.stop()
