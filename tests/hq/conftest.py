@@ -1,5 +1,6 @@
 """One contract suite, every backend (the APScheduler habit); and ``chain``, an HQ
-under gunicorn with two workers holding the hand-checkable chain of scenario.py.
+under gunicorn with two workers holding the hand-checkable chain of scenario.py
+(on each backend).
 
 ``database`` is HQ's storage on SQLite (a real file) and on PostgreSQL (a
 schema of its own per test, marker ``postgres``); every test in
@@ -8,6 +9,7 @@ schema of its own per test, marker ``postgres``); every test in
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,13 +47,16 @@ def database(backend: str) -> Iterator[Database]:
         db.close()
 
 
-@pytest.fixture(scope="module")
-def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HQ]:
-    folder = tmp_path_factory.mktemp("chain")
-    server = HQ(folder, extra=["--workers", "2"])
-    try:
+@pytest.fixture(scope="module", params=_backends())
+def chain(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HQ]:
+    """HQ (gunicorn, two workers) on SQLite or PostgreSQL, the chain pushed to it."""
+    folder = tmp_path_factory.mktemp(f"chain-{request.param}")
+    with contextlib.ExitStack() as stack:
+        extra = ["--workers", "2"]
+        if request.param == "postgres":
+            extra += ["--database", stack.enter_context(pg.fresh_schema())]
+        server = HQ(folder, extra=extra)
+        stack.callback(server.stop)
         server.start()
         build(folder, server)
         yield server
-    finally:
-        server.stop()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,15 @@ def build(folder: Path, hq: HQ) -> None:
 
 
 def hq_rows(hq: HQ, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    """Rows straight from HQ's database file, read-only."""
+    """Rows straight from HQ's database (its SQLite file, or the PostgreSQL
+    schema its ``--database`` URL names), read-only; sums as integers."""
+    if "--database" in hq.extra:
+        import psycopg
+
+        url = hq.extra[hq.extra.index("--database") + 1]
+        with psycopg.connect(url) as conn:
+            rows = conn.execute(sql.replace("?", "%s"), args).fetchall()
+        return [tuple(int(v) if isinstance(v, Decimal) else v for v in row) for row in rows]
     conn = sqlite3.connect(f"file:{hq.folder / 'hq.db'}?mode=ro", uri=True)
     try:
         return list(conn.execute(sql, args))
