@@ -10,8 +10,8 @@ workers share (:mod:`hq.faults`), so any number of workers answer alike.
 Protocol requests need a store's bearer token. ``/admin`` requests need the
 admin token: fault switches, publishing raw documents and a report of what
 HQ counted exist for tests and the demo; the performance pages
-(:mod:`hq.pages`) also take it from the cookie their login form sets, so a
-browser can open them.
+(:mod:`hq.pages`) also accept the cookie their sign-in form sets (an HMAC
+of the admin token, not the token), so a browser can open them.
 
 Tokens are compared in constant time: a store's token is found by its
 SHA-256 digest (a lookup that leaks nothing of the token) and confirmed
@@ -272,9 +272,19 @@ class HQApp:
         return Response(200, payload, cut="cut_short" in faults)
 
     def _admin_token(self, request: Request, cookie: bool) -> None:
-        given = request.bearer() or (request.cookie(ADMIN_COOKIE) if cookie else "")
-        if not self._is_admin(given):
+        given = request.bearer()
+        if given and self._is_admin(given):
+            return
+        session = request.cookie(ADMIN_COOKIE) if cookie else ""
+        expected = self._session()
+        if not (session and expected and hmac.compare_digest(session, expected)):
             raise _Answer(401, "unauthorized", "a valid bearer token is required")
+
+    def _session(self) -> str:
+        """The pages' cookie: derived from the admin token, never the token itself."""
+        if not self.admin_token:
+            return ""
+        return hmac.new(self.admin_token.encode(), b"pos_promo_hq pages", "sha256").hexdigest()
 
     def _is_admin(self, given: str) -> bool:
         expected = self.admin_token
@@ -361,7 +371,7 @@ class HQApp:
         given = parse_qs(request.body.decode("utf-8", "replace")).get("token", [""])[0]
         if not self._is_admin(given):
             return Response(401, login_page("That token is not HQ's admin token."), "text/html")
-        cookie = f"{ADMIN_COOKIE}={given}; Path=/admin; HttpOnly; SameSite=Strict"
+        cookie = f"{ADMIN_COOKIE}={self._session()}; Path=/admin; HttpOnly; SameSite=Strict"
         return Response(303, b"", "text/plain", {"Location": "/admin/", "Set-Cookie": cookie})
 
     def _pages(self, request: Request, json: bool) -> Response:

@@ -66,7 +66,12 @@ def test_migrations_are_recorded_and_a_second_start_applies_none(
 ) -> None:
     with database.connection() as conn:
         names = [n for (n,) in conn.execute("SELECT name FROM schema_migrations ORDER BY name")]
-    assert names == ["0001_baseline", "0002_identity_replay_members", "0003_publications"]
+    assert names == [
+        "0001_baseline",
+        "0002_identity_replay_members",
+        "0003_publications",
+        "0004_performance_ledger",
+    ]
     again = open_database(backend, migrate=False)
     try:
         assert again.migrate() == []
