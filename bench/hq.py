@@ -52,6 +52,8 @@ from pos_promo.embedded import Engine  # noqa: E402
 from pos_promo.model.cart import StoreContext  # noqa: E402
 from pos_promo.sync.client import HQClient, RetryPolicy  # noqa: E402
 from pos_promo.sync.errors import SyncError  # noqa: E402
+from pos_promo.sync.local import open_database  # noqa: E402
+from pos_promo.sync.outbox import next_batch  # noqa: E402
 from pos_promo.sync.protocol import PushEvent  # noqa: E402
 
 ADMIN = "bench-admin"
@@ -80,9 +82,13 @@ def template_events(folder: Path) -> list[tuple[str, str]]:
             "lines": [{"line_id": "1", "item_id": "burger", "quantity": 1, "unit_price": 1500}],
         }
         engine.commit(json.dumps(cart))
-        return [(e.kind, bytes(e.payload).decode()) for e in engine.pending_events(10)]
     finally:
         engine.close()
+    conn = open_database(folder / "template.db", "normal")
+    try:
+        return [(e.kind, bytes(e.payload).decode()) for e in next_batch(conn, 10)]
+    finally:
+        conn.close()
 
 
 @dataclass
