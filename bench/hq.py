@@ -202,7 +202,7 @@ class HQProcess:
 
 def run_level(
     hq: HQProcess,
-    count: Callable[[list[str]], tuple[int, int]],
+    count: Callable[[str], tuple[int, int]],
     template: list[tuple[str, str]],
     stores: int,
     args: argparse.Namespace,
@@ -266,7 +266,7 @@ def run_level(
             heapq.heappush(queue, (due + args.period, n, what))
     took = time.monotonic() - start
     sent = [i for s in sims for i in s.sent]
-    held, rows = count([s.id for s in sims])
+    held, rows = count(f"%-r{seed}-o%")
     acknowledged = sum(s.acknowledged for s in sims)
     level.achieved = acknowledged / took
     level.lost = max(0, acknowledged - held)
@@ -276,34 +276,30 @@ def run_level(
     return level
 
 
-def sqlite_counter(path: Path) -> Callable[[list[str]], tuple[int, int]]:
+def sqlite_counter(path: Path) -> Callable[[str], tuple[int, int]]:
+    """Distinct event ids and rows HQ holds for this level's orders (``LIKE`` pattern)."""
     import sqlite3
 
-    def count(stores: list[str]) -> tuple[int, int]:
+    def count(orders: str) -> tuple[int, int]:
         conn = sqlite3.connect(path, timeout=30)
         try:
-            marks = ",".join("?" * len(stores))
-            (held,) = conn.execute(
-                f"SELECT COUNT(DISTINCT id) FROM events WHERE store_id IN ({marks})", stores
+            row = conn.execute(
+                "SELECT COUNT(DISTINCT id), COUNT(*) FROM events WHERE order_id LIKE ?", (orders,)
             ).fetchone()
-            (rows,) = conn.execute(
-                f"SELECT COUNT(*) FROM events WHERE store_id IN ({marks})", stores
-            ).fetchone()
-            return int(held), int(rows)
+            return int(row[0]), int(row[1])
         finally:
             conn.close()
 
     return count
 
 
-def pg_counter(url: str) -> Callable[[list[str]], tuple[int, int]]:
+def pg_counter(url: str) -> Callable[[str], tuple[int, int]]:
     import psycopg
 
-    def count(stores: list[str]) -> tuple[int, int]:
+    def count(orders: str) -> tuple[int, int]:
         with psycopg.connect(url) as conn:
             row = conn.execute(
-                "SELECT COUNT(DISTINCT id), COUNT(*) FROM events WHERE store_id = ANY(%s)",
-                (stores,),
+                "SELECT COUNT(DISTINCT id), COUNT(*) FROM events WHERE order_id LIKE %s", (orders,)
             ).fetchone()
             assert row is not None
             return int(row[0]), int(row[1])
@@ -315,7 +311,7 @@ def bench_backend(
     name: str,
     database: str,
     workers: int,
-    counter: Callable[[list[str]], tuple[int, int]],
+    counter: Callable[[str], tuple[int, int]],
     pending: Callable[[], int],
     template: list[tuple[str, str]],
     args: argparse.Namespace,
