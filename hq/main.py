@@ -34,7 +34,7 @@ from pathlib import Path
 
 import msgspec
 from pos_promo_hq.catalog import CatalogError, load_catalog, publish
-from pos_promo_hq.db import DatabaseError, open_database
+from pos_promo_hq.db import DatabaseError, is_postgres_url, open_database
 from pos_promo_hq.server import HQApp
 from pos_promo_hq.serving import ServerOptions, serve
 
@@ -166,8 +166,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             added = publish(conn, documents, dt.datetime.now(dt.UTC))
     finally:
         pool.close()  # each worker opens its own connections
+    if not is_postgres_url(args.database):
+        # closing the last connection removed the WAL and SHM files: made again
+        # now, owner-only, as opening with no connection makes them
+        open_database(args.database, size=0, migrate=False).close()
     try:  # say so in one line now, rather than let gunicorn retry and log
-        socket.create_server((args.host, args.port)).close()
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((args.host, args.port))
     except OSError as exc:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 3
