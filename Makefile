@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench schema messages clean
+.PHONY: demo demo-pg test lint bench schema messages clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m pos_promo.demo
 	$(PY) -m pos_promo.sync.demo
+
+# The same story with HQ on PostgreSQL (a schema of its own) under gunicorn, 2 workers.
+POS_PROMO_DEMO_PG ?= postgresql://postgres@127.0.0.1:5432/postgres
+demo-pg: $(STAMP)
+	$(PY) -m pos_promo.sync.demo --database $(POS_PROMO_DEMO_PG) --workers 2
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check pos_promo daemon hq tests bench
@@ -32,6 +37,7 @@ bench: $(STAMP)
 	$(PY) bench/commit.py
 	$(PY) bench/sync.py
 	$(PY) bench/doors.py
+	$(PY) bench/hq.py
 
 schema: $(STAMP)
 	$(PY) -m pos_promo.cli schema --write docs/schema

@@ -1,9 +1,15 @@
 """Fault switches: make the next requests fail the ways real networks do.
 
 Tests flip them through ``POST /admin/faults``; each switch counts down one
-per API request it affects (``/admin`` and ``/v1/health`` are never
-affected), and ``paths`` narrows them to some endpoints. Thread-safe: the
-server handles each connection on its own thread.
+per API request it affects (``/admin``, ``/v1/health`` and ``/v1/reports``
+are never affected), and ``paths`` narrows them to some endpoints.
+
+HQ runs as several worker processes, and the request that flips a switch
+and the one it should affect may land on different workers, so the
+switches live in one small JSON file every worker reads and rewrites under
+an exclusive ``flock`` (process memory would give each worker its own
+count). The file is made by the server's main process before it starts
+its workers and removed when it stops.
 
 * ``fail_500`` / ``fail_429``: answer 500, or 429 with ``Retry-After``;
 * ``hang``: sleep ``hang_seconds`` before handling (a till's read timeout
@@ -19,7 +25,12 @@ server handles each connection on its own thread.
 
 from __future__ import annotations
 
-import threading
+import contextlib
+import fcntl
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Literal
 
 import msgspec
@@ -52,34 +63,72 @@ class FaultSwitches(msgspec.Struct, forbid_unknown_fields=True):
     paths: tuple[str, ...] = ()
 
 
-class Faults:
-    """The live switches; :meth:`take` decides the faults of one request."""
+class _State(msgspec.Struct):
+    switches: FaultSwitches = msgspec.field(default_factory=FaultSwitches)
+    fired: dict[str, int] = msgspec.field(default_factory=dict)
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._state = FaultSwitches()
-        self.fired: dict[str, int] = {}
+
+_STATE = msgspec.json.Decoder(_State)
+
+
+class Faults:
+    """The live switches in a file shared by every worker; :meth:`take` decides a request's.
+
+    ``Faults()`` makes a fresh file of its own (removed by :meth:`remove`);
+    ``Faults(path)`` uses an existing one.
+    """
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        if path is None:
+            fd, name = tempfile.mkstemp(prefix="pos-promo-hq-faults-", suffix=".json")
+            os.close(fd)
+            path = name
+        self.path = Path(path)
+        with self._locked() as state:
+            del state  # written back as read: an empty file becomes the all-off state
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[_State]:
+        with self.path.open("a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            handle.seek(0)
+            raw = handle.read()
+            state = _STATE.decode(raw) if raw else _State()
+            yield state
+            handle.seek(0)
+            handle.truncate()
+            handle.write(msgspec.json.encode(state))
+            handle.flush()
 
     def configure(self, switches: FaultSwitches) -> None:
-        with self._lock:
-            self._state = switches
+        with self._locked() as state:
+            state.switches = switches
 
     def get(self) -> FaultSwitches:
-        with self._lock:
-            return self._state
+        with self._locked() as state:
+            return state.switches
+
+    @property
+    def fired(self) -> dict[str, int]:
+        """How many requests each fault has affected since HQ started."""
+        with self._locked() as state:
+            return dict(state.fired)
 
     def take(self, path: str) -> tuple[set[Fault], FaultSwitches]:
         """The faults this request gets (each switch counted down once)."""
-        with self._lock:
-            state = self._state
-            if state.paths and not any(path.startswith(p) for p in state.paths):
-                return set(), state
+        with self._locked() as state:
+            switches = state.switches
+            if switches.paths and not any(path.startswith(p) for p in switches.paths):
+                return set(), switches
             chosen: set[Fault] = set()
             for fault in _ORDER:
-                if getattr(state, fault) > 0:
-                    setattr(state, fault, getattr(state, fault) - 1)
-                    self.fired[fault] = self.fired.get(fault, 0) + 1
+                if getattr(switches, fault) > 0:
+                    setattr(switches, fault, getattr(switches, fault) - 1)
+                    state.fired[fault] = state.fired.get(fault, 0) + 1
                     chosen.add(fault)
                     if fault in ("fail_500", "fail_429", "garble", "cut_short"):
                         break  # one way to answer badly per request
-            return chosen, state
+            return chosen, switches
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)

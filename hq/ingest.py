@@ -48,6 +48,7 @@ import msgspec
 import psycopg
 from pos_promo_hq.db import Connection, next_seq, write
 from pos_promo_hq.gifts import GIFT_KINDS, GiftLedger, mark_redeemed, touch_gift_event
+from pos_promo_hq.ledger import record_order, record_participation, record_push, record_refund
 from pos_promo_hq.members import link_member
 from pos_promo_hq.replay import enqueue_refund_replay, enqueue_replay
 
@@ -188,6 +189,7 @@ class Ingestor:
                 queued |= isinstance(event, OrderCommitted | OrderRefunded) and self.replay
                 results.append(EventResult(pushed.id, "accepted", note))
             gifts.reconcile(conn)
+            record_push(conn, store_id, stamp, request.backlog)
         return results, queued
 
     def _held(
@@ -240,7 +242,10 @@ class Ingestor:
     ) -> str:
         """Apply one event; a note for its verdict (empty but for a conflicting order)."""
         if isinstance(event, OrderCommitted):
-            return self._order(conn, store_id, pushed, event, stamp)
+            note = self._order(conn, store_id, pushed, event, stamp)
+            if not note:  # a conflicting copy is flagged, not counted
+                record_order(conn, pushed.id, event)
+            return note
         if isinstance(event, OrderRefunded):
             refund = event.refund
             known = conn.execute(
@@ -249,11 +254,13 @@ class Ingestor:
             ).fetchone()
             if known is None:
                 raise _Rejected(f"refund of order {refund.order_id!r}, which HQ never received")
-            conn.execute(
+            cur = conn.execute(
                 "INSERT INTO refunds (store_id, refund_id, order_id, amount, discount) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (store_id, refund.refund_id, refund.order_id, refund.amount, refund.discount),
             )
+            if cur.rowcount == 1:  # a refund id HQ already holds is counted once
+                record_refund(conn, pushed.id, event)
             if self.replay:  # re-run with the same engine off the hot path, like orders
                 enqueue_refund_replay(conn, pushed.id, store_id, refund.order_id, stamp)
         elif isinstance(event, CouponRedeemed):
@@ -274,6 +281,7 @@ class Ingestor:
             mark_redeemed(conn, event.coupon_id, False, event.member_id)
         elif isinstance(event, ParticipationChanged):
             _participation(conn, event)
+            record_participation(conn, pushed.id, event)
         elif isinstance(event, GiftAccrued | GiftCouponIssued):
             reason = gifts.apply(conn, store_id, pushed.id, event)
             if reason:

@@ -11,6 +11,10 @@ line, where ``ps`` would show it. Port 0 picks a free port; ``--port-file``
 receives the chosen one once the server listens, which is how tests and
 the demo find it. SIGTERM and SIGINT stop it cleanly.
 
+It serves under gunicorn (:mod:`hq.serving`): ``--workers`` processes of
+``--threads`` threads each; the main process migrates the database and
+publishes the catalog before it starts them.
+
 Exit codes: 0 stopped cleanly; 2 bad arguments or an unreadable input file
 (stores, catalog, admin token); 3 the address is in use or cannot be
 listened on; 4 the database cannot be opened or migrated. Each failure is
@@ -23,18 +27,16 @@ import argparse
 import datetime as dt
 import logging
 import os
-import signal
+import socket
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 
 import msgspec
 from pos_promo_hq.catalog import CatalogError, load_catalog, publish
-from pos_promo_hq.db import DatabaseError, open_database
-from pos_promo_hq.replay import ReplayWorker
-from pos_promo_hq.server import HQApp, HQServer
+from pos_promo_hq.db import DatabaseError, is_postgres_url, open_database
+from pos_promo_hq.server import HQApp
+from pos_promo_hq.serving import ServerOptions, serve
 
 from pos_promo import __version__
 from pos_promo.model.cart import StoreContext
@@ -79,9 +81,30 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.5,
         help="seconds between looks at the replay queue for orders other HQ processes queued",
     )
+    p.add_argument("--workers", type=_positive, default=1, help="worker processes (default 1)")
+    p.add_argument("--threads", type=_positive, default=8, help="threads per worker (default 8)")
+    p.add_argument(
+        "--keepalive",
+        type=_positive,
+        default=5,
+        help="seconds an idle kept-alive connection stays open (default 5)",
+    )
+    p.add_argument(
+        "--graceful-timeout",
+        type=_positive,
+        default=10,
+        help="seconds a stopping worker may finish its requests (default 10)",
+    )
     p.add_argument("--verbose", action="store_true")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
 
 
 def _stores(args: argparse.Namespace) -> list[StoreEntry]:
@@ -134,52 +157,58 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
     try:
-        pool = open_database(args.database)
+        pool = open_database(args.database, size=1)  # migrated here, once, before any worker
     except DatabaseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 4
-    with pool.connection() as conn:
-        added = publish(conn, documents, dt.datetime.now(dt.UTC))
-    stores = {e.id: StoreContext(e.id, e.timezone, e.currency, e.org_ids) for e in entries}
+    try:
+        with pool.connection() as conn:
+            added = publish(conn, documents, dt.datetime.now(dt.UTC))
+    finally:
+        pool.close()  # each worker opens its own connections
+    if not is_postgres_url(args.database):
+        # closing the last connection removed the WAL and SHM files: made again
+        # now, owner-only, as opening with no connection makes them
+        open_database(args.database, size=0, migrate=False).close()
+    try:  # say so in one line now, rather than let gunicorn retry and log
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((args.host, args.port))
+    except OSError as exc:
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 3
     app = HQApp(
-        pool=pool,
-        stores=stores,
+        database=args.database,
+        stores={e.id: StoreContext(e.id, e.timezone, e.currency, e.org_ids) for e in entries},
         tokens={e.token: e.id for e in entries},
         admin_token=admin_token,
         replay=not args.no_replay,
+        replay_interval=args.replay_interval,
+        pool_size=args.threads,
     )
-    try:
-        server = HQServer((args.host, args.port), app)
-    except OSError as exc:
-        pool.close()
-        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
-        return 3
-    port = server.server_address[1]
-    worker = ReplayWorker(pool, stores, interval=args.replay_interval).start()
-    app.ingestor.on_enqueued = worker.wake
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    if args.port_file:
-        tmp = Path(args.port_file + ".tmp")
-        tmp.write_text(str(port))
-        tmp.replace(args.port_file)
     log.info(
-        "listening on http://%s:%d (%d store(s), %d new document(s))",
-        args.host,
-        port,
+        "serving %d store(s) with %d worker(s) x %d thread(s), %d new document(s)",
         len(entries),
+        args.workers,
+        args.threads,
         added,
     )
     try:
-        server.serve_forever(poll_interval=0.1)
+        serve(
+            app,
+            ServerOptions(
+                host=args.host,
+                port=args.port,
+                workers=args.workers,
+                threads=args.threads,
+                keepalive=args.keepalive,
+                graceful_timeout=args.graceful_timeout,
+                port_file=args.port_file,
+                verbose=args.verbose,
+            ),
+        )
     finally:
-        server.server_close()
-        worker.stop()
-        pool.close()
+        app.faults.remove()
         log.info("stopped")
     return 0
 

@@ -15,6 +15,9 @@ them in ``schema_migrations``. Never edit a migration that shipped: add one.
   flagged); the replay queue; which stores may read which members;
 * ``0003_publications``: each change's publication number (rows published
   before it are publication 0, which a till treats as "each page whole").
+* ``0004_performance_ledger``: what each event did to each promotion, and
+  each store's last push and reported backlog (:mod:`.ledger`), for the
+  performance reports.
 """
 
 from __future__ import annotations
@@ -110,6 +113,19 @@ CREATE INDEX store_members_member ON store_members (member_id);
 CREATE INDEX wallet_coupons_member ON wallet_coupons (member_id);
 """
 
+_PERFORMANCE_LEDGER = """
+CREATE TABLE promotion_ledger (
+    event_id TEXT NOT NULL, campaign_id TEXT NOT NULL, kind TEXT NOT NULL,
+    store_id TEXT NOT NULL, order_id TEXT NOT NULL, member_id TEXT, local_date TEXT NOT NULL,
+    given BIGINT NOT NULL, refunded BIGINT NOT NULL, participations BIGINT NOT NULL,
+    PRIMARY KEY (event_id, campaign_id));
+CREATE INDEX promotion_ledger_campaign ON promotion_ledger (campaign_id, local_date);
+CREATE INDEX promotion_ledger_store ON promotion_ledger (store_id, campaign_id);
+CREATE TABLE store_pushes (
+    store_id TEXT PRIMARY KEY, last_push_at TEXT NOT NULL, backlog BIGINT,
+    pushes BIGINT NOT NULL);
+"""
+
 
 _PUBLICATIONS = """
 ALTER TABLE changes ADD COLUMN publication BIGINT NOT NULL DEFAULT 0;
@@ -134,4 +150,5 @@ MIGRATIONS: list[Migration] = [
     ("0001_baseline", _statements(_BASELINE)),
     ("0002_identity_replay_members", _statements(_IDENTITY_REPLAY_MEMBERS)),
     ("0003_publications", _statements(_PUBLICATIONS)),
+    ("0004_performance_ledger", _statements(_PERFORMANCE_LEDGER)),
 ]

@@ -1,11 +1,17 @@
-"""HQ's HTTP face: the standard library's threading server, Nagle off.
+"""HQ's HTTP face: one WSGI application, served by gunicorn's worker processes.
 
-One thread per connection, HTTP/1.1 keep-alive, ``TCP_NODELAY`` set
-(``disable_nagle_algorithm``: without it a keep-alive exchange waited
-~40 ms per request on these machines, ARCHITECTURE "Traps"). Protocol
-requests need a store's bearer token; ``/admin`` requests need the admin
-token and exist for tests and the demo: fault switches, publishing raw
-documents, and a report of what HQ counted.
+:class:`HQApp` is a plain WSGI callable (no framework: eight routes and a
+bearer check do not earn one); :mod:`hq.main` runs it under gunicorn, whose
+threaded workers keep connections alive, set ``TCP_NODELAY`` and time out
+slow and idle clients. Nothing a request changes lives in process memory:
+the database holds every count, and the fault switches live in a file all
+workers share (:mod:`hq.faults`), so any number of workers answer alike.
+
+Protocol requests need a store's bearer token. ``/admin`` requests need the
+admin token: fault switches, publishing raw documents and a report of what
+HQ counted exist for tests and the demo; the performance pages
+(:mod:`hq.pages`) also accept the cookie their sign-in form sets (an HMAC
+of the admin token, not the token), so a browser can open them.
 
 Tokens are compared in constant time: a store's token is found by its
 SHA-256 digest (a lookup that leaks nothing of the token) and confirmed
@@ -14,24 +20,30 @@ with :func:`hmac.compare_digest`, as is the admin token.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
 import logging
+import os
 import socket
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http import HTTPStatus
+from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote
 
 import msgspec
 from pos_promo_hq.catalog import CatalogError, parse_cursor, publish, serve_changes
-from pos_promo_hq.db import Database, write
+from pos_promo_hq.db import Database, open_database, write
 from pos_promo_hq.faults import Faults, FaultSwitches
 from pos_promo_hq.ingest import Ingestor
 from pos_promo_hq.members import lookup_member, serve_member_state
+from pos_promo_hq.pages import ADMIN_COOKIE, PageNotFound, login_page, serve_page, serve_report
+from pos_promo_hq.replay import ReplayWorker
 from pos_promo_hq.report import report
 
 from pos_promo.limits import MAX_BODY_BYTES
@@ -48,14 +60,16 @@ from pos_promo.sync.protocol import (
 __all__ = [
     "MAX_BODY",
     "HQApp",
-    "HQServer",
-    "Handler",
+    "Request",
+    "Response",
 ]
 
 log = logging.getLogger("hq")
 MAX_BODY = MAX_BODY_BYTES  # pos_promo.limits: written down once
 _PUSH = msgspec.json.Decoder(PushRequest)
 _SWITCHES = msgspec.json.Decoder(FaultSwitches)
+_JSON = "application/json"
+StartResponse = Callable[..., Any]
 
 
 class _Publish(msgspec.Struct):
@@ -65,19 +79,73 @@ class _Publish(msgspec.Struct):
 _PUBLISH = msgspec.json.Decoder(_Publish)
 
 
+class _Answer(Exception):
+    def __init__(self, status: int, error: str, detail: str = "") -> None:
+        super().__init__(detail)
+        self.status, self.error, self.detail = status, error, detail
+
+
+@dataclass
+class Request:
+    """What a route needs of one WSGI request."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+    def bearer(self) -> str:
+        given = self.headers.get("authorization", "")
+        return given[7:] if given.startswith("Bearer ") else ""
+
+    def cookie(self, name: str) -> str:
+        jar = SimpleCookie(self.headers.get("cookie", ""))
+        return jar[name].value if name in jar else ""
+
+
+@dataclass
+class Response:
+    """A status, a body and its headers; ``drop``/``cut`` close the connection early."""
+
+    status: int
+    body: bytes
+    content_type: str = _JSON
+    headers: dict[str, str] = field(default_factory=dict)
+    drop: bool = False
+    cut: bool = False
+
+
+def _error(status: int, error: str, detail: str = "") -> Response:
+    return Response(status, encode(ErrorBody(error, detail)))
+
+
 @dataclass
 class HQApp:
-    """Everything a request handler needs; one per server."""
+    """The WSGI application: one per process, its database opened in that process.
 
-    pool: Database
+    ``database`` is a SQLite file or a ``postgresql://`` URL (migrated
+    before the workers start). Each worker
+    process opens its own connections and starts its own replay thread
+    (:meth:`start_process`, from gunicorn's ``post_worker_init``, or at its
+    first request): neither a connection nor a thread survives a ``fork``.
+    """
+
+    database: str
     stores: dict[str, StoreContext]
     tokens: dict[str, str]
     admin_token: str | None = None
     faults: Faults = field(default_factory=Faults)
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
     replay: bool = True
+    replay_interval: float = 0.5
+    pool_size: int = 4
     ingestor: Ingestor = field(init=False)
     _digests: dict[bytes, tuple[bytes, str]] = field(init=False)
+    _pool: Database | None = field(init=False, default=None)
+    _replayer: ReplayWorker | None = field(init=False, default=None)
+    _pid: int = field(init=False, default=0)
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.ingestor = Ingestor(self.stores, self.replay)
@@ -93,187 +161,238 @@ class HQApp:
             return None
         return found[1]
 
+    @property
+    def pool(self) -> Database:
+        """This process's database (a forked worker opens its own)."""
+        return self.start_process()
 
-class HQServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+    def start_process(self) -> Database:
+        """Open this process's database and start its replay thread (once per process)."""
+        with self._lock:
+            if self._pool is None or self._pid != os.getpid():
+                self._pool = open_database(self.database, self.pool_size, migrate=False)
+                self._pid = os.getpid()
+                self._replayer = ReplayWorker(  # also works orders other processes queued
+                    self._pool, self.stores, interval=self.replay_interval
+                ).start()
+                self.ingestor.on_enqueued = self._replayer.wake
+            return self._pool
 
-    def __init__(self, address: tuple[str, int], app: HQApp) -> None:
-        self.app = app
-        super().__init__(address, Handler)
+    def close(self) -> None:
+        """Stop this process's replay thread and close its connections."""
+        with self._lock:
+            if self._pid == os.getpid():
+                if self._replayer is not None:
+                    self._replayer.stop()
+                if self._pool is not None:
+                    self._pool.close()
+            self._pool, self._replayer, self._pid = None, None, 0
 
+    # -- WSGI ------------------------------------------------------------------------
 
-class _Answer(Exception):
-    def __init__(self, status: int, error: str, detail: str = "") -> None:
-        super().__init__(detail)
-        self.status, self.error, self.detail = status, error, detail
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: HQServer
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        log.debug("%s " + format, self.address_string(), *args)
-
-    def do_GET(self) -> None:
-        self._handle("GET")
-
-    def do_POST(self) -> None:
-        self._handle("POST")
-
-    # -- plumbing ----------------------------------------------------------------
-
-    def _handle(self, method: str) -> None:
-        app = self.server.app
-        url = urlsplit(self.path)
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        path = environ.get("PATH_INFO", "") or "/"
         try:
-            body = self._body()
-            if url.path.startswith("/admin/"):
-                self._bearer(app.admin_token)
-                self._send(200, self._admin(method, url.path, parse_qs(url.query), body))
-                return
-            if url.path == "/v1/health":
-                self._send(200, encode(Health(PROTOCOL_VERSION, "pos_promo reference HQ")))
-                return
-            faults, switches = app.faults.take(url.path)
-            if 0 < switches.body_limit < len(body):
-                limit = switches.body_limit
-                raise _Answer(413, "too_large", f"fault switch body_limit: {limit} bytes")
-            if "hang" in faults:
-                time.sleep(switches.hang_seconds)
-            if "fail_500" in faults:
-                raise _Answer(500, "injected_failure", "fault switch fail_500")
-            if "fail_429" in faults:
-                self._send(
-                    429,
-                    encode(ErrorBody("slow_down", "fault switch fail_429")),
-                    {"Retry-After": str(switches.retry_after)},
-                )
-                return
-            payload = self._api(method, url.path, parse_qs(url.query), body)
-            if "drop_after_commit" in faults:
-                self._drop()
-                return
-            if "garble" in faults:
-                payload = b'{"cursor": "1", "more": tr' + payload[:16]
-            if "cut_short" in faults:
-                self._send(200, payload, cut=True)
-                return
-            self._send(200, payload)
+            request = self._request(environ, method, path)
+            response = self.handle(request)
         except _Answer as answer:
-            self._send(answer.status, encode(ErrorBody(answer.error, answer.detail)))
+            response = _error(answer.status, answer.error, answer.detail)
+            if answer.status == 413:
+                response.headers["Connection"] = "close"
         except Exception as exc:  # the server must answer, whatever went wrong
-            log.exception("request %s %s failed", method, url.path)
-            self._send(500, encode(ErrorBody("internal_error", type(exc).__name__)))
+            log.exception("request %s %s failed", method, path)
+            response = _error(500, "internal_error", type(exc).__name__)
+        return self._send(environ, start_response, response)
 
-    def _body(self) -> bytes:
-        length = self.headers.get("Content-Length", "0")
+    @staticmethod
+    def _request(environ: dict[str, Any], method: str, path: str) -> Request:
+        length = environ.get("CONTENT_LENGTH") or "0"
         if not length.isdigit():
             raise _Answer(400, "bad_request", "Content-Length must be a number")
         if int(length) > MAX_BODY:
-            self.close_connection = True
             raise _Answer(413, "too_large", f"bodies are limited to {MAX_BODY} bytes")
-        return self.rfile.read(int(length)) if int(length) else b""
+        body = environ["wsgi.input"].read(int(length)) if int(length) else b""
+        headers = {
+            key[5:].replace("_", "-").lower(): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        return Request(method, path, query, headers, body)
 
-    def _bearer(self, expected: str | None) -> str:
-        given = self.headers.get("Authorization", "")
-        token = given[7:] if given.startswith("Bearer ") else ""
-        if (
-            expected is None
-            or not token
-            or not hmac.compare_digest(token.encode(), expected.encode())
-        ):
+    @staticmethod
+    def _send(
+        environ: dict[str, Any], start_response: StartResponse, response: Response
+    ) -> Iterable[bytes]:
+        status = f"{response.status} {HTTPStatus(response.status).phrase}"
+        headers = [
+            ("Content-Type", response.content_type),
+            ("Content-Length", str(len(response.body))),
+            *response.headers.items(),
+        ]
+        if response.drop:
+            _shut(environ)
+            start_response(status, headers)
+            return []
+        start_response(status, headers)
+        if response.cut:
+            return _half_then_shut(environ, response.body)
+        return [response.body]
+
+    # -- routes ------------------------------------------------------------------
+
+    def handle(self, request: Request) -> Response:
+        """Answer one request (faults included); raises :class:`_Answer` for errors."""
+        path = request.path
+        if path == "/v1/health":
+            return Response(200, encode(Health(PROTOCOL_VERSION, "pos_promo reference HQ")))
+        if path == "/admin" or path.startswith("/admin/"):
+            return self._admin(request)
+        if path.startswith("/v1/reports/"):
+            self._admin_token(request, cookie=False)
+            return self._pages(request, json=True)
+        faults, switches = self.faults.take(path)
+        if 0 < switches.body_limit < len(request.body):
+            limit = switches.body_limit
+            raise _Answer(413, "too_large", f"fault switch body_limit: {limit} bytes")
+        if "hang" in faults:
+            time.sleep(switches.hang_seconds)
+        if "fail_500" in faults:
+            raise _Answer(500, "injected_failure", "fault switch fail_500")
+        if "fail_429" in faults:
+            response = _error(429, "slow_down", "fault switch fail_429")
+            response.headers["Retry-After"] = str(switches.retry_after)
+            return response
+        payload = self._api(request)
+        if "drop_after_commit" in faults:
+            return Response(200, payload, drop=True)
+        if "garble" in faults:
+            payload = b'{"cursor": "1", "more": tr' + payload[:16]
+        return Response(200, payload, cut="cut_short" in faults)
+
+    def _admin_token(self, request: Request, cookie: bool) -> None:
+        given = request.bearer()
+        if given and self._is_admin(given):
+            return
+        session = request.cookie(ADMIN_COOKIE) if cookie else ""
+        expected = self._session()
+        if not (session and expected and hmac.compare_digest(session, expected)):
             raise _Answer(401, "unauthorized", "a valid bearer token is required")
-        return token
 
-    def _store(self) -> str:
-        given = self.headers.get("Authorization", "")
-        token = given[7:] if given.startswith("Bearer ") else ""
-        store = self.server.app.store_of(token) if token else None
+    def _session(self) -> str:
+        """The pages' cookie: derived from the admin token, never the token itself."""
+        if not self.admin_token:
+            return ""
+        return hmac.new(self.admin_token.encode(), b"pos_promo_hq pages", "sha256").hexdigest()
+
+    def _is_admin(self, given: str) -> bool:
+        expected = self.admin_token
+        return bool(expected and given and hmac.compare_digest(given.encode(), expected.encode()))
+
+    def _store(self, request: Request) -> str:
+        token = request.bearer()
+        store = self.store_of(token) if token else None
         if store is None:
             raise _Answer(401, "unauthorized", "unknown or missing store token")
         return store
 
-    def _send(
-        self, status: int, payload: bytes, headers: dict[str, str] | None = None, cut: bool = False
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        if cut:
-            self.wfile.write(payload[: len(payload) // 2])
-            self.wfile.flush()
-            self._drop()
-            return
-        self.wfile.write(payload)
-
-    def _drop(self) -> None:
-        self.close_connection = True
-        try:
-            self.wfile.flush()
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-    # -- routes ------------------------------------------------------------------
-
-    def _api(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> bytes:
-        app = self.server.app
-        store = self._store()
+    def _api(self, request: Request) -> bytes:
+        method, path = request.method, request.path
+        store = self._store(request)
         routes = {("GET", "/v1/changes"), ("GET", "/v1/member-state"), ("POST", "/v1/events")}
         if method == "GET" and path.startswith("/v1/members/"):
             member = unquote(path.removeprefix("/v1/members/"))
             if not member or len(member) > 128 or "/" in member:
                 raise _Answer(400, "bad_request", "a member id is 1 to 128 characters")
-            with app.pool.connection() as conn, write(conn):
-                return lookup_member(conn, store, member, app.clock().isoformat())
+            with self.pool.connection() as conn, write(conn):
+                return lookup_member(conn, store, member, self.clock().isoformat())
         if (method, path) not in routes:
             known = {p for _, p in routes}
             raise _Answer(405 if path in known else 404, "not_found", f"{method} {path}")
         if method == "POST":
             try:
-                request = _PUSH.decode(body)
+                push = _PUSH.decode(request.body)
             except msgspec.MsgspecError as exc:
                 raise _Answer(400, "bad_request", str(exc)) from None
-            if request.store_id != store:
+            if push.store_id != store:
                 raise _Answer(403, "forbidden", f"this token belongs to store {store!r}")
-            with app.pool.connection() as conn:
-                results = app.ingestor.apply(conn, store, request, app.clock())
+            with self.pool.connection() as conn:
+                results = self.ingestor.apply(conn, store, push, self.clock())
             return encode(PushResponse(tuple(results)))
         try:
-            since = parse_cursor(query.get("since", [""])[0])
-            limit = int(query.get("limit", ["200"])[0])
+            since = parse_cursor(request.query.get("since", [""])[0])
+            limit = int(request.query.get("limit", ["200"])[0])
         except ValueError as exc:
             raise _Answer(400, "bad_request", str(exc)) from None
-        with app.pool.connection() as conn:
+        with self.pool.connection() as conn:
             if path == "/v1/changes":
                 return serve_changes(conn, since, limit)
             return serve_member_state(conn, store, since, limit)
 
-    def _admin(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> bytes:
-        app = self.server.app
+    def _admin(self, request: Request) -> Response:
+        method, path = request.method, request.path
+        if path == "/admin/login":
+            return self._login(request)
+        if method == "GET" and path not in ("/admin/faults", "/admin/report"):
+            try:
+                self._admin_token(request, cookie=True)
+            except _Answer:  # a person at a browser: the sign-in form, then back here
+                return Response(303, b"", "text/plain", {"Location": "/admin/login"})
+            return self._pages(request, json=False)
+        self._admin_token(request, cookie=False)
         if (method, path) == ("POST", "/admin/faults"):
             try:
-                app.faults.configure(_SWITCHES.decode(body or b"{}"))
+                self.faults.configure(_SWITCHES.decode(request.body or b"{}"))
             except msgspec.MsgspecError as exc:
                 raise _Answer(400, "bad_request", str(exc)) from None
         if path == "/admin/faults":
-            return encode({"switches": app.faults.get(), "fired": app.faults.fired})
+            return Response(
+                200, encode({"switches": self.faults.get(), "fired": self.faults.fired})
+            )
         if (method, path) == ("POST", "/admin/publish"):
             try:
-                request = _PUBLISH.decode(body)
-                documents = [(d["type"], d["document"]) for d in request.documents]
-                with app.pool.connection() as conn:
-                    added = publish(conn, documents, app.clock())
+                publishing = _PUBLISH.decode(request.body)
+                documents = [(d["type"], d["document"]) for d in publishing.documents]
+                with self.pool.connection() as conn:
+                    added = publish(conn, documents, self.clock())
             except (msgspec.MsgspecError, KeyError, TypeError, CatalogError) as exc:
                 raise _Answer(400, "bad_request", str(exc)) from None
-            return encode({"added": added})
+            return Response(200, encode({"added": added}))
         if (method, path) == ("GET", "/admin/report"):
-            with app.pool.connection() as conn:
-                return encode(report(conn, with_ids="ids" in query))
+            with self.pool.connection() as conn:
+                return Response(200, encode(report(conn, with_ids="ids" in request.query)))
         raise _Answer(404, "not_found", f"{method} {path}")
+
+    def _login(self, request: Request) -> Response:
+        """The pages' sign-in: a form whose token, when right, is kept in a cookie."""
+        if request.method == "GET":
+            return Response(200, login_page(""), "text/html; charset=utf-8")
+        given = parse_qs(request.body.decode("utf-8", "replace")).get("token", [""])[0]
+        if not self._is_admin(given):
+            return Response(401, login_page("That token is not HQ's admin token."), "text/html")
+        cookie = f"{ADMIN_COOKIE}={self._session()}; Path=/admin; HttpOnly; SameSite=Strict"
+        return Response(303, b"", "text/plain", {"Location": "/admin/", "Set-Cookie": cookie})
+
+    def _pages(self, request: Request, json: bool) -> Response:
+        with self.pool.connection() as conn:
+            try:
+                if json:
+                    return Response(200, serve_report(conn, request.path, request.query))
+                html = serve_page(conn, request.path, request.query)
+            except PageNotFound as exc:
+                raise _Answer(404, "not_found", str(exc)) from None
+        return Response(200, html, "text/html; charset=utf-8")
+
+
+def _shut(environ: dict[str, Any]) -> None:
+    """Close the client's connection under the server (the ``drop``/``cut`` faults)."""
+    sock = environ.get("gunicorn.socket")
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _half_then_shut(environ: dict[str, Any], body: bytes) -> Iterator[bytes]:
+    yield body[: len(body) // 2]
+    _shut(environ)

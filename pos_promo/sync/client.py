@@ -147,8 +147,8 @@ class HQClient:
         params = {"since": since, "limit": str(limit)}
         return self._call("pull member state", "GET", "/member-state", MemberStatePage, params)
 
-    def push(self, events: Sequence[PushEvent]) -> PushResponse:
-        body = encode(PushRequest(self.store_id, tuple(events)))
+    def push(self, events: Sequence[PushEvent], backlog: int | None = None) -> PushResponse:
+        body = encode(PushRequest(self.store_id, tuple(events), backlog))
         response = self._call("push events", "POST", "/events", PushResponse, body=body)
         if len(response.results) != len(events):
             raise HQProtocolError(

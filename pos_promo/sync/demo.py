@@ -14,12 +14,18 @@ The same member's orders also accrue to a cumulative spending gift
 offline, can grant it; HQ adds the two stores up, grants ordinal 1 and
 pushes the coupon to the member's wallet through member state, and the
 member spends it at the next order. HQ and the daemons run as real
-processes (``python -m hq``, ``python -m daemon``); nothing here imports
-them.
+processes (``python -m pos_promo_hq``, ``python -m pos_promo_daemon``);
+nothing here imports them.
+
+``--database postgresql://...`` tells the same story with HQ on PostgreSQL
+(in a schema of its own, dropped at the end) and ``--workers N`` runs HQ's
+production server with N worker processes: ``make demo-pg`` does both.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -28,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -126,8 +132,9 @@ def _env() -> dict[str, str]:
 class _Procs:
     """Child processes, always stopped on the way out."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, database: str | None = None, workers: int = 1) -> None:
         self.folder = folder
+        self.database, self.workers = database, workers
         self.running: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self, name: str, *args: str) -> None:
@@ -157,8 +164,10 @@ def _hq(procs: _Procs, folder: Path, port: int) -> int:
         "hq",
         "-m",
         "pos_promo_hq",
-        "--db",
-        str(folder / "hq.db"),
+        "--database",
+        procs.database or str(folder / "hq.db"),
+        "--workers",
+        str(procs.workers),
         "--port",
         str(port),
         "--port-file",
@@ -260,18 +269,45 @@ def _orders(engine: Engine) -> int:
         conn.close()
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pos_promo.sync.demo")
+    parser.add_argument("--database", help="a postgresql:// URL (default: a SQLite file)")
+    parser.add_argument("--workers", type=int, default=1, help="HQ worker processes")
+    args = parser.parse_args(argv)
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="pos-promo-demo-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="pos-promo-demo-") as tmp,
+        _own_schema(args.database) as database,
+    ):
         folder = Path(tmp)
         campaigns = json.loads((DEMO / "campaigns.json").read_text())
         (folder / "catalog.json").write_text(json.dumps([*campaigns, CLUB, GIFT_TEMPLATE, GIFT]))
         (folder / "stores.json").write_text(json.dumps(STORES))
-        procs = _Procs(folder)
+        procs = _Procs(folder, database, args.workers)
+        where = "PostgreSQL" if database else "SQLite"
+        _say(f"HQ on {where}, gunicorn with {args.workers} worker process(es).")
         try:
             return _story(folder, procs, started)
         finally:
             procs.stop_all()
+
+
+@contextlib.contextmanager
+def _own_schema(url: str | None) -> Iterator[str | None]:
+    """A fresh PostgreSQL schema for HQ's tables, dropped afterwards (none for SQLite)."""
+    if url is None:
+        yield None
+        return
+    import psycopg
+
+    schema = f"pos_promo_demo_{os.getpid()}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+        try:
+            sep = "&" if "?" in url else "?"
+            yield f"{url}{sep}options=-csearch_path%3D{schema}"
+        finally:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def _story(folder: Path, procs: _Procs, started: float) -> int:

@@ -272,10 +272,16 @@ class PushEvent(Struct, frozen=True, forbid_unknown_fields=False):
 
 
 class PushRequest(Struct, frozen=True, forbid_unknown_fields=False):
-    """A batch of events from one store, applied by HQ all or nothing."""
+    """A batch of events from one store, applied by HQ all or nothing.
+
+    ``backlog``: the events still waiting at the till behind this batch
+    (HQ shows it on the store's page; 0 means this batch caught up); an
+    older till leaves it out.
+    """
 
     store_id: Id
     events: Annotated[tuple[PushEvent, ...], Meta(max_length=MAX_BATCH)]
+    backlog: int | None = None
 
 
 class EventResult(Struct, frozen=True, forbid_unknown_fields=False):

@@ -170,8 +170,9 @@ def _push(
     limit: list[int],
 ) -> PushReport:
     """Push one batch; on a 413 push its halves (``limit[0]`` shrinks for the run)."""
+    pending = conn.execute("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
     try:
-        response = client.push(batch)
+        response = client.push(batch, backlog=int(pending.fetchone()[0]) - len(batch))
     except RequestTooLarge as exc:
         if len(batch) == 1:
             log.warning("event %s refused alone as too large: dead letter", batch[0].id)

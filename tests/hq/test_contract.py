@@ -66,7 +66,12 @@ def test_migrations_are_recorded_and_a_second_start_applies_none(
 ) -> None:
     with database.connection() as conn:
         names = [n for (n,) in conn.execute("SELECT name FROM schema_migrations ORDER BY name")]
-    assert names == ["0001_baseline", "0002_identity_replay_members", "0003_publications"]
+    assert names == [
+        "0001_baseline",
+        "0002_identity_replay_members",
+        "0003_publications",
+        "0004_performance_ledger",
+    ]
     again = open_database(backend, migrate=False)
     try:
         assert again.migrate() == []
@@ -489,6 +494,7 @@ def test_a_file_the_first_hq_made_is_migrated_with_its_orders_kept(tmp_path: Pat
                 "0001_baseline",
                 "0002_identity_replay_members",
                 "0003_publications",
+                "0004_performance_ledger",
             ]
     finally:
         db.close()
@@ -548,6 +554,7 @@ def test_hq_processes_starting_together_migrate_once(backend: str) -> None:
             "0001_baseline",
             "0002_identity_replay_members",
             "0003_publications",
+            "0004_performance_ledger",
         ]
     finally:
         for db in opened:
