@@ -33,6 +33,24 @@ PERIOD = {"start": "2026-01-01T00:00:00", "end": "2026-12-31T23:59:59"}
 STORES = {"s1": "token-s1", "s2": "token-s2"}
 
 
+def run_daemon(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the real daemon entry point to completion (``--once`` jobs) and
+    check it ended cleanly: exit 0 and no traceback for an operator to read.
+    The timeout only bounds a hung daemon on a busy machine."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pos_promo_daemon", "--config", str(config), *args],
+        check=False,
+        env=env(),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    return done
+
+
 def env() -> dict[str, str]:
     out = dict(os.environ)
     out["PYTHONPATH"] = str(ROOT) + os.pathsep + out.get("PYTHONPATH", "")

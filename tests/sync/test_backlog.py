@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from pos_promo.sync import steps
 from pos_promo.sync.outbox import next_batch
 from pos_promo.sync.status import read_status
-from tests.sync.harness import AT, HQ, ROOT, STORES, Till, env, now
+from tests.sync.harness import AT, HQ, STORES, Till, now, run_daemon
 
 TWICE = ("--once", "push_events", "--once", "push_events")
 BODY_LIMIT = 50_000  # a proxy before HQ, much stricter than HQ's own 64 MiB
@@ -60,18 +58,8 @@ def test_a_500_order_catering_backlog_drains_through_413s_and_a_giant_becomes_a_
         f"[batches]\npush = 500\npush_bytes = {64 * 1024 * 1024}\n"
     )
 
-    done = subprocess.run(
-        [sys.executable, "-m", "pos_promo_daemon", "--config", str(config), *TWICE],
-        check=False,
-        env=env(),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_daemon(config, *TWICE)
 
-    assert done.returncode == 0, done.stderr
-    assert "Traceback" not in done.stderr
     report = hq.report(ids=True)
     assert report["events"] == 500
     assert till.pending() == 0
