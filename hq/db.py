@@ -55,6 +55,7 @@ __all__ = [
     "is_postgres_url",
     "next_seq",
     "open_database",
+    "snapshot",
     "write",
 ]
 
@@ -95,6 +96,10 @@ class Connection(ABC):
     def begin(self) -> None:
         """Start a write transaction."""
 
+    @abstractmethod
+    def begin_read(self) -> None:
+        """Start a read transaction that sees one snapshot for all its statements."""
+
     def commit(self) -> None:
         self.execute("COMMIT")
 
@@ -127,6 +132,9 @@ class _SQLiteConnection(Connection):
     def begin(self) -> None:
         self.raw.execute("BEGIN IMMEDIATE")
 
+    def begin_read(self) -> None:
+        self.raw.execute("BEGIN")  # WAL: the first read fixes the snapshot
+
 
 @functools.lru_cache(maxsize=1024)
 def _to_psycopg(sql: str) -> str:
@@ -152,11 +160,26 @@ class _PostgresConnection(Connection):
     def begin(self) -> None:
         self.raw.execute(b"BEGIN")
 
+    def begin_read(self) -> None:
+        self.raw.execute(b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+
     def lock(self, key: str) -> None:
         self.execute("SELECT pg_advisory_xact_lock(?)", (zlib.crc32(key.encode()),))
 
     def skip_locked(self) -> str:
         return " FOR UPDATE SKIP LOCKED"
+
+
+@contextlib.contextmanager
+def snapshot(conn: Connection) -> Iterator[None]:
+    """Several reads that must agree with each other (a report whose replay
+    counts and flags are read one after another would otherwise mix what a
+    replay worker committed in between)."""
+    conn.begin_read()
+    try:
+        yield
+    finally:
+        conn.rollback()
 
 
 @contextlib.contextmanager

@@ -38,7 +38,7 @@ from urllib.parse import parse_qs, unquote
 
 import msgspec
 from pos_promo_hq.catalog import CatalogError, parse_cursor, publish, serve_changes
-from pos_promo_hq.db import Database, open_database, write
+from pos_promo_hq.db import Database, open_database, snapshot, write
 from pos_promo_hq.faults import Faults, FaultSwitches
 from pos_promo_hq.ingest import Ingestor
 from pos_promo_hq.members import lookup_member, serve_member_state
@@ -360,7 +360,7 @@ class HQApp:
                 raise _Answer(400, "bad_request", str(exc)) from None
             return Response(200, encode({"added": added}))
         if (method, path) == ("GET", "/admin/report"):
-            with self.pool.connection() as conn:
+            with self.pool.connection() as conn, snapshot(conn):
                 return Response(200, encode(report(conn, with_ids="ids" in request.query)))
         raise _Answer(404, "not_found", f"{method} {path}")
 
@@ -375,7 +375,7 @@ class HQApp:
         return Response(303, b"", "text/plain", {"Location": "/admin/", "Set-Cookie": cookie})
 
     def _pages(self, request: Request, json: bool) -> Response:
-        with self.pool.connection() as conn:
+        with self.pool.connection() as conn, snapshot(conn):
             try:
                 if json:
                     return Response(200, serve_report(conn, request.path, request.query))
