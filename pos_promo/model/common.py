@@ -18,6 +18,7 @@ from pos_promo.limits import (
     MAX_ID_LENGTH,
     MAX_LIST,
     MAX_NAME_LENGTH,
+    MAX_ORDER_AMOUNT,
     MAX_QUANTITY,
     MAX_TEXT_LENGTH,
     MAX_VERSION,
@@ -36,6 +37,7 @@ __all__ = [
     "ItemScope",
     "Money",
     "Name",
+    "OrderMoney",
     "PositiveMoney",
     "Quantity",
     "Role",
@@ -47,6 +49,13 @@ __all__ = [
 ]
 
 Money = Annotated[int, Meta(ge=0, le=MAX_AMOUNT, description="Amount in minor units (cents).")]
+# A sum within one order (a line, a benefit, the subtotal, a refund) may pass
+# one amount's limit while the order stays within its own: a cart of ten
+# lines at MAX_AMOUNT is valid, so what the till records of it must be too.
+OrderMoney = Annotated[
+    int,
+    Meta(ge=0, le=MAX_ORDER_AMOUNT, description="A sum within one order, in minor units (cents)."),
+]
 PositiveMoney = Annotated[
     int, Meta(ge=1, le=MAX_AMOUNT, description="Amount in minor units (cents), > 0.")
 ]

@@ -13,7 +13,7 @@ import datetime as dt
 from msgspec import Struct
 
 from pos_promo.model.cart import Cart
-from pos_promo.model.common import Id, Money
+from pos_promo.model.common import Id, Money, OrderMoney
 from pos_promo.model.gift_events import GiftAccrued, GiftCouponIssued
 from pos_promo.model.order import Payment, RefundRecord
 from pos_promo.model.receipt import Receipt
@@ -39,9 +39,9 @@ class OrderCommitted(Struct, frozen=True, tag="order.committed", tag_field="kind
     at: dt.datetime
     local_date: dt.date
     member_id: Id | None
-    subtotal: Money
-    total_discount: Money
-    total: Money
+    subtotal: OrderMoney
+    total_discount: OrderMoney
+    total: OrderMoney
     payments: tuple[Payment, ...]
     receipt: Receipt
     cart: Cart | None = None

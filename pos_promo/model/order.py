@@ -13,7 +13,7 @@ from typing import Literal
 from msgspec import Struct
 
 from pos_promo.model.cart import Cart
-from pos_promo.model.common import Id, Money
+from pos_promo.model.common import Id, Money, OrderMoney
 from pos_promo.model.gift import AccrualChange, RevokedGrant
 from pos_promo.model.receipt import LineAllocation, Receipt
 from pos_promo.model.result import EvaluationResult
@@ -58,8 +58,8 @@ class RefundLine(Struct, frozen=True):
 
     line_id: Id
     units: int
-    amount: Money
-    discount: Money
+    amount: OrderMoney
+    discount: OrderMoney
 
 
 class TakenBack(Struct, frozen=True):
@@ -95,17 +95,17 @@ class RefundRecord(Struct, frozen=True):
     order_id: Id
     seq: int
     lines: tuple[RefundLine, ...]
-    amount: Money
+    amount: OrderMoney
     discount: int
     benefits: tuple[TakenBack, ...]
     order_fully_refunded: bool
     at: dt.datetime | None = None
     accruals: tuple[AccrualChange, ...] = ()
     revoked: tuple[RevokedGrant, ...] = ()
-    paid_before: Money = 0
-    kept_cost: Money = 0
+    paid_before: OrderMoney = 0
+    kept_cost: OrderMoney = 0
     kept_discount_lost: int = 0
-    shortfall: Money = 0
+    shortfall: OrderMoney = 0
     dropped: tuple[Id, ...] = ()
     participations_returned: tuple[Id, ...] = ()
     coupons_restored: tuple[Id, ...] = ()
@@ -186,9 +186,9 @@ class CampaignMetrics(Struct, frozen=True):
     orders_refunded: int
     participations: int
     members: int
-    discount_given: Money
-    discount_refunded: Money
-    discount_net: Money
+    discount_given: int
+    discount_refunded: int
+    discount_net: int
 
 
 class OutboxCounts(Struct, frozen=True):

@@ -8,7 +8,7 @@ from typing import Literal
 from msgspec import Struct
 
 from pos_promo.model.base import TimeSlot
-from pos_promo.model.common import Id, Money
+from pos_promo.model.common import Id, OrderMoney
 
 __all__ = [
     "AccrualPreview",
@@ -57,7 +57,7 @@ class BenefitShare(Struct, frozen=True):
     """How much one benefit took off one line."""
 
     benefit_id: Id
-    amount: Money
+    amount: OrderMoney
 
 
 class LineResult(Struct, frozen=True):
@@ -70,9 +70,9 @@ class LineResult(Struct, frozen=True):
     line_id: Id
     item_id: Id
     quantity: int
-    subtotal: Money
-    discount: Money
-    net: Money
+    subtotal: OrderMoney
+    discount: OrderMoney
+    net: OrderMoney
     benefits: tuple[BenefitShare, ...] = ()
     unit_discounts: tuple[int, ...] = ()
 
@@ -83,7 +83,7 @@ class Applied(Struct, frozen=True):
     id: Id
     kind: str
     name: str
-    amount: Money
+    amount: OrderMoney
     version: int = 1
     tier: int | None = None
     capped: bool = False
@@ -165,9 +165,9 @@ class EvaluationResult(Struct, frozen=True):
     store_id: Id
     at: dt.datetime
     currency: str
-    subtotal: Money
-    total_discount: Money
-    total: Money
+    subtotal: OrderMoney
+    total_discount: OrderMoney
+    total: OrderMoney
     lines: tuple[LineResult, ...]
     applied: tuple[Applied, ...]
     not_applied: tuple[NotApplied, ...]

@@ -233,3 +233,21 @@ def test_the_bounds_themselves_are_accepted(engine: Engine) -> None:
     result = engine.evaluate(dump(cart(line("A", MAX_AMOUNT, qty=MAX_ORDER_AMOUNT // MAX_AMOUNT))))
     assert result.subtotal == MAX_ORDER_AMOUNT
     assert STORE.id == "s1"
+
+
+def test_an_order_past_one_amount_but_within_the_order_limit_is_stored_and_read_back(
+    engine: Engine, db_path: Path
+) -> None:
+    """Lines and payments may add up past MAX_AMOUNT (one amount) while the
+    order stays within MAX_ORDER_AMOUNT: what the till stored must read back."""
+    doc = cart(line("A", MAX_AMOUNT, qty=MAX_ORDER_AMOUNT // MAX_AMOUNT))
+    total = engine.evaluate(dump(doc)).total
+    assert total == MAX_ORDER_AMOUNT - 1_000  # the fixture's $10 off
+    paid = [{"tender": "card", "amount": MAX_AMOUNT}] * 9 + [
+        {"tender": "card", "amount": total - 9 * MAX_AMOUNT}
+    ]
+    committed = engine.commit(dump(doc), paid)
+    record = engine.order(committed.order_id)
+    assert record.result.subtotal == MAX_ORDER_AMOUNT
+    assert record.result.total == MAX_ORDER_AMOUNT - 1_000
+    assert sum(p.amount for p in record.payments) == MAX_ORDER_AMOUNT - 1_000
