@@ -38,13 +38,16 @@ __all__ = [
     "Money",
     "Name",
     "OrderMoney",
+    "Ordinal",
     "PositiveMoney",
     "Quantity",
     "Role",
     "ServiceType",
     "ShareRule",
     "Sharing",
+    "SignedOrderMoney",
     "Text",
+    "Total",
     "Version",
 ]
 
@@ -62,6 +65,28 @@ PositiveMoney = Annotated[
 Quantity = Annotated[int, Meta(ge=1, le=MAX_QUANTITY, description="A whole number of units, >= 1.")]
 Count = Annotated[int, Meta(ge=1, le=MAX_COUNT, description="How many times, >= 1.")]
 Version = Annotated[int, Meta(ge=1, le=MAX_VERSION, description="A document version, >= 1.")]
+SignedOrderMoney = Annotated[
+    int,
+    Meta(
+        ge=-MAX_ORDER_AMOUNT,
+        le=MAX_ORDER_AMOUNT,
+        description="A change within one order, in minor units (negative: taken back).",
+    ),
+]
+# A member's running total across orders: unbounded by one order, but kept
+# within what every JSON reader holds exactly (and far from 64-bit sums);
+# signed, since a till's view may trail HQ's and a refund never waits for it.
+Total = Annotated[
+    int,
+    Meta(
+        ge=-MAX_VERSION,
+        le=MAX_VERSION,
+        description="A running total across orders, as one till saw it.",
+    ),
+]
+Ordinal = Annotated[
+    int, Meta(ge=1, le=MAX_VERSION, description="The n-th gift a running total reached, >= 1.")
+]
 BasisPoints = Annotated[int, Meta(ge=0, le=10_000, description="1000 = 10 %.")]
 Id = Annotated[str, Meta(min_length=1, max_length=MAX_ID_LENGTH)]
 IdSet = Annotated[frozenset[Id], Meta(max_length=MAX_LIST)]

@@ -23,7 +23,7 @@ from msgspec import Meta, Struct
 
 from pos_promo.limits import MAX_AMOUNT, MAX_COUPONS_PER_GRANT
 from pos_promo.model.base import CampaignBase
-from pos_promo.model.common import Id, ItemScope
+from pos_promo.model.common import Id, ItemScope, OrderMoney, Ordinal, SignedOrderMoney, Version
 from pos_promo.model.coupon import Validity
 
 __all__ = [
@@ -127,10 +127,10 @@ class AccrualBasis(Struct, frozen=True, forbid_unknown_fields=False):
     """
 
     activity_id: Id
-    version: int
+    version: Version
     measure: Measure
-    paid: int
-    shareable: int
+    paid: OrderMoney
+    shareable: OrderMoney
     lines: tuple[Id, ...] = ()
     all_lines: bool = False
 
@@ -139,7 +139,7 @@ class AccrualChange(Struct, frozen=True):
     """What an order or a refund did to one activity's total (signed)."""
 
     activity_id: Id
-    amount: int
+    amount: SignedOrderMoney
 
 
 class RevokedGrant(Struct, frozen=True):
@@ -147,7 +147,7 @@ class RevokedGrant(Struct, frozen=True):
 
     grant_id: Id
     activity_id: Id
-    ordinal: int
+    ordinal: Ordinal
     voided: tuple[Id, ...] = ()
     kept: tuple[Id, ...] = ()
     cancelled: tuple[Id, ...] = ()

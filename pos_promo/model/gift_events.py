@@ -15,7 +15,7 @@ import datetime as dt
 
 from msgspec import Struct
 
-from pos_promo.model.common import Id
+from pos_promo.model.common import Id, Ordinal, SignedOrderMoney, Total, Version
 from pos_promo.model.gift import Measure
 
 __all__ = [
@@ -45,8 +45,8 @@ class GiftGranted(Struct, frozen=True):
     """
 
     grant_id: Id
-    ordinal: int
-    version: int
+    ordinal: Ordinal
+    version: Version
     coupons: tuple[GrantCoupon, ...] = ()
 
 
@@ -58,7 +58,7 @@ class GiftRevoked(Struct, frozen=True):
     """
 
     grant_id: Id
-    ordinal: int
+    ordinal: Ordinal
     voided: tuple[Id, ...] = ()
     kept: tuple[Id, ...] = ()
     cancelled: tuple[Id, ...] = ()
@@ -78,10 +78,10 @@ class GiftAccrued(Struct, frozen=True, tag="gift.accrued", tag_field="kind"):
     activity_id: Id
     member_id: Id
     measure: Measure
-    amount: int
+    amount: SignedOrderMoney
     at: dt.datetime
     refund_id: Id | None = None
-    total: int = 0
+    total: Total = 0
     grants: tuple[GiftGranted, ...] = ()
     revoked: tuple[GiftRevoked, ...] = ()
 

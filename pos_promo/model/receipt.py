@@ -9,11 +9,13 @@ campaign cache, which may have changed since the order was rung up.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from msgspec import Struct
+from msgspec import Meta, Struct
 
+from pos_promo.limits import MAX_QUANTITY
 from pos_promo.model.cart import MemberCounts
-from pos_promo.model.common import Channel, Id, Money, ServiceType
+from pos_promo.model.common import Channel, Id, Money, ServiceType, Version
 from pos_promo.model.coupon import Coupon
 from pos_promo.model.result import BenefitShare
 
@@ -30,7 +32,7 @@ class CampaignRef(Struct, frozen=True, forbid_unknown_fields=False):
     """A campaign the engine considered, at the version it had in the cache."""
 
     id: Id
-    version: int
+    version: Version
     applied: bool
 
 
@@ -38,7 +40,7 @@ class PlanRef(Struct, frozen=True, forbid_unknown_fields=False):
     """A sharing plan a considered campaign names, at the version the till had."""
 
     id: Id
-    version: int
+    version: Version
 
 
 class ReceiptInputs(Struct, frozen=True, forbid_unknown_fields=False):
@@ -70,7 +72,7 @@ class ReceiptInputs(Struct, frozen=True, forbid_unknown_fields=False):
     coupons: tuple[Id, ...] = ()
     requested_promotions: frozenset[Id] = frozenset()
     wallet: tuple[Coupon, ...] = ()
-    execution_order_version: int | None = None
+    execution_order_version: Version | None = None
     sharing_plans: tuple[PlanRef, ...] | None = None
     counts: MemberCounts | None = None
 
@@ -80,9 +82,10 @@ class LineAllocation(Struct, frozen=True, forbid_unknown_fields=False):
 
     line_id: Id
     item_id: Id
-    quantity: int
+    # 0 where a refund kept none of the line's units (kept allocations)
+    quantity: Annotated[int, Meta(ge=0, le=MAX_QUANTITY)]
     unit_price: Money
-    unit_discounts: tuple[int, ...]
+    unit_discounts: tuple[Money, ...]
     benefits: tuple[BenefitShare, ...] = ()
 
 

@@ -13,6 +13,7 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from pos_promo import InvalidCampaign, InvalidCart, decode_cart
@@ -27,6 +28,7 @@ from pos_promo.limits import (
     MAX_ORDER_AMOUNT,
     MAX_QUANTITY,
 )
+from pos_promo.model.receipt import Receipt
 from pos_promo.schemas import schema_json
 from tests.doors.conftest import snapshot
 from tests.gifts.builders import STORE as GIFT_STORE
@@ -251,3 +253,30 @@ def test_an_order_past_one_amount_but_within_the_order_limit_is_stored_and_read_
     assert record.result.subtotal == MAX_ORDER_AMOUNT
     assert record.result.total == MAX_ORDER_AMOUNT - 1_000
     assert sum(p.amount for p in record.payments) == MAX_ORDER_AMOUNT - 1_000
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "rule"),
+    [
+        (("inputs", "execution_order_version"), 2**63, "Expected `int` <= 9007199254740991"),
+        (("campaigns", 0, "version"), 2**63, "Expected `int` <= 9007199254740991"),
+        (("lines", 0, "quantity"), 10**18, f"Expected `int` <= {MAX_QUANTITY}"),
+        (("lines", 0, "quantity"), -1, "Expected `int` >= 0"),
+        (("lines", 0, "unit_discounts", 0), 2**70, f"Expected `int` <= {MAX_AMOUNT}"),
+    ],
+)
+def test_a_receipt_out_of_range_is_refused_where_it_is_read_not_in_hq_replay(
+    engine: Engine, path: tuple[str | int, ...], value: int, rule: str
+) -> None:
+    """HQ replays the receipts tills push: a version past 64 bits once got as
+    far as an SQL parameter there (OverflowError in the replay worker)."""
+    committed = engine.commit(dump(cart(line("A", 6_000), line("B", 5_000))))
+    doc = json.loads(msgspec.json.encode(engine.order(committed.order_id).receipt))
+    here: Any = doc
+    for step in path[:-1]:
+        here = here[step]
+    here[path[-1]] = value
+    with pytest.raises(msgspec.ValidationError) as caught:
+        msgspec.json.decode(json.dumps(doc), type=Receipt)
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+    assert str(caught.value) == f"{rule} - at `${where}`"
