@@ -52,7 +52,19 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         source,
         symlinks=True,
         ignore=shutil.ignore_patterns(
-            ".venv", ".git", "*cache*", "__pycache__", "build", "*.egg-info", ".mypy_path", "*.db*"
+            # the tools' caches by name: a pattern like "*cache*" also dropped
+            # pos_promo/till/cache.py from the wheel
+            ".venv",
+            ".git",
+            ".pytest_cache",
+            ".mypy_cache",
+            ".ruff_cache",
+            ".hypothesis",
+            "__pycache__",
+            "build",
+            "*.egg-info",
+            ".mypy_path",
+            "*.db*",
         ),
     )
     out = tmp / "dist"
@@ -70,6 +82,15 @@ def test_the_wheel_holds_only_pos_promo_names_the_demo_data_and_the_licence(whee
         "pos_promo_hq",
         f"pos_promo-{pos_promo.__version__}.dist-info",
     }
+    # every module of the checkout, under the name it installs as
+    installed_as = {"pos_promo": "pos_promo", "hq": "pos_promo_hq", "daemon": "pos_promo_daemon"}
+    modules = {
+        f"{name}/{path.relative_to(ROOT / folder).as_posix()}"
+        for folder, name in installed_as.items()
+        for path in (ROOT / folder).rglob("*.py")
+    }
+    assert modules - set(names) == set()
+    assert "pos_promo/till/cache.py" in names
     assert "pos_promo/demo_data/campaigns.json" in names
     assert "pos_promo/demo_data/carts/1-weekday-lunch.json" in names
     # the message catalogs are read from their .po sources: nothing to compile

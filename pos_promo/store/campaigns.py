@@ -37,6 +37,7 @@ __all__ = [
     "changed_since",
     "get_campaign",
     "load_campaigns",
+    "template_ids",
 ]
 
 _ONE = msgspec.json.Decoder(Campaign)
@@ -159,3 +160,10 @@ def campaign_rows(conn: sqlite3.Connection) -> list[CampaignRow]:
             "SELECT id, kind, version, status, name, imported_at FROM campaigns ORDER BY id"
         )
     ]
+
+
+def template_ids(conn: sqlite3.Connection) -> set[str]:
+    """Ids of the cached coupon templates: a gift in a later import may name one."""
+    return {
+        cid for (cid,) in conn.execute("SELECT id FROM campaigns WHERE kind = 'coupon_template'")
+    }

@@ -1,4 +1,4 @@
-"""Committed orders: the rows, the ledger and the events (refunds: store.refunds).
+"""Committed orders: the rows, the ledger and the events (refunds: :mod:`.refunds`).
 
 Functions here write; the caller holds the ``BEGIN IMMEDIATE`` transaction
 (:class:`pos_promo.embedded.Engine` does), so an order, its receipt, its
