@@ -163,6 +163,8 @@ def _refund_record(conn: sqlite3.Connection, order_id: str) -> list[RefundRecord
 
 
 def load_order(conn: sqlite3.Connection, order_id: str) -> OrderRecord:
+    """A committed order with its first result, receipt, cart, payments and refunds (all a
+    reprint needs); :class:`UnknownOrder` if none."""
     row = conn.execute(
         "SELECT status, result, receipt, payments, cart FROM orders WHERE order_id = ?",
         (order_id,),
