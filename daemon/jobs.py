@@ -167,6 +167,8 @@ class Jobs:
         return recorded.id
 
     def close(self) -> None:
+        """Close every job's connection and HTTP session; the scheduler has stopped, so no job
+        still holds one."""
         for conn in self._conns.values():
             conn.close()
         for client in self._clients.values():

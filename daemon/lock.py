@@ -19,6 +19,8 @@ __all__ = ["DatabaseLock", "lock_path"]
 
 
 def lock_path(db: str | Path) -> Path:
+    """The lock file beside ``db``: one daemon per till database, whatever the config file is
+    called."""
     return Path(str(db) + ".sync.lock")
 
 

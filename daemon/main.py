@@ -58,6 +58,8 @@ STOP_TIMEOUT = 30.0
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The daemon's command line; separate from :func:`main` so tests and the README check can
+    read its options."""
     p = argparse.ArgumentParser(prog="pos-promo-daemon", description=__doc__.split("\n")[0])
     p.add_argument("--config", metavar="FILE", help="the daemon's TOML config file")
     p.add_argument(
@@ -130,6 +132,8 @@ def _expected_skips(record: logging.LogRecord) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the daemon (or check a config file) and return the exit code: 0 on a clean stop, 2 on
+    a bad config, never a traceback for the operator."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.check_config:

@@ -70,11 +70,14 @@ class Cursor(Protocol):
     """What a query answers, on either backend."""
 
     @property
-    def rowcount(self) -> int: ...
+    def rowcount(self) -> int:
+        """Rows the last statement changed (the ingest path counts its inserts this way)."""
 
-    def fetchone(self) -> Any: ...
+    def fetchone(self) -> Any:
+        """The next row, or ``None``: both drivers answer the same way."""
 
-    def fetchall(self) -> list[Any]: ...
+    def fetchall(self) -> list[Any]:
+        """Every remaining row, as a list on both drivers."""
 
     def __iter__(self) -> Iterator[Any]: ...
 
@@ -90,7 +93,9 @@ class Connection(ABC):
 
     @property
     @abstractmethod
-    def in_transaction(self) -> bool: ...
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open, so :meth:`rollback` and the write helpers never issue a
+        stray ``ROLLBACK``/``BEGIN``."""
 
     @abstractmethod
     def begin(self) -> None:
@@ -101,9 +106,13 @@ class Connection(ABC):
         """Start a read transaction that sees one snapshot for all its statements."""
 
     def commit(self) -> None:
+        """End the write transaction :meth:`begin` started; portable SQL, so both drivers share
+        it."""
         self.execute("COMMIT")
 
     def rollback(self) -> None:
+        """Undo the open transaction, if any: safe to call on an error path that may have failed
+        before ``BEGIN``."""
         if self.in_transaction:
             self.execute("ROLLBACK")
 
@@ -211,10 +220,13 @@ class Database(ABC):
     target: str
 
     @abstractmethod
-    def connection(self) -> contextlib.AbstractContextManager[Connection]: ...
+    def connection(self) -> contextlib.AbstractContextManager[Connection]:
+        """Borrow one connection of the database's pool for a ``with`` block; it goes back even
+        when the block fails, so a failed request never leaks one."""
 
     @abstractmethod
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Close every connection the database opened; HQ calls it once on shutdown."""
 
     def migrate(self) -> list[str]:
         """Apply the migrations this database lacks, in order; their names."""
@@ -304,6 +316,8 @@ class SQLiteDatabase(Database):
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[Connection]:
+        """A free connection of the file's small pool for the block (waiting while all are out),
+        back in the pool afterwards whatever happened."""
         raw = self._free.get()
         try:
             yield _SQLiteConnection(raw)
@@ -313,6 +327,7 @@ class SQLiteDatabase(Database):
             self._free.put(raw)
 
     def close(self) -> None:
+        """Close every connection of the pool."""
         for raw in self._all:
             raw.close()
 
@@ -345,6 +360,8 @@ class PostgresDatabase(Database):
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[Connection]:
+        """A connection from the pool for the block; an error leaves no transaction open on it
+        for the next borrower."""
         with self._pool.connection() as raw:
             conn = _PostgresConnection(raw)
             try:
@@ -353,6 +370,7 @@ class PostgresDatabase(Database):
                 conn.rollback()
 
     def close(self) -> None:
+        """Close the pool and its connections."""
         self._pool.close()
 
 
@@ -362,6 +380,8 @@ def _safe(url: str) -> str:
 
 
 def is_postgres_url(target: str | Path) -> bool:
+    """Whether ``target`` names a PostgreSQL server rather than a SQLite file: the one switch
+    between the two backends."""
     return str(target).startswith(("postgresql://", "postgres://"))
 
 

@@ -101,10 +101,14 @@ class Faults:
             handle.flush()
 
     def configure(self, switches: FaultSwitches) -> None:
+        """Replace the switches for every HQ process at once (they share the file), so a test
+        arms faults without restarting HQ."""
         with self._locked() as state:
             state.switches = switches
 
     def get(self) -> FaultSwitches:
+        """The switches as they stand now, read under the file lock so no process sees a half-
+        written state."""
         with self._locked() as state:
             return state.switches
 
@@ -131,4 +135,5 @@ class Faults:
             return chosen, switches
 
     def remove(self) -> None:
+        """Delete the shared state file when the test harness is done with it."""
         self.path.unlink(missing_ok=True)

@@ -115,6 +115,10 @@ class Ingestor:
     def apply(
         self, conn: Connection, store_id: str, request: PushRequest, at: dt.datetime
     ) -> list[EventResult]:
+        """Record one pushed batch of a store's events and answer each event's fate. A batch that
+        meets a concurrent one for the same rows (another worker, a deadlock PostgreSQL broke) is
+        simply run again, a few times: the ids make every event idempotent, so a rerun never
+        counts twice."""
         for attempt in range(1, _ATTEMPTS + 1):
             try:
                 results, queued = self._batch(conn, store_id, request, at)

@@ -113,6 +113,8 @@ def record_refund(conn: Connection, event_id: str, event: OrderRefunded) -> None
 
 
 def record_participation(conn: Connection, event_id: str, event: ParticipationChanged) -> None:
+    """Record one participation change (+1 at commit, -1 at refund) in the ledger; the event id
+    keeps a re-pushed event from counting twice."""
     conn.execute(
         _INSERT,
         (

@@ -54,6 +54,8 @@ class StoreEntry(StoreContext, frozen=True, kw_only=True):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """HQ's command line; separate from :func:`main` so tests and the README check can read its
+    options."""
     p = argparse.ArgumentParser(
         prog="pos-promo-hq", description=__doc__.split("\n")[0], allow_abbrev=False
     )
@@ -143,6 +145,8 @@ def read_admin_token(path: str | None) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run HQ (or one of its one-shot commands) and return the exit code; errors an operator can
+    fix are one line, never a traceback."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

@@ -361,13 +361,18 @@ class ReplayWorker:
         self._on_error = on_error
 
     def start(self) -> ReplayWorker:
+        """Start the worker thread; returns the worker so HQ can start and keep it in one
+        expression."""
         self._thread.start()
         return self
 
     def wake(self) -> None:
+        """Ask for a replay run now instead of at the next interval (ingest queued orders)."""
         self._wake.set()
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop after the current replay and wait up to ``timeout`` seconds, so shutdown never
+        leaves a replay half-written."""
         self._stop.set()
         self._wake.set()
         if self._thread.is_alive():

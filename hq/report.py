@@ -18,6 +18,9 @@ __all__ = ["report"]
 
 
 def report(conn: Connection, with_ids: bool = False) -> dict[str, Any]:
+    """HQ's totals as one JSON-ready dict (what ``GET /admin/report`` serves): events by kind and
+    store, members' spend net of refunds, participations, gift totals, grants, wallet coupons,
+    flags and replays; ``with_ids`` adds every event id, which the contract tests compare."""
     by_kind = dict(conn.execute("SELECT kind, COUNT(*) FROM events GROUP BY kind").fetchall())
     by_store = dict(
         conn.execute("SELECT store_id, COUNT(*) FROM events GROUP BY store_id").fetchall()

@@ -96,10 +96,13 @@ class Request:
     body: bytes
 
     def bearer(self) -> str:
+        """The bearer token of the ``Authorization`` header ('' if none): how a store proves
+        which store it is."""
         given = self.headers.get("authorization", "")
         return given[7:] if given.startswith("Bearer ") else ""
 
     def cookie(self, name: str) -> str:
+        """One cookie's value ('' if absent): the performance pages' session rides on it."""
         jar = SimpleCookie(self.headers.get("cookie", ""))
         return jar[name].value if name in jar else ""
 

@@ -304,6 +304,8 @@ def check_instant(value: dt.datetime | dt.date, path: str, error: ErrorType = In
 
 
 def check_store(store: StoreContext, path: str = "$") -> None:
+    """Refuse a store whose time zone or locale is unknown, with its JSON path: every time and
+    amount the till shows depends on them."""
     load_zone(store.timezone, f"{path}.timezone")
     try:
         parse_locale(store.locale)
@@ -489,6 +491,8 @@ def check_coupons(coupons: Iterable[Coupon], path: str = "$") -> None:
 
 
 def check_unique_ids(campaigns: Iterable[Campaign], path: str = "$") -> None:
+    """Refuse a payload naming one campaign id twice: which of the two wins would otherwise
+    depend on order."""
     seen: set[str] = set()
     for index, campaign in enumerate(campaigns):
         if campaign.id in seen:

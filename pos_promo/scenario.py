@@ -42,6 +42,9 @@ class Expectation(Struct, frozen=True):
 
 
 class Scenario(Struct, frozen=True):
+    """One worked example: campaigns, a cart, an instant and (for tests) what the engine must
+    answer; the JSON files under fixtures/ are these."""
+
     name: str
     campaigns: tuple[Any, ...]
     cart: Any
@@ -97,4 +100,5 @@ def run_scenario(scenario: Scenario) -> EvaluationResult:
 
 
 def result_json(result: EvaluationResult) -> bytes:
+    """The result as compact JSON, byte for byte what golden files compare."""
     return msgspec.json.encode(result)

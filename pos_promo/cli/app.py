@@ -60,6 +60,8 @@ def _counts(args: argparse.Namespace) -> Any:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    """``pos-promo evaluate``: a cart (or a scenario) against campaign files, or against the
+    till's database with ``--db``; prints the result in ``--format``."""
     if args.db:
         return cli_db.evaluate_from_db(args)
     if args.scenario:
@@ -106,6 +108,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    """``pos-promo schema``: print one JSON Schema, or write them all (``make schema``) so
+    docs/schema never drifts from the types."""
     if args.write:
         folder = Path(args.write)
         folder.mkdir(parents=True, exist_ok=True)
@@ -127,6 +131,8 @@ def _inputs_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The whole command line in one parser, so the README check and the uniform-options tests
+    can walk every command."""
     parser = argparse.ArgumentParser(
         prog="pos-promo", description="Offline promotion engine for restaurant POS."
     )
@@ -173,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``pos-promo`` entry point: parse, dispatch, return the exit code (errors become one
+    line, see :func:`dispatch`)."""
     return dispatch(build_parser().parse_args(argv))
 
 

@@ -42,6 +42,9 @@ class Blocked(Struct, frozen=True):
 
 
 def check_audience(c: AudienceFacts, ctx: Context) -> Blocked | None:
+    """Why the campaign does not run for this cart, or ``None`` if it does: the status, period,
+    time slots, store, channel, service type and member rules every campaign kind shares, checked
+    in one order so the first reason given is the same everywhere."""
     campaign = c.campaign
     if campaign.status != "active":
         return Blocked("inactive", {"status": campaign.status})

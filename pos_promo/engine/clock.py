@@ -56,6 +56,8 @@ class LocalMoment:
 
 
 def local_moment(at: dt.datetime, zone: zoneinfo.ZoneInfo) -> LocalMoment:
+    """``at`` on the store's wall clock, with its day and whether the offset is steady around it
+    (a daylight-saving change nearby makes slot checks use instants)."""
     local = at.astimezone(zone).replace(tzinfo=None, microsecond=0)
     offset = at.astimezone(zone).utcoffset()
     steady = (at - _NEAR).astimezone(zone).utcoffset() == offset and (at + _NEAR).astimezone(
@@ -127,6 +129,8 @@ class Slot:
 
     @property
     def wraps(self) -> bool:
+        """Whether the slot runs past midnight (22:00-02:00): then it started on the previous
+        day."""
         return self.end <= self.start
 
     def start_days(self, now: LocalMoment) -> list[dt.date]:
@@ -164,5 +168,6 @@ class Slot:
 
 
 def clock_minutes(text: str) -> int:
+    """Minutes since midnight of an ``HH:MM`` wall time, the unit slots compare in."""
     hours, minutes = text.split(":")
     return int(hours) * 60 + int(minutes)

@@ -81,6 +81,7 @@ class Compiled(AudienceFacts):
 
     @property
     def store_wide(self) -> bool:
+        """Whether the campaign's items are every item: then no line needs a scope check."""
         return self.items.all_items
 
 
@@ -111,6 +112,8 @@ def compile_slots(campaign: CampaignBase) -> tuple[Slot, ...]:
 def compile_audience(
     campaign: CampaignBase, store: StoreContext, kind: str, limits: Limits | None = None
 ) -> AudienceFacts:
+    """The audience facts of one campaign for one store, resolved once (slots, period instants in
+    the store's zone, limits) so each evaluation only compares."""
     slots = compile_slots(campaign)
     start_at, end_at = period_instants(campaign, store)
     return AudienceFacts(
@@ -131,6 +134,8 @@ def compile_audience(
 
 
 def compile_campaign(campaign: SpendAndSave, store: StoreContext) -> Compiled:
+    """A Spend & Save campaign compiled for one store: the store rule that overrides the tiers,
+    cap and application order applied, the item scope resolved."""
     rule, cap, order = campaign.rule, campaign.max_discount, campaign.application_order
     for store_rule in campaign.store_rules:
         if store.id in store_rule.store_ids:

@@ -4,8 +4,8 @@ The embedded :class:`~pos_promo.embedded.Engine` orchestrates a commit:
 the store reads the member's standing in each activity (total, ordinals
 granted), this module decides what the order adds to each, which ordinals
 it grants and the coupons each grant plans, and the store records exactly
-that (:mod:`pos_promo.store.gifts`). A preview is the same decision without
-payments and without granting.
+that (:mod:`pos_promo.store.gifts`, through :mod:`pos_promo.till.gifts`).
+A preview is the same decision without payments and without granting.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pos_promo.engine.accrual import (
     standing,
 )
 from pos_promo.engine.audience import Blocked, Context
-from pos_promo.engine.grants import PlannedCoupon, plan_coupons, to_grant
+from pos_promo.engine.grants import PlannedCoupon, grant_id, plan_coupons, to_grant
 from pos_promo.model.coupon import CouponTemplate
 from pos_promo.model.gift import AccrualBasis
 from pos_promo.model.order import Payment
@@ -49,9 +49,11 @@ class GiftStanding(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class PlannedGrant:
-    """One ordinal the order grants, with every coupon it issues or schedules."""
+    """One ordinal the order grants, its derived id (the same on every till),
+    and every coupon it issues or schedules."""
 
     ordinal: int
+    grant_id: str
     coupons: tuple[PlannedCoupon, ...]
 
 
@@ -117,6 +119,7 @@ def order_gifts(
             grants = tuple(
                 PlannedGrant(
                     ordinal,
+                    grant_id(gift.id, member.id, ordinal),
                     tuple(plan_coupons(gift, member.id, ordinal, at, zone, templates)),
                 )
                 for ordinal in to_grant(gift.condition, total + adds, granted)

@@ -249,6 +249,8 @@ def _member_price_lines(view: CartView) -> int:
 
 
 def unknown_plan(plan: str, plans: Mapping[str, Sharing]) -> Blocked | None:
+    """Block a benefit whose sharing plan this till does not know: guessing how it stacks could
+    give a discount HQ never allowed."""
     if plan in plans:
         return None
     return Blocked("sharing_plan_unknown", {"plan": plan})

@@ -44,6 +44,8 @@ class Outcome:
 
     @property
     def allocation(self) -> dict[UnitRef, int]:
+        """Discount per unit, worked out on first use: the search compares amounts of many
+        outcomes but allocates only the ones it keeps."""
         allocation = self._allocation
         if allocation is None:
             assert self._later is not None

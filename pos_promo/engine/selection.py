@@ -80,6 +80,10 @@ class Candidate(Struct, frozen=True):
 
 @dataclass(frozen=True, slots=True)
 class Selection:
+    """The search's answer: the outcomes it picked (candidate index and outcome, in application
+    order), the prices they leave, whether the search was exact, and how many benefit runs it
+    spent."""
+
     picked: tuple[tuple[int, Outcome], ...]  # (candidate index, its outcome), in order
     prices: Prices
     exact: bool

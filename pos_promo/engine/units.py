@@ -48,6 +48,8 @@ class CartView:
     carried_memo: dict[int, tuple[tuple[UnitRef, bool], ...]] = field(default_factory=dict)
 
     def child_units(self, child: int, main_unit: int) -> range:
+        """The units of child line ``child`` that ride on unit ``main_unit`` of its main line
+        (each main unit carries the same number)."""
         share = self.per_unit[child]
         return range(main_unit * share, (main_unit + 1) * share)
 
@@ -139,6 +141,8 @@ class CartView:
 
 
 def view_cart(cart: Cart) -> CartView:
+    """The cart's units as the evaluation walks them: main lines, their children, units per main
+    unit, and base prices, worked out once per evaluation."""
     lines = cart.lines
     position = {line.line_id: index for index, line in enumerate(lines)}
     mains = tuple(i for i, line in enumerate(lines) if line.role == "main")

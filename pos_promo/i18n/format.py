@@ -79,6 +79,7 @@ class Words:
         return _money(minor, self.currency, str(self.locale))
 
     def number(self, value: int) -> str:
+        """A count in the locale's digits and grouping (CLDR through Babel)."""
         return format_decimal(value, locale=self.locale)
 
     def local(self, instant: dt.datetime) -> dt.datetime:
@@ -143,6 +144,7 @@ class Words:
         return self._("{days} {hours}", days=self.weekdays(slot.weekdays), hours=hours)
 
     def slots(self, slots: Iterable[TimeSlot]) -> str:
+        """Time slots joined the locale's way, for the 'only offered ...' sentence."""
         return self._("; ").join(self.slot(slot) for slot in slots)
 
     def quoted(self, name: str, ident: str, kind: str = "") -> str:

@@ -164,6 +164,8 @@ class ImportReport(Struct, frozen=True):
 
     @property
     def changed(self) -> bool:
+        """Whether the import wrote anything: only then is the cache version bumped and the index
+        rebuilt."""
         return bool(
             self.added or self.replaced or self.plans_changed or self.execution_order is not None
         )

@@ -37,6 +37,7 @@ __all__ = [
     "changed_since",
     "get_campaign",
     "load_campaigns",
+    "template_ids",
 ]
 
 _ONE = msgspec.json.Decoder(Campaign)
@@ -138,6 +139,8 @@ def changed_since(conn: sqlite3.Connection, version: int) -> list[Campaign]:
 
 
 def get_campaign(conn: sqlite3.Connection, campaign_id: str) -> Campaign:
+    """One cached campaign in full; :class:`UnknownCampaign` if the cache has none, so a typo is
+    an error, not empty output."""
     row = conn.execute("SELECT payload FROM campaigns WHERE id = ?", (campaign_id,)).fetchone()
     if row is None:
         raise UnknownCampaign(campaign_id)
@@ -146,6 +149,8 @@ def get_campaign(conn: sqlite3.Connection, campaign_id: str) -> Campaign:
 
 
 def campaign_rows(conn: sqlite3.Connection) -> list[CampaignRow]:
+    """Every cached campaign and coupon template as a one-line row (id, kind, version, status,
+    name, imported at), for ``campaigns list``."""
     return [
         CampaignRow(
             cid,
@@ -159,3 +164,10 @@ def campaign_rows(conn: sqlite3.Connection) -> list[CampaignRow]:
             "SELECT id, kind, version, status, name, imported_at FROM campaigns ORDER BY id"
         )
     ]
+
+
+def template_ids(conn: sqlite3.Connection) -> set[str]:
+    """Ids of the cached coupon templates: a gift in a later import may name one."""
+    return {
+        cid for (cid,) in conn.execute("SELECT id FROM campaigns WHERE kind = 'coupon_template'")
+    }

@@ -80,6 +80,8 @@ def standing(conn: sqlite3.Connection, member_id: str) -> dict[str, Standing]:
 
 
 def basis_json(basis: AccrualBasis) -> str:
+    """The basis as stored with the commit's ledger entry: a refund decodes it to recompute what
+    the order still earns."""
     return _encode(basis).decode()
 
 
@@ -176,6 +178,8 @@ def set_grant(conn: sqlite3.Connection, grant: GrantRow, stamp: dt.datetime) -> 
 
 
 def grants_of(conn: sqlite3.Connection, member_id: str) -> list[GrantRow]:
+    """Every grant the till holds for the member, revoked ones included, as ``pos-promo member``
+    shows them."""
     return [
         GrantRow(
             gid,

@@ -29,6 +29,8 @@ _STORE = msgspec.json.Decoder(StoreContext)
 
 
 def recorded_store(conn: sqlite3.Connection) -> StoreContext | None:
+    """The store this database belongs to (``None`` before the first open): one database per
+    till, so a second store is refused."""
     row = conn.execute("SELECT value FROM meta WHERE key = 'store'").fetchone()
     return None if row is None else _STORE.decode(row[0])
 

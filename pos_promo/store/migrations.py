@@ -42,6 +42,7 @@ class Migrations:
 
     @property
     def names(self) -> list[str]:
+        """Every step's name in order: the schema a current database has."""
         return [name for name, _ in self.steps]
 
     def applied(self, conn: sqlite3.Connection) -> list[str]:
@@ -55,6 +56,8 @@ class Migrations:
         return [name for (name,) in rows]
 
     def pending(self, conn: sqlite3.Connection) -> list[str]:
+        """Steps this database still lacks, in order (empty in the common case, checked with one
+        read)."""
         done = set(self.applied(conn))
         return [name for name in self.names if name not in done]
 

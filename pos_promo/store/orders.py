@@ -1,4 +1,4 @@
-"""Committed orders: the rows, the ledger and the events (refunds: store.refunds).
+"""Committed orders: the rows, the ledger and the events (refunds: :mod:`.refunds`).
 
 Functions here write; the caller holds the ``BEGIN IMMEDIATE`` transaction
 (:class:`pos_promo.embedded.Engine` does), so an order, its receipt, its
@@ -163,6 +163,8 @@ def _refund_record(conn: sqlite3.Connection, order_id: str) -> list[RefundRecord
 
 
 def load_order(conn: sqlite3.Connection, order_id: str) -> OrderRecord:
+    """A committed order with its first result, receipt, cart, payments and refunds (all a
+    reprint needs); :class:`UnknownOrder` if none."""
     row = conn.execute(
         "SELECT status, result, receipt, payments, cart FROM orders WHERE order_id = ?",
         (order_id,),

@@ -111,5 +111,7 @@ def pending_events(conn: sqlite3.Connection, limit: int = 100) -> list[PendingEv
 
 
 def outbox_counts(conn: sqlite3.Connection) -> OutboxCounts:
+    """How many events wait for HQ and how many it has: what ``pos-promo outbox`` shows an
+    operator."""
     counts = dict(conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall())
     return OutboxCounts(pending=counts.get("pending", 0), sent=counts.get("sent", 0))

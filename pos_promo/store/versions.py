@@ -38,6 +38,8 @@ def keep_campaigns(conn: sqlite3.Connection, rows: Iterable[tuple[str, int, str,
 def keep_document(
     conn: sqlite3.Connection, doc_type: str, doc_id: str, version: int, payload: str
 ) -> None:
+    """Keep one version of a sharing plan or execution order for good: refunds re-evaluate with
+    the version the order saw."""
     conn.execute(
         "INSERT OR IGNORE INTO document_versions (doc_type, doc_id, version, payload) "
         "VALUES (?, ?, ?, ?)",
@@ -65,6 +67,8 @@ def kept_campaigns(
 def kept_plans(
     conn: sqlite3.Connection, refs: Iterable[PlanRef]
 ) -> tuple[dict[str, SharingPlan], list[tuple[str, int]]]:
+    """The kept sharing plans for the receipt's refs, by id, and the ``(id, version)`` pairs not
+    kept (then the order cannot be re-evaluated)."""
     found: dict[str, SharingPlan] = {}
     missing: list[tuple[str, int]] = []
     for ref in refs:
@@ -81,6 +85,7 @@ def kept_plans(
 
 
 def kept_order(conn: sqlite3.Connection, version: int) -> ExecutionOrder | None:
+    """The kept execution order of ``version``, or ``None`` if this till never kept it."""
     row = conn.execute(
         "SELECT payload FROM document_versions WHERE doc_type = 'execution_order' AND version = ?",
         (version,),

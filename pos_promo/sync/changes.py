@@ -119,6 +119,8 @@ class ChangesReport:
         )
 
     def summary(self) -> str:
+        """One line for the daemon's log: pages, applied, unchanged, and anything skipped, staged
+        or quarantined."""
         text = f"{self.pages} page(s), {self.applied} applied, {self.unchanged} unchanged"
         if self.skipped:
             text += f", {self.skipped} of unknown type skipped"

@@ -27,6 +27,8 @@ __all__ = ["cmd_requeue", "cmd_status", "register"]
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    """``pos-promo sync status``: what the daemon last did and what needs attention; ``--check``
+    exits 1 if anything does, for monitoring."""
     if not getattr(args, "db", None):
         raise InvalidInput("--db", "is required: name the till's database file")
     status = read_status(args.db)
@@ -39,6 +41,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_requeue(args: argparse.Namespace) -> int:
+    """``pos-promo sync requeue``: send dead-lettered events again after the cause was fixed at
+    HQ."""
     if not getattr(args, "db", None):
         raise InvalidInput("--db", "is required: name the till's database file")
     if not args.event_ids and not args.all:

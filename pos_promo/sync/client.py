@@ -90,6 +90,8 @@ class RetryPolicy:
     retry_after_cap: float = 300.0
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
+        """Seconds to wait before retry ``attempt``: full jitter on an exponential cap, so tills
+        that lost HQ together do not return together."""
         return rng.uniform(0.0, min(self.cap, self.base * 2.0**attempt))
 
 
@@ -136,6 +138,8 @@ class HQClient:
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
     def health(self) -> Health:
+        """Which protocol HQ speaks (no token needed): a reachable HQ that speaks another
+        version is told apart from one that is down."""
         return self._call("health", "GET", "/health", Health)
 
     def changes(self, since: str, limit: int) -> RawChangesPage:
@@ -144,10 +148,13 @@ class HQClient:
         return self._call("pull changes", "GET", "/changes", RawChangesPage, params=params)
 
     def member_state(self, since: str, limit: int) -> MemberStatePage:
+        """A page of member state (counts, wallet coupons, gift totals) after cursor ``since``."""
         params = {"since": since, "limit": str(limit)}
         return self._call("pull member state", "GET", "/member-state", MemberStatePage, params)
 
     def push(self, events: Sequence[PushEvent], backlog: int | None = None) -> PushResponse:
+        """Push a batch of outbox events; HQ answers one result per event, and an answer of
+        another length is a protocol error, never a partial success."""
         body = encode(PushRequest(self.store_id, tuple(events), backlog))
         response = self._call("push events", "POST", "/events", PushResponse, body=body)
         if len(response.results) != len(events):

@@ -270,6 +270,8 @@ def _orders(engine: Engine) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Tell the offline-then-reconnect story end to end (HQ and two stores' daemons as real
+    processes) and print what happened; ``--database`` runs HQ on PostgreSQL."""
     parser = argparse.ArgumentParser(prog="python -m pos_promo.sync.demo")
     parser.add_argument("--database", help="a postgresql:// URL (default: a SQLite file)")
     parser.add_argument("--workers", type=int, default=1, help="HQ worker processes")

@@ -115,6 +115,8 @@ class MembersReport:
         )
 
     def summary(self) -> str:
+        """One line for the daemon's log: pages, counts, coupons, other facts, and local rows HQ
+        confirmed."""
         text = (
             f"{self.pages} page(s), {self.counts} count(s), {self.coupons} wallet coupon(s), "
             f"{self.facts} other fact(s), {self.confirmed_rows} local row(s) confirmed"

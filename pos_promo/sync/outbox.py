@@ -58,6 +58,8 @@ class PushReport:
         )
 
     def summary(self) -> str:
+        """One line for the daemon's log: batches, accepted, duplicate and rejected events, and
+        the backlog left."""
         return (
             f"{self.batches} batch(es), {self.accepted} accepted, {self.duplicate} duplicate, "
             f"{self.rejected} rejected, backlog {self.backlog}"

@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pos_promo.embedded import Engine
+from pos_promo.engine.reversal import refund_units, unit_shares
 from pos_promo.errors import InvalidRefund, RefundExceedsSale, UnknownOrder
 from pos_promo.model.receipt import LineAllocation
 from pos_promo.model.result import BenefitShare
-from pos_promo.store.reversal import refund_units, unit_shares
 from tests.store.builders import campaign, cart, dump, line, row_counts, stacking_campaigns
 
 MEMBER = {"id": "m1"}
