@@ -54,7 +54,9 @@ __all__ = [
     "SQLiteDatabase",
     "is_postgres_url",
     "next_seq",
+    "next_seqs",
     "open_database",
+    "select_in",
     "snapshot",
     "write",
 ]
@@ -87,6 +89,10 @@ class Connection(ABC):
     @abstractmethod
     def execute(self, sql: str, params: Sequence[object] = ()) -> Cursor:
         """Run one statement with ``?`` placeholders."""
+
+    @abstractmethod
+    def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> int:
+        """Run one statement for each row (pipelined on PostgreSQL); rows it changed."""
 
     @property
     @abstractmethod
@@ -125,6 +131,9 @@ class _SQLiteConnection(Connection):
     def execute(self, sql: str, params: Sequence[object] = ()) -> Cursor:
         return self.raw.execute(sql, tuple(params))
 
+    def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> int:
+        return self.raw.executemany(sql, [tuple(row) for row in rows]).rowcount
+
     @property
     def in_transaction(self) -> bool:
         return self.raw.in_transaction
@@ -152,6 +161,12 @@ class _PostgresConnection(Connection):
         if params:
             return self.raw.execute(_to_psycopg(sql), tuple(params), prepare=True)
         return self.raw.execute(sql.encode())
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> int:
+        # psycopg sends every row's statement before reading any answer (pipeline mode)
+        with self.raw.cursor() as cur:
+            cur.executemany(_to_psycopg(sql), [tuple(row) for row in rows])
+            return cur.rowcount
 
     @property
     def in_transaction(self) -> bool:
@@ -202,6 +217,44 @@ def next_seq(conn: Connection | sqlite3.Connection) -> int:
         "UPDATE meta SET value = value + 1 WHERE key = 'state_seq' RETURNING value"
     ).fetchone()
     return int(row[0])
+
+
+def next_seqs(conn: Connection, count: int) -> range:
+    """``count`` member-state numbers in one statement (inside a write transaction)."""
+    if count <= 0:
+        return range(0)
+    row = conn.execute(
+        "UPDATE meta SET value = value + ? WHERE key = 'state_seq' RETURNING value", (count,)
+    ).fetchone()
+    last = int(row[0])
+    return range(last - count + 1, last + 1)
+
+
+_IN_SIZES = (1, 4, 16, 64, 256, 500)
+
+
+def select_in(
+    conn: Connection,
+    sql: str,
+    values: Sequence[object],
+    before: Sequence[object] = (),
+    after: Sequence[object] = (),
+) -> list[Any]:
+    """The rows of ``sql`` whose ``{marks}`` list holds each of ``values``, in few queries.
+
+    The values go in chunks of at most 500, each padded (by repeating its
+    last value, which ``IN`` ignores) to one of a few lengths, so PostgreSQL
+    prepares a handful of statements rather than one per batch size.
+    """
+    unique = list(dict.fromkeys(values))
+    rows: list[Any] = []
+    for start in range(0, len(unique), _IN_SIZES[-1]):
+        chunk = unique[start : start + _IN_SIZES[-1]]
+        size = next(n for n in _IN_SIZES if n >= len(chunk))
+        chunk += [chunk[-1]] * (size - len(chunk))
+        query = sql.replace("{marks}", ", ".join("?" * size))
+        rows += conn.execute(query, (*before, *chunk, *after)).fetchall()
+    return rows
 
 
 class Database(ABC):

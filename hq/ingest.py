@@ -46,7 +46,8 @@ from dataclasses import dataclass
 
 import msgspec
 import psycopg
-from pos_promo_hq.db import Connection, next_seq, write
+from pos_promo_hq.batch import BatchWrites, Participations, Raced, held_orders, linked_members
+from pos_promo_hq.db import Connection, next_seq, select_in, write
 from pos_promo_hq.gifts import GIFT_KINDS, GiftLedger, mark_redeemed, touch_gift_event
 from pos_promo_hq.ledger import record_order, record_participation, record_push, record_refund
 from pos_promo_hq.members import link_member
@@ -96,8 +97,7 @@ class _SameOrder(Exception):
     """The order HQ holds under this key, sent again under another event id."""
 
 
-class _Raced(Exception):
-    """Another transaction stored this event id first: run the batch again."""
+_Raced = Raced  # another transaction stored an event id first: run the batch again
 
 
 @dataclass
@@ -134,63 +134,95 @@ class Ingestor:
         stamp = at.isoformat()
         results: list[EventResult] = []
         seen: dict[str, tuple[str, str]] = {}
-        linked: set[str] = set()
+        served: set[str] = set()  # members this batch linked (or found linked)
         queued = False
         gifts = GiftLedger(self.stores)  # this batch's gift events, reconciled at its end
         with write(conn):
             conn.lock(f"ingest:{store_id}")  # one store's pushes take turns
             held = _holders(conn, [pushed.id for pushed in request.events])
-            for pushed in request.events:
+            decoded = {
+                n: self._try_decode(pushed, store_id)
+                for n, pushed in enumerate(request.events)
+                if pushed.id not in held
+            }
+            events = [e for e in decoded.values() if not isinstance(e, _Rejected)]
+            orders = [e for e in events if isinstance(e, OrderCommitted)]
+            members = sorted({m for e in events if isinstance(m := _member(e), str)})
+            taken = held_orders(conn, store_id, [o.order_id for o in orders])
+            served |= linked_members(conn, store_id, members)
+            writes = BatchWrites(
+                store_id,
+                stamp,
+                Participations.load(
+                    conn,
+                    sorted({o.member_id for o in orders if o.member_id is not None}),
+                    [o.local_date.isoformat() for o in orders if o.member_id is not None],
+                ),
+                self.replay,
+            )
+            for n, pushed in enumerate(request.events):
                 payload = bytes(pushed.payload).decode()
                 holder = seen.get(pushed.id)
-                verdict = self._held(
-                    conn,
-                    store_id,
-                    pushed,
-                    payload,
-                    (store_id, *holder) if holder else held.get(pushed.id),
-                    holder is not None,
-                    stamp,
-                )
-                if verdict is not None:
-                    results.append(verdict)
+                holding = (store_id, *holder) if holder else held.get(pushed.id)
+                if holding is not None:
+                    writes.flush(conn)  # a repeat or conflict may flag or renumber
+                    results.append(
+                        self._held(
+                            conn, store_id, pushed, payload, holding, holder is not None, stamp
+                        )
+                    )
                     continue
+                event = decoded[n]
+                if isinstance(event, _Rejected):
+                    results.append(EventResult(pushed.id, "rejected", event.reason))
+                    continue  # not held: the same id may come again, fixed
                 seen[pushed.id] = (pushed.kind, payload)
-                try:
-                    event = self._decode(pushed, store_id)
-                    note = self._apply(conn, store_id, pushed, event, stamp, gifts)
-                except _Rejected as exc:
-                    del seen[pushed.id]  # not held: the same id may come again, fixed
-                    results.append(EventResult(pushed.id, "rejected", exc.reason))
-                    continue
-                except _SameOrder:
-                    results.append(EventResult(pushed.id, "duplicate"))
-                    continue
-                cur = conn.execute(
-                    "INSERT INTO events (id, store_id, kind, order_id, payload, received_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    (
-                        pushed.id,
-                        store_id,
-                        pushed.kind,
-                        event.refund.order_id
-                        if isinstance(event, OrderRefunded)
-                        else getattr(event, "order_id", None),
-                        payload,
-                        stamp,
-                    ),
+                order_id = (
+                    event.refund.order_id
+                    if isinstance(event, OrderRefunded)
+                    else getattr(event, "order_id", None)
                 )
-                if cur.rowcount != 1:
-                    raise _Raced(pushed.id)
-                member = getattr(event, "member_id", None)
-                if isinstance(member, str) and member not in linked:
-                    link_member(conn, store_id, member, "served", stamp)
-                    linked.add(member)
+                plain = _plain(event, taken)
+                if plain:
+                    if isinstance(event, OrderCommitted):
+                        writes.order(pushed.id, event)
+                    elif isinstance(event, ParticipationChanged):
+                        writes.participation(pushed.id, event)
+                    writes.event(pushed.id, pushed.kind, order_id, payload)
+                    note = ""
+                else:
+                    writes.flush(conn)  # what follows reads what came before
+                    try:
+                        note = self._apply(conn, store_id, pushed, event, stamp, gifts)
+                    except _Rejected as exc:
+                        del seen[pushed.id]  # not held: the same id may come again, fixed
+                        results.append(EventResult(pushed.id, "rejected", exc.reason))
+                        continue
+                    except _SameOrder:
+                        results.append(EventResult(pushed.id, "duplicate"))
+                        continue
+                    _store_event(conn, store_id, pushed, order_id, payload, stamp)
+                if isinstance(event, OrderCommitted):
+                    taken.add(event.order_id)
+                member = _member(event)
+                if isinstance(member, str) and member not in served:
+                    if plain:
+                        writes.link(member)
+                    else:
+                        link_member(conn, store_id, member, "served", stamp)
+                    served.add(member)
                 queued |= isinstance(event, OrderCommitted | OrderRefunded) and self.replay
                 results.append(EventResult(pushed.id, "accepted", note))
+            writes.flush(conn)
             gifts.reconcile(conn)
             record_push(conn, store_id, stamp, request.backlog)
         return results, queued
+
+    def _try_decode(self, pushed: PushEvent, store_id: str) -> Event | _Rejected:
+        try:
+            return self._decode(pushed, store_id)
+        except _Rejected as exc:
+            return exc
 
     def _held(
         self,
@@ -198,13 +230,11 @@ class Ingestor:
         store_id: str,
         pushed: PushEvent,
         payload: str,
-        holder: tuple[str, str, str] | None,
+        holder: tuple[str, str, str],
         in_batch: bool,
         stamp: str,
-    ) -> EventResult | None:
-        """The verdict on an id HQ (or this batch) already holds; ``None`` if new."""
-        if holder is None:
-            return None
+    ) -> EventResult:
+        """The verdict on an id HQ (or this batch) already holds."""
         owner, kind, held_payload = holder
         if owner != store_id:
             return EventResult(pushed.id, "refused", "this event id belongs to another store")
@@ -363,18 +393,46 @@ class Ingestor:
             )
 
 
+def _member(event: Event) -> str | None:
+    member = getattr(event, "member_id", None)
+    return member if isinstance(member, str) else None
+
+
+def _plain(event: Event, taken: set[str]) -> bool:
+    """Whether the event can be written with the batch's set-based writes: a
+    participation, or a new order (an id the store never used) redeeming no coupon."""
+    if isinstance(event, ParticipationChanged):
+        return True
+    return (
+        isinstance(event, OrderCommitted) and event.order_id not in taken and not _redeemed(event)
+    )
+
+
+def _store_event(
+    conn: Connection,
+    store_id: str,
+    pushed: PushEvent,
+    order_id: str | None,
+    payload: str,
+    stamp: str,
+) -> None:
+    cur = conn.execute(
+        "INSERT INTO events (id, store_id, kind, order_id, payload, received_at) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        (pushed.id, store_id, pushed.kind, order_id, payload, stamp),
+    )
+    if cur.rowcount != 1:
+        raise _Raced(pushed.id)
+
+
 def _holders(conn: Connection, ids: list[str]) -> dict[str, tuple[str, str, str]]:
-    """``id -> (store, kind, payload)`` for the ids HQ already holds, in few queries."""
-    found: dict[str, tuple[str, str, str]] = {}
-    unique = sorted(set(ids))
-    for start in range(0, len(unique), 500):
-        chunk = unique[start : start + 500]
-        marks = ", ".join("?" * len(chunk))
-        for row in conn.execute(
-            f"SELECT id, store_id, kind, payload FROM events WHERE id IN ({marks})", chunk
-        ).fetchall():
-            found[row[0]] = (row[1], row[2], row[3])
-    return found
+    """``id -> (store, kind, payload)`` for the ids HQ already holds, in one query."""
+    return {
+        row[0]: (row[1], row[2], row[3])
+        for row in select_in(
+            conn, "SELECT id, store_id, kind, payload FROM events WHERE id IN ({marks})", ids
+        )
+    }
 
 
 def _participation(conn: Connection, event: ParticipationChanged) -> None:
@@ -400,14 +458,7 @@ def _redemptions(conn: Connection, store_id: str, event: OrderCommitted, stamp: 
     A presented coupon counts as redeemed when it took part of a line's
     discount (a coupon that saves nothing is not redeemed, SPEC §5).
     """
-    presented = set(event.receipt.inputs.coupons)
-    used = {
-        share.benefit_id
-        for line in event.receipt.lines
-        for share in line.benefits
-        if share.benefit_id in presented
-    }
-    for coupon in sorted(used):
+    for coupon in _redeemed(event):
         earlier = conn.execute(
             "SELECT store_id, order_id FROM redemptions WHERE coupon_id = ? "
             "AND NOT (store_id = ? AND order_id = ?)",
@@ -428,6 +479,19 @@ def _redemptions(conn: Connection, store_id: str, event: OrderCommitted, stamp: 
                 f"coupon {coupon} already redeemed by order {earlier[1]} at store {earlier[0]}",
                 stamp,
             )
+
+
+def _redeemed(event: OrderCommitted) -> list[str]:
+    """The coupons the order redeemed: those that took part of a line's discount."""
+    presented = set(event.receipt.inputs.coupons)
+    return sorted(
+        {
+            share.benefit_id
+            for line in event.receipt.lines
+            for share in line.benefits
+            if share.benefit_id in presented
+        }
+    )
 
 
 def _flag(

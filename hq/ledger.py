@@ -32,11 +32,17 @@ from pos_promo_hq.db import Connection
 from pos_promo.model.events import OrderCommitted, OrderRefunded, ParticipationChanged
 
 __all__ = [
+    "LedgerRow",
+    "order_rows",
+    "participation_row",
     "record_order",
     "record_participation",
     "record_push",
     "record_refund",
+    "record_rows",
 ]
+
+LedgerRow = tuple[str, str, str, str, str, str | None, str, int, int, int]
 
 _INSERT = (
     "INSERT INTO promotion_ledger (event_id, campaign_id, kind, store_id, order_id, member_id, "
@@ -44,7 +50,17 @@ _INSERT = (
 )
 
 
+def record_rows(conn: Connection, rows: list[LedgerRow]) -> None:
+    """Write ledger rows in one pipelined statement (ingest gathers a batch's rows)."""
+    if rows:
+        conn.executemany(_INSERT, rows)
+
+
 def record_order(conn: Connection, event_id: str, event: OrderCommitted) -> None:
+    record_rows(conn, order_rows(event_id, event))
+
+
+def order_rows(event_id: str, event: OrderCommitted) -> list[LedgerRow]:
     """One row per promotion the order applied, with the discount it gave."""
     given: dict[str, int] = defaultdict(int)
     applied = {c.id for c in event.receipt.campaigns if c.applied}
@@ -53,7 +69,7 @@ def record_order(conn: Connection, event_id: str, event: OrderCommitted) -> None
             if share.benefit_id in applied:
                 given[share.benefit_id] += share.amount
     day = event.local_date.isoformat()
-    rows = [
+    return [
         (
             event_id,
             c,
@@ -68,8 +84,6 @@ def record_order(conn: Connection, event_id: str, event: OrderCommitted) -> None
         )
         for c in sorted(applied)
     ]
-    for row in rows:
-        conn.execute(_INSERT, row)
 
 
 def record_refund(conn: Connection, event_id: str, event: OrderRefunded) -> None:
@@ -92,7 +106,7 @@ def record_refund(conn: Connection, event_id: str, event: OrderRefunded) -> None
             (event.store_id, refund.order_id),
         )
     }
-    rows = [
+    rows: list[LedgerRow] = [
         (
             event_id,
             c,
@@ -108,25 +122,26 @@ def record_refund(conn: Connection, event_id: str, event: OrderRefunded) -> None
         for c, amount in sorted(reversed_.items())
         if c in promotions
     ]
-    for row in rows:
-        conn.execute(_INSERT, row)
+    record_rows(conn, rows)
 
 
 def record_participation(conn: Connection, event_id: str, event: ParticipationChanged) -> None:
-    conn.execute(
-        _INSERT,
-        (
-            event_id,
-            event.campaign_id,
-            "participation",
-            event.store_id,
-            event.order_id,
-            event.member_id,
-            event.local_date.isoformat(),
-            0,
-            0,
-            event.delta,
-        ),
+    record_rows(conn, [participation_row(event_id, event)])
+
+
+def participation_row(event_id: str, event: ParticipationChanged) -> LedgerRow:
+    """The member's participation delta, as the promotion's ledger row."""
+    return (
+        event_id,
+        event.campaign_id,
+        "participation",
+        event.store_id,
+        event.order_id,
+        event.member_id,
+        event.local_date.isoformat(),
+        0,
+        0,
+        event.delta,
     )
 
 

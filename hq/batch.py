@@ -1,0 +1,223 @@
+"""A pushed batch's plain events, written set-based: a few statements per batch.
+
+Nearly everything a till pushes is a new order (``order.committed``) and
+its participations (``participation.changed``). Written one event at a
+time that is five or six statements per event, each a round trip to
+PostgreSQL; a batch of 20 events took over a hundred. Ingest reads what
+those events need before the first one is applied (:class:`Participations`:
+the members' counts; which order ids and member links the store already
+has), decides each verdict in memory, and keeps their rows here
+(:class:`BatchWrites`); :meth:`BatchWrites.flush` writes them with one
+pipelined statement per table, participation deltas summed per member and
+campaign (one upsert per key, not per event).
+
+Events that read what earlier events wrote (refunds, coupons, gifts, an
+order id the store already used, a repeat or conflict) still go one by
+one, after a flush, so they see the database exactly as if every event
+before them had been written on its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from pos_promo_hq.db import Connection, next_seqs, select_in
+from pos_promo_hq.ledger import LedgerRow, order_rows, participation_row, record_rows
+from pos_promo_hq.members import link_members
+from pos_promo_hq.replay import QueueRow, enqueue_rows, queue_row
+
+from pos_promo.model.cart import MemberCounts, ParticipationCount
+from pos_promo.model.events import OrderCommitted, ParticipationChanged
+
+__all__ = [
+    "BatchWrites",
+    "EventRow",
+    "Participations",
+    "Raced",
+    "held_orders",
+    "linked_members",
+]
+
+EventRow = tuple[str, str, str, str | None, str, str]
+_ORDER_INSERT = (
+    "INSERT INTO orders (store_id, order_id, copy, event_id, member_id, at, local_date, "
+    "subtotal, total_discount, total) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+class Raced(Exception):
+    """Another transaction stored one of these event ids first: run the batch again."""
+
+
+@dataclass
+class Participations:
+    """Members' participation counts as the batch goes: HQ's before it, plus the batch's
+    so far; what an order's replay is checked against (as it arrived)."""
+
+    totals: dict[str, dict[str, int]] = field(default_factory=dict)
+    days: dict[tuple[str, str, str], int] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, conn: Connection, members: list[str], dates: list[str]) -> Participations:
+        """HQ's counts for ``members`` (in total, and on each of ``dates``)."""
+        found = cls()
+        if not members:
+            return found
+        for member, campaign, total in select_in(
+            conn,
+            "SELECT member_id, campaign_id, total FROM participation_counts "
+            "WHERE member_id IN ({marks})",
+            members,
+        ):
+            found.totals.setdefault(member, {})[campaign] = int(total)
+        for day in sorted(set(dates)):
+            for member, campaign, count in select_in(
+                conn,
+                "SELECT member_id, campaign_id, count FROM participation_days "
+                "WHERE local_date = ? AND member_id IN ({marks})",
+                members,
+                before=(day,),
+            ):
+                found.days[(member, campaign, day)] = int(count)
+        return found
+
+    def counts(self, member: str | None, day: dt.date) -> MemberCounts | None:
+        """The member's counts as an order on ``day`` arrives (``None``: anonymous)."""
+        if member is None:
+            return None
+        date = day.isoformat()
+        return MemberCounts(
+            {
+                campaign: ParticipationCount(
+                    max(0, total), max(0, self.days.get((member, campaign, date), 0))
+                )
+                for campaign, total in self.totals.get(member, {}).items()
+            }
+        )
+
+    def add(self, member: str, campaign: str, date: str, delta: int) -> None:
+        mine = self.totals.setdefault(member, {})
+        mine[campaign] = mine.get(campaign, 0) + delta
+        self.days[(member, campaign, date)] = self.days.get((member, campaign, date), 0) + delta
+
+
+def held_orders(conn: Connection, store_id: str, order_ids: list[str]) -> set[str]:
+    """The order ids among ``order_ids`` this store already has an order under."""
+    return {
+        order_id
+        for (order_id,) in select_in(
+            conn,
+            "SELECT DISTINCT order_id FROM orders WHERE store_id = ? AND order_id IN ({marks})",
+            order_ids,
+            before=(store_id,),
+        )
+    }
+
+
+def linked_members(conn: Connection, store_id: str, members: list[str]) -> set[str]:
+    """The members among ``members`` this store may already read."""
+    return {
+        member
+        for (member,) in select_in(
+            conn,
+            "SELECT member_id FROM store_members WHERE store_id = ? AND member_id IN ({marks})",
+            members,
+            before=(store_id,),
+        )
+    }
+
+
+@dataclass
+class BatchWrites:
+    """The rows of a batch's plain events, held until :meth:`flush`."""
+
+    store_id: str
+    stamp: str
+    participations: Participations
+    replay: bool
+    events: list[EventRow] = field(default_factory=list)
+    orders: list[tuple[object, ...]] = field(default_factory=list)
+    queue: list[QueueRow] = field(default_factory=list)
+    ledger: list[LedgerRow] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+    totals: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    days: dict[tuple[str, str, str], int] = field(default_factory=lambda: defaultdict(int))
+
+    def event(self, event_id: str, kind: str, order_id: str | None, payload: str) -> None:
+        self.events.append((event_id, self.store_id, kind, order_id, payload, self.stamp))
+
+    def link(self, member: str) -> None:
+        """The store serves ``member`` from now on (the caller read it was not linked)."""
+        self.links.append(member)
+
+    def order(self, event_id: str, event: OrderCommitted) -> None:
+        """A new order under a key the store never used, redeeming no coupon."""
+        self.orders.append(
+            (
+                self.store_id,
+                event.order_id,
+                event_id,
+                event.member_id,
+                event.at.isoformat(),
+                event.local_date.isoformat(),
+                event.subtotal,
+                event.total_discount,
+                event.total,
+            )
+        )
+        if self.replay:
+            counts = self.participations.counts(event.member_id, event.local_date)
+            self.queue.append(
+                queue_row(event_id, self.store_id, event.order_id, counts, self.stamp)
+            )
+        self.ledger += order_rows(event_id, event)
+
+    def participation(self, event_id: str, event: ParticipationChanged) -> None:
+        member = event.member_id
+        if member is not None:  # an anonymous order is not counted against a limit
+            date = event.local_date.isoformat()
+            self.participations.add(member, event.campaign_id, date, event.delta)
+            self.totals[(member, event.campaign_id)] += event.delta
+            self.days[(member, event.campaign_id, date)] += event.delta
+        self.ledger.append(participation_row(event_id, event))
+
+    def flush(self, conn: Connection) -> None:
+        """Write what is held, one statement per table, and forget it."""
+        if self.events:  # first: a concurrent batch holding one of the ids shows here
+            stored = conn.executemany(
+                "INSERT INTO events (id, store_id, kind, order_id, payload, received_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                self.events,
+            )
+            if stored != len(self.events):
+                raise Raced(self.store_id)
+        if self.orders:
+            conn.executemany(_ORDER_INSERT, self.orders)
+        enqueue_rows(conn, self.queue)
+        record_rows(conn, self.ledger)
+        link_members(conn, self.store_id, self.links, "served", self.stamp)
+        self._counts(conn)
+        self.events, self.orders, self.queue, self.ledger, self.links = [], [], [], [], []
+        self.totals.clear()
+        self.days.clear()
+
+    def _counts(self, conn: Connection) -> None:
+        """One upsert per member and campaign the batch changed, each a new state number."""
+        if not self.totals:
+            return
+        keys = sorted(self.totals)
+        numbers = next_seqs(conn, len(keys))
+        conn.executemany(
+            "INSERT INTO participation_counts (member_id, campaign_id, total, seq) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (member_id, campaign_id) DO UPDATE SET "
+            "total = participation_counts.total + excluded.total, seq = excluded.seq",
+            [(m, c, self.totals[(m, c)], n) for (m, c), n in zip(keys, numbers, strict=True)],
+        )
+        conn.executemany(
+            "INSERT INTO participation_days (member_id, campaign_id, local_date, count) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (member_id, campaign_id, local_date) DO UPDATE SET "
+            "count = participation_days.count + excluded.count",
+            [(m, c, d, delta) for (m, c, d), delta in sorted(self.days.items())],
+        )
