@@ -23,21 +23,20 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from pos_promo_hq.db import Connection, next_seqs, select_in
-from pos_promo_hq.ledger import LedgerRow, order_rows, participation_row, record_rows
+from pos_promo_hq.db import Connection, Cursor, query_in
+from pos_promo_hq.ledger import LedgerRow, order_rows, participation_row, record_push, record_rows
 from pos_promo_hq.members import link_members
 from pos_promo_hq.replay import QueueRow, enqueue_rows, queue_row
 
 from pos_promo.model.cart import MemberCounts, ParticipationCount
-from pos_promo.model.events import OrderCommitted, ParticipationChanged
+from pos_promo.model.events import Event, OrderCommitted, ParticipationChanged
 
 __all__ = [
     "BatchWrites",
     "EventRow",
+    "Known",
     "Participations",
     "Raced",
-    "held_orders",
-    "linked_members",
 ]
 
 EventRow = tuple[str, str, str, str | None, str, str]
@@ -59,30 +58,6 @@ class Participations:
     totals: dict[str, dict[str, int]] = field(default_factory=dict)
     days: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
-    @classmethod
-    def load(cls, conn: Connection, members: list[str], dates: list[str]) -> Participations:
-        """HQ's counts for ``members`` (in total, and on each of ``dates``)."""
-        found = cls()
-        if not members:
-            return found
-        for member, campaign, total in select_in(
-            conn,
-            "SELECT member_id, campaign_id, total FROM participation_counts "
-            "WHERE member_id IN ({marks})",
-            members,
-        ):
-            found.totals.setdefault(member, {})[campaign] = int(total)
-        for day in sorted(set(dates)):
-            for member, campaign, count in select_in(
-                conn,
-                "SELECT member_id, campaign_id, count FROM participation_days "
-                "WHERE local_date = ? AND member_id IN ({marks})",
-                members,
-                before=(day,),
-            ):
-                found.days[(member, campaign, day)] = int(count)
-        return found
-
     def counts(self, member: str | None, day: dt.date) -> MemberCounts | None:
         """The member's counts as an order on ``day`` arrives (``None``: anonymous)."""
         if member is None:
@@ -103,30 +78,68 @@ class Participations:
         self.days[(member, campaign, date)] = self.days.get((member, campaign, date), 0) + delta
 
 
-def held_orders(conn: Connection, store_id: str, order_ids: list[str]) -> set[str]:
-    """The order ids among ``order_ids`` this store already has an order under."""
-    return {
-        order_id
-        for (order_id,) in select_in(
+@dataclass
+class Known:
+    """What HQ holds that a batch's verdicts depend on, read before any event is applied."""
+
+    holders: dict[str, tuple[str, str, str]]  # event id -> (store, kind, payload)
+    orders: set[str]  # order ids the store already has an order under
+    linked: set[str]  # members the store may already read
+    participations: Participations
+
+    @classmethod
+    def read(cls, conn: Connection, store_id: str, ids: list[str], events: list[Event]) -> Known:
+        """Send every query, then read the answers: one round trip in a pipeline."""
+        orders = [e for e in events if isinstance(e, OrderCommitted)]
+        served = sorted({m for e in events if isinstance(m := getattr(e, "member_id", None), str)})
+        counted = sorted({o.member_id for o in orders if o.member_id is not None})
+        dates = sorted({o.local_date.isoformat() for o in orders if o.member_id is not None})
+        holders = query_in(
+            conn, "SELECT id, store_id, kind, payload FROM events WHERE id IN ({marks})", ids
+        )
+        used = query_in(
             conn,
             "SELECT DISTINCT order_id FROM orders WHERE store_id = ? AND order_id IN ({marks})",
-            order_ids,
+            [o.order_id for o in orders],
             before=(store_id,),
         )
-    }
-
-
-def linked_members(conn: Connection, store_id: str, members: list[str]) -> set[str]:
-    """The members among ``members`` this store may already read."""
-    return {
-        member
-        for (member,) in select_in(
+        linked = query_in(
             conn,
             "SELECT member_id FROM store_members WHERE store_id = ? AND member_id IN ({marks})",
-            members,
+            served,
             before=(store_id,),
         )
-    }
+        totals = query_in(
+            conn,
+            "SELECT member_id, campaign_id, total FROM participation_counts "
+            "WHERE member_id IN ({marks})",
+            counted,
+        )
+        days = [
+            (
+                day,
+                query_in(
+                    conn,
+                    "SELECT member_id, campaign_id, count FROM participation_days "
+                    "WHERE local_date = ? AND member_id IN ({marks})",
+                    counted,
+                    before=(day,),
+                ),
+            )
+            for day in dates
+        ]
+        participations = Participations()
+        for member, campaign, total in totals():
+            participations.totals.setdefault(member, {})[campaign] = int(total)
+        for day, rows in days:
+            for member, campaign, count in rows():
+                participations.days[(member, campaign, day)] = int(count)
+        return cls(
+            {row[0]: (row[1], row[2], row[3]) for row in holders()},
+            {order_id for (order_id,) in used()},
+            {member for (member,) in linked()},
+            participations,
+        )
 
 
 @dataclass
@@ -183,37 +196,44 @@ class BatchWrites:
             self.days[(member, event.campaign_id, date)] += event.delta
         self.ledger.append(participation_row(event_id, event))
 
-    def flush(self, conn: Connection) -> None:
-        """Write what is held, one statement per table, and forget it."""
-        if self.events:  # first: a concurrent batch holding one of the ids shows here
-            stored = conn.executemany(
-                "INSERT INTO events (id, store_id, kind, order_id, payload, received_at) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                self.events,
-            )
-            if stored != len(self.events):
-                raise Raced(self.store_id)
-        if self.orders:
-            conn.executemany(_ORDER_INSERT, self.orders)
-        enqueue_rows(conn, self.queue)
-        record_rows(conn, self.ledger)
-        link_members(conn, self.store_id, self.links, "served", self.stamp)
-        self._counts(conn)
+    def flush(self, conn: Connection, backlog: int | None = None, last: bool = False) -> None:
+        """Write what is held, one statement per table, in one round trip, and forget it;
+        the ``last`` flush also records the push and the backlog the till reported."""
+        stored: Cursor | None = None
+        with conn.pipeline():
+            if self.events:  # a concurrent batch holding one of the ids shows here
+                stored = conn.executemany(
+                    "INSERT INTO events (id, store_id, kind, order_id, payload, received_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    self.events,
+                )
+            if self.orders:
+                conn.executemany(_ORDER_INSERT, self.orders)
+            enqueue_rows(conn, self.queue)
+            record_rows(conn, self.ledger)
+            link_members(conn, self.store_id, self.links, "served", self.stamp)
+            self._counts(conn)
+            if last:
+                record_push(conn, self.store_id, self.stamp, backlog)
+        if stored is not None and stored.rowcount != len(self.events):
+            raise Raced(self.store_id)
         self.events, self.orders, self.queue, self.ledger, self.links = [], [], [], [], []
         self.totals.clear()
         self.days.clear()
 
     def _counts(self, conn: Connection) -> None:
-        """One upsert per member and campaign the batch changed, each a new state number."""
+        """One upsert per member and campaign the batch changed, each a new state number
+        (counted back from the counter, so nothing needs reading before the upserts)."""
         if not self.totals:
             return
         keys = sorted(self.totals)
-        numbers = next_seqs(conn, len(keys))
+        conn.execute("UPDATE meta SET value = value + ? WHERE key = 'state_seq'", (len(keys),))
         conn.executemany(
             "INSERT INTO participation_counts (member_id, campaign_id, total, seq) "
-            "VALUES (?, ?, ?, ?) ON CONFLICT (member_id, campaign_id) DO UPDATE SET "
+            "VALUES (?, ?, ?, (SELECT value FROM meta WHERE key = 'state_seq') - ?) "
+            "ON CONFLICT (member_id, campaign_id) DO UPDATE SET "
             "total = participation_counts.total + excluded.total, seq = excluded.seq",
-            [(m, c, self.totals[(m, c)], n) for (m, c), n in zip(keys, numbers, strict=True)],
+            [(m, c, self.totals[(m, c)], len(keys) - 1 - n) for n, (m, c) in enumerate(keys)],
         )
         conn.executemany(
             "INSERT INTO participation_days (member_id, campaign_id, local_date, count) "

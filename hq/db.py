@@ -37,7 +37,7 @@ import sqlite3
 import time
 import zlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -56,6 +56,7 @@ __all__ = [
     "next_seq",
     "next_seqs",
     "open_database",
+    "query_in",
     "select_in",
     "snapshot",
     "write",
@@ -91,8 +92,14 @@ class Connection(ABC):
         """Run one statement with ``?`` placeholders."""
 
     @abstractmethod
-    def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> int:
-        """Run one statement for each row (pipelined on PostgreSQL); rows it changed."""
+    def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> Cursor:
+        """Run one statement for each row (pipelined on PostgreSQL); its ``rowcount``
+        is the rows they changed (inside :meth:`pipeline`: once the block ends)."""
+
+    def pipeline(self) -> contextlib.AbstractContextManager[object]:
+        """Statements in this block go to the server without waiting for each answer;
+        reading a result waits for all sent before it (SQLite: each runs at once)."""
+        return contextlib.nullcontext()
 
     @property
     @abstractmethod
@@ -131,8 +138,8 @@ class _SQLiteConnection(Connection):
     def execute(self, sql: str, params: Sequence[object] = ()) -> Cursor:
         return self.raw.execute(sql, tuple(params))
 
-    def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> int:
-        return self.raw.executemany(sql, [tuple(row) for row in rows]).rowcount
+    def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> Cursor:
+        return self.raw.executemany(sql, [tuple(row) for row in rows])
 
     @property
     def in_transaction(self) -> bool:
@@ -162,11 +169,14 @@ class _PostgresConnection(Connection):
             return self.raw.execute(_to_psycopg(sql), tuple(params), prepare=True)
         return self.raw.execute(sql.encode())
 
-    def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> int:
+    def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> Cursor:
         # psycopg sends every row's statement before reading any answer (pipeline mode)
-        with self.raw.cursor() as cur:
-            cur.executemany(_to_psycopg(sql), [tuple(row) for row in rows])
-            return cur.rowcount
+        cur = self.raw.cursor()
+        cur.executemany(_to_psycopg(sql), [tuple(row) for row in rows])
+        return cur
+
+    def pipeline(self) -> contextlib.AbstractContextManager[object]:
+        return self.raw.pipeline()
 
     @property
     def in_transaction(self) -> bool:
@@ -233,6 +243,32 @@ def next_seqs(conn: Connection, count: int) -> range:
 _IN_SIZES = (1, 4, 16, 64, 256, 500)
 
 
+def query_in(
+    conn: Connection,
+    sql: str,
+    values: Sequence[object],
+    before: Sequence[object] = (),
+    after: Sequence[object] = (),
+) -> Callable[[], list[Any]]:
+    """Send ``sql`` for the rows whose ``{marks}`` list holds each of ``values``; read
+    them by calling the answer (inside :meth:`Connection.pipeline`, queries sent
+    before the first read all come back in one round trip).
+
+    The values go in chunks of at most 500, each padded (by repeating its
+    last value, which ``IN`` ignores) to one of a few lengths, so PostgreSQL
+    prepares a handful of statements rather than one per batch size.
+    """
+    unique = list(dict.fromkeys(values))
+    cursors: list[Cursor] = []
+    for start in range(0, len(unique), _IN_SIZES[-1]):
+        chunk = unique[start : start + _IN_SIZES[-1]]
+        size = next(n for n in _IN_SIZES if n >= len(chunk))
+        chunk += [chunk[-1]] * (size - len(chunk))
+        query = sql.replace("{marks}", ", ".join("?" * size))
+        cursors.append(conn.execute(query, (*before, *chunk, *after)))
+    return lambda: [row for cur in cursors for row in cur.fetchall()]
+
+
 def select_in(
     conn: Connection,
     sql: str,
@@ -240,21 +276,8 @@ def select_in(
     before: Sequence[object] = (),
     after: Sequence[object] = (),
 ) -> list[Any]:
-    """The rows of ``sql`` whose ``{marks}`` list holds each of ``values``, in few queries.
-
-    The values go in chunks of at most 500, each padded (by repeating its
-    last value, which ``IN`` ignores) to one of a few lengths, so PostgreSQL
-    prepares a handful of statements rather than one per batch size.
-    """
-    unique = list(dict.fromkeys(values))
-    rows: list[Any] = []
-    for start in range(0, len(unique), _IN_SIZES[-1]):
-        chunk = unique[start : start + _IN_SIZES[-1]]
-        size = next(n for n in _IN_SIZES if n >= len(chunk))
-        chunk += [chunk[-1]] * (size - len(chunk))
-        query = sql.replace("{marks}", ", ".join("?" * size))
-        rows += conn.execute(query, (*before, *chunk, *after)).fetchall()
-    return rows
+    """The rows of :func:`query_in`, read at once."""
+    return query_in(conn, sql, values, before, after)()
 
 
 class Database(ABC):

@@ -46,10 +46,10 @@ from dataclasses import dataclass
 
 import msgspec
 import psycopg
-from pos_promo_hq.batch import BatchWrites, Participations, Raced, held_orders, linked_members
-from pos_promo_hq.db import Connection, next_seq, select_in, write
+from pos_promo_hq.batch import BatchWrites, Known, Raced
+from pos_promo_hq.db import Connection, next_seq, write
 from pos_promo_hq.gifts import GIFT_KINDS, GiftLedger, mark_redeemed, touch_gift_event
-from pos_promo_hq.ledger import record_order, record_participation, record_push, record_refund
+from pos_promo_hq.ledger import record_order, record_participation, record_refund
 from pos_promo_hq.members import link_member
 from pos_promo_hq.replay import enqueue_refund_replay, enqueue_replay
 
@@ -137,29 +137,21 @@ class Ingestor:
         served: set[str] = set()  # members this batch linked (or found linked)
         queued = False
         gifts = GiftLedger(self.stores)  # this batch's gift events, reconciled at its end
+        decoded = {  # before the transaction: SQLite's writers wait on it
+            n: self._try_decode(pushed, store_id) for n, pushed in enumerate(request.events)
+        }
         with write(conn):
-            conn.lock(f"ingest:{store_id}")  # one store's pushes take turns
-            held = _holders(conn, [pushed.id for pushed in request.events])
-            decoded = {
-                n: self._try_decode(pushed, store_id)
-                for n, pushed in enumerate(request.events)
-                if pushed.id not in held
-            }
-            events = [e for e in decoded.values() if not isinstance(e, _Rejected)]
-            orders = [e for e in events if isinstance(e, OrderCommitted)]
-            members = sorted({m for e in events if isinstance(m := _member(e), str)})
-            taken = held_orders(conn, store_id, [o.order_id for o in orders])
-            served |= linked_members(conn, store_id, members)
-            writes = BatchWrites(
-                store_id,
-                stamp,
-                Participations.load(
+            with conn.pipeline():  # the lock and every read in one round trip
+                conn.lock(f"ingest:{store_id}")  # one store's pushes take turns
+                known = Known.read(
                     conn,
-                    sorted({o.member_id for o in orders if o.member_id is not None}),
-                    [o.local_date.isoformat() for o in orders if o.member_id is not None],
-                ),
-                self.replay,
-            )
+                    store_id,
+                    [pushed.id for pushed in request.events],
+                    [e for e in decoded.values() if not isinstance(e, _Rejected)],
+                )
+            held, taken = known.holders, known.orders
+            served |= known.linked
+            writes = BatchWrites(store_id, stamp, known.participations, self.replay)
             for n, pushed in enumerate(request.events):
                 payload = bytes(pushed.payload).decode()
                 holder = seen.get(pushed.id)
@@ -213,9 +205,8 @@ class Ingestor:
                     served.add(member)
                 queued |= isinstance(event, OrderCommitted | OrderRefunded) and self.replay
                 results.append(EventResult(pushed.id, "accepted", note))
-            writes.flush(conn)
+            writes.flush(conn, request.backlog, last=True)
             gifts.reconcile(conn)
-            record_push(conn, store_id, stamp, request.backlog)
         return results, queued
 
     def _try_decode(self, pushed: PushEvent, store_id: str) -> Event | _Rejected:
@@ -423,16 +414,6 @@ def _store_event(
     )
     if cur.rowcount != 1:
         raise _Raced(pushed.id)
-
-
-def _holders(conn: Connection, ids: list[str]) -> dict[str, tuple[str, str, str]]:
-    """``id -> (store, kind, payload)`` for the ids HQ already holds, in one query."""
-    return {
-        row[0]: (row[1], row[2], row[3])
-        for row in select_in(
-            conn, "SELECT id, store_id, kind, payload FROM events WHERE id IN ({marks})", ids
-        )
-    }
 
 
 def _participation(conn: Connection, event: ParticipationChanged) -> None:

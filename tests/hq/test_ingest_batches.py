@@ -175,6 +175,9 @@ class _Counting(Connection):
     def lock(self, key: str) -> None:
         self.inner.lock(key)
 
+    def pipeline(self) -> contextlib.AbstractContextManager[object]:
+        return self.inner.pipeline()
+
 
 def _statements(database: Database, store_id: str, events: list[PushEvent]) -> list[str]:
     with database.connection() as conn:
@@ -217,6 +220,6 @@ def test_a_batch_of_new_orders_costs_the_same_statements_whatever_its_size(
         "UPDATE meta",  # member-state numbers, one statement for all
         "INSERT participation_counts",  # one upsert per member and campaign
         "INSERT participation_days",
-        "INSERT store_pushes",
+        "INSERT store_pushes",  # the push itself: when, and the backlog reported
         "COMMIT",
     ]
