@@ -302,7 +302,7 @@ class Database(ABC):
                     "CREATE TABLE IF NOT EXISTS schema_migrations "
                     "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
                 )
-            for name, statements in MIGRATIONS:
+            for name, statements, step in MIGRATIONS:
                 with write(conn):
                     conn.lock("pos_promo_hq.migrate")
                     done = conn.execute(
@@ -312,6 +312,8 @@ class Database(ABC):
                         continue
                     for statement in statements(conn.dialect):
                         conn.execute(statement)
+                    if step is not None:
+                        step(conn)
                     conn.execute(
                         "INSERT INTO schema_migrations (name, applied_at) "
                         "VALUES (?, CAST(CURRENT_TIMESTAMP AS TEXT))",

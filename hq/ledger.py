@@ -20,7 +20,8 @@ receipt names are ledger rows, and only the first order HQ holds under an
 order id (a conflicting copy is flagged, not counted). It also keeps each
 store's last push and the backlog the till reported with it
 (``store_pushes``). Both tables come with migration
-``0004_performance_ledger``; events HQ held before it are not in them.
+``0004_performance_ledger``; ``0005_ledger_backfill`` fills them from the
+events HQ held before it (:mod:`.backfill`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ __all__ = [
     "record_push",
     "record_refund",
     "record_rows",
+    "refund_rows",
 ]
 
 LedgerRow = tuple[str, str, str, str, str, str | None, str, int, int, int]
@@ -87,6 +89,10 @@ def order_rows(event_id: str, event: OrderCommitted) -> list[LedgerRow]:
 
 
 def record_refund(conn: Connection, event_id: str, event: OrderRefunded) -> None:
+    record_rows(conn, refund_rows(conn, event_id, event))
+
+
+def refund_rows(conn: Connection, event_id: str, event: OrderRefunded) -> list[LedgerRow]:
     """One row per promotion whose discount the refund reversed (on the order's day)."""
     refund = event.refund
     order = conn.execute(
@@ -94,7 +100,7 @@ def record_refund(conn: Connection, event_id: str, event: OrderRefunded) -> None
         (event.store_id, refund.order_id),
     ).fetchone()
     if order is None:
-        return  # ingest rejects a refund of an unknown order before this
+        return []  # ingest rejects a refund of an unknown order before this
     reversed_: dict[str, int] = defaultdict(int)
     for share in refund.benefits:
         reversed_[share.benefit_id] += share.amount
@@ -106,7 +112,7 @@ def record_refund(conn: Connection, event_id: str, event: OrderRefunded) -> None
             (event.store_id, refund.order_id),
         )
     }
-    rows: list[LedgerRow] = [
+    return [
         (
             event_id,
             c,
@@ -122,7 +128,6 @@ def record_refund(conn: Connection, event_id: str, event: OrderRefunded) -> None
         for c, amount in sorted(reversed_.items())
         if c in promotions
     ]
-    record_rows(conn, rows)
 
 
 def record_participation(conn: Connection, event_id: str, event: ParticipationChanged) -> None:

@@ -12,13 +12,21 @@ from typing import Any
 
 import msgspec
 import pytest
-from pos_promo_hq.db import Connection, Cursor, Database, is_postgres_url, open_database
+from pos_promo_hq.db import Connection, Cursor, Database, open_database
 from pos_promo_hq.ingest import Ingestor
 from pos_promo_hq.members import serve_member_state
 
 from pos_promo.sync.protocol import MemberStatePage, PushEvent, PushRequest
-from tests import pg
-from tests.hq.builders import AT, STORES, Shop, activity, gift_template, publish_all, push
+from tests.hq.builders import (
+    AT,
+    STORES,
+    Shop,
+    activity,
+    another_target,
+    gift_template,
+    publish_all,
+    push,
+)
 from tests.sync.harness import campaign
 
 _DOCUMENTS = (
@@ -49,15 +57,12 @@ _TABLES = {
 @contextlib.contextmanager
 def _another(backend: str, tmp_path: Path) -> Iterator[Database]:
     """A second, empty HQ database on the same backend."""
-    with contextlib.ExitStack() as stack:
-        target = (
-            stack.enter_context(pg.fresh_schema())
-            if is_postgres_url(backend)
-            else str(tmp_path / "other.db")
-        )
+    with another_target(backend, tmp_path) as target:
         db = open_database(target)
-        stack.callback(db.close)
-        yield db
+        try:
+            yield db
+        finally:
+            db.close()
 
 
 def _dump(db: Database) -> dict[str, list[tuple[Any, ...]]]:
