@@ -221,7 +221,9 @@ class Level:
 class HQProcess:
     """``pos-promo-hq`` under gunicorn with the bench's stores."""
 
-    def __init__(self, folder: Path, database: str, workers: int, stores: int) -> None:
+    def __init__(
+        self, folder: Path, database: str, workers: int, stores: int, extra: list[str]
+    ) -> None:
         self.folder = folder
         entries = [
             {"id": f"st{n:04}", "token": f"tok-{n:04}", "timezone": "UTC"} for n in range(stores)
@@ -246,6 +248,7 @@ class HQProcess:
             str(folder / "catalog.json"),
             "--workers",
             str(workers),
+            *extra,
         ]
         env = dict(os.environ, PYTHONPATH=str(ROOT), POS_PROMO_HQ_ADMIN_TOKEN=ADMIN)
         log = (folder / "hq.log").open("ab")
@@ -389,7 +392,9 @@ def bench_backend(
     folder: Path,
 ) -> list[Level]:
     levels: list[Level] = []
-    hq = HQProcess(folder, database, workers, max(args.levels))
+    hq = HQProcess(
+        folder, database, workers, max(args.levels), ["--no-replay"] if args.no_replay else []
+    )
     try:
         for n, stores in enumerate(args.levels):
             level = run_level(hq, counter, template, stores, args, seed=n)
@@ -426,6 +431,9 @@ def main() -> None:
     parser.add_argument("--pg-workers", type=int, default=4)
     parser.add_argument("--pg", default=os.environ.get("POS_PROMO_TEST_PG", DEFAULT_PG))
     parser.add_argument("--skip-pg", action="store_true")
+    parser.add_argument(
+        "--no-replay", action="store_true", help="HQ without replay (what replay costs pushes)"
+    )
     parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
     if args.quick:

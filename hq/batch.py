@@ -23,7 +23,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from pos_promo_hq.db import Connection, Cursor, query_in
+from pos_promo_hq.db import Connection, query_in
 from pos_promo_hq.ledger import LedgerRow, order_rows, participation_row, record_push, record_rows
 from pos_promo_hq.members import link_members
 from pos_promo_hq.replay import QueueRow, enqueue_rows, queue_row
@@ -36,7 +36,6 @@ __all__ = [
     "EventRow",
     "Known",
     "Participations",
-    "Raced",
 ]
 
 EventRow = tuple[str, str, str, str | None, str, str]
@@ -44,10 +43,6 @@ _ORDER_INSERT = (
     "INSERT INTO orders (store_id, order_id, copy, event_id, member_id, at, local_date, "
     "subtotal, total_discount, total) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?)"
 )
-
-
-class Raced(Exception):
-    """Another transaction stored one of these event ids first: run the batch again."""
 
 
 @dataclass
@@ -197,14 +192,21 @@ class BatchWrites:
         self.ledger.append(participation_row(event_id, event))
 
     def flush(self, conn: Connection, backlog: int | None = None, last: bool = False) -> None:
-        """Write what is held, one statement per table, in one round trip, and forget it;
-        the ``last`` flush also records the push and the backlog the till reported."""
-        stored: Cursor | None = None
+        """Write what is held, one statement per table, in one round trip, and forget it.
+
+        The ``last`` flush also records the push (and the backlog the till
+        reported) and sends COMMIT in the same round trip: the member-state
+        counter's row, which every writer takes in turn, is then held only
+        while the server runs these statements, never while it waits for HQ
+        (on a busy machine, a worker holding it while descheduled stalled
+        every other batch).
+        """
         with conn.pipeline():
-            if self.events:  # a concurrent batch holding one of the ids shows here
-                stored = conn.executemany(
+            if self.events:  # a concurrent batch that stored one of the ids first fails
+                # this one (unique violation): ingest runs it again and sees them held
+                conn.executemany(
                     "INSERT INTO events (id, store_id, kind, order_id, payload, received_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    "VALUES (?, ?, ?, ?, ?, ?)",
                     self.events,
                 )
             if self.orders:
@@ -215,8 +217,7 @@ class BatchWrites:
             self._counts(conn)
             if last:
                 record_push(conn, self.store_id, self.stamp, backlog)
-        if stored is not None and stored.rowcount != len(self.events):
-            raise Raced(self.store_id)
+                conn.commit()
         self.events, self.orders, self.queue, self.ledger, self.links = [], [], [], [], []
         self.totals.clear()
         self.days.clear()

@@ -39,15 +39,16 @@ under a lock held until commit.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import msgspec
 import psycopg
-from pos_promo_hq.batch import BatchWrites, Known, Raced
-from pos_promo_hq.db import Connection, next_seq, write
+from pos_promo_hq.batch import BatchWrites, Known
+from pos_promo_hq.db import Connection, next_seq
 from pos_promo_hq.gifts import GIFT_KINDS, GiftLedger, mark_redeemed, touch_gift_event
 from pos_promo_hq.ledger import record_order, record_participation, record_refund
 from pos_promo_hq.members import link_member
@@ -97,7 +98,8 @@ class _SameOrder(Exception):
     """The order HQ holds under this key, sent again under another event id."""
 
 
-_Raced = Raced  # another transaction stored an event id first: run the batch again
+class _Raced(Exception):
+    """Another transaction stored this event id first: run the batch again."""
 
 
 @dataclass
@@ -140,7 +142,7 @@ class Ingestor:
         decoded = {  # before the transaction: SQLite's writers wait on it
             n: self._try_decode(pushed, store_id) for n, pushed in enumerate(request.events)
         }
-        with write(conn):
+        with _committed_by_last_flush(conn):
             with conn.pipeline():  # the lock and every read in one round trip
                 conn.lock(f"ingest:{store_id}")  # one store's pushes take turns
                 known = Known.read(
@@ -205,8 +207,8 @@ class Ingestor:
                     served.add(member)
                 queued |= isinstance(event, OrderCommitted | OrderRefunded) and self.replay
                 results.append(EventResult(pushed.id, "accepted", note))
-            writes.flush(conn, request.backlog, last=True)
             gifts.reconcile(conn)
+            writes.flush(conn, request.backlog, last=True)  # ... and commits
         return results, queued
 
     def _try_decode(self, pushed: PushEvent, store_id: str) -> Event | _Rejected:
@@ -382,6 +384,18 @@ class Ingestor:
                 "UPDATE participation_counts SET seq = ? WHERE member_id = ? AND campaign_id = ?",
                 (next_seq(conn), event.member_id, event.campaign_id),
             )
+
+
+@contextlib.contextmanager
+def _committed_by_last_flush(conn: Connection) -> Iterator[None]:
+    """A write transaction the block commits itself (its last flush sends COMMIT with
+    its writes), rolled back on any exception."""
+    conn.begin()
+    try:
+        yield
+    except BaseException:
+        conn.rollback()
+        raise
 
 
 def _member(event: Event) -> str | None:
