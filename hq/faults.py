@@ -104,9 +104,12 @@ class Faults:
 
     def _peek(self) -> _State:
         """The state as it is, under a shared lock: requests read it side by side."""
-        with self.path.open("rb") as handle:
-            fcntl.flock(handle, fcntl.LOCK_SH)
-            raw = handle.read()
+        try:
+            with self.path.open("rb") as handle:
+                fcntl.flock(handle, fcntl.LOCK_SH)
+                raw = handle.read()
+        except FileNotFoundError:  # HQ is stopping and removed it: no switch is on
+            return _State()
         return _STATE.decode(raw) if raw else _State()
 
     def configure(self, switches: FaultSwitches) -> None:

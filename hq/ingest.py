@@ -31,6 +31,12 @@ event:
 A store that sends an event naming a member has served that member, and
 may read its state from then on (:mod:`.members`).
 
+New orders and participations, nearly all of what tills push, are written
+set-based (:mod:`.batch`): everything the verdicts need is read in one
+round trip before the first event, and their rows go in one pipelined
+statement per table with the commit; an event that reads what earlier
+ones wrote is applied on its own after those rows are flushed.
+
 Exactly-once holds across HQ processes by the database: the event id is a
 primary key (a concurrent insert of the same id makes one transaction fail
 and retry, and then see the other's), and one store's pushes take turns
