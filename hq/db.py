@@ -37,7 +37,7 @@ import sqlite3
 import time
 import zlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -54,7 +54,10 @@ __all__ = [
     "SQLiteDatabase",
     "is_postgres_url",
     "next_seq",
+    "next_seqs",
     "open_database",
+    "query_in",
+    "select_in",
     "snapshot",
     "write",
 ]
@@ -90,6 +93,16 @@ class Connection(ABC):
     @abstractmethod
     def execute(self, sql: str, params: Sequence[object] = ()) -> Cursor:
         """Run one statement with ``?`` placeholders."""
+
+    @abstractmethod
+    def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> Cursor:
+        """Run one statement for each row (pipelined on PostgreSQL); its ``rowcount``
+        is the rows they changed (inside :meth:`pipeline`: once the block ends)."""
+
+    def pipeline(self) -> contextlib.AbstractContextManager[object]:
+        """Statements in this block go to the server without waiting for each answer;
+        reading a result waits for all sent before it (SQLite: each runs at once)."""
+        return contextlib.nullcontext()
 
     @property
     @abstractmethod
@@ -134,6 +147,9 @@ class _SQLiteConnection(Connection):
     def execute(self, sql: str, params: Sequence[object] = ()) -> Cursor:
         return self.raw.execute(sql, tuple(params))
 
+    def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> Cursor:
+        return self.raw.executemany(sql, [tuple(row) for row in rows])
+
     @property
     def in_transaction(self) -> bool:
         return self.raw.in_transaction
@@ -161,6 +177,15 @@ class _PostgresConnection(Connection):
         if params:
             return self.raw.execute(_to_psycopg(sql), tuple(params), prepare=True)
         return self.raw.execute(sql.encode())
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> Cursor:
+        # psycopg sends every row's statement before reading any answer (pipeline mode)
+        cur = self.raw.cursor()
+        cur.executemany(_to_psycopg(sql), [tuple(row) for row in rows])
+        return cur
+
+    def pipeline(self) -> contextlib.AbstractContextManager[object]:
+        return self.raw.pipeline()
 
     @property
     def in_transaction(self) -> bool:
@@ -213,6 +238,57 @@ def next_seq(conn: Connection | sqlite3.Connection) -> int:
     return int(row[0])
 
 
+def next_seqs(conn: Connection, count: int) -> range:
+    """``count`` member-state numbers in one statement (inside a write transaction)."""
+    if count <= 0:
+        return range(0)
+    row = conn.execute(
+        "UPDATE meta SET value = value + ? WHERE key = 'state_seq' RETURNING value", (count,)
+    ).fetchone()
+    last = int(row[0])
+    return range(last - count + 1, last + 1)
+
+
+_IN_SIZES = (1, 4, 16, 64, 256, 500)
+
+
+def query_in(
+    conn: Connection,
+    sql: str,
+    values: Sequence[object],
+    before: Sequence[object] = (),
+    after: Sequence[object] = (),
+) -> Callable[[], list[Any]]:
+    """Send ``sql`` for the rows whose ``{marks}`` list holds each of ``values``; read
+    them by calling the answer (inside :meth:`Connection.pipeline`, queries sent
+    before the first read all come back in one round trip).
+
+    The values go in chunks of at most 500, each padded (by repeating its
+    last value, which ``IN`` ignores) to one of a few lengths, so PostgreSQL
+    prepares a handful of statements rather than one per batch size.
+    """
+    unique = list(dict.fromkeys(values))
+    cursors: list[Cursor] = []
+    for start in range(0, len(unique), _IN_SIZES[-1]):
+        chunk = unique[start : start + _IN_SIZES[-1]]
+        size = next(n for n in _IN_SIZES if n >= len(chunk))
+        chunk += [chunk[-1]] * (size - len(chunk))
+        query = sql.replace("{marks}", ", ".join("?" * size))
+        cursors.append(conn.execute(query, (*before, *chunk, *after)))
+    return lambda: [row for cur in cursors for row in cur.fetchall()]
+
+
+def select_in(
+    conn: Connection,
+    sql: str,
+    values: Sequence[object],
+    before: Sequence[object] = (),
+    after: Sequence[object] = (),
+) -> list[Any]:
+    """The rows of :func:`query_in`, read at once."""
+    return query_in(conn, sql, values, before, after)()
+
+
 class Database(ABC):
     """HQ's database: hands out connections, one per request or job."""
 
@@ -238,7 +314,7 @@ class Database(ABC):
                     "CREATE TABLE IF NOT EXISTS schema_migrations "
                     "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
                 )
-            for name, statements in MIGRATIONS:
+            for name, statements, step in MIGRATIONS:
                 with write(conn):
                     conn.lock("pos_promo_hq.migrate")
                     done = conn.execute(
@@ -248,6 +324,8 @@ class Database(ABC):
                         continue
                     for statement in statements(conn.dialect):
                         conn.execute(statement)
+                    if step is not None:
+                        step(conn)
                     conn.execute(
                         "INSERT INTO schema_migrations (name, applied_at) "
                         "VALUES (?, CAST(CURRENT_TIMESTAMP AS TEXT))",

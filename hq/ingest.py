@@ -31,6 +31,12 @@ event:
 A store that sends an event naming a member has served that member, and
 may read its state from then on (:mod:`.members`).
 
+New orders and participations, nearly all of what tills push, are written
+set-based (:mod:`.batch`): everything the verdicts need is read in one
+round trip before the first event, and their rows go in one pipelined
+statement per table with the commit; an event that reads what earlier
+ones wrote is applied on its own after those rows are flushed.
+
 Exactly-once holds across HQ processes by the database: the event id is a
 primary key (a concurrent insert of the same id makes one transaction fail
 and retry, and then see the other's), and one store's pushes take turns
@@ -39,16 +45,18 @@ under a lock held until commit.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import msgspec
 import psycopg
-from pos_promo_hq.db import Connection, next_seq, write
+from pos_promo_hq.batch import BatchWrites, Known
+from pos_promo_hq.db import Connection, next_seq
 from pos_promo_hq.gifts import GIFT_KINDS, GiftLedger, mark_redeemed, touch_gift_event
-from pos_promo_hq.ledger import record_order, record_participation, record_push, record_refund
+from pos_promo_hq.ledger import record_order, record_participation, record_refund
 from pos_promo_hq.members import link_member
 from pos_promo_hq.replay import enqueue_refund_replay, enqueue_replay
 
@@ -138,63 +146,86 @@ class Ingestor:
         stamp = at.isoformat()
         results: list[EventResult] = []
         seen: dict[str, tuple[str, str]] = {}
-        linked: set[str] = set()
+        served: set[str] = set()  # members this batch linked (or found linked)
         queued = False
         gifts = GiftLedger(self.stores)  # this batch's gift events, reconciled at its end
-        with write(conn):
-            conn.lock(f"ingest:{store_id}")  # one store's pushes take turns
-            held = _holders(conn, [pushed.id for pushed in request.events])
-            for pushed in request.events:
-                payload = bytes(pushed.payload).decode()
-                holder = seen.get(pushed.id)
-                verdict = self._held(
+        decoded = {  # before the transaction: SQLite's writers wait on it
+            n: self._try_decode(pushed, store_id) for n, pushed in enumerate(request.events)
+        }
+        with _committed_by_last_flush(conn):
+            with conn.pipeline():  # the lock and every read in one round trip
+                conn.lock(f"ingest:{store_id}")  # one store's pushes take turns
+                known = Known.read(
                     conn,
                     store_id,
-                    pushed,
-                    payload,
-                    (store_id, *holder) if holder else held.get(pushed.id),
-                    holder is not None,
-                    stamp,
+                    [pushed.id for pushed in request.events],
+                    [e for e in decoded.values() if not isinstance(e, _Rejected)],
                 )
-                if verdict is not None:
-                    results.append(verdict)
+            held, taken = known.holders, known.orders
+            served |= known.linked
+            writes = BatchWrites(store_id, stamp, known.participations, self.replay)
+            for n, pushed in enumerate(request.events):
+                payload = bytes(pushed.payload).decode()
+                holder = seen.get(pushed.id)
+                holding = (store_id, *holder) if holder else held.get(pushed.id)
+                if holding is not None:
+                    writes.flush(conn)  # a repeat or conflict may flag or renumber
+                    results.append(
+                        self._held(
+                            conn, store_id, pushed, payload, holding, holder is not None, stamp
+                        )
+                    )
                     continue
+                event = decoded[n]
+                if isinstance(event, _Rejected):
+                    results.append(EventResult(pushed.id, "rejected", event.reason))
+                    continue  # not held: the same id may come again, fixed
                 seen[pushed.id] = (pushed.kind, payload)
-                try:
-                    event = self._decode(pushed, store_id)
-                    note = self._apply(conn, store_id, pushed, event, stamp, gifts)
-                except _Rejected as exc:
-                    del seen[pushed.id]  # not held: the same id may come again, fixed
-                    results.append(EventResult(pushed.id, "rejected", exc.reason))
-                    continue
-                except _SameOrder:
-                    results.append(EventResult(pushed.id, "duplicate"))
-                    continue
-                cur = conn.execute(
-                    "INSERT INTO events (id, store_id, kind, order_id, payload, received_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    (
-                        pushed.id,
-                        store_id,
-                        pushed.kind,
-                        event.refund.order_id
-                        if isinstance(event, OrderRefunded)
-                        else getattr(event, "order_id", None),
-                        payload,
-                        stamp,
-                    ),
+                order_id = (
+                    event.refund.order_id
+                    if isinstance(event, OrderRefunded)
+                    else getattr(event, "order_id", None)
                 )
-                if cur.rowcount != 1:
-                    raise _Raced(pushed.id)
-                member = getattr(event, "member_id", None)
-                if isinstance(member, str) and member not in linked:
-                    link_member(conn, store_id, member, "served", stamp)
-                    linked.add(member)
+                plain = _plain(event, taken)
+                if plain:
+                    if isinstance(event, OrderCommitted):
+                        writes.order(pushed.id, event)
+                    elif isinstance(event, ParticipationChanged):
+                        writes.participation(pushed.id, event)
+                    writes.event(pushed.id, pushed.kind, order_id, payload)
+                    note = ""
+                else:
+                    writes.flush(conn)  # what follows reads what came before
+                    try:
+                        note = self._apply(conn, store_id, pushed, event, stamp, gifts)
+                    except _Rejected as exc:
+                        del seen[pushed.id]  # not held: the same id may come again, fixed
+                        results.append(EventResult(pushed.id, "rejected", exc.reason))
+                        continue
+                    except _SameOrder:
+                        results.append(EventResult(pushed.id, "duplicate"))
+                        continue
+                    _store_event(conn, store_id, pushed, order_id, payload, stamp)
+                if isinstance(event, OrderCommitted):
+                    taken.add(event.order_id)
+                member = _member(event)
+                if isinstance(member, str) and member not in served:
+                    if plain:
+                        writes.link(member)
+                    else:
+                        link_member(conn, store_id, member, "served", stamp)
+                    served.add(member)
                 queued |= isinstance(event, OrderCommitted | OrderRefunded) and self.replay
                 results.append(EventResult(pushed.id, "accepted", note))
             gifts.reconcile(conn)
-            record_push(conn, store_id, stamp, request.backlog)
+            writes.flush(conn, request.backlog, last=True)  # ... and commits
         return results, queued
+
+    def _try_decode(self, pushed: PushEvent, store_id: str) -> Event | _Rejected:
+        try:
+            return self._decode(pushed, store_id)
+        except _Rejected as exc:
+            return exc
 
     def _held(
         self,
@@ -202,13 +233,11 @@ class Ingestor:
         store_id: str,
         pushed: PushEvent,
         payload: str,
-        holder: tuple[str, str, str] | None,
+        holder: tuple[str, str, str],
         in_batch: bool,
         stamp: str,
-    ) -> EventResult | None:
-        """The verdict on an id HQ (or this batch) already holds; ``None`` if new."""
-        if holder is None:
-            return None
+    ) -> EventResult:
+        """The verdict on an id HQ (or this batch) already holds."""
         owner, kind, held_payload = holder
         if owner != store_id:
             return EventResult(pushed.id, "refused", "this event id belongs to another store")
@@ -367,18 +396,48 @@ class Ingestor:
             )
 
 
-def _holders(conn: Connection, ids: list[str]) -> dict[str, tuple[str, str, str]]:
-    """``id -> (store, kind, payload)`` for the ids HQ already holds, in few queries."""
-    found: dict[str, tuple[str, str, str]] = {}
-    unique = sorted(set(ids))
-    for start in range(0, len(unique), 500):
-        chunk = unique[start : start + 500]
-        marks = ", ".join("?" * len(chunk))
-        for row in conn.execute(
-            f"SELECT id, store_id, kind, payload FROM events WHERE id IN ({marks})", chunk
-        ).fetchall():
-            found[row[0]] = (row[1], row[2], row[3])
-    return found
+@contextlib.contextmanager
+def _committed_by_last_flush(conn: Connection) -> Iterator[None]:
+    """A write transaction the block commits itself (its last flush sends COMMIT with
+    its writes), rolled back on any exception."""
+    conn.begin()
+    try:
+        yield
+    except BaseException:
+        conn.rollback()
+        raise
+
+
+def _member(event: Event) -> str | None:
+    member = getattr(event, "member_id", None)
+    return member if isinstance(member, str) else None
+
+
+def _plain(event: Event, taken: set[str]) -> bool:
+    """Whether the event can be written with the batch's set-based writes: a
+    participation, or a new order (an id the store never used) redeeming no coupon."""
+    if isinstance(event, ParticipationChanged):
+        return True
+    return (
+        isinstance(event, OrderCommitted) and event.order_id not in taken and not _redeemed(event)
+    )
+
+
+def _store_event(
+    conn: Connection,
+    store_id: str,
+    pushed: PushEvent,
+    order_id: str | None,
+    payload: str,
+    stamp: str,
+) -> None:
+    cur = conn.execute(
+        "INSERT INTO events (id, store_id, kind, order_id, payload, received_at) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        (pushed.id, store_id, pushed.kind, order_id, payload, stamp),
+    )
+    if cur.rowcount != 1:
+        raise _Raced(pushed.id)
 
 
 def _participation(conn: Connection, event: ParticipationChanged) -> None:
@@ -404,14 +463,7 @@ def _redemptions(conn: Connection, store_id: str, event: OrderCommitted, stamp: 
     A presented coupon counts as redeemed when it took part of a line's
     discount (a coupon that saves nothing is not redeemed, SPEC §5).
     """
-    presented = set(event.receipt.inputs.coupons)
-    used = {
-        share.benefit_id
-        for line in event.receipt.lines
-        for share in line.benefits
-        if share.benefit_id in presented
-    }
-    for coupon in sorted(used):
+    for coupon in _redeemed(event):
         earlier = conn.execute(
             "SELECT store_id, order_id FROM redemptions WHERE coupon_id = ? "
             "AND NOT (store_id = ? AND order_id = ?)",
@@ -432,6 +484,19 @@ def _redemptions(conn: Connection, store_id: str, event: OrderCommitted, stamp: 
                 f"coupon {coupon} already redeemed by order {earlier[1]} at store {earlier[0]}",
                 stamp,
             )
+
+
+def _redeemed(event: OrderCommitted) -> list[str]:
+    """The coupons the order redeemed: those that took part of a line's discount."""
+    presented = set(event.receipt.inputs.coupons)
+    return sorted(
+        {
+            share.benefit_id
+            for line in event.receipt.lines
+            for share in line.benefits
+            if share.benefit_id in presented
+        }
+    )
 
 
 def _flag(

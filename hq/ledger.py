@@ -20,7 +20,8 @@ receipt names are ledger rows, and only the first order HQ holds under an
 order id (a conflicting copy is flagged, not counted). It also keeps each
 store's last push and the backlog the till reported with it
 (``store_pushes``). Both tables come with migration
-``0004_performance_ledger``; events HQ held before it are not in them.
+``0004_performance_ledger``; ``0005_ledger_backfill`` fills them from the
+events HQ held before it (:mod:`.backfill`).
 """
 
 from __future__ import annotations
@@ -32,11 +33,18 @@ from pos_promo_hq.db import Connection
 from pos_promo.model.events import OrderCommitted, OrderRefunded, ParticipationChanged
 
 __all__ = [
+    "LedgerRow",
+    "order_rows",
+    "participation_row",
     "record_order",
     "record_participation",
     "record_push",
     "record_refund",
+    "record_rows",
+    "refund_rows",
 ]
+
+LedgerRow = tuple[str, str, str, str, str, str | None, str, int, int, int]
 
 _INSERT = (
     "INSERT INTO promotion_ledger (event_id, campaign_id, kind, store_id, order_id, member_id, "
@@ -44,7 +52,17 @@ _INSERT = (
 )
 
 
+def record_rows(conn: Connection, rows: list[LedgerRow]) -> None:
+    """Write ledger rows in one pipelined statement (ingest gathers a batch's rows)."""
+    if rows:
+        conn.executemany(_INSERT, rows)
+
+
 def record_order(conn: Connection, event_id: str, event: OrderCommitted) -> None:
+    record_rows(conn, order_rows(event_id, event))
+
+
+def order_rows(event_id: str, event: OrderCommitted) -> list[LedgerRow]:
     """One row per promotion the order applied, with the discount it gave."""
     given: dict[str, int] = defaultdict(int)
     applied = {c.id for c in event.receipt.campaigns if c.applied}
@@ -53,7 +71,7 @@ def record_order(conn: Connection, event_id: str, event: OrderCommitted) -> None
             if share.benefit_id in applied:
                 given[share.benefit_id] += share.amount
     day = event.local_date.isoformat()
-    rows = [
+    return [
         (
             event_id,
             c,
@@ -68,11 +86,13 @@ def record_order(conn: Connection, event_id: str, event: OrderCommitted) -> None
         )
         for c in sorted(applied)
     ]
-    for row in rows:
-        conn.execute(_INSERT, row)
 
 
 def record_refund(conn: Connection, event_id: str, event: OrderRefunded) -> None:
+    record_rows(conn, refund_rows(conn, event_id, event))
+
+
+def refund_rows(conn: Connection, event_id: str, event: OrderRefunded) -> list[LedgerRow]:
     """One row per promotion whose discount the refund reversed (on the order's day)."""
     refund = event.refund
     order = conn.execute(
@@ -80,7 +100,7 @@ def record_refund(conn: Connection, event_id: str, event: OrderRefunded) -> None
         (event.store_id, refund.order_id),
     ).fetchone()
     if order is None:
-        return  # ingest rejects a refund of an unknown order before this
+        return []  # ingest rejects a refund of an unknown order before this
     reversed_: dict[str, int] = defaultdict(int)
     for share in refund.benefits:
         reversed_[share.benefit_id] += share.amount
@@ -92,7 +112,7 @@ def record_refund(conn: Connection, event_id: str, event: OrderRefunded) -> None
             (event.store_id, refund.order_id),
         )
     }
-    rows = [
+    return [
         (
             event_id,
             c,
@@ -108,27 +128,27 @@ def record_refund(conn: Connection, event_id: str, event: OrderRefunded) -> None
         for c, amount in sorted(reversed_.items())
         if c in promotions
     ]
-    for row in rows:
-        conn.execute(_INSERT, row)
 
 
 def record_participation(conn: Connection, event_id: str, event: ParticipationChanged) -> None:
     """Record one participation change (+1 at commit, -1 at refund) in the ledger; the event id
     keeps a re-pushed event from counting twice."""
-    conn.execute(
-        _INSERT,
-        (
-            event_id,
-            event.campaign_id,
-            "participation",
-            event.store_id,
-            event.order_id,
-            event.member_id,
-            event.local_date.isoformat(),
-            0,
-            0,
-            event.delta,
-        ),
+    record_rows(conn, [participation_row(event_id, event)])
+
+
+def participation_row(event_id: str, event: ParticipationChanged) -> LedgerRow:
+    """The member's participation delta, as the promotion's ledger row."""
+    return (
+        event_id,
+        event.campaign_id,
+        "participation",
+        event.store_id,
+        event.order_id,
+        event.member_id,
+        event.local_date.isoformat(),
+        0,
+        0,
+        event.delta,
     )
 
 

@@ -21,7 +21,7 @@ import datetime as dt
 from typing import Any
 
 import msgspec
-from pos_promo_hq.db import Connection, next_seq
+from pos_promo_hq.db import Connection, next_seq, next_seqs, select_in
 
 from pos_promo.sync.protocol import (
     MAX_PAGE_LIMIT,
@@ -34,7 +34,7 @@ from pos_promo.sync.protocol import (
     encode,
 )
 
-__all__ = ["link_member", "lookup_member", "serve_member_state"]
+__all__ = ["link_member", "link_members", "lookup_member", "serve_member_state"]
 
 _LINKED = "member_id IN (SELECT member_id FROM store_members WHERE store_id = ?)"
 _SOURCES = (
@@ -120,6 +120,43 @@ def link_member(conn: Connection, store_id: str, member_id: str, via: str, stamp
         for (key,) in conn.execute(keys, (member_id,)).fetchall():
             conn.execute(touch, (next_seq(conn), member_id, key))
     return True
+
+
+_FACTS = (
+    ("participation_counts", "campaign_id"),
+    ("gift_totals", "activity_id"),
+    ("gift_grants", "grant_id"),
+    ("wallet_coupons", "coupon_id"),
+)
+
+
+def link_members(conn: Connection, store_id: str, members: list[str], via: str, stamp: str) -> None:
+    """:func:`link_member` for the members a batch newly named, in a few statements.
+
+    The caller read (under its store's lock) that ``store_id`` was not yet
+    linked to any of ``members``; a till's lookup may link one in between,
+    and then its facts are numbered afresh once more, which only serves
+    them again.
+    """
+    if not members:
+        return
+    conn.executemany(
+        "INSERT INTO store_members (store_id, member_id, via, at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
+        [(store_id, member, via, stamp) for member in members],
+    )
+    for table, key in _FACTS:
+        rows = select_in(
+            conn,
+            f"SELECT member_id, {key} FROM {table} WHERE member_id IN ({{marks}}) ORDER BY seq",
+            members,
+        )
+        if rows:
+            numbers = next_seqs(conn, len(rows))
+            conn.executemany(
+                f"UPDATE {table} SET seq = ? WHERE member_id = ? AND {key} = ?",
+                [(n, member, k) for n, (member, k) in zip(numbers, rows, strict=True)],
+            )
 
 
 def lookup_member(conn: Connection, store_id: str, member_id: str, stamp: str) -> bytes:

@@ -18,15 +18,39 @@ them in ``schema_migrations``. Never edit a migration that shipped: add one.
 * ``0004_performance_ledger``: what each event did to each promotion, and
   each store's last push and reported backlog (:mod:`.ledger`), for the
   performance reports.
+* ``0005_ledger_backfill``: the ledger rows and push records of the events
+  HQ held before 0004 (:mod:`.backfill`; a step in Python, since a
+  receipt's split per promotion is decoded, not queried).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, NamedTuple
 
 __all__ = ["MIGRATIONS", "Migration"]
 
-Migration = tuple[str, Callable[[str], list[str]]]
+
+class Migration(NamedTuple):
+    """A named migration: its SQL (per dialect), then, if any, a step in Python
+    that needs HQ's own code (run on the migration's connection, in its transaction)."""
+
+    name: str
+    statements: Callable[[str], list[str]]
+    step: Callable[[Any], None] | None = None
+
+
+def _no_statements(dialect: str) -> list[str]:
+    del dialect
+    return []
+
+
+def _backfill_ledger(conn: Any) -> None:
+    # imported here: the ledger's code needs the database module, which imports this one
+    from pos_promo_hq.backfill import backfill_ledger
+
+    backfill_ledger(conn)
+
 
 _BASELINE = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL);
@@ -147,8 +171,9 @@ def _statements(script: str) -> Callable[[str], list[str]]:
 
 
 MIGRATIONS: list[Migration] = [
-    ("0001_baseline", _statements(_BASELINE)),
-    ("0002_identity_replay_members", _statements(_IDENTITY_REPLAY_MEMBERS)),
-    ("0003_publications", _statements(_PUBLICATIONS)),
-    ("0004_performance_ledger", _statements(_PERFORMANCE_LEDGER)),
+    Migration("0001_baseline", _statements(_BASELINE)),
+    Migration("0002_identity_replay_members", _statements(_IDENTITY_REPLAY_MEMBERS)),
+    Migration("0003_publications", _statements(_PUBLICATIONS)),
+    Migration("0004_performance_ledger", _statements(_PERFORMANCE_LEDGER)),
+    Migration("0005_ledger_backfill", _no_statements, _backfill_ledger),
 ]

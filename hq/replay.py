@@ -60,10 +60,13 @@ from pos_promo.model.receipt import LineAllocation, PlanRef, Receipt
 from pos_promo.model.result import EvaluationResult
 
 __all__ = [
+    "QueueRow",
     "ReplayCache",
     "ReplayWorker",
     "enqueue_refund_replay",
     "enqueue_replay",
+    "enqueue_rows",
+    "queue_row",
     "replay_backlog",
     "replay_order",
     "replay_refund",
@@ -161,23 +164,34 @@ def _counts(conn: Connection, member_id: str | None, day: dt.date) -> MemberCoun
     )
 
 
+QueueRow = tuple[str, str, str, str | None, str]
+_ENQUEUE = (
+    "INSERT INTO replay_queue (event_id, store_id, order_id, counts, enqueued_at) "
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+
+
 def enqueue_replay(
     conn: Connection, event_id: str, store_id: str, event: OrderCommitted, stamp: str
 ) -> None:
     """Queue an order's replay, with the member's counts as it arrives (inside ingest's
     write transaction)."""
     counts = _counts(conn, event.member_id, event.local_date)
-    conn.execute(
-        "INSERT INTO replay_queue (event_id, store_id, order_id, counts, enqueued_at) "
-        "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        (
-            event_id,
-            store_id,
-            event.order_id,
-            None if counts is None else msgspec.json.encode(counts).decode(),
-            stamp,
-        ),
-    )
+    enqueue_rows(conn, [queue_row(event_id, store_id, event.order_id, counts, stamp)])
+
+
+def queue_row(
+    event_id: str, store_id: str, order_id: str, counts: MemberCounts | None, stamp: str
+) -> QueueRow:
+    """An order's row on the replay queue, with the member's counts as it arrived."""
+    encoded = None if counts is None else msgspec.json.encode(counts).decode()
+    return (event_id, store_id, order_id, encoded, stamp)
+
+
+def enqueue_rows(conn: Connection, rows: list[QueueRow]) -> None:
+    """Queue orders' replays in one pipelined statement (ingest gathers a batch's)."""
+    if rows:
+        conn.executemany(_ENQUEUE, rows)
 
 
 def enqueue_refund_replay(

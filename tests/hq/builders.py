@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import msgspec
 from pos_promo_hq.catalog import publish
-from pos_promo_hq.db import Database
+from pos_promo_hq.db import Database, is_postgres_url
 from pos_promo_hq.ingest import Ingestor
 from pos_promo_hq.report import report
 
 from pos_promo.model.cart import StoreContext
 from pos_promo.sync.outbox import next_batch
 from pos_promo.sync.protocol import PushEvent, PushRequest
+from tests import pg
 from tests.sync.harness import AT, PERIOD, Till, campaign, cart
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "STORES",
     "Shop",
     "activity",
+    "another_target",
     "gift_template",
     "publish_all",
     "push",
@@ -32,6 +35,17 @@ __all__ = [
 ]
 
 STORES = {"s1": StoreContext("s1"), "s2": StoreContext("s2")}
+
+
+@contextlib.contextmanager
+def another_target(backend: str, folder: Path) -> Iterator[str]:
+    """A second, empty HQ database on ``backend``'s kind: a file in ``folder``, or a
+    PostgreSQL schema of its own (dropped afterwards)."""
+    if is_postgres_url(backend):
+        with pg.fresh_schema() as url:
+            yield url
+        return
+    yield str(folder / "another-hq.db")
 
 
 def gift_template() -> dict[str, Any]:

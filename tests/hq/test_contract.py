@@ -71,6 +71,7 @@ def test_migrations_are_recorded_and_a_second_start_applies_none(
         "0002_identity_replay_members",
         "0003_publications",
         "0004_performance_ledger",
+        "0005_ledger_backfill",
     ]
     again = open_database(backend, migrate=False)
     try:
@@ -495,6 +496,7 @@ def test_a_file_the_first_hq_made_is_migrated_with_its_orders_kept(tmp_path: Pat
                 "0002_identity_replay_members",
                 "0003_publications",
                 "0004_performance_ledger",
+                "0005_ledger_backfill",
             ]
     finally:
         db.close()
@@ -555,6 +557,7 @@ def test_hq_processes_starting_together_migrate_once(backend: str) -> None:
             "0002_identity_replay_members",
             "0003_publications",
             "0004_performance_ledger",
+            "0005_ledger_backfill",
         ]
     finally:
         for db in opened:

@@ -20,6 +20,8 @@ import contextlib
 import datetime as dt
 import json
 import random
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -27,7 +29,8 @@ from pos_promo.errors import RefundExceedsSale
 from pos_promo.store.counts import member_counts
 from pos_promo.sync import steps
 from pos_promo.sync.errors import SyncError
-from tests.sync.harness import AT, HQ, PERIOD, Till, now
+from tests import pg
+from tests.sync.harness import AT, HQ, PERIOD, Till, campaign, now
 
 MEMBERS = ["m-1", "m-2", "m-3", None]
 EVERY = 4000
@@ -103,6 +106,33 @@ def local_participations(tills: list[Till]) -> dict[str, int]:
 def test_hq_totals_equal_what_both_stores_committed_whatever_the_sync_order(
     seed: int, hq: HQ, till: Till, till2: Till
 ) -> None:
+    random_story(seed, hq, till, till2)
+
+
+@pytest.fixture
+def hq_pg(tmp_path: Path) -> Iterator[HQ]:
+    """HQ on PostgreSQL (a schema of its own) under gunicorn with two workers."""
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(json.dumps([campaign("p1")]))
+    with pg.fresh_schema() as url:
+        server = HQ(tmp_path, catalog, extra=["--workers", "2", "--database", url])
+        try:
+            yield server.start()
+        finally:
+            server.stop()
+
+
+@pytest.mark.postgres
+def test_the_same_story_against_hq_on_postgresql_with_two_workers(
+    hq_pg: HQ, till: Till, till2: Till
+) -> None:
+    """One seed (each restart of gunicorn costs seconds): stops, restarts and
+    faults land on either worker, and the database alone keeps it exact."""
+    random_story(2, hq_pg, till, till2)
+
+
+def random_story(seed: int, hq: HQ, till: Till, till2: Till) -> None:
+    """150 random steps, then everything pushed and pulled; HQ's figures checked."""
     rng = random.Random(seed)
     tills = [till, till2]
     hq.publish(*GIFT)
