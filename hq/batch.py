@@ -68,6 +68,8 @@ class Participations:
         )
 
     def add(self, member: str, campaign: str, date: str, delta: int) -> None:
+        """Count a participation change of the batch, so a later order of the same
+        batch is replayed against the counts it met at the till."""
         mine = self.totals.setdefault(member, {})
         mine[campaign] = mine.get(campaign, 0) + delta
         self.days[(member, campaign, date)] = self.days.get((member, campaign, date), 0) + delta
@@ -154,6 +156,7 @@ class BatchWrites:
     days: dict[tuple[str, str, str], int] = field(default_factory=lambda: defaultdict(int))
 
     def event(self, event_id: str, kind: str, order_id: str | None, payload: str) -> None:
+        """Hold an event row for the batch's one multi-row insert at :meth:`flush`."""
         self.events.append((event_id, self.store_id, kind, order_id, payload, self.stamp))
 
     def link(self, member: str) -> None:
@@ -183,6 +186,8 @@ class BatchWrites:
         self.ledger += order_rows(event_id, event)
 
     def participation(self, event_id: str, event: ParticipationChanged) -> None:
+        """Sum a participation change per member and campaign (one upsert per pair at
+        :meth:`flush`, not one per event) and hold its ledger row."""
         member = event.member_id
         if member is not None:  # an anonymous order is not counted against a limit
             date = event.local_date.isoformat()

@@ -59,6 +59,7 @@ def record_rows(conn: Connection, rows: list[LedgerRow]) -> None:
 
 
 def record_order(conn: Connection, event_id: str, event: OrderCommitted) -> None:
+    """Record what an order gave per promotion, for an order stored on its own (not batched)."""
     record_rows(conn, order_rows(event_id, event))
 
 
@@ -89,6 +90,7 @@ def order_rows(event_id: str, event: OrderCommitted) -> list[LedgerRow]:
 
 
 def record_refund(conn: Connection, event_id: str, event: OrderRefunded) -> None:
+    """Record what a refund took back per promotion; refunds are stored one by one."""
     record_rows(conn, refund_rows(conn, event_id, event))
 
 
