@@ -236,6 +236,8 @@ class _Search:
         self._touching: dict[int, int] | None = None  # line -> candidates on it
         self._steady: list[bool | None] = [None] * n
         self._reach: dict[int, int] = {}  # candidate -> candidates it interacts with
+        # (mask, prices) -> the best set of mask on prices, and the need it was sought with
+        self._solved: dict[tuple[int, Prices], tuple[_Found | None, int]] = {}
 
     # -- bounds ------------------------------------------------------------
 
@@ -351,7 +353,29 @@ class _Search:
     def solve(self, mask: int, prices: Prices, dirty: int, need: int, depth: int) -> _Found | None:
         """The best set of ``mask`` on ``prices`` that saves at least ``need``
         (None if none does); ``dirty`` are the lines benefits taken so far
-        changed."""
+        changed.
+
+        The answer depends on ``mask`` and ``prices`` only (``dirty`` saves
+        runs, never changes an outcome), so it is kept: a set found is the
+        best of all (the search skips only sets that cannot reach what it
+        has), and "none" means none saves ``need``. Different paths often
+        meet the same state (a benefit that gave nothing, or one that took
+        off where no open benefit reads), which then costs a look-up.
+        """
+        key = (mask, prices)
+        known = self._solved.get(key)
+        if known is not None:
+            found, sought = known
+            if found is not None:
+                return found if found.saved >= need else None
+            if need >= sought:
+                return None
+        found = self._solve(mask, prices, dirty, need, depth)
+        self._solved[key] = (found, need)
+        return found
+
+    def _solve(self, mask: int, prices: Prices, dirty: int, need: int, depth: int) -> _Found | None:
+        """:meth:`solve` without the look-up."""
         if self.split_groups and mask & (mask - 1):
             parts = self.components(mask)
             if len(parts) > 1:
