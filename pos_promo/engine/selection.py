@@ -62,6 +62,7 @@ Runner = Callable[[Prices], Outcome | Miss]
 
 _LAST_PRIORITY = 1 << 62  # closes a set's priority list (see _Found.key)
 _LAST_ID = "\U0010ffff"  # closes a set's id list
+_OVER_BUDGET = Miss("budget")  # what a run past the budget gives
 
 
 class Candidate(Struct, frozen=True):
@@ -126,24 +127,43 @@ class _Group:
     """Mutually incompatible candidates: a set holds at most one of them.
 
     ``places`` are the members' positions (rising); ``tail_max[k]`` the
-    largest bound among ``places[k:]``; ``tails[k]`` their bit mask.
+    largest bound among ``places[k:]``; ``tails[k]`` their bit mask;
+    ``by_bound`` the members, largest bound first.
     """
 
     mask: int
     places: list[int]
     tail_max: list[int]
     tails: list[int]
+    by_bound: list[int]
+
+
+@dataclass(slots=True)
+class _Pool:
+    """Candidates alone in their exclusive group (each combines with every
+    other candidate): what they can add is the sum of their bounds.
+
+    ``places`` are their positions (rising); ``tail_sum[k]`` the sum of the
+    bounds of ``places[k:]``; ``tails[k]`` their bit mask.
+    """
+
+    mask: int
+    places: list[int]
+    tail_sum: list[int]
+    tails: list[int]
 
 
 def _exclusive_groups(
-    compatible: Sequence[int], alive: int, amounts: Sequence[int]
-) -> list[_Group]:
+    compatible: Sequence[int], alive: int, gains: Sequence[int]
+) -> tuple[_Pool, list[_Group]]:
     """Cover the ``alive`` candidates by groups of mutually incompatible ones.
 
     Candidates with the same compatibility mask are mutually incompatible
     (none is compatible with itself), so they form a group at once; the rest
     join the first group they are incompatible with as a whole. Promotions
-    under the default scheme form one group, coupons another.
+    under the default scheme form one group, coupons another. Candidates left
+    alone in their group are pooled, so that a bound over many combinable
+    candidates is one look-up, not one per candidate.
     """
     by_mask: dict[int, int] = {}
     for i in _bits(alive):
@@ -156,16 +176,27 @@ def _exclusive_groups(
                 break
         else:
             masks.append(members)
+    alone = 0
     groups = []
     for mask in masks:
+        if not mask & (mask - 1):
+            alone |= mask
+            continue
         places = _bits(mask)
         tail_max = [0] * (len(places) + 1)
         tails = [0] * (len(places) + 1)
         for k in range(len(places) - 1, -1, -1):
-            tail_max[k] = max(tail_max[k + 1], amounts[places[k]])
+            tail_max[k] = max(tail_max[k + 1], gains[places[k]])
             tails[k] = tails[k + 1] | 1 << places[k]
-        groups.append(_Group(mask, places, tail_max, tails))
-    return groups
+        by_bound = sorted(places, key=lambda j: -gains[j])
+        groups.append(_Group(mask, places, tail_max, tails, by_bound))
+    places = _bits(alone)
+    tail_sum = [0] * (len(places) + 1)
+    tails = [0] * (len(places) + 1)
+    for k in range(len(places) - 1, -1, -1):
+        tail_sum[k] = tail_sum[k + 1] + gains[places[k]]
+        tails[k] = tails[k + 1] | 1 << places[k]
+    return _Pool(alone, places, tail_sum, tails), groups
 
 
 def _dominated(cands: Sequence[Candidate], compatible: Sequence[int], lines: Sequence[int]) -> int:
@@ -218,6 +249,7 @@ class _Search:
         compatible: Sequence[int],
         budget: int,
         split: bool,
+        lines_in_cart: int,
     ) -> None:
         self.cands = cands
         self.compatible = compatible
@@ -230,13 +262,16 @@ class _Search:
         self.amounts = [c.bound for c in cands]
         n = len(cands)
         self.alive = ((1 << n) - 1) & ~_dominated(cands, compatible, self.lines)
-        self.groups = _exclusive_groups(compatible, self.alive, self.amounts)
-        # bound sums stop early once past the target only if bounds are >= 0
-        self.positive = all(amount >= 0 for amount in self.amounts)
+        # what each can add to a set (one that would take off nothing stays out)
+        self.gains = [max(amount, 0) for amount in self.amounts]
+        self.pool, self.groups = _exclusive_groups(compatible, self.alive, self.gains)
         self._touching: dict[int, int] | None = None  # line -> candidates on it
         self._steady: list[bool | None] = [None] * n
         self._reach: dict[int, int] = {}  # candidate -> candidates it interacts with
         # (mask, prices) -> the best set of mask on prices, and the need it was sought with
+        self._ran: dict[tuple[int, object], Outcome | Miss] = {}
+        self.every_line = (1 << lines_in_cart) - 1
+        self._line_lists: dict[int, list[int]] = {}  # candidate -> its lines, when asked
         self._solved: dict[tuple[int, Prices], tuple[_Found | None, int]] = {}
 
     # -- bounds ------------------------------------------------------------
@@ -244,10 +279,31 @@ class _Search:
     def room(self, open_: int, start: int, target: int) -> int:
         """The most the ``open_`` candidates (all at ``start`` or later) could
         add: each exclusive group's largest open bound. Stops once past
-        ``target``."""
+        ``target``.
+
+        Groups open from ``start`` on (the usual case: a mask loses members
+        only to incompatibility) cost one look-up each, the pooled lone
+        candidates one look-up together; otherwise a group's largest open
+        bound is its first open member by bound, and the pool subtracts or
+        adds whichever of its closed or open members are fewer.
+        """
+        gains = self.gains
         total = 0
-        positive = self.positive
-        amounts = self.amounts
+        pool = self.pool
+        alone = open_ & pool.mask
+        if alone:
+            k = bisect_left(pool.places, start)
+            tail = pool.tails[k]
+            if alone == tail:
+                total = pool.tail_sum[k]
+            else:
+                closed = tail & ~alone
+                if closed.bit_count() < alone.bit_count():
+                    total = pool.tail_sum[k] - sum(gains[j] for j in _bits(closed))
+                else:
+                    total = sum(gains[j] for j in _bits(alone))
+            if total >= target:
+                return total
         for group in self.groups:
             members = group.mask & open_
             if not members:
@@ -256,8 +312,11 @@ class _Search:
             if members == group.tails[k]:
                 total += group.tail_max[k]  # open from here on: kept ready
             else:
-                total += max(amounts[j] for j in _bits(members))
-            if positive and total >= target:
+                for j in group.by_bound:
+                    if members >> j & 1:
+                        total += gains[j]
+                        break
+            if total >= target:
                 break
         return total
 
@@ -348,6 +407,35 @@ class _Search:
                 reached |= lines[j]
         return True
 
+    # -- runs ----------------------------------------------------------------
+
+    def outcome(self, i: int, prices: Prices, *, counted: bool) -> Outcome | Miss:
+        """What candidate ``i`` gives on ``prices``: run once per distinct
+        prices of the lines it reads (a benefit reads only its own lines and
+        the engine is pure, so the same prices there give the same outcome).
+        A run ``counted`` past the budget is not made: the search then stops
+        being exact and the candidate counts as giving nothing."""
+        mask = self.lines[i]
+        if mask < 0 or mask & self.every_line == self.every_line:
+            seen: object = prices
+        else:
+            read = self._line_lists.get(i)
+            if read is None:
+                read = self._line_lists[i] = _bits(mask)
+            seen = tuple(prices[line] for line in read)
+        key = (i, seen)
+        known = self._ran.get(key)
+        if known is not None:
+            return known
+        if counted:
+            if self.runs >= self.budget:
+                self.exact = False
+                return _OVER_BUDGET
+            self.runs += 1
+        found = self.cands[i].run(prices)
+        self._ran[key] = found
+        return found
+
     # -- the search ----------------------------------------------------------
 
     def solve(self, mask: int, prices: Prices, dirty: int, need: int, depth: int) -> _Found | None:
@@ -419,12 +507,11 @@ class _Search:
             outcome: Outcome | Miss
             if not lines[i] & dirty:
                 outcome = cands[i].standalone  # nothing it reads has changed
-            elif self.runs >= self.budget or depth >= DEPTH:
+            elif depth >= DEPTH:
                 self.exact = False
                 outcome = Miss("budget")
             else:
-                self.runs += 1
-                outcome = cands[i].run(prices)
+                outcome = self.outcome(i, prices, counted=True)
             if isinstance(outcome, Outcome) and outcome.amount > 0:
                 if after:
                     rest_found = self.solve(
@@ -479,11 +566,10 @@ class _Search:
             outcome: Outcome | Miss
             if not self.lines[i] & dirty:
                 outcome = self.cands[i].standalone
-            elif counted and self.runs >= self.budget:
-                break
             else:
-                self.runs += counted
-                outcome = self.cands[i].run(prices)
+                outcome = self.outcome(i, prices, counted=counted)
+                if outcome is _OVER_BUDGET:
+                    break
             if isinstance(outcome, Outcome) and outcome.amount > 0:
                 picked.append((i, outcome))
                 prices = apply(prices, outcome.allocation)
@@ -506,7 +592,7 @@ def select(
     ``split=False`` searches every candidate together (the undivided search
     the tests compare the decomposed one with).
     """
-    search = _Search(cands, compatible, budget, split)
+    search = _Search(cands, compatible, budget, split, len(base))
     seed = search.seed(base)
     best = search.solve(search.alive, base, 0, seed.saved, 0)
     if best is None or seed.key < best.key:
