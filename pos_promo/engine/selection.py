@@ -258,7 +258,10 @@ class _Search:
         self.runs = 0
         self.steps = 0
         self.exact = True
-        self.lines = [c.lines for c in cands]
+        # a benefit on every line of the cart reads as one on all lines (-1):
+        # the bit walks over lines then skip it
+        self.every_line = every = (1 << lines_in_cart) - 1
+        self.lines = [-1 if c.lines & every == every else c.lines for c in cands]
         self.amounts = [c.bound for c in cands]
         n = len(cands)
         self.alive = ((1 << n) - 1) & ~_dominated(cands, compatible, self.lines)
@@ -270,7 +273,6 @@ class _Search:
         self._reach: dict[int, int] = {}  # candidate -> candidates it interacts with
         # (mask, prices) -> the best set of mask on prices, and the need it was sought with
         self._ran: dict[tuple[int, object], Outcome | Miss] = {}
-        self.every_line = (1 << lines_in_cart) - 1
         self._line_lists: dict[int, list[int]] = {}  # candidate -> its lines, when asked
         self._solved: dict[tuple[int, Prices], tuple[_Found | None, int]] = {}
 
@@ -416,7 +418,7 @@ class _Search:
         A run ``counted`` past the budget is not made: the search then stops
         being exact and the candidate counts as giving nothing."""
         mask = self.lines[i]
-        if mask < 0 or mask & self.every_line == self.every_line:
+        if mask < 0:
             seen: object = prices
         else:
             read = self._line_lists.get(i)
