@@ -238,3 +238,31 @@ def test_benefits_on_different_lines_are_searched_apart_without_runs() -> None:
     assert sum(out.amount for _, out in chosen.picked) == 780  # 10 + 20 + ... + 120
     assert chosen.runs == 0
     assert chosen.exact
+
+
+@SETTINGS
+@given(problems())
+def test_each_benefit_runs_once_per_prices_of_its_lines_and_every_run_is_counted(
+    problem: tuple[list[Candidate], list[int], Prices],
+) -> None:
+    """The search meets the same prices on a benefit's lines along many
+    paths; it runs the benefit once for each, and reports every run made."""
+    cands, compatible, base = problem
+    calls: list[tuple[int, tuple[tuple[int, ...], ...]]] = []
+
+    def recorded(i: int, c: Candidate) -> Candidate:
+        def run(prices: Prices) -> Outcome | Miss:
+            calls.append(
+                (i, tuple(prices[line] for line in range(len(base)) if c.lines >> line & 1))
+            )
+            return c.run(prices)
+
+        return msgspec.structs.replace(c, run=run)
+
+    chosen = select(
+        [recorded(i, c) for i, c in enumerate(cands)], compatible, base, budget=UNBOUNDED
+    )
+    assert len(calls) == len(set(calls))
+    assert chosen.runs == len(calls)
+    expected, _ = exhaustive(cands, compatible, base)
+    assert tuple(i for i, _ in chosen.picked) == expected
