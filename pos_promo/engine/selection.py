@@ -525,12 +525,14 @@ class _Search:
                     )
                 else:
                     rest_found = _Found(0, (), ()) if outcome.amount >= target else None
-                if rest_found is not None:
-                    picked = tuple(sorted(((i, outcome), *rest_found.picked)))
+                saved = -1 if rest_found is None else rest_found.saved + outcome.amount
+                if rest_found is not None and (best is None or saved >= best.saved):
+                    # the rest all come after i, in order: the set stays sorted
+                    picked = ((i, outcome), *rest_found.picked)
                     key = _key(cands, picked)
                     if best is None or key < best.key:
-                        best = _Found(rest_found.saved + outcome.amount, picked, key)
-                        target = best.saved
+                        best = _Found(saved, picked, key)
+                        target = saved
                 if self.take_suffices(i, mask):
                     return best  # every set leaving it out does worse
             start = i + 1
