@@ -393,11 +393,9 @@ class _Search:
         could lose, all together, less than ``i`` gives: adding ``i`` to a
         set then saves more, the ones that drop to nothing dropping out.
         """
-        if not self.steady(i):
-            return False
         later = mask >> (i + 1) << (i + 1)
-        if later & ~self.compatible[i]:
-            return False
+        if later & ~self.compatible[i] or not self.steady(i):
+            return False  # (the cheap test first: steady is worked out when asked)
         reached, lines = self.lines[i], self.lines
         gives = self.cands[i].standalone.amount
         for j in _bits(later):
