@@ -3,7 +3,7 @@
 Benefits apply one after another in execution order, each measured on the
 prices the earlier ones left, so a set's worth is only known by running it.
 The search is a depth-first branch and bound over "take it / leave it" in
-execution order, made cheap per node in four ways:
+execution order, made cheap per node in five ways:
 
 - **Bounds kept ready.** Each candidate carries a ``bound``: the most it can
   give after any earlier benefits (see ``spend_and_save.upper_bound``; "buy 2
@@ -12,7 +12,9 @@ execution order, made cheap per node in four ways:
   of which a set holds at most one each, so what the open candidates can
   still add is the sum of each group's largest open bound. Each group keeps
   its members' suffix maxima, so that sum costs one look-up per group, not a
-  walk over the members, whenever the group is open from some point on.
+  walk over the members, whenever the group is open from some point on;
+  candidates alone in their group (those that combine with all others) are
+  pooled, their bounds added up once, so many of them cost one look-up too.
 - **Runs only where they can win.** A candidate whose bound, with the best of
   what may follow it, cannot reach the best set found is never run; one whose
   lines no benefit taken before it changed gives its stand-alone amount,
@@ -27,6 +29,11 @@ execution order, made cheap per node in four ways:
   the other) and no sharing rule between them. Each group is searched on its
   own and the best of each are put together, so K independent benefits cost
   K searches, not 2^K sets.
+- **Nothing worked out twice.** A benefit reads only its own lines and the
+  engine is pure, so each candidate runs once per distinct prices of its
+  lines; a sub-search's answer depends only on the undecided candidates and
+  the prices, so it is kept and reused when another path meets the same
+  state (about half of them do when many benefits combine).
 
 Sets compare by (most saved, fewest coupons, higher priorities, smaller ids).
 The last two compare, from the highest priority and the smallest id, which
