@@ -520,7 +520,10 @@ class _Search:
             else:
                 outcome = self.outcome(i, prices, counted=True)
             if isinstance(outcome, Outcome) and outcome.amount > 0:
-                if after:
+                gave = outcome.amount
+                if after and gave + self.room(after, i + 1, target - gave) < target:
+                    rest_found = None  # it gave less than its bound: the rest cannot make up
+                elif after:
                     rest_found = self.solve(
                         after,
                         apply(prices, outcome.allocation),
