@@ -63,7 +63,7 @@ __all__ = ["BUDGET", "DEPTH", "STEPS_PER_RUN", "Candidate", "Selection", "select
 
 BUDGET = 1_000
 DEPTH = 150  # benefits taken on one path of the search (keeps Python's stack safe)
-STEPS_PER_RUN = 20  # search steps allowed per budgeted run (a step costs far less)
+STEPS_PER_RUN = 5  # search steps allowed per budgeted run (a step costs far less)
 
 Runner = Callable[[Prices], Outcome | Miss]
 
@@ -278,10 +278,12 @@ class _Search:
         self._touching: dict[int, int] | None = None  # line -> candidates on it
         self._steady: list[bool | None] = [None] * n
         self._reach: dict[int, int] = {}  # candidate -> candidates it interacts with
-        # (mask, prices) -> the best set of mask on prices, and the need it was sought with
         self._ran: dict[tuple[int, object], Outcome | Miss] = {}
         self._line_lists: dict[int, list[int]] = {}  # candidate -> its lines, when asked
-        self._solved: dict[tuple[int, Prices], tuple[_Found | None, int]] = {}
+        # (mask, prices' number) -> the best set of mask on them, and the need it was sought with
+        self._solved: dict[tuple[int, int], tuple[_Found | None, int]] = {}
+        self._numbers: dict[Prices, int] = {}  # prices met -> their number
+        self._last: tuple[Prices | None, int] = (None, -1)  # the prices numbered last
 
     # -- bounds ------------------------------------------------------------
 
@@ -416,6 +418,16 @@ class _Search:
 
     # -- runs ----------------------------------------------------------------
 
+    def number(self, prices: Prices) -> int:
+        """A number for ``prices``, the same for equal prices: the look-ups
+        by prices then hash a pair of numbers, not every line's prices again
+        (the same prices object is asked about many times in a row)."""
+        if prices is self._last[0]:
+            return self._last[1]
+        found = self._numbers.setdefault(prices, len(self._numbers))
+        self._last = (prices, found)
+        return found
+
     def outcome(self, i: int, prices: Prices, *, counted: bool) -> Outcome | Miss:
         """What candidate ``i`` gives on ``prices``: run once per distinct
         prices of the lines it reads (a benefit reads only its own lines and
@@ -424,7 +436,7 @@ class _Search:
         being exact and the candidate counts as giving nothing."""
         mask = self.lines[i]
         if mask < 0:
-            seen: object = prices
+            seen: object = self.number(prices)
         else:
             read = self._line_lists.get(i)
             if read is None:
@@ -457,7 +469,7 @@ class _Search:
         meet the same state (a benefit that gave nothing, or one that took
         off where no open benefit reads), which then costs a look-up.
         """
-        key = (mask, prices)
+        key = (mask, self.number(prices))
         known = self._solved.get(key)
         if known is not None:
             found, sought = known
