@@ -107,7 +107,9 @@ def problems(draw: st.DrawFn) -> tuple[list[Candidate], list[int], Prices]:
             benefit = CheapestFree(lines)
         else:
             total = sum(sum(base[line]) for line in lines)
-            threshold = draw(st.integers(0, total))  # met on the cart's own prices
+            # met on the cart's own prices; often exactly, so that any benefit
+            # taken before it on its lines pushes it below its threshold
+            threshold = draw(st.one_of(st.just(total), st.integers(0, total)))
             benefit = Threshold(lines, threshold, draw(st.integers(1, 10)) * 25)
         alone = benefit(base)
         if not isinstance(alone, Outcome):
@@ -130,15 +132,21 @@ def problems(draw: st.DrawFn) -> tuple[list[Candidate], list[int], Prices]:
         if style == "all" or (style == "random" and draw(st.booleans())):
             compatible[i] |= 1 << j
             compatible[j] |= 1 << i
-    # what each surely gives: after the compatible ones ahead of it on its
-    # lines, which take off at most their bounds (as evaluate works it out)
+    return _steady(cands, compatible, base), compatible, base
+
+
+def _steady(cands: list[Candidate], compatible: list[int], base: Prices) -> list[Candidate]:
+    """``cands`` with what each surely gives: after the compatible ones ahead
+    of it on its lines, which take off at most their bounds (as evaluate
+    works it out)."""
+    found = []
     for i, c in enumerate(cands):
         before = sum(
             d.bound for j, d in enumerate(cands[:i]) if compatible[i] >> j & 1 and d.lines & c.lines
         )
         steady = functools.partial(c.run.steady, base, before)  # type: ignore[attr-defined]
-        cands[i] = msgspec.structs.replace(c, steady=steady)
-    return cands, compatible, base
+        found.append(msgspec.structs.replace(c, steady=steady))
+    return found
 
 
 def _key(cands: Sequence[Candidate], picked: Sequence[int], saved: int) -> tuple[object, ...]:
@@ -238,3 +246,65 @@ def test_benefits_on_different_lines_are_searched_apart_without_runs() -> None:
     assert sum(out.amount for _, out in chosen.picked) == 780  # 10 + 20 + ... + 120
     assert chosen.runs == 0
     assert chosen.exact
+
+
+@SETTINGS
+@given(problems())
+def test_each_benefit_runs_once_per_prices_of_its_lines_and_every_run_is_counted(
+    problem: tuple[list[Candidate], list[int], Prices],
+) -> None:
+    """The search meets the same prices on a benefit's lines along many
+    paths; it runs the benefit once for each, and reports every run made."""
+    cands, compatible, base = problem
+    calls: list[tuple[int, tuple[tuple[int, ...], ...]]] = []
+
+    def recorded(i: int, c: Candidate) -> Candidate:
+        def run(prices: Prices) -> Outcome | Miss:
+            calls.append(
+                (i, tuple(prices[line] for line in range(len(base)) if c.lines >> line & 1))
+            )
+            return c.run(prices)
+
+        return msgspec.structs.replace(c, run=run)
+
+    chosen = select(
+        [recorded(i, c) for i, c in enumerate(cands)], compatible, base, budget=UNBOUNDED
+    )
+    assert len(calls) == len(set(calls))
+    assert chosen.runs == len(calls)
+    expected, _ = exhaustive(cands, compatible, base)
+    assert tuple(i for i, _ in chosen.picked) == expected
+
+
+def test_a_state_met_again_with_less_to_reach_is_searched_again() -> None:
+    """Nine combinable benefits, seven on line 0 and two on line 1 (found by
+    hypothesis). The search meets the same open benefits on the same prices
+    first needing more than any of their sets saves, later needing less: the
+    second time it must search them again, not reuse "none"."""
+    base: Prices = ((50,), (50,), (50,), (50,))
+    benefits: list[Threshold | CheapestFree] = [
+        CheapestFree((0,)),
+        Threshold((0,), 50, 25),
+        Threshold((0, 1), 100, 25),
+        CheapestFree((1,)),
+        *[CheapestFree((0,)) for _ in range(5)],
+    ]
+    cands = []
+    for k, benefit in enumerate(benefits):
+        alone = benefit(base)
+        assert isinstance(alone, Outcome)
+        lines = _mask(benefit.lines)
+        cands.append(
+            Candidate(
+                f"b{k:02d}", 1 if k == 2 else 0, False, alone, benefit, benefit.bound(base), lines
+            )
+        )
+    every = (1 << len(cands)) - 1
+    compatible = [every & ~(1 << k) for k in range(len(cands))]
+    cands = _steady(cands, compatible, base)
+    chosen = select(cands, compatible, base, budget=UNBOUNDED)
+    # b02 first ($0.25 off $1.00 on lines 0 and 1, its priority the highest),
+    # then b03 frees line 1's $0.50 and b04 what is left of line 0, $0.25
+    # (b01 would need $0.50 spent on line 0, which b02 already lowered)
+    assert [(i, out.amount) for i, out in chosen.picked] == [(2, 25), (3, 50), (4, 25)]
+    assert exhaustive(cands, compatible, base) == ((2, 3, 4), 100)

@@ -3,7 +3,7 @@
 Benefits apply one after another in execution order, each measured on the
 prices the earlier ones left, so a set's worth is only known by running it.
 The search is a depth-first branch and bound over "take it / leave it" in
-execution order, made cheap per node in four ways:
+execution order, made cheap per node in five ways:
 
 - **Bounds kept ready.** Each candidate carries a ``bound``: the most it can
   give after any earlier benefits (see ``spend_and_save.upper_bound``; "buy 2
@@ -12,7 +12,9 @@ execution order, made cheap per node in four ways:
   of which a set holds at most one each, so what the open candidates can
   still add is the sum of each group's largest open bound. Each group keeps
   its members' suffix maxima, so that sum costs one look-up per group, not a
-  walk over the members, whenever the group is open from some point on.
+  walk over the members, whenever the group is open from some point on;
+  candidates alone in their group (those that combine with all others) are
+  pooled, their bounds added up once, so many of them cost one look-up too.
 - **Runs only where they can win.** A candidate whose bound, with the best of
   what may follow it, cannot reach the best set found is never run; one whose
   lines no benefit taken before it changed gives its stand-alone amount,
@@ -27,6 +29,11 @@ execution order, made cheap per node in four ways:
   the other) and no sharing rule between them. Each group is searched on its
   own and the best of each are put together, so K independent benefits cost
   K searches, not 2^K sets.
+- **Nothing worked out twice.** A benefit reads only its own lines and the
+  engine is pure, so each candidate runs once per distinct prices of its
+  lines; a sub-search's answer depends only on the undecided candidates and
+  the prices, so it is kept and reused when another path meets the same
+  state (about half of them do when many benefits combine).
 
 Sets compare by (most saved, fewest coupons, higher priorities, smaller ids).
 The last two compare, from the highest priority and the smallest id, which
@@ -56,12 +63,13 @@ __all__ = ["BUDGET", "DEPTH", "STEPS_PER_RUN", "Candidate", "Selection", "select
 
 BUDGET = 1_000
 DEPTH = 150  # benefits taken on one path of the search (keeps Python's stack safe)
-STEPS_PER_RUN = 20  # search steps allowed per budgeted run (a step costs far less)
+STEPS_PER_RUN = 5  # search steps allowed per budgeted run (a step costs far less)
 
 Runner = Callable[[Prices], Outcome | Miss]
 
 _LAST_PRIORITY = 1 << 62  # closes a set's priority list (see _Found.key)
 _LAST_ID = "\U0010ffff"  # closes a set's id list
+_OVER_BUDGET = Miss("budget")  # what a run past the budget gives
 
 
 class Candidate(Struct, frozen=True):
@@ -126,24 +134,43 @@ class _Group:
     """Mutually incompatible candidates: a set holds at most one of them.
 
     ``places`` are the members' positions (rising); ``tail_max[k]`` the
-    largest bound among ``places[k:]``; ``tails[k]`` their bit mask.
+    largest bound among ``places[k:]``; ``tails[k]`` their bit mask;
+    ``by_bound`` the members, largest bound first.
     """
 
     mask: int
     places: list[int]
     tail_max: list[int]
     tails: list[int]
+    by_bound: list[int]
+
+
+@dataclass(slots=True)
+class _Pool:
+    """Candidates alone in their exclusive group (each combines with every
+    other candidate): what they can add is the sum of their bounds.
+
+    ``places`` are their positions (rising); ``tail_sum[k]`` the sum of the
+    bounds of ``places[k:]``; ``tails[k]`` their bit mask.
+    """
+
+    mask: int
+    places: list[int]
+    tail_sum: list[int]
+    tails: list[int]
 
 
 def _exclusive_groups(
-    compatible: Sequence[int], alive: int, amounts: Sequence[int]
-) -> list[_Group]:
+    compatible: Sequence[int], alive: int, gains: Sequence[int]
+) -> tuple[_Pool, list[_Group]]:
     """Cover the ``alive`` candidates by groups of mutually incompatible ones.
 
     Candidates with the same compatibility mask are mutually incompatible
     (none is compatible with itself), so they form a group at once; the rest
     join the first group they are incompatible with as a whole. Promotions
-    under the default scheme form one group, coupons another.
+    under the default scheme form one group, coupons another. Candidates left
+    alone in their group are pooled, so that a bound over many combinable
+    candidates is one look-up, not one per candidate.
     """
     by_mask: dict[int, int] = {}
     for i in _bits(alive):
@@ -156,16 +183,27 @@ def _exclusive_groups(
                 break
         else:
             masks.append(members)
+    alone = 0
     groups = []
     for mask in masks:
+        if not mask & (mask - 1):
+            alone |= mask
+            continue
         places = _bits(mask)
         tail_max = [0] * (len(places) + 1)
         tails = [0] * (len(places) + 1)
         for k in range(len(places) - 1, -1, -1):
-            tail_max[k] = max(tail_max[k + 1], amounts[places[k]])
+            tail_max[k] = max(tail_max[k + 1], gains[places[k]])
             tails[k] = tails[k + 1] | 1 << places[k]
-        groups.append(_Group(mask, places, tail_max, tails))
-    return groups
+        by_bound = sorted(places, key=lambda j: -gains[j])
+        groups.append(_Group(mask, places, tail_max, tails, by_bound))
+    places = _bits(alone)
+    tail_sum = [0] * (len(places) + 1)
+    tails = [0] * (len(places) + 1)
+    for k in range(len(places) - 1, -1, -1):
+        tail_sum[k] = tail_sum[k + 1] + gains[places[k]]
+        tails[k] = tails[k + 1] | 1 << places[k]
+    return _Pool(alone, places, tail_sum, tails), groups
 
 
 def _dominated(cands: Sequence[Candidate], compatible: Sequence[int], lines: Sequence[int]) -> int:
@@ -218,6 +256,7 @@ class _Search:
         compatible: Sequence[int],
         budget: int,
         split: bool,
+        lines_in_cart: int,
     ) -> None:
         self.cands = cands
         self.compatible = compatible
@@ -226,26 +265,56 @@ class _Search:
         self.runs = 0
         self.steps = 0
         self.exact = True
-        self.lines = [c.lines for c in cands]
+        # a benefit on every line of the cart reads as one on all lines (-1):
+        # the bit walks over lines then skip it
+        self.every_line = every = (1 << lines_in_cart) - 1
+        self.lines = [-1 if c.lines & every == every else c.lines for c in cands]
         self.amounts = [c.bound for c in cands]
         n = len(cands)
         self.alive = ((1 << n) - 1) & ~_dominated(cands, compatible, self.lines)
-        self.groups = _exclusive_groups(compatible, self.alive, self.amounts)
-        # bound sums stop early once past the target only if bounds are >= 0
-        self.positive = all(amount >= 0 for amount in self.amounts)
+        # what each can add to a set (one that would take off nothing stays out)
+        self.gains = [max(amount, 0) for amount in self.amounts]
+        self.pool, self.groups = _exclusive_groups(compatible, self.alive, self.gains)
         self._touching: dict[int, int] | None = None  # line -> candidates on it
         self._steady: list[bool | None] = [None] * n
         self._reach: dict[int, int] = {}  # candidate -> candidates it interacts with
+        self._ran: dict[tuple[int, object], Outcome | Miss] = {}
+        self._line_lists: dict[int, list[int]] = {}  # candidate -> its lines, when asked
+        # (mask, prices' number) -> the best set of mask on them, and the need it was sought with
+        self._solved: dict[tuple[int, int], tuple[_Found | None, int]] = {}
+        self._numbers: dict[Prices, int] = {}  # prices met -> their number
+        self._last: tuple[Prices | None, int] = (None, -1)  # the prices numbered last
 
     # -- bounds ------------------------------------------------------------
 
     def room(self, open_: int, start: int, target: int) -> int:
         """The most the ``open_`` candidates (all at ``start`` or later) could
         add: each exclusive group's largest open bound. Stops once past
-        ``target``."""
+        ``target``.
+
+        Groups open from ``start`` on (the usual case: a mask loses members
+        only to incompatibility) cost one look-up each, the pooled lone
+        candidates one look-up together; otherwise a group's largest open
+        bound is its first open member by bound, and the pool subtracts or
+        adds whichever of its closed or open members are fewer.
+        """
+        gains = self.gains
         total = 0
-        positive = self.positive
-        amounts = self.amounts
+        pool = self.pool
+        alone = open_ & pool.mask
+        if alone:
+            k = bisect_left(pool.places, start)
+            tail = pool.tails[k]
+            if alone == tail:
+                total = pool.tail_sum[k]
+            else:
+                closed = tail & ~alone
+                if closed.bit_count() < alone.bit_count():
+                    total = pool.tail_sum[k] - sum(gains[j] for j in _bits(closed))
+                else:
+                    total = sum(gains[j] for j in _bits(alone))
+            if total >= target:
+                return total
         for group in self.groups:
             members = group.mask & open_
             if not members:
@@ -254,8 +323,11 @@ class _Search:
             if members == group.tails[k]:
                 total += group.tail_max[k]  # open from here on: kept ready
             else:
-                total += max(amounts[j] for j in _bits(members))
-            if positive and total >= target:
+                for j in group.by_bound:
+                    if members >> j & 1:
+                        total += gains[j]
+                        break
+            if total >= target:
                 break
         return total
 
@@ -330,11 +402,9 @@ class _Search:
         could lose, all together, less than ``i`` gives: adding ``i`` to a
         set then saves more, the ones that drop to nothing dropping out.
         """
-        if not self.steady(i):
-            return False
         later = mask >> (i + 1) << (i + 1)
-        if later & ~self.compatible[i]:
-            return False
+        if later & ~self.compatible[i] or not self.steady(i):
+            return False  # (the cheap test first: steady is worked out when asked)
         reached, lines = self.lines[i], self.lines
         gives = self.cands[i].standalone.amount
         for j in _bits(later):
@@ -346,12 +416,73 @@ class _Search:
                 reached |= lines[j]
         return True
 
+    # -- runs ----------------------------------------------------------------
+
+    def number(self, prices: Prices) -> int:
+        """A number for ``prices``, the same for equal prices: the look-ups
+        by prices then hash a pair of numbers, not every line's prices again
+        (the same prices object is asked about many times in a row)."""
+        if prices is self._last[0]:
+            return self._last[1]
+        found = self._numbers.setdefault(prices, len(self._numbers))
+        self._last = (prices, found)
+        return found
+
+    def outcome(self, i: int, prices: Prices, *, counted: bool) -> Outcome | Miss:
+        """What candidate ``i`` gives on ``prices``: run once per distinct
+        prices of the lines it reads (a benefit reads only its own lines and
+        the engine is pure, so the same prices there give the same outcome).
+        A run ``counted`` past the budget is not made: the search then stops
+        being exact and the candidate counts as giving nothing."""
+        mask = self.lines[i]
+        if mask < 0:
+            seen: object = self.number(prices)
+        else:
+            read = self._line_lists.get(i)
+            if read is None:
+                read = self._line_lists[i] = _bits(mask)
+            seen = tuple(prices[line] for line in read)
+        key = (i, seen)
+        known = self._ran.get(key)
+        if known is not None:
+            return known
+        if counted:
+            if self.runs >= self.budget:
+                self.exact = False
+                return _OVER_BUDGET
+            self.runs += 1
+        found = self.cands[i].run(prices)
+        self._ran[key] = found
+        return found
+
     # -- the search ----------------------------------------------------------
 
     def solve(self, mask: int, prices: Prices, dirty: int, need: int, depth: int) -> _Found | None:
         """The best set of ``mask`` on ``prices`` that saves at least ``need``
         (None if none does); ``dirty`` are the lines benefits taken so far
-        changed."""
+        changed.
+
+        The answer depends on ``mask`` and ``prices`` only (``dirty`` saves
+        runs, never changes an outcome), so it is kept: a set found is the
+        best of all (the search skips only sets that cannot reach what it
+        has), and "none" means none saves ``need``. Different paths often
+        meet the same state (a benefit that gave nothing, or one that took
+        off where no open benefit reads), which then costs a look-up.
+        """
+        key = (mask, self.number(prices))
+        known = self._solved.get(key)
+        if known is not None:
+            found, sought = known
+            if found is not None:
+                return found if found.saved >= need else None
+            if need >= sought:
+                return None
+        found = self._solve(mask, prices, dirty, need, depth)
+        self._solved[key] = (found, need)
+        return found
+
+    def _solve(self, mask: int, prices: Prices, dirty: int, need: int, depth: int) -> _Found | None:
+        """:meth:`solve` without the look-up."""
         if self.split_groups and mask & (mask - 1):
             parts = self.components(mask)
             if len(parts) > 1:
@@ -395,14 +526,16 @@ class _Search:
             outcome: Outcome | Miss
             if not lines[i] & dirty:
                 outcome = cands[i].standalone  # nothing it reads has changed
-            elif self.runs >= self.budget or depth >= DEPTH:
+            elif depth >= DEPTH:
                 self.exact = False
                 outcome = Miss("budget")
             else:
-                self.runs += 1
-                outcome = cands[i].run(prices)
+                outcome = self.outcome(i, prices, counted=True)
             if isinstance(outcome, Outcome) and outcome.amount > 0:
-                if after:
+                gave = outcome.amount
+                if after and gave + self.room(after, i + 1, target - gave) < target:
+                    rest_found = None  # it gave less than its bound: the rest cannot make up
+                elif after:
                     rest_found = self.solve(
                         after,
                         apply(prices, outcome.allocation),
@@ -412,12 +545,14 @@ class _Search:
                     )
                 else:
                     rest_found = _Found(0, (), ()) if outcome.amount >= target else None
-                if rest_found is not None:
-                    picked = tuple(sorted(((i, outcome), *rest_found.picked)))
+                saved = -1 if rest_found is None else rest_found.saved + outcome.amount
+                if rest_found is not None and (best is None or saved >= best.saved):
+                    # the rest all come after i, in order: the set stays sorted
+                    picked = ((i, outcome), *rest_found.picked)
                     key = _key(cands, picked)
                     if best is None or key < best.key:
-                        best = _Found(rest_found.saved + outcome.amount, picked, key)
-                        target = best.saved
+                        best = _Found(saved, picked, key)
+                        target = saved
                 if self.take_suffices(i, mask):
                     return best  # every set leaving it out does worse
             start = i + 1
@@ -455,11 +590,10 @@ class _Search:
             outcome: Outcome | Miss
             if not self.lines[i] & dirty:
                 outcome = self.cands[i].standalone
-            elif counted and self.runs >= self.budget:
-                break
             else:
-                self.runs += counted
-                outcome = self.cands[i].run(prices)
+                outcome = self.outcome(i, prices, counted=counted)
+                if outcome is _OVER_BUDGET:
+                    break
             if isinstance(outcome, Outcome) and outcome.amount > 0:
                 picked.append((i, outcome))
                 prices = apply(prices, outcome.allocation)
@@ -482,7 +616,7 @@ def select(
     ``split=False`` searches every candidate together (the undivided search
     the tests compare the decomposed one with).
     """
-    search = _Search(cands, compatible, budget, split)
+    search = _Search(cands, compatible, budget, split, len(base))
     seed = search.seed(base)
     best = search.solve(search.alive, base, 0, seed.saved, 0)
     if best is None or seed.key < best.key:
