@@ -27,12 +27,14 @@ from typing import Any
 import msgspec
 from pos_promo_hq.db import Connection, write
 
-from pos_promo.codec import decode_campaigns
+from pos_promo.codec import decode_campaigns, nesting, too_deep
+from pos_promo.limits import MAX_BODY_DEPTH, MAX_JSON_DEPTH
 from pos_promo.sync.protocol import MAX_PAGE_LIMIT, Change, ChangesPage
 
 __all__ = [
     "CatalogError",
     "Document",
+    "check_depth",
     "load_catalog",
     "parse_cursor",
     "publish",
@@ -62,18 +64,41 @@ def parse_cursor(text: str) -> int:
     return int(text)
 
 
+def check_depth(document: object, path: str) -> None:
+    """Refuse a document nested deeper than :data:`~pos_promo.limits.MAX_JSON_DEPTH`:
+    no till would take it (HQ must not publish what every till quarantines)."""
+    depth = nesting(document)
+    if depth > MAX_JSON_DEPTH:
+        raise CatalogError(
+            f"{path}: must not nest deeper than {MAX_JSON_DEPTH} levels, got {depth}"
+        )
+
+
 def load_catalog(path: Path) -> list[Document]:
     """Documents from a catalog file or folder; campaigns are checked first."""
     files = sorted(path.glob("*.json")) if path.is_dir() else [path]
     found: list[Document] = []
     for file in files:
         try:
-            data = json.loads(file.read_bytes())
+            raw = file.read_bytes()
+            if too_deep(raw, MAX_BODY_DEPTH):  # before json.loads would recurse into it
+                raise CatalogError(f"$: must not nest deeper than {MAX_BODY_DEPTH} levels")
+            data = json.loads(raw)
         except (OSError, ValueError) as exc:
             raise CatalogError(f"{file}: {exc}") from None
-        sections = {"campaigns": data} if isinstance(data, list) else data
+        listed = isinstance(data, list)
+        sections = {"campaigns": data} if listed else data
         if not isinstance(sections, dict):
             raise CatalogError(f"{file}: expected a list of campaigns or an object")
+        for section in (*_SECTIONS, "execution_order"):
+            docs = sections.get(section, [])
+            for index, doc in enumerate(docs if isinstance(docs, list) else [docs]):
+                where = f"$[{index}]" if listed else f"$.{section}"
+                where += "" if listed or section == "execution_order" else f"[{index}]"
+                try:
+                    check_depth(doc, where)
+                except CatalogError as exc:
+                    raise CatalogError(f"{file}: {exc}") from None
         try:
             decode_campaigns(json.dumps(sections.get("campaigns", [])))
         except ValueError as exc:
@@ -91,9 +116,14 @@ def publish(conn: Connection, documents: Iterable[Document], at: dt.datetime) ->
     """Append new versions to the change log; how many were new.
 
     A document needs an ``id`` and an integer ``version`` >= 1 (HQ must bump
-    it on every change); nothing else is checked here, so tests can publish
-    documents a till must quarantine.
+    it on every change) and must not nest past the depth limit (a till
+    could not even read it); nothing else is checked here, so tests can
+    publish documents a till must quarantine. All are checked before any
+    is written.
     """
+    documents = list(documents)
+    for doc_type, doc in documents:  # all checked before any is written
+        check_depth(doc, f"{doc_type} {doc.get('id')!r}: $")
     added = 0
     with write(conn):
         conn.lock("publish")  # numbers are handed out in commit order: a cursor skips nothing

@@ -33,11 +33,17 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.cookies import SimpleCookie
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote
 
 import msgspec
-from pos_promo_hq.catalog import CatalogError, parse_cursor, publish, serve_changes
+from pos_promo_hq.catalog import (
+    CatalogError,
+    check_depth,
+    parse_cursor,
+    publish,
+    serve_changes,
+)
 from pos_promo_hq.db import Database, open_database, snapshot, write
 from pos_promo_hq.faults import Faults, FaultSwitches
 from pos_promo_hq.ingest import Ingestor
@@ -46,7 +52,9 @@ from pos_promo_hq.pages import ADMIN_COOKIE, PageNotFound, login_page, serve_pag
 from pos_promo_hq.replay import ReplayWorker
 from pos_promo_hq.report import report
 
-from pos_promo.limits import MAX_BODY_BYTES
+from pos_promo.codec import too_deep, validation_error
+from pos_promo.errors import InvalidInput
+from pos_promo.limits import MAX_BODY_BYTES, MAX_BODY_DEPTH
 from pos_promo.model.cart import StoreContext
 from pos_promo.sync.protocol import (
     PROTOCOL_VERSION,
@@ -70,10 +78,16 @@ _PUSH = msgspec.json.Decoder(PushRequest)
 _SWITCHES = msgspec.json.Decoder(FaultSwitches)
 _JSON = "application/json"
 StartResponse = Callable[..., Any]
+T = TypeVar("T")
 
 
-class _Publish(msgspec.Struct):
-    documents: list[dict[str, Any]]
+class _Published(msgspec.Struct, forbid_unknown_fields=False):
+    type: str
+    document: dict[str, Any]
+
+
+class _Publish(msgspec.Struct, forbid_unknown_fields=False):
+    documents: list[_Published]
 
 
 _PUBLISH = msgspec.json.Decoder(_Publish)
@@ -117,6 +131,24 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
     cut: bool = False
+
+
+def _body(decoder: msgspec.json.Decoder[T], body: bytes) -> T:
+    """A JSON request body as ``decoder``'s type, or a 400 naming path and rule.
+
+    The depth is checked first, without recursion: msgspec (and the error's
+    own rewording) would recurse into a body nested 100,000 deep.
+    """
+    if too_deep(body, MAX_BODY_DEPTH):
+        raise _Answer(400, "bad_request", f"$: must not nest deeper than {MAX_BODY_DEPTH} levels")
+    try:
+        return decoder.decode(body)
+    except msgspec.MsgspecError as exc:
+        raise _Answer(400, "bad_request", str(validation_error(exc, body, InvalidInput))) from None
+    except RecursionError:  # msgspec skips an unknown field by recursing into it
+        raise _Answer(
+            400, "bad_request", f"$: must not nest deeper than {MAX_BODY_DEPTH} levels"
+        ) from None
 
 
 def _error(status: int, error: str, detail: str = "") -> Response:
@@ -314,10 +346,7 @@ class HQApp:
             known = {p for _, p in routes}
             raise _Answer(405 if path in known else 404, "not_found", f"{method} {path}")
         if method == "POST":
-            try:
-                push = _PUSH.decode(request.body)
-            except msgspec.MsgspecError as exc:
-                raise _Answer(400, "bad_request", str(exc)) from None
+            push = _body(_PUSH, request.body)
             if push.store_id != store:
                 raise _Answer(403, "forbidden", f"this token belongs to store {store!r}")
             with self.pool.connection() as conn:
@@ -345,21 +374,23 @@ class HQApp:
             return self._pages(request, json=False)
         self._admin_token(request, cookie=False)
         if (method, path) == ("POST", "/admin/faults"):
-            try:
-                self.faults.configure(_SWITCHES.decode(request.body or b"{}"))
-            except msgspec.MsgspecError as exc:
-                raise _Answer(400, "bad_request", str(exc)) from None
+            self.faults.configure(_body(_SWITCHES, request.body or b"{}"))
         if path == "/admin/faults":
             return Response(
                 200, encode({"switches": self.faults.get(), "fired": self.faults.fired})
             )
         if (method, path) == ("POST", "/admin/publish"):
+            publishing = _body(_PUBLISH, request.body)
+            for index, entry in enumerate(publishing.documents):
+                try:
+                    check_depth(entry.document, f"$.documents[{index}].document")
+                except CatalogError as exc:
+                    raise _Answer(400, "bad_request", str(exc)) from None
+            documents = [(d.type, d.document) for d in publishing.documents]
             try:
-                publishing = _PUBLISH.decode(request.body)
-                documents = [(d["type"], d["document"]) for d in publishing.documents]
                 with self.pool.connection() as conn:
                     added = publish(conn, documents, self.clock())
-            except (msgspec.MsgspecError, KeyError, TypeError, CatalogError) as exc:
+            except CatalogError as exc:
                 raise _Answer(400, "bad_request", str(exc)) from None
             return Response(200, encode({"added": added}))
         if (method, path) == ("GET", "/admin/report"):
