@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -39,7 +40,7 @@ from urllib.parse import parse_qs, unquote
 import msgspec
 from pos_promo_hq.catalog import (
     CatalogError,
-    check_depth,
+    check_document,
     parse_cursor,
     publish,
     serve_changes,
@@ -54,7 +55,7 @@ from pos_promo_hq.report import report
 
 from pos_promo.codec import too_deep, validation_error
 from pos_promo.errors import InvalidInput
-from pos_promo.limits import MAX_BODY_BYTES, MAX_BODY_DEPTH
+from pos_promo.limits import MAX_BODY_BYTES, MAX_BODY_DEPTH, MAX_ID_LENGTH
 from pos_promo.model.cart import StoreContext
 from pos_promo.sync.protocol import (
     PROTOCOL_VERSION,
@@ -79,6 +80,9 @@ _SWITCHES = msgspec.json.Decoder(FaultSwitches)
 _JSON = "application/json"
 StartResponse = Callable[..., Any]
 T = TypeVar("T")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+"""A JSON escape of U+0000 (one preceded by an even run of backslashes)."""
 
 
 class _Published(msgspec.Struct, forbid_unknown_fields=False):
@@ -136,11 +140,26 @@ class Response:
 def _body(decoder: msgspec.json.Decoder[T], body: bytes) -> T:
     """A JSON request body as ``decoder``'s type, or a 400 naming path and rule.
 
-    The depth is checked first, without recursion: msgspec (and the error's
+    The body must be UTF-8 (JSON's only encoding): msgspec checks the strings
+    it decodes but not the raw values it keeps, like an event's payload.
+    The depth is checked next, without recursion: msgspec (and the error's
     own rewording) would recurse into a body nested 100,000 deep.
     """
+    try:  # msgspec checks strings, not the raw values (event payloads) it keeps
+        body.decode()
+    except UnicodeDecodeError as exc:
+        bad = body[exc.start : exc.start + 1].hex()
+        raise _Answer(
+            400, "bad_request", f"$: must be UTF-8, got byte 0x{bad} at offset {exc.start}"
+        ) from None
     if too_deep(body, MAX_BODY_DEPTH):
         raise _Answer(400, "bad_request", f"$: must not nest deeper than {MAX_BODY_DEPTH} levels")
+    nul = _NUL.search(body) if b"u0000" in body else None
+    if nul is not None:  # PostgreSQL's text cannot hold it: refused alike on every backend
+        where = nul.end() - 6
+        raise _Answer(
+            400, "bad_request", f"$: must not hold the character \\u0000 (at byte {where})"
+        )
     try:
         return decoder.decode(body)
     except msgspec.MsgspecError as exc:
@@ -152,6 +171,8 @@ def _body(decoder: msgspec.json.Decoder[T], body: bytes) -> T:
 
 
 def _error(status: int, error: str, detail: str = "") -> Response:
+    # a detail may quote the body, lone surrogates ("\ud800") and all: kept as escapes
+    detail = detail.encode("utf-8", "backslashreplace").decode()
     return Response(status, encode(ErrorBody(error, detail)))
 
 
@@ -248,6 +269,12 @@ class HQApp:
         if int(length) > MAX_BODY:
             raise _Answer(413, "too_large", f"bodies are limited to {MAX_BODY} bytes")
         body = environ["wsgi.input"].read(int(length)) if int(length) else b""
+        if len(body) != int(length):  # the client stopped early: never apply a part
+            raise _Answer(
+                400,
+                "bad_request",
+                f"the body ended after {len(body)} of the {length} bytes of its Content-Length",
+            )
         headers = {
             key[5:].replace("_", "-").lower(): value
             for key, value in environ.items()
@@ -338,8 +365,12 @@ class HQApp:
         routes = {("GET", "/v1/changes"), ("GET", "/v1/member-state"), ("POST", "/v1/events")}
         if method == "GET" and path.startswith("/v1/members/"):
             member = unquote(path.removeprefix("/v1/members/"))
-            if not member or len(member) > 128 or "/" in member:
-                raise _Answer(400, "bad_request", "a member id is 1 to 128 characters")
+            if not 1 <= len(member) <= MAX_ID_LENGTH or "/" in member or _CONTROL.search(member):
+                raise _Answer(
+                    400,
+                    "bad_request",
+                    f"a member id is 1 to {MAX_ID_LENGTH} characters, no '/' nor control character",
+                )
             with self.pool.connection() as conn, write(conn):
                 return lookup_member(conn, store, member, self.clock().isoformat())
         if (method, path) not in routes:
@@ -383,7 +414,7 @@ class HQApp:
             publishing = _body(_PUBLISH, request.body)
             for index, entry in enumerate(publishing.documents):
                 try:
-                    check_depth(entry.document, f"$.documents[{index}].document")
+                    check_document(entry.document, f"$.documents[{index}].document")
                 except CatalogError as exc:
                     raise _Answer(400, "bad_request", str(exc)) from None
             documents = [(d.type, d.document) for d in publishing.documents]
