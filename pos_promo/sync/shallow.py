@@ -5,7 +5,7 @@ so a page holding one item nested 100,000 deep (or one item that is not
 JSON at all) cannot be decoded, and one bad item would spoil its page on
 every run. These functions cut a document into its top-level members or
 elements as bytes, with no recursion: one regular expression (run in C)
-finds the strings, brackets and commas, and a loop keeps a depth counter,
+finds the strings, runs of brackets and commas, and a loop keeps a depth counter,
 so brackets and commas inside strings never count. Each piece is then
 decoded on its own by the caller, and a bad one is quarantined alone.
 
@@ -20,16 +20,19 @@ import re
 
 __all__ = ["elements", "members"]
 
-_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},]', re.S)
+_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[{]+|[\]}]+|,', re.S)
 _KEY = re.compile(rb'\s*("[^"\\]*(?:\\.[^"\\]*)*")\s*:', re.S)
 _OPENING = frozenset(b"[{")
-_CLOSING = frozenset(b"]}")
-_COMMA = ord(",")
 _QUOTE = ord('"')
+_COMMA = ord(",")
 
 
 def _pieces(data: bytes, opener: bytes) -> list[bytes]:
-    """The comma-separated pieces of the one container ``data`` holds."""
+    """The comma-separated pieces of the one container ``data`` holds.
+
+    A run of brackets is one token (100,000 levels are two), so the loop is
+    as long as the document has strings, commas and runs, not levels.
+    """
     start = len(data) - len(data.lstrip())
     if data[start : start + 1] != opener:
         raise ValueError(f"expected a JSON {'object' if opener == b'{' else 'array'}")
@@ -37,21 +40,25 @@ def _pieces(data: bytes, opener: bytes) -> list[bytes]:
     begin = start + 1
     pieces: list[bytes] = []
     for match in _TOKEN.finditer(data, start):
-        char = data[match.start()]
-        if char == _QUOTE:
+        first = data[match.start()]
+        if first == _QUOTE:
             continue
-        if char in _OPENING:
-            depth += 1
-        elif char in _CLOSING:
-            depth -= 1
-            if depth == 0:
+        if first == _COMMA:
+            if depth == 1:  # between two pieces of this container
                 pieces.append(data[begin : match.start()].strip())
-                if data[match.end() :].strip():
-                    raise ValueError("trailing characters after the JSON value")
-                break
-        elif depth == 1:  # a comma between two pieces of this container
-            pieces.append(data[begin : match.start()].strip())
-            begin = match.end()
+                begin = match.end()
+            continue
+        run = match.end() - match.start()
+        if first in _OPENING:
+            depth += run
+        elif run < depth:
+            depth -= run
+        else:  # this run closes the container, at its depth-th bracket
+            end = match.start() + depth
+            pieces.append(data[begin : end - 1].strip())
+            if data[end:].strip():
+                raise ValueError("trailing characters after the JSON value")
+            break
     else:
         raise ValueError("the JSON value ends too early")
     if pieces == [b""]:
