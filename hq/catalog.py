@@ -139,9 +139,9 @@ def publish(conn: Connection, documents: Iterable[Document], at: dt.datetime) ->
 
     A document needs an ``id`` and an integer ``version`` >= 1 (HQ must bump
     it on every change) and must not nest past the depth limit (a till
-    could not even read it): :func:`check_document`; nothing else is checked here, so tests can
-    publish documents a till must quarantine. All are checked before any
-    is written.
+    could not even read it): :func:`check_document`, run on all of them
+    before any is written. Nothing else is checked here, so tests can
+    publish documents a till must quarantine.
     """
     documents = list(documents)
     for index, (_, doc) in enumerate(documents):  # all checked before any is written

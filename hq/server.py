@@ -145,7 +145,7 @@ def _body(decoder: msgspec.json.Decoder[T], body: bytes) -> T:
     The depth is checked next, without recursion: msgspec (and the error's
     own rewording) would recurse into a body nested 100,000 deep.
     """
-    try:  # msgspec checks strings, not the raw values (event payloads) it keeps
+    try:
         body.decode()
     except UnicodeDecodeError as exc:
         bad = body[exc.start : exc.start + 1].hex()
