@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(PY) bench/commit.py
 	$(PY) bench/sync.py
 	$(PY) bench/doors.py
+	$(PY) bench/deep_pages.py
 	$(PY) bench/hq.py
 
 schema: $(STAMP)

@@ -27,12 +27,16 @@ from typing import Any
 import msgspec
 from pos_promo_hq.db import Connection, write
 
-from pos_promo.codec import decode_campaigns
+from pos_promo.codec import decode_campaigns, nesting, too_deep
+from pos_promo.errors import InvalidInput
+from pos_promo.limits import MAX_BODY_DEPTH, MAX_ID_LENGTH, MAX_JSON_DEPTH, MAX_VERSION
 from pos_promo.sync.protocol import MAX_PAGE_LIMIT, Change, ChangesPage
 
 __all__ = [
     "CatalogError",
     "Document",
+    "check_depth",
+    "check_document",
     "load_catalog",
     "parse_cursor",
     "publish",
@@ -62,18 +66,61 @@ def parse_cursor(text: str) -> int:
     return int(text)
 
 
+def check_document(document: dict[str, Any], path: str = "$") -> None:
+    """What HQ needs of a document to publish it, refused with its path:
+    an id, a version a 64-bit column and every JSON reader keep exactly
+    (:data:`~pos_promo.limits.MAX_VERSION`), and a nesting no deeper than
+    :data:`~pos_promo.limits.MAX_JSON_DEPTH`."""
+    doc_id, version = document.get("id"), document.get("version", 1)
+    if "id" not in document:
+        raise CatalogError(f"{path}.id: is required")
+    if not isinstance(doc_id, str) or not 1 <= len(doc_id) <= MAX_ID_LENGTH:
+        rule = f"must be a string of 1 to {MAX_ID_LENGTH} characters"
+        raise CatalogError(str(InvalidInput(f"{path}.id", rule, doc_id)))
+    if type(version) is not int or not 1 <= version <= MAX_VERSION:
+        rule = f"must be an integer from 1 to {MAX_VERSION}"
+        raise CatalogError(str(InvalidInput(f"{path}.version", rule, version)))
+    check_depth(document, path)
+
+
+def check_depth(document: object, path: str) -> None:
+    """Refuse a document nested deeper than :data:`~pos_promo.limits.MAX_JSON_DEPTH`:
+    no till would take it (HQ must not publish what every till quarantines)."""
+    depth = nesting(document)
+    if depth > MAX_JSON_DEPTH:
+        raise CatalogError(
+            f"{path}: must not nest deeper than {MAX_JSON_DEPTH} levels, got {depth}"
+        )
+
+
 def load_catalog(path: Path) -> list[Document]:
     """Documents from a catalog file or folder; campaigns are checked first."""
     files = sorted(path.glob("*.json")) if path.is_dir() else [path]
     found: list[Document] = []
     for file in files:
         try:
-            data = json.loads(file.read_bytes())
+            raw = file.read_bytes()
+            if too_deep(raw, MAX_BODY_DEPTH):  # before json.loads would recurse into it
+                raise CatalogError(f"$: must not nest deeper than {MAX_BODY_DEPTH} levels")
+            data = json.loads(raw)
         except (OSError, ValueError) as exc:
             raise CatalogError(f"{file}: {exc}") from None
-        sections = {"campaigns": data} if isinstance(data, list) else data
+        listed = isinstance(data, list)
+        sections = {"campaigns": data} if listed else data
         if not isinstance(sections, dict):
             raise CatalogError(f"{file}: expected a list of campaigns or an object")
+        for section in (*_SECTIONS, "execution_order"):
+            docs = sections.get(section, [])
+            for index, doc in enumerate(docs if isinstance(docs, list) else [docs]):
+                where = f"$[{index}]" if listed else f"$.{section}"
+                where += "" if listed or section == "execution_order" else f"[{index}]"
+                try:
+                    if not isinstance(doc, dict):
+                        raise CatalogError(str(InvalidInput(where, "must be an object", doc)))
+                    named = {"id": "default", **doc} if section == "execution_order" else doc
+                    check_document(named, where)
+                except CatalogError as exc:
+                    raise CatalogError(f"{file}: {exc}") from None
         try:
             decode_campaigns(json.dumps(sections.get("campaigns", [])))
         except ValueError as exc:
@@ -91,9 +138,14 @@ def publish(conn: Connection, documents: Iterable[Document], at: dt.datetime) ->
     """Append new versions to the change log; how many were new.
 
     A document needs an ``id`` and an integer ``version`` >= 1 (HQ must bump
-    it on every change); nothing else is checked here, so tests can publish
-    documents a till must quarantine.
+    it on every change) and must not nest past the depth limit (a till
+    could not even read it): :func:`check_document`, run on all of them
+    before any is written. Nothing else is checked here, so tests can
+    publish documents a till must quarantine.
     """
+    documents = list(documents)
+    for index, (_, doc) in enumerate(documents):  # all checked before any is written
+        check_document(doc, f"document {index + 1}: $")
     added = 0
     with write(conn):
         conn.lock("publish")  # numbers are handed out in commit order: a cursor skips nothing
@@ -101,9 +153,7 @@ def publish(conn: Connection, documents: Iterable[Document], at: dt.datetime) ->
             "SELECT COALESCE(MAX(publication), 0) + 1 FROM changes"
         ).fetchone()
         for doc_type, doc in documents:
-            doc_id, version = doc.get("id"), doc.get("version", 1)
-            if not isinstance(doc_id, str) or not isinstance(version, int) or version < 1:
-                raise CatalogError(f"{doc_type} needs a string id and a version >= 1: {doc_id!r}")
+            doc_id, version = doc["id"], doc.get("version", 1)
             cur = conn.execute(
                 "INSERT INTO changes (type, id, version, document, published_at, publication) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",

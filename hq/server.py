@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -33,11 +34,17 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.cookies import SimpleCookie
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote
 
 import msgspec
-from pos_promo_hq.catalog import CatalogError, parse_cursor, publish, serve_changes
+from pos_promo_hq.catalog import (
+    CatalogError,
+    check_document,
+    parse_cursor,
+    publish,
+    serve_changes,
+)
 from pos_promo_hq.db import Database, open_database, snapshot, write
 from pos_promo_hq.faults import Faults, FaultSwitches
 from pos_promo_hq.ingest import Ingestor
@@ -46,7 +53,9 @@ from pos_promo_hq.pages import ADMIN_COOKIE, PageNotFound, login_page, serve_pag
 from pos_promo_hq.replay import ReplayWorker
 from pos_promo_hq.report import report
 
-from pos_promo.limits import MAX_BODY_BYTES
+from pos_promo.codec import too_deep, validation_error
+from pos_promo.errors import InvalidInput
+from pos_promo.limits import MAX_BODY_BYTES, MAX_BODY_DEPTH, MAX_ID_LENGTH
 from pos_promo.model.cart import StoreContext
 from pos_promo.sync.protocol import (
     PROTOCOL_VERSION,
@@ -70,10 +79,19 @@ _PUSH = msgspec.json.Decoder(PushRequest)
 _SWITCHES = msgspec.json.Decoder(FaultSwitches)
 _JSON = "application/json"
 StartResponse = Callable[..., Any]
+T = TypeVar("T")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+"""A JSON escape of U+0000 (one preceded by an even run of backslashes)."""
 
 
-class _Publish(msgspec.Struct):
-    documents: list[dict[str, Any]]
+class _Published(msgspec.Struct, forbid_unknown_fields=False):
+    type: str
+    document: dict[str, Any]
+
+
+class _Publish(msgspec.Struct, forbid_unknown_fields=False):
+    documents: list[_Published]
 
 
 _PUBLISH = msgspec.json.Decoder(_Publish)
@@ -119,7 +137,42 @@ class Response:
     cut: bool = False
 
 
+def _body(decoder: msgspec.json.Decoder[T], body: bytes) -> T:
+    """A JSON request body as ``decoder``'s type, or a 400 naming path and rule.
+
+    The body must be UTF-8 (JSON's only encoding): msgspec checks the strings
+    it decodes but not the raw values it keeps, like an event's payload.
+    The depth is checked next, without recursion: msgspec (and the error's
+    own rewording) would recurse into a body nested 100,000 deep.
+    """
+    try:
+        body.decode()
+    except UnicodeDecodeError as exc:
+        bad = body[exc.start : exc.start + 1].hex()
+        raise _Answer(
+            400, "bad_request", f"$: must be UTF-8, got byte 0x{bad} at offset {exc.start}"
+        ) from None
+    if too_deep(body, MAX_BODY_DEPTH):
+        raise _Answer(400, "bad_request", f"$: must not nest deeper than {MAX_BODY_DEPTH} levels")
+    nul = _NUL.search(body) if b"u0000" in body else None
+    if nul is not None:  # PostgreSQL's text cannot hold it: refused alike on every backend
+        where = nul.end() - 6
+        raise _Answer(
+            400, "bad_request", f"$: must not hold the character \\u0000 (at byte {where})"
+        )
+    try:
+        return decoder.decode(body)
+    except msgspec.MsgspecError as exc:
+        raise _Answer(400, "bad_request", str(validation_error(exc, body, InvalidInput))) from None
+    except RecursionError:  # msgspec skips an unknown field by recursing into it
+        raise _Answer(
+            400, "bad_request", f"$: must not nest deeper than {MAX_BODY_DEPTH} levels"
+        ) from None
+
+
 def _error(status: int, error: str, detail: str = "") -> Response:
+    # a detail may quote the body, lone surrogates ("\ud800") and all: kept as escapes
+    detail = detail.encode("utf-8", "backslashreplace").decode()
     return Response(status, encode(ErrorBody(error, detail)))
 
 
@@ -216,6 +269,12 @@ class HQApp:
         if int(length) > MAX_BODY:
             raise _Answer(413, "too_large", f"bodies are limited to {MAX_BODY} bytes")
         body = environ["wsgi.input"].read(int(length)) if int(length) else b""
+        if len(body) != int(length):  # the client stopped early: never apply a part
+            raise _Answer(
+                400,
+                "bad_request",
+                f"the body ended after {len(body)} of the {length} bytes of its Content-Length",
+            )
         headers = {
             key[5:].replace("_", "-").lower(): value
             for key, value in environ.items()
@@ -306,18 +365,19 @@ class HQApp:
         routes = {("GET", "/v1/changes"), ("GET", "/v1/member-state"), ("POST", "/v1/events")}
         if method == "GET" and path.startswith("/v1/members/"):
             member = unquote(path.removeprefix("/v1/members/"))
-            if not member or len(member) > 128 or "/" in member:
-                raise _Answer(400, "bad_request", "a member id is 1 to 128 characters")
+            if not 1 <= len(member) <= MAX_ID_LENGTH or "/" in member or _CONTROL.search(member):
+                raise _Answer(
+                    400,
+                    "bad_request",
+                    f"a member id is 1 to {MAX_ID_LENGTH} characters, no '/' nor control character",
+                )
             with self.pool.connection() as conn, write(conn):
                 return lookup_member(conn, store, member, self.clock().isoformat())
         if (method, path) not in routes:
             known = {p for _, p in routes}
             raise _Answer(405 if path in known else 404, "not_found", f"{method} {path}")
         if method == "POST":
-            try:
-                push = _PUSH.decode(request.body)
-            except msgspec.MsgspecError as exc:
-                raise _Answer(400, "bad_request", str(exc)) from None
+            push = _body(_PUSH, request.body)
             if push.store_id != store:
                 raise _Answer(403, "forbidden", f"this token belongs to store {store!r}")
             with self.pool.connection() as conn:
@@ -345,21 +405,23 @@ class HQApp:
             return self._pages(request, json=False)
         self._admin_token(request, cookie=False)
         if (method, path) == ("POST", "/admin/faults"):
-            try:
-                self.faults.configure(_SWITCHES.decode(request.body or b"{}"))
-            except msgspec.MsgspecError as exc:
-                raise _Answer(400, "bad_request", str(exc)) from None
+            self.faults.configure(_body(_SWITCHES, request.body or b"{}"))
         if path == "/admin/faults":
             return Response(
                 200, encode({"switches": self.faults.get(), "fired": self.faults.fired})
             )
         if (method, path) == ("POST", "/admin/publish"):
+            publishing = _body(_PUBLISH, request.body)
+            for index, entry in enumerate(publishing.documents):
+                try:
+                    check_document(entry.document, f"$.documents[{index}].document")
+                except CatalogError as exc:
+                    raise _Answer(400, "bad_request", str(exc)) from None
+            documents = [(d.type, d.document) for d in publishing.documents]
             try:
-                publishing = _PUBLISH.decode(request.body)
-                documents = [(d["type"], d["document"]) for d in publishing.documents]
                 with self.pool.connection() as conn:
                     added = publish(conn, documents, self.clock())
-            except (msgspec.MsgspecError, KeyError, TypeError, CatalogError) as exc:
+            except CatalogError as exc:
                 raise _Answer(400, "bad_request", str(exc)) from None
             return Response(200, encode({"added": added}))
         if (method, path) == ("GET", "/admin/report"):

@@ -57,6 +57,7 @@ __all__ = [
     "decode_member_counts",
     "decode_store",
     "load_zone",
+    "nesting",
     "too_deep",
     "validation_error",
 ]
@@ -181,6 +182,27 @@ def too_deep(data: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
     if raw.count(b"[") + raw.count(b"{") <= limit:
         return False
     return _depth(raw) > limit and _depth(_STRING.sub(b"", raw)) > limit
+
+
+def nesting(value: object) -> int:
+    """How deep already-parsed JSON nests its lists and objects (``[]`` is 1, a
+    scalar 0), walked with a stack of its own: a value nested far past the
+    limit cannot make it recurse."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Iterable[object] = node.values()
+        elif isinstance(node, list | tuple):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend(
+            (child, depth + 1) for child in children if isinstance(child, dict | list | tuple)
+        )
+    return deepest
 
 
 def _depth(raw: bytes, passes: int = 8) -> int:

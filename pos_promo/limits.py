@@ -24,6 +24,7 @@ __all__ = [
     "MAX_AMOUNT",
     "MAX_BATCH_EVENTS",
     "MAX_BODY_BYTES",
+    "MAX_BODY_DEPTH",
     "MAX_CART_COUPONS",
     "MAX_CART_UNITS",
     "MAX_CODE_LENGTH",
@@ -118,6 +119,11 @@ MAX_COUPONS_PER_GRANT: Final = 20
 
 MAX_JSON_DEPTH: Final = 32
 """Nesting of any JSON document; the deepest valid one needs about ten."""
+
+MAX_BODY_DEPTH: Final = MAX_JSON_DEPTH + 4
+"""Nesting of a whole request body, sync page or catalog file: a document at
+the limit above inside the (at most four) levels of its envelope. HQ refuses
+a deeper body before decoding it; a till reads a deeper page item by item."""
 
 MAX_DOCUMENT_BYTES: Final = 16 * 1024 * 1024
 """Bytes in one document the till reads: a file named on the command line, a

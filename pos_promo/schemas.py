@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from pos_promo.limits import MAX_JSON_DEPTH
 from pos_promo.model.campaign import Campaign
 from pos_promo.model.cart import Cart, MemberCounts, StoreContext
 from pos_promo.model.result import EvaluationResult
@@ -50,4 +51,10 @@ def _stable(node: Any) -> Any:
 def schema_json(name: str) -> str:
     """The schema of the wire type ``name``, as stable, sorted, indented JSON."""
     schema = _stable(msgspec.json.schema(SCHEMAS[name]))
+    # JSON Schema has no keyword for nesting; the bound is still the reader's
+    schema["$comment"] = (
+        f"A document nests its arrays and objects at most {MAX_JSON_DEPTH} levels deep "
+        "(pos_promo.limits.MAX_JSON_DEPTH, docs/limits.md); a deeper one is refused unread."
+    )
+    schema["x-max-json-depth"] = MAX_JSON_DEPTH
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"

@@ -50,9 +50,10 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from pos_promo.codec import check_campaign, validation_error
+from pos_promo.codec import check_campaign, too_deep, validation_error
 from pos_promo.errors import InvalidCampaign, InvalidInput
 from pos_promo.gift_codec import check_gift_templates
+from pos_promo.limits import MAX_JSON_DEPTH
 from pos_promo.model.campaign import Campaign
 from pos_promo.model.coupon import CouponTemplate, ExecutionOrder, SharingPlan
 from pos_promo.model.gift import CumulativeGift
@@ -60,7 +61,8 @@ from pos_promo.store.campaigns import apply_import
 from pos_promo.store.connection import immediate
 from pos_promo.store.documents import EXECUTION_ORDER, EXECUTION_ORDER_ID, apply_documents
 from pos_promo.sync.local import get_cursor, iso, set_cursor
-from pos_promo.sync.protocol import Change, ChangesPage, RawChangesPage
+from pos_promo.sync.protocol import Change, ChangesPage, RawChangesPage, encode
+from pos_promo.sync.shallow import members
 from pos_promo.unknown import unknown_fields
 
 __all__ = [
@@ -136,6 +138,8 @@ class ChangesReport:
 def _check(change: Change) -> Any:
     """The change's document decoded and checked; raises :class:`InvalidInput`."""
     raw = bytes(change.document)
+    if too_deep(raw):
+        raise InvalidCampaign("$", f"must not nest deeper than {MAX_JSON_DEPTH} levels")
     try:
         doc = _DECODERS[change.type].decode(raw)
     except msgspec.MsgspecError as exc:
@@ -176,6 +180,10 @@ def _envelopes(items: Sequence[Change | msgspec.Raw]) -> tuple[list[Change], dic
         try:
             found.append(_CHANGE.decode(raw))
         except (msgspec.MsgspecError, RecursionError, ValueError) as exc:
+            shallow = _shallow_change(raw)
+            if shallow is not None:  # only its document is unreadable: _check says why
+                found.append(shallow)
+                continue
             try:
                 envelope = _ENVELOPE.decode(raw)
             except (msgspec.MsgspecError, RecursionError, ValueError):
@@ -183,6 +191,22 @@ def _envelopes(items: Sequence[Change | msgspec.Raw]) -> tuple[list[Change], dic
             doc_id = envelope.id or "sha256:" + hashlib.sha256(raw).hexdigest()[:16]
             bad[(envelope.type, doc_id)] = (0, f"unreadable change: {exc}", raw)
     return found, bad
+
+
+def _shallow_change(raw: bytes) -> Change | None:
+    """A change whose envelope reads once its document is set aside (a document
+    nested past msgspec's recursion guard, or not JSON), the document kept raw;
+    ``None`` when the envelope itself does not read."""
+    try:
+        fields = members(raw)
+        document = fields.pop("document")
+        document.decode()  # kept as text if staged: it must be UTF-8
+        fields["document"] = b"null"
+        envelope = b"{" + b",".join(encode(k) + b":" + v for k, v in fields.items()) + b"}"
+        change = _CHANGE.decode(envelope)
+    except (msgspec.MsgspecError, RecursionError, ValueError, KeyError):
+        return None
+    return msgspec.structs.replace(change, document=msgspec.Raw(document))
 
 
 def _split(changes: list[Change], complete: bool) -> tuple[list[Change], list[Change]]:
@@ -209,12 +233,15 @@ def apply_changes_page(
     with immediate(conn):
         if get_cursor(conn, STREAM) != since:
             return ChangesReport(stale=True)
-        staged = [
-            _CHANGE.decode(payload)
-            for (payload,) in conn.execute(
-                "SELECT change FROM sync_staged WHERE stream = ? ORDER BY seq", (STREAM,)
-            )
-        ]
+        staged, unreadable = _envelopes(
+            [
+                msgspec.Raw(payload.encode())
+                for (payload,) in conn.execute(
+                    "SELECT change FROM sync_staged WHERE stream = ? ORDER BY seq", (STREAM,)
+                )
+            ]
+        )
+        bad = unreadable | bad
         ready, held = _split(staged + changes, page.complete)
         conn.execute("DELETE FROM sync_staged WHERE stream = ?", (STREAM,))
         conn.executemany(

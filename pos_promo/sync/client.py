@@ -29,7 +29,8 @@ from typing import Any, TypeVar
 import msgspec
 import requests
 
-from pos_promo.limits import MAX_RESPONSE_BYTES
+from pos_promo.codec import too_deep
+from pos_promo.limits import MAX_JSON_DEPTH, MAX_RESPONSE_BYTES
 from pos_promo.sync.errors import (
     HQProtocolError,
     HQRefused,
@@ -50,6 +51,7 @@ from pos_promo.sync.protocol import (
     RawChangesPage,
     encode,
 )
+from pos_promo.sync.shallow import elements, members
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -228,10 +230,7 @@ class HQClient:
         finally:
             response.close()
         if status == 200:
-            try:
-                return _DECODERS[kind].decode(content)  # type: ignore[no-any-return]
-            except (msgspec.MsgspecError, RecursionError) as exc:
-                raise HQProtocolError(what, f"unusable response from HQ: {exc}") from None
+            return _decode(what, kind, content)
         detail = _error_detail(content)
         if status in (401, 403):
             raise HQRefused(what, status, detail)
@@ -260,6 +259,42 @@ class HQClient:
         except requests.exceptions.ChunkedEncodingError as exc:
             raise _Transient(f"response cut short: {exc}") from None
         return b"".join(chunks)
+
+
+def _decode(what: str, kind: type[T], content: bytes) -> T:
+    """A 200 response as ``kind``; a page whose items msgspec cannot read is
+    read shallowly (:func:`_shallow_page`) so its bad items stay its own."""
+    try:
+        return _DECODERS[kind].decode(content)  # type: ignore[no-any-return]
+    except msgspec.ValidationError as exc:
+        raise HQProtocolError(what, f"unusable response from HQ: {exc}") from None
+    except (msgspec.DecodeError, RecursionError) as exc:
+        field = _ITEMS.get(kind)
+        if field is None:
+            raise HQProtocolError(what, f"unusable response from HQ: {exc}") from None
+        try:
+            return _shallow_page(kind, field, content)
+        except (msgspec.MsgspecError, RecursionError, ValueError) as why:
+            raise HQProtocolError(what, f"unusable response from HQ: {why}") from None
+
+
+_ITEMS: dict[type[Any], str] = {RawChangesPage: "changes", MemberStatePage: "items"}
+"""Pages whose items travel raw, and the field that holds them."""
+
+
+def _shallow_page(kind: type[T], field: str, content: bytes) -> T:
+    """A page cut at its top level without decoding its items (one nested past
+    msgspec's recursion guard, or not JSON at all), each item left raw for the
+    page's applier to decode and, if it must, quarantine on its own. The
+    envelope without its items must still decode."""
+    top = members(content)
+    items = elements(top.pop(field, b"[]"))
+    for key, value in top.items():
+        if too_deep(value, MAX_JSON_DEPTH - 1):
+            raise ValueError(f"$.{key}: must not nest deeper than {MAX_JSON_DEPTH} levels")
+    envelope = b"{" + b",".join(encode(key) + b":" + value for key, value in top.items()) + b"}"
+    page = _DECODERS[kind].decode(envelope)
+    return msgspec.structs.replace(page, **{field: tuple(map(msgspec.Raw, items))})  # type: ignore[no-any-return]
 
 
 def _error_detail(content: bytes) -> str:

@@ -53,6 +53,8 @@ from dataclasses import dataclass
 
 import msgspec
 
+from pos_promo.codec import too_deep
+from pos_promo.limits import MAX_JSON_DEPTH
 from pos_promo.model.coupon import Coupon
 from pos_promo.store.connection import immediate
 from pos_promo.store.counts import confirm_participations, set_confirmed_counts
@@ -61,6 +63,7 @@ from pos_promo.store.gift_ledger import confirm_accruals, set_confirmed_total
 from pos_promo.store.wallet import unconfirmed_events, upsert_coupons
 from pos_promo.sync.local import get_cursor, iso, set_cursor
 from pos_promo.sync.protocol import (
+    MEMBER_STATE_TYPES,
     ConfirmedTotal,
     GrantState,
     MemberStateItem,
@@ -166,6 +169,14 @@ def apply_member_page(
     bad: list[tuple[str, bytes, str]] = []
     skipped = 0
     for raw in page.items:
+        if too_deep(bytes(raw)):  # before msgspec would recurse into it
+            kind = item_type(raw)
+            if kind not in MEMBER_STATE_TYPES:
+                skipped += 1
+            else:
+                deep = f"$: must not nest deeper than {MAX_JSON_DEPTH} levels"
+                bad.append((kind, bytes(raw), deep))
+            continue
         try:
             item = decode_member_item(raw)
         except (msgspec.MsgspecError, RecursionError, ValueError) as exc:

@@ -26,6 +26,7 @@ unknown fields are ignored.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Annotated, Final, Literal
 
 import msgspec
@@ -33,6 +34,7 @@ from msgspec import Meta, Raw, Struct
 
 from pos_promo.limits import MAX_BATCH_EVENTS, MAX_PAGE_ITEMS
 from pos_promo.model.common import Id
+from pos_promo.sync.shallow import members
 
 __all__ = [
     "API_PREFIX",
@@ -218,11 +220,21 @@ _ITEM = msgspec.json.Decoder(MemberStateItem)
 
 
 def item_type(raw: Raw | bytes) -> str:
-    """The ``type`` of a raw item ("" when it has none or is not an object)."""
+    """The ``type`` of a raw item ("" when it has none or is not an object).
+
+    An item msgspec cannot read (nested past its recursion guard, or not
+    JSON further in) is read at its top level alone, so a malformed item of
+    a known type is still told from an item of a type this till does not know.
+    """
     try:
         return _TAG.decode(raw).type
-    except msgspec.MsgspecError:
+    except (msgspec.MsgspecError, RecursionError):
+        pass
+    try:
+        found = json.loads(members(bytes(raw)).get("type", b'""'))
+    except ValueError:
         return ""
+    return found if isinstance(found, str) else ""
 
 
 def decode_member_item(raw: Raw | bytes) -> MemberStateItem | None:

@@ -45,6 +45,10 @@ THRESHOLDS_KEY = "check_thresholds"
 """The ``sync_settings`` key under which the daemon writes its :class:`Thresholds`."""
 
 
+_NAMED = 5
+"""Quarantined documents ``attention`` names; the rest are counted."""
+
+
 class Thresholds(Struct, frozen=True, forbid_unknown_fields=True):
     """When ``status --check`` calls for a person (the daemon config's ``[check]``)."""
 
@@ -229,7 +233,9 @@ def _read(conn: sqlite3.Connection, db: str, now: dt.datetime) -> SyncStatus:
     if dead:
         attention.append(f"{len(dead)} event(s) rejected by HQ (dead letters)")
     if quarantined:
-        attention.append(f"{len(quarantined)} document(s) in quarantine")
+        named = ", ".join(f"{q.doc_type}:{q.doc_id}" for q in quarantined[:_NAMED])
+        more = f" and {len(quarantined) - _NAMED} more" if len(quarantined) > _NAMED else ""
+        attention.append(f"{len(quarantined)} document(s) in quarantine: {named}{more}")
     waited = _age(now, oldest) if backlog else None
     if waited is not None and waited > limits.backlog_age:
         attention.append(

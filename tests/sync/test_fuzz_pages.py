@@ -84,10 +84,16 @@ ids = st.sampled_from(["p1", "p2", "p3", "g1"])
 def changes(draw: st.DrawFn) -> tuple[dict[str, Any], bool]:
     """One change and whether it is a valid campaign the till must take."""
     cid, version = draw(ids), draw(st.integers(1, 3))
-    shape = draw(st.sampled_from(["valid", "unknown_field", "junk_field", "envelope", "type"]))
+    shape = draw(
+        st.sampled_from(
+            ["valid", "unknown_field", "junk_field", "envelope", "type", "deep", "not_json"]
+        )
+    )
     doc = campaign(cid, version=version)
     valid = shape in ("valid", "unknown_field")
-    if shape == "unknown_field":
+    if shape in ("deep", "not_json"):  # spliced in as text by page_bytes()
+        doc[draw(st.sampled_from(["colour", "rule", "name"]))] = MARKERS[shape]
+    elif shape == "unknown_field":
         doc[draw(st.sampled_from(["colour", "per_member_per_dya"]))] = draw(json_values)
     elif shape == "junk_field":
         doc[draw(st.sampled_from(["rule", "period", "name", "version"]))] = draw(json_values)
@@ -97,6 +103,27 @@ def changes(draw: st.DrawFn) -> tuple[dict[str, Any], bool]:
     elif shape == "type":
         change["type"] = draw(st.sampled_from(["promotion_v9", "", "campaign "]))
     return change, valid
+
+
+MARKERS = {"deep": "__deep__", "not_json": "__not_json__"}
+DEPTHS = (33, 1_000, 100_000)
+
+
+def page_bytes(page: dict[str, Any], depth: int) -> bytes:
+    """The page as JSON, with each marker replaced by a value nested ``depth``
+    deep, or by text that is not JSON: what no encoder would write."""
+    text = json.dumps(page)
+    text = text.replace(json.dumps(MARKERS["deep"]), "[" * depth + "]" * depth)
+    return text.replace(json.dumps(MARKERS["not_json"]), "tru").encode()
+
+
+def marked(value: Any) -> bool:
+    """Whether ``value`` holds a marker (is too deep or not JSON once sent)."""
+    return any(marker in json.dumps(value) for marker in MARKERS.values())
+
+
+def bad_ids(page: list[tuple[dict[str, Any], bool]]) -> list[tuple[str, int]]:
+    return [(c["id"], c["version"]) for c, _ in page if marked(c)]
 
 
 member_items = st.one_of(
@@ -116,6 +143,13 @@ member_items = st.one_of(
         optional={"extra": json_values},
     ),
     json_values,
+    st.fixed_dictionaries(
+        {
+            "type": st.sampled_from(["participation_count", "grant", "new_kind"]),
+            "member_id": st.sampled_from(["m1", "m2"]),
+            "extra": st.sampled_from(list(MARKERS.values())),
+        }
+    ),
 )
 
 
@@ -144,18 +178,24 @@ def whole(db: Path) -> None:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(page=st.lists(changes(), max_size=6), complete=st.booleans(), n=st.integers(1, 10**6))
+@given(
+    page=st.lists(changes(), max_size=6),
+    complete=st.booleans(),
+    n=st.integers(1, 10**6),
+    depth=st.sampled_from(DEPTHS),
+)
 def test_any_changes_page_ends_the_job_cleanly(
     server: _Server,
     tmp_path_factory: pytest.TempPathFactory,
     page: list[tuple[dict[str, Any], bool]],
     complete: bool,
     n: int,
+    depth: int,
 ) -> None:
     folder = tmp_path_factory.mktemp("fuzz")
     body = {"cursor": str(n), "more": False, "changes": [c for c, _ in page]}
     body["complete"] = complete
-    server.page = json.dumps(body).encode()
+    server.page = page_bytes(body, depth)
     jobs = open_jobs(folder, server.server_address[1])
     try:
         result = jobs.run("pull_campaigns")
@@ -180,6 +220,8 @@ def test_any_changes_page_ends_the_job_cleanly(
                 newest = max(c["version"] for c, v in page if v and c["id"] == doc_id)
                 assert cached.get(doc_id, 0) >= newest or doc_id in quarantined, change
     assert staged == 0
+    for doc_id, version in bad_ids(page):  # too deep, or not JSON: quarantined, never wedged
+        assert doc_id in quarantined or cached.get(doc_id, 0) >= version, doc_id
     whole(folder / "till.db")
 
 
@@ -188,12 +230,20 @@ def test_any_changes_page_ends_the_job_cleanly(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(items=st.lists(member_items, max_size=6), n=st.integers(1, 10**6))
+@given(
+    items=st.lists(member_items, max_size=6),
+    n=st.integers(1, 10**6),
+    depth=st.sampled_from(DEPTHS),
+)
 def test_any_member_state_page_ends_the_job_cleanly(
-    server: _Server, tmp_path_factory: pytest.TempPathFactory, items: list[Any], n: int
+    server: _Server,
+    tmp_path_factory: pytest.TempPathFactory,
+    items: list[Any],
+    n: int,
+    depth: int,
 ) -> None:
     folder = tmp_path_factory.mktemp("fuzz")
-    server.page = json.dumps({"cursor": str(n), "more": False, "items": items}).encode()
+    server.page = page_bytes({"cursor": str(n), "more": False, "items": items}, depth)
     jobs = open_jobs(folder, server.server_address[1])
     try:
         result = jobs.run("pull_members")
@@ -208,6 +258,7 @@ def test_any_member_state_page_ends_the_job_cleanly(
         counts = dict(
             conn.execute("SELECT member_id || '/' || campaign_id, total FROM confirmed_counts")
         )
+        kinds = {k for (k,) in conn.execute("SELECT doc_type FROM sync_quarantine")}
     finally:
         conn.close()
     assert cursor == str(n)
@@ -216,10 +267,14 @@ def test_any_member_state_page_ends_the_job_cleanly(
         for i in items
         if isinstance(i, dict)
         and i.get("type") == "participation_count"
+        and not marked(i)
         and 0 <= i["total"] < 2**63
     ]
     for item in good:  # a valid count is taken (the last one of its key wins)
         key = f"{item['member_id']}/{item['campaign_id']}"
         last = [g for g in good if f"{g['member_id']}/{g['campaign_id']}" == key][-1]
         assert counts[key] == last["total"]
+    for item in items:  # too deep, or not JSON: a known type is quarantined, never wedged
+        if marked(item) and item["type"] != "new_kind":
+            assert f"member_state:{item['type']}" in kinds, item
     whole(folder / "till.db")
