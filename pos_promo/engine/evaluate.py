@@ -149,7 +149,7 @@ def evaluate(
                 else functools.partial(offer.steady, _sum_bounds(cands, everyone)),
             )
         )
-    chosen = select(cands, compatible, view.base)
+    chosen = _select_among_winners(cands, compatible, view.base)
     _explain_left_out(offers, compatible, chosen, view, not_applied)
     applied = tuple(
         Applied(
@@ -179,6 +179,48 @@ def evaluate(
         applied=applied,
         not_applied=tuple(sorted(not_applied, key=attrgetter("id"))),
         selection="exact" if chosen.exact else "bounded",
+    )
+
+
+def _select_among_winners(cands: list[Candidate], compatible: list[int], base: Prices) -> Selection:
+    """:func:`select` over the candidates that can be in the best set.
+
+    Any set holding a candidate is made of it and some it combines with, so
+    it saves at most their bounds added up; and a set of one is always a
+    valid set. A candidate whose bound, with the bounds of all it may be
+    combined with, stays below the best stand-alone amount is in no best
+    set, and is left out of the search (again, until none is: leaving one
+    out lowers the others' sums). Under the default scheme that leaves few
+    of the many promotions that exclude each other. The result is the one
+    the whole search gives; the left-out ones are explained as before, from
+    the chosen set.
+    """
+    floor = max((c.standalone.amount for c in cands), default=0)
+    reach = [c.bound + _sum_bounds(cands, compatible[i]) for i, c in enumerate(cands)]
+    alive = 0
+    for i, total in enumerate(reach):
+        if total >= floor:
+            alive |= 1 << i
+    changed = alive != (1 << len(cands)) - 1
+    while changed:  # what a left-out one could add to the others goes too
+        changed = False
+        for i in _positions(alive):
+            if cands[i].bound + _sum_bounds(cands, compatible[i] & alive) < floor:
+                alive &= ~(1 << i)
+                changed = True
+    if alive == (1 << len(cands)) - 1:
+        return select(cands, compatible, base)
+    keep = _positions(alive)
+    renumber = {old: new for new, old in enumerate(keep)}
+    sub_compatible = []
+    for i in keep:
+        mask = 0
+        for j in _positions(compatible[i] & alive):
+            mask |= 1 << renumber[j]
+        sub_compatible.append(mask)
+    chosen = select([cands[i] for i in keep], sub_compatible, base)
+    return Selection(
+        tuple((keep[k], out) for k, out in chosen.picked), chosen.prices, chosen.exact, chosen.runs
     )
 
 
@@ -297,12 +339,7 @@ def _compatibility(offers: list[Offer]) -> list[int]:
         return allows(a.rules, b.family, b.sharing_key) and allows(b.rules, a.family, a.sharing_key)
 
     promos = [i for i, offer in enumerate(offers) if offer.family == "promotion"]
-    open_promos = [i for i in promos if offers[i].rules.promotions.mode != "none"]
-    for x, i in enumerate(open_promos):
-        for j in open_promos[x + 1 :]:
-            if both(i, j):
-                masks[i] |= 1 << j
-                masks[j] |= 1 << i
+    _open_promotions(offers, promos, masks)
     others = [i for i, offer in enumerate(offers) if offer.family != "promotion"]
     for x, i in enumerate(others):
         for j in others[x + 1 :]:
@@ -314,6 +351,41 @@ def _compatibility(offers: list[Offer]) -> list[int]:
                 masks[i] |= 1 << j
                 masks[j] |= 1 << i
     return masks
+
+
+def _open_promotions(offers: list[Offer], promos: list[int], masks: list[int]) -> None:
+    """Mark which open promotions (rule for promotions ``all`` or
+    ``all_except``) combine with each other, in ``masks``.
+
+    Without comparing every pair: an open promotion combines with every
+    other open one except those its list names and those whose list names
+    it, so the work follows the lists, not the square of the promotions.
+    """
+    place: dict[str, int] = {}
+    every = 0
+    for i in promos:
+        if offers[i].rules.promotions.mode != "none":
+            place[offers[i].id] = i
+            every |= 1 << i
+    if not every & (every - 1):
+        return  # fewer than two
+    named_by = dict.fromkeys(place.values(), 0)  # i -> the open ones whose list names i
+    for i in place.values():
+        rule = offers[i].rules.promotions
+        if rule.mode == "all_except":
+            for other in rule.except_ids:
+                j = place.get(other)
+                if j is not None:
+                    named_by[j] |= 1 << i
+    for i in place.values():
+        rule = offers[i].rules.promotions
+        mask = every & ~(1 << i) & ~named_by[i]
+        if rule.mode == "all_except":
+            for other in rule.except_ids:
+                j = place.get(other)
+                if j is not None:
+                    mask &= ~(1 << j)
+        masks[i] |= mask
 
 
 def _line_results(
