@@ -482,33 +482,52 @@ def steady_amount(
     """``alone`` if the promotion gives exactly that after any benefits that
     take off at most ``before`` on its lines, else 0 (not known).
 
-    Its tier stays met when the threshold is still reached with ``before``
-    less counted (fewer items: as many as ``before`` can zero), and its
-    amount stays when the room left after ``before`` still holds it. The
+    The lowest tier it meets stays met when the threshold is still reached
+    with ``before`` less counted (fewer items: as many as ``before`` can
+    zero); the amount stays when every tier from that one up to the one met
+    now is worth ``alone`` once capped (tiers saving the same, or a cap
+    below them all) and the room left after ``before`` still holds it. The
     stacking search takes such a promotion without weighing sets that leave
     it out, when nothing after it can be changed by it.
     """
     if before <= 0:
         return alone
     rule = campaign.rule
-    if isinstance(rule, ItemsFree) or not _rising(rule):
+    if isinstance(rule, ItemsFree):
         return 0
     units = _units(campaign, view, view.base, mains)
     base = view.base
     cap = campaign.max_discount
+    thresholds: list[int]
     if isinstance(rule, SpendSave):
-        reached = sum(u.counted for u in units) - before
-        room = sum(u.discountable for u in units) - before
-        met = [step.save for step in rule.tiers if step.spend <= reached]
+        reached = sum(u.counted for u in units)
+        room = sum(u.discountable for u in units)
+        lowest = reached - before
+        thresholds = [step.spend for step in rule.tiers]
     else:
         items = [u for u in units if base[u.ref[0]][u.ref[1]] > 0]
-        left = len(items) - zeroable([zero_cost(view, u.ref[0]) for u in items], before)
-        room = sum(u.discountable for u in items) - before
-        met = [step.save for step in rule.tiers if step.items <= left]
-    if not met:
+        reached = len(items)
+        room = sum(u.discountable for u in items)
+        lowest = reached - zeroable([zero_cost(view, u.ref[0]) for u in items], before)
+        thresholds = [step.items for step in rule.tiers]
+    if room - before < alone:
+        return 0  # the others may leave it less room than it gives
+    # the tier it meets after them is one of those met at ``lowest`` .. ``reached``
+    # (the highest of them; at least the lowest tier must stay met)
+    saves = [step.save for step in rule.tiers]
+    possible = [
+        save if cap is None else min(save, cap)
+        for threshold, save in zip(thresholds, saves, strict=True)
+        if threshold <= reached
+    ]
+    floor_tier = sum(1 for threshold in thresholds if threshold <= lowest)
+    if floor_tier == 0:
         return 0
-    amount = met[-1] if cap is None else min(met[-1], cap)
-    return alone if amount == alone and amount <= room else 0
+    # each of them must be worth ``alone`` once capped (the room, at least
+    # ``alone`` as checked, then leaves it whole), rising tiers or not
+    if any(value != alone for value in possible[floor_tier - 1 :]):
+        return 0
+    return alone
 
 
 def zero_cost(view: CartView, line: int) -> int:
