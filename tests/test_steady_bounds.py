@@ -1,7 +1,9 @@
 """What a promotion surely gives, and the most it can give, after other
 benefits took off at most a given amount (hypothesis): the stacking search
 skips weighing sets on the strength of these two numbers, so both must hold
-for every way the others could have taken that amount off."""
+for every way the others could have taken that amount off. And a run on
+such prices adds up the same totals from the lines nobody touched as from
+every unit."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pos_promo.codec import campaign_from_obj, cart_from_obj
+from pos_promo.engine import spend_and_save
 from pos_promo.engine.compiled import compile_campaign
 from pos_promo.engine.outcome import Outcome
 from pos_promo.engine.spend_and_save import eligible_mains, run, steady_amount, upper_bound
@@ -62,6 +65,20 @@ def test_steady_amount_and_upper_bound_hold_after_any_such_discounts(case: Any) 
     assert got <= upper_bound(c, view, mains, alone.amount, before)
     if steady_amount(c, view, mains, alone.amount, before) == alone.amount:
         assert got == alone.amount
+
+
+@SETTINGS
+@given(discounted())
+def test_totals_from_kept_lines_are_the_unit_by_unit_ones(case: Any) -> None:
+    """A run after others adds the stand-alone run's totals for the lines
+    nobody touched: the same totals as walking every unit."""
+    c, view, mains, _alone, _before, allocation = case
+    if not mains:
+        return
+    prices = apply(view.base, allocation)
+    layout = spend_and_save._layout(c, view, mains)
+    expected = spend_and_save._sums_by_unit(layout, prices)
+    assert spend_and_save._sums_by_line(c, view, prices, mains) == expected
 
 
 def test_not_steady_when_the_others_may_leave_less_room_than_it_gives() -> None:

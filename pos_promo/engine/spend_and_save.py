@@ -278,31 +278,18 @@ def _fill(amount: int, units: list[_Unit], prices: Prices) -> dict[UnitRef, int]
 
 def run(campaign: Compiled, view: CartView, prices: Prices, *, mains: list[int]) -> Outcome | Miss:
     """The promotion on ``prices`` for its eligible ``mains`` (best tier, capped)."""
-    if prices is view.base and view.unique_ids:
-        return _run_base(campaign, view, mains)
-    # sums first, straight from the layout: most runs in the stacking search
-    # only compete on the amount, so the units are built only when filled
-    layout = _layout(campaign, view, mains)
-    reached_money = room = items = item_room = 0
-    for ref, counted, shared in layout:
-        net = prices[ref[0]][ref[1]]
-        if len(shared) == 1 and not counted:
-            counts = worth = net
-        else:
-            counts = net + sum(prices[c][j] for c, j in counted)
-            worth = sum(prices[c][j] for c, j in shared)
-        reached_money += counts
-        room += worth
-        if net > 0:
-            items += 1
-            item_room += worth
+    if view.unique_ids:
+        if prices is view.base:
+            return _run_base(campaign, view, mains)
+        sums = _sums_by_line(campaign, view, prices, mains)
+    else:
+        sums = _sums_by_unit(_layout(campaign, view, mains), prices)
+    # most runs in the stacking search only compete on the amount, so the
+    # units are put in order only when "get Y free" asks and when filled
     picked = _pick_tier(
         campaign,
-        reached_money,
-        room,
-        items,
-        item_room,
-        functools.partial(_first_priced_worth, layout, prices),
+        *sums,
+        functools.partial(_first_priced_worth, campaign, view, mains, prices),
     )
     if isinstance(picked, Miss):
         return picked
@@ -317,10 +304,78 @@ def run(campaign: Compiled, view: CartView, prices: Prices, *, mains: list[int])
     )
 
 
-def _first_priced_worth(layout: _Layout, prices: Prices, first: int) -> int:
+def _sums_by_unit(layout: _Layout, prices: Prices) -> tuple[int, int, int, int]:
+    """Threshold and room totals on ``prices`` (see :func:`_pick_tier`), unit by unit."""
+    reached_money = room = items = item_room = 0
+    for ref, counted, shared in layout:
+        net = prices[ref[0]][ref[1]]
+        if len(shared) == 1 and not counted:
+            counts = worth = net
+        else:
+            counts = net + sum(prices[c][j] for c, j in counted)
+            worth = sum(prices[c][j] for c, j in shared)
+        reached_money += counts
+        room += worth
+        if net > 0:
+            items += 1
+            item_room += worth
+    return reached_money, room, items, item_room
+
+
+def _sums_by_line(
+    campaign: Compiled, view: CartView, prices: Prices, mains: list[int]
+) -> tuple[int, int, int, int]:
+    """:func:`_sums_by_unit`, but a main line whose prices and children's
+    prices are still the cart's own adds the totals the stand-alone run
+    kept for it; only the lines earlier benefits changed are walked unit by
+    unit. (Prices share the rows of lines no benefit touched, so "still the
+    cart's own" is an identity check.) Needs unique line ids, as the kept
+    totals do."""
+    bits = campaign.child_bits
+    if bits < 0:
+        bits = child_bits(campaign.sides, campaign.modifiers)
+    memo = view.memo
+    stats: dict[int, _Line] | None = memo.get("lines")
+    if stats is None:
+        stats = memo["lines"] = {}
+    base, children, relevant = view.base, view.children, view.relevant
+    sides, modifiers = campaign.sides, campaign.modifiers
+    reached_money = room = items = item_room = 0
+    for main in mains:
+        row = prices[main]
+        clean = row is base[main]
+        if clean and relevant[main]:
+            for child in children[main]:
+                if prices[child] is not base[child]:
+                    clean = False
+                    break
+        if clean:
+            key = main * 16 + (bits & relevant[main])
+            stat = stats.get(key)
+            if stat is None:
+                stat = stats[key] = _line(view, main, sides, modifiers)
+            reached_money += stat[0]
+            room += stat[1]
+            if stat[2]:
+                items += stat[2]
+                item_room += stat[1]
+            continue
+        for k, net in enumerate(row):
+            unit = _unit((main, k), prices, view.carried(main, k), sides, modifiers)
+            reached_money += unit.counted
+            room += unit.discountable
+            if net > 0:
+                items += 1
+                item_room += unit.discountable
+    return reached_money, room, items, item_room
+
+
+def _first_priced_worth(
+    campaign: Compiled, view: CartView, mains: list[int], prices: Prices, first: int
+) -> int:
     """What the first ``first`` units whose main is above zero can take."""
     worth = found = 0
-    for ref, _counted, shared in layout:
+    for ref, _counted, shared in _layout(campaign, view, mains):
         if found == first:
             break
         if prices[ref[0]][ref[1]] > 0:
