@@ -79,6 +79,10 @@ def test_totals_from_kept_lines_are_the_unit_by_unit_ones(case: Any) -> None:
     layout = spend_and_save._layout(c, view, mains)
     expected = spend_and_save._sums_by_unit(layout, prices)
     assert spend_and_save._sums_by_line(c, view, prices, mains) == expected
+    base = view.base
+    units = spend_and_save._units(c, view, base, mains)
+    priced = [u for u in units if base[u.ref[0]][u.ref[1]] > 0]
+    assert spend_and_save._priced_units(c, view, mains) == priced
 
 
 def test_not_steady_when_the_others_may_leave_less_room_than_it_gives() -> None:

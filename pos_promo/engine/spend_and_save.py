@@ -157,29 +157,7 @@ def _run_base(campaign: Compiled, view: CartView, mains: list[int]) -> Outcome |
     bits = campaign.child_bits
     if bits < 0:
         bits = child_bits(campaign.sides, campaign.modifiers)
-    memo = view.memo
-    stats: dict[int, _Line] | None = memo.get("lines")
-    if stats is None:
-        stats = memo["lines"] = {}
-    every = len(mains) == len(view.mains)  # store-wide: the same totals for many campaigns
-    totals: tuple[int, int, int, int] | None = memo.get(("totals", bits)) if every else None
-    if totals is not None:
-        counted, room, items, item_room = totals
-    else:
-        relevant = view.relevant
-        counted = room = items = item_room = 0
-        for main in mains:
-            key = main * 16 + (bits & relevant[main])
-            stat = stats.get(key)
-            if stat is None:
-                stat = stats[key] = _line(view, main, campaign.sides, campaign.modifiers)
-            counted += stat[0]
-            room += stat[1]
-            if stat[2]:
-                items += stat[2]
-                item_room += stat[1]
-        if every:
-            memo["totals", bits] = counted, room, items, item_room
+    counted, room, items, item_room = _kept_totals(campaign, view, mains, bits)
     ordered: list[_Unit] | None = None
 
     def free_worth(first: int) -> int:
@@ -211,6 +189,37 @@ def _fill_ordered(
     only_items: bool,
 ) -> dict[UnitRef, int]:
     return _fill(amount, _ordered(campaign, view, mains, bits, only_items), view.base)
+
+
+def _kept_totals(
+    campaign: Compiled, view: CartView, mains: list[int], bits: int
+) -> tuple[int, int, int, int]:
+    """The totals of :func:`_pick_tier` on the cart's own prices, added up
+    from per-line totals kept in the view's memo (needs unique line ids)."""
+    memo = view.memo
+    stats: dict[int, _Line] | None = memo.get("lines")
+    if stats is None:
+        stats = memo["lines"] = {}
+    every = len(mains) == len(view.mains)  # store-wide: the same totals for many campaigns
+    totals: tuple[int, int, int, int] | None = memo.get(("totals", bits)) if every else None
+    if totals is not None:
+        return totals
+    relevant = view.relevant
+    counted = room = items = item_room = 0
+    for main in mains:
+        key = main * 16 + (bits & relevant[main])
+        stat = stats.get(key)
+        if stat is None:
+            stat = stats[key] = _line(view, main, campaign.sides, campaign.modifiers)
+        counted += stat[0]
+        room += stat[1]
+        if stat[2]:
+            items += stat[2]
+            item_room += stat[1]
+    totals = counted, room, items, item_room
+    if every:
+        memo["totals", bits] = totals
+    return totals
 
 
 def _line(view: CartView, main: int, sides: ChildRule, modifiers: ChildRule) -> _Line:
@@ -502,22 +511,19 @@ def upper_bound(
     rule = campaign.rule
     if not isinstance(rule, ItemsFree) and _rising(rule):
         return alone
-    units = _units(campaign, view, view.base, mains)
-    base = view.base
-    items = [u for u in units if base[u.ref[0]][u.ref[1]] > 0]
     best = 0
     if isinstance(rule, SpendSave):
-        reached = sum(u.counted for u in units)
-        room = sum(u.discountable for u in units)
+        reached, room, _, _ = _base_totals(campaign, view, mains)
         for step in rule.tiers:
             if reached >= step.spend:
                 best = max(best, min(step.save, room))
     elif isinstance(rule, ItemsSave):
-        room = sum(u.discountable for u in items)
+        _, _, count, room = _base_totals(campaign, view, mains)
         for items_step in rule.tiers:
-            if len(items) >= items_step.items:
+            if count >= items_step.items:
                 best = max(best, min(items_step.save, room))
     else:
+        items = _priced_units(campaign, view, mains)
         zeroed = zeroable([zero_cost(view, u.ref[0]) for u in items], before)
         for free_step in rule.tiers:
             if len(items) >= free_step.buy + free_step.free:
@@ -550,19 +556,15 @@ def steady_amount(
     rule = campaign.rule
     if isinstance(rule, ItemsFree):
         return 0
-    units = _units(campaign, view, view.base, mains)
-    base = view.base
     cap = campaign.max_discount
     thresholds: list[int]
     if isinstance(rule, SpendSave):
-        reached = sum(u.counted for u in units)
-        room = sum(u.discountable for u in units)
+        reached, room, _, _ = _base_totals(campaign, view, mains)
         lowest = reached - before
         thresholds = [step.spend for step in rule.tiers]
     else:
-        items = [u for u in units if base[u.ref[0]][u.ref[1]] > 0]
-        reached = len(items)
-        room = sum(u.discountable for u in items)
+        items = _priced_units(campaign, view, mains)
+        _, _, reached, room = _base_totals(campaign, view, mains)
         lowest = reached - zeroable([zero_cost(view, u.ref[0]) for u in items], before)
         thresholds = [step.items for step in rule.tiers]
     if room - before < alone:
@@ -583,6 +585,31 @@ def steady_amount(
     if any(value != alone for value in possible[floor_tier - 1 :]):
         return 0
     return alone
+
+
+def _base_totals(campaign: Compiled, view: CartView, mains: list[int]) -> tuple[int, int, int, int]:
+    """The threshold and room totals on the cart's own prices (see
+    :func:`_pick_tier`), from the lines the stand-alone run kept."""
+    if not view.unique_ids:
+        return _sums_by_unit(_layout(campaign, view, mains), view.base)
+    bits = campaign.child_bits
+    if bits < 0:
+        bits = child_bits(campaign.sides, campaign.modifiers)
+    return _kept_totals(campaign, view, mains, bits)
+
+
+def _priced_units(campaign: Compiled, view: CartView, mains: list[int]) -> list[_Unit]:
+    """The units of ``mains`` whose main is above zero on the cart's own
+    prices, in application order: the lines' kept units, put in order once
+    for all store-wide promotions alike."""
+    base = view.base
+    if not view.unique_ids:
+        return [u for u in _units(campaign, view, base, mains) if base[u.ref[0]][u.ref[1]] > 0]
+    bits = campaign.child_bits
+    if bits < 0:
+        bits = child_bits(campaign.sides, campaign.modifiers)
+    _kept_totals(campaign, view, mains, bits)  # every line's units kept
+    return _ordered(campaign, view, mains, bits, True)
 
 
 def zero_cost(view: CartView, line: int) -> int:
