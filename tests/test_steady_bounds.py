@@ -18,7 +18,7 @@ from pos_promo.engine.compiled import compile_campaign
 from pos_promo.engine.outcome import Outcome
 from pos_promo.engine.spend_and_save import eligible_mains, run, steady_amount, upper_bound
 from pos_promo.engine.units import apply, view_cart
-from pos_promo.model.campaign import SpendAndSave
+from pos_promo.model.campaign import ItemsFree, SpendAndSave
 from tests.test_properties import SETTINGS, STORE, campaign_dicts, cart_dicts
 
 
@@ -83,6 +83,34 @@ def test_totals_from_kept_lines_are_the_unit_by_unit_ones(case: Any) -> None:
     units = spend_and_save._units(c, view, base, mains)
     priced = [u for u in units if base[u.ref[0]][u.ref[1]] > 0]
     assert spend_and_save._priced_units(c, view, mains) == priced
+
+
+def free_bound_unit_by_unit(c: Any, view: Any, mains: list[int], before: int) -> int:
+    """The "get Y free" bound worked out from scratch: as many of the cheapest
+    units zeroed as ``before`` pays for, the free ones the dearest among the
+    first zeroed + free priced units."""
+    base = view.base
+    items = [u for u in spend_and_save._units(c, view, base, mains) if base[u.ref[0]][u.ref[1]] > 0]
+    zeroed = spend_and_save.zeroable(
+        [spend_and_save.zero_cost(view, u.ref[0]) for u in items], before
+    )
+    best = 0
+    for step in c.rule.tiers:
+        if len(items) >= step.buy + step.free:
+            reach = sorted((u.discountable for u in items[: zeroed + step.free]), reverse=True)
+            best = max(best, sum(reach[: step.free]))
+    return best if c.max_discount is None else min(best, c.max_discount)
+
+
+@SETTINGS
+@given(discounted())
+def test_free_bound_from_kept_sums_is_the_one_from_scratch(case: Any) -> None:
+    c, view, mains, alone, before, _allocation = case
+    if not isinstance(alone, Outcome) or not isinstance(c.rule, ItemsFree):
+        return
+    assert upper_bound(c, view, mains, alone.amount, before) == free_bound_unit_by_unit(
+        c, view, mains, before
+    )
 
 
 def test_not_steady_when_the_others_may_leave_less_room_than_it_gives() -> None:

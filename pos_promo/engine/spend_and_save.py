@@ -9,7 +9,9 @@ children by price (largest remainder, main first).
 from __future__ import annotations
 
 import functools
+import heapq
 import itertools
+from bisect import bisect_right
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -523,18 +525,67 @@ def upper_bound(
             if count >= items_step.items:
                 best = max(best, min(items_step.save, room))
     else:
-        items = _priced_units(campaign, view, mains)
-        zeroed = zeroable([zero_cost(view, u.ref[0]) for u in items], before)
+        ready = _free_ready(campaign, view, mains)
+        zeroed = bisect_right(ready.spent, before)  # the cheapest costs it can pay for
+        count = len(ready.spent)
         for free_step in rule.tiers:
-            if len(items) >= free_step.buy + free_step.free:
+            if count >= free_step.buy + free_step.free:
                 # the free units are the first ``free`` units still priced, in
                 # application order: among the first zeroed + free of them
-                reach = sorted(
-                    (u.discountable for u in items[: zeroed + free_step.free]), reverse=True
-                )
-                best = max(best, sum(reach[: free_step.free]))
+                tops = ready.tops[free_step.free]
+                best = max(best, tops[min(zeroed + free_step.free, count)])
     cap = campaign.max_discount
     return best if cap is None else min(best, cap)
+
+
+class _FreeReady(NamedTuple):
+    """What "buy X get Y free" bounds read, worked out once per cart.
+
+    ``spent[z - 1]``: the least that zeroes ``z`` of its priced units (the
+    ``z`` cheapest zero costs added up); ``tops[free][k]``: the ``free``
+    largest discountable worths among its first ``k`` priced units in
+    application order, added up.
+    """
+
+    spent: list[int]
+    tops: dict[int, list[int]]
+
+
+def _zero_spent(campaign: Compiled, view: CartView, mains: list[int]) -> list[int]:
+    """``spent[z - 1]``: the least other benefits must take off to zero ``z``
+    of the promotion's priced units (the ``z`` cheapest zero costs added
+    up), so that how many ``before`` can zero is one bisection."""
+    key = ("zero spent", campaign.id)
+    spent: list[int] | None = view.memo.get(key)
+    if spent is None:
+        costs = sorted(zero_cost(view, u.ref[0]) for u in _priced_units(campaign, view, mains))
+        spent = view.memo[key] = list(itertools.accumulate(costs))
+    return spent
+
+
+def _free_ready(campaign: Compiled, view: CartView, mains: list[int]) -> _FreeReady:
+    key = ("free bound", campaign.id)
+    ready: _FreeReady | None = view.memo.get(key)
+    if ready is not None:
+        return ready
+    items = _priced_units(campaign, view, mains)
+    spent = _zero_spent(campaign, view, mains)
+    tops: dict[int, list[int]] = {}
+    assert isinstance(campaign.rule, ItemsFree)
+    for free in {step.free for step in campaign.rule.tiers}:
+        kept: list[int] = []  # a min-heap of the ``free`` largest so far
+        total = 0
+        row = [0]
+        for unit in items:
+            if len(kept) < free:
+                heapq.heappush(kept, unit.discountable)
+                total += unit.discountable
+            elif unit.discountable > kept[0]:
+                total += unit.discountable - heapq.heapreplace(kept, unit.discountable)
+            row.append(total)
+        tops[free] = row
+    ready = view.memo[key] = _FreeReady(spent, tops)
+    return ready
 
 
 def steady_amount(
@@ -563,9 +614,8 @@ def steady_amount(
         lowest = reached - before
         thresholds = [step.spend for step in rule.tiers]
     else:
-        items = _priced_units(campaign, view, mains)
         _, _, reached, room = _base_totals(campaign, view, mains)
-        lowest = reached - zeroable([zero_cost(view, u.ref[0]) for u in items], before)
+        lowest = reached - bisect_right(_zero_spent(campaign, view, mains), before)
         thresholds = [step.items for step in rule.tiers]
     if room - before < alone:
         return 0  # the others may leave it less room than it gives
@@ -589,13 +639,21 @@ def steady_amount(
 
 def _base_totals(campaign: Compiled, view: CartView, mains: list[int]) -> tuple[int, int, int, int]:
     """The threshold and room totals on the cart's own prices (see
-    :func:`_pick_tier`), from the lines the stand-alone run kept."""
+    :func:`_pick_tier`), from the lines the stand-alone run kept; kept per
+    promotion, so bounds asked again and again cost a look-up."""
+    key = ("base totals", campaign.id)
+    totals: tuple[int, int, int, int] | None = view.memo.get(key)
+    if totals is not None:
+        return totals
     if not view.unique_ids:
-        return _sums_by_unit(_layout(campaign, view, mains), view.base)
-    bits = campaign.child_bits
-    if bits < 0:
-        bits = child_bits(campaign.sides, campaign.modifiers)
-    return _kept_totals(campaign, view, mains, bits)
+        totals = _sums_by_unit(_layout(campaign, view, mains), view.base)
+    else:
+        bits = campaign.child_bits
+        if bits < 0:
+            bits = child_bits(campaign.sides, campaign.modifiers)
+        totals = _kept_totals(campaign, view, mains, bits)
+    view.memo[key] = totals
+    return totals
 
 
 def _priced_units(campaign: Compiled, view: CartView, mains: list[int]) -> list[_Unit]:
