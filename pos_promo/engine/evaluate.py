@@ -123,13 +123,14 @@ def evaluate(
     compatible = _compatibility(offers)
     cands: list[Candidate] = []
     members = 0  # member benefits: counted in zero_cost, not in what is ahead
+    every_line = (1 << len(view.lines)) - 1
     for i, offer in enumerate(offers):
         if offer.family in ("member_price", "member_discount"):
             members |= 1 << i
         # what the others ahead of it on its lines can take off
         everyone = compatible[i] & ((1 << i) - 1)
         if everyone:
-            everyone &= _overlapping(offers, everyone, offer.lines)
+            everyone &= _overlapping(offers, everyone, offer.lines, every_line)
         ahead = everyone & ~members
         cands.append(
             Candidate(
@@ -196,19 +197,20 @@ def _select_among_winners(cands: list[Candidate], compatible: list[int], base: P
     the chosen set.
     """
     floor = max((c.standalone.amount for c in cands), default=0)
-    reach = [c.bound + _sum_bounds(cands, compatible[i]) for i, c in enumerate(cands)]
-    alive = 0
-    for i, total in enumerate(reach):
-        if total >= floor:
-            alive |= 1 << i
-    changed = alive != (1 << len(cands)) - 1
+    alive = everyone = (1 << len(cands)) - 1
+    changed = True
     while changed:  # what a left-out one could add to the others goes too
         changed = False
+        sums: dict[int, int] = {}  # many share their mask once they count themselves in
         for i in _positions(alive):
-            if cands[i].bound + _sum_bounds(cands, compatible[i] & alive) < floor:
+            key = (compatible[i] | 1 << i) & alive
+            total = sums.get(key)
+            if total is None:
+                total = sums[key] = _sum_bounds(cands, key)
+            if total < floor:
                 alive &= ~(1 << i)
                 changed = True
-    if alive == (1 << len(cands)) - 1:
+    if alive == everyone:
         return select(cands, compatible, base)
     keep = _positions(alive)
     renumber = {old: new for new, old in enumerate(keep)}
@@ -224,8 +226,11 @@ def _select_among_winners(cands: list[Candidate], compatible: list[int], base: P
     )
 
 
-def _overlapping(offers: list[Offer], mask: int, lines: int) -> int:
-    """The offers of ``mask`` that share a line with ``lines``."""
+def _overlapping(offers: list[Offer], mask: int, lines: int, every: int) -> int:
+    """The offers of ``mask`` that share a line with ``lines`` (``every``:
+    the mask of all the cart's lines; every offer reads at least one)."""
+    if lines < 0 or lines == every:
+        return mask
     found = 0
     for i in _positions(mask):
         if offers[i].lines & lines:
@@ -234,22 +239,31 @@ def _overlapping(offers: list[Offer], mask: int, lines: int) -> int:
 
 
 def _positions(mask: int) -> list[int]:
+    """The set bits of ``mask``, lowest first, read a byte at a time: with
+    thousands of candidates a mask is thousands of bits long, and clearing
+    its bits one by one would copy it once per bit."""
+    if mask < 1 << 64:
+        found = []
+        while mask:
+            low = mask & -mask
+            found.append(low.bit_length() - 1)
+            mask ^= low
+        return found
+    data = mask.to_bytes((mask.bit_length() + 7) // 8, "little")
     found = []
-    while mask:
-        low = mask & -mask
-        found.append(low.bit_length() - 1)
-        mask ^= low
+    for index, byte in enumerate(data):
+        if byte:
+            base = index * 8
+            found.extend(base + bit for bit in _BYTE_BITS[byte])
     return found
+
+
+_BYTE_BITS = tuple(tuple(bit for bit in range(8) if value >> bit & 1) for value in range(256))
 
 
 def _sum_bounds(cands: list[Candidate], mask: int) -> int:
     """The bounds of the candidates in ``mask`` added up."""
-    total = 0
-    while mask:
-        low = mask & -mask
-        total += cands[low.bit_length() - 1].bound
-        mask ^= low
-    return total
+    return sum(cands[i].bound for i in _positions(mask))
 
 
 def _explain_left_out(
