@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Mapping
+from bisect import bisect_left
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from operator import attrgetter
 
@@ -123,33 +124,23 @@ def evaluate(
     compatible = _compatibility(offers)
     cands: list[Candidate] = []
     members = 0  # member benefits: counted in zero_cost, not in what is ahead
-    every_line = (1 << len(view.lines)) - 1
+    ahead_of = _Ahead(len(view.lines))
     for i, offer in enumerate(offers):
         if offer.family in ("member_price", "member_discount"):
             members |= 1 << i
-        # what the others ahead of it on its lines can take off
-        everyone = compatible[i] & ((1 << i) - 1)
-        if everyone:
-            everyone &= _overlapping(offers, everyone, offer.lines, every_line)
-        ahead = everyone & ~members
-        cands.append(
-            Candidate(
-                offer.id,
-                offer.priority,
-                offer.family == "coupon",
-                offer.standalone,
-                offer.run,
-                # alone, it runs first and gives exactly that; after others, it
-                # may give more, by at most what those ahead of it can take off
-                offer.bound(_sum_bounds(cands, ahead))
-                if compatible[i]
-                else offer.standalone.amount,
-                offer.lines,
-                None
-                if offer.steady is None or not compatible[i]
-                else functools.partial(offer.steady, _sum_bounds(cands, everyone)),
-            )
-        )
+        if not compatible[i]:  # alone it runs first and gives exactly that
+            cands.append(_candidate(offer, offer.standalone.amount, None))
+            continue
+        # what the others ahead of it on its lines can take off: after them it
+        # may give more than alone, by at most that
+        everyone = compatible[i] & ahead_of.touching(offer.lines)
+        mine = everyone & members
+        taken = ahead_of.bounds(everyone & ~members)
+        steady = None
+        if offer.steady is not None:
+            steady = functools.partial(offer.steady, taken + _sum_bounds(cands, mine))
+        cands.append(_candidate(offer, offer.bound(taken), steady))
+        ahead_of.add(i, offer.lines, cands[-1].bound)
     chosen = _select_among_winners(cands, compatible, view.base)
     _explain_left_out(offers, compatible, chosen, view, not_applied)
     applied = tuple(
@@ -226,23 +217,73 @@ def _select_among_winners(cands: list[Candidate], compatible: list[int], base: P
     )
 
 
-def _overlapping(offers: list[Offer], mask: int, lines: int, every: int) -> int:
-    """The offers of ``mask`` that share a line with ``lines`` (``every``:
-    the mask of all the cart's lines; every offer reads at least one)."""
-    if lines < 0 or lines == every:
-        return mask
-    found = 0
-    for i in _positions(mask):
-        if offers[i].lines & lines:
-            found |= 1 << i
-    return found
+def _candidate(offer: Offer, bound: int, steady: Callable[[], int] | None) -> Candidate:
+    return Candidate(
+        offer.id,
+        offer.priority,
+        offer.family == "coupon",
+        offer.standalone,
+        offer.run,
+        bound,
+        offer.lines,
+        steady,
+    )
+
+
+class _Ahead:
+    """The candidates that combine with some other, as they are added in
+    execution order: which touch each line, and their bounds added up.
+
+    What may run ahead of a candidate on its lines is looked up line by line
+    (a few mask unions), not by walking every candidate before it, and the
+    sum of their bounds is the running total less the few left out, when
+    those are fewer: under sharing rules open to all, ahead of the k-th open
+    promotion are nearly all k - 1 before it.
+    """
+
+    def __init__(self, lines: int) -> None:
+        self.every_line = (1 << lines) - 1
+        self.on_line = [0] * lines
+        self.on_all = 0  # those on every line
+        self.seen = 0
+        self.total = 0
+        self.bound: dict[int, int] = {}
+
+    def touching(self, lines: int) -> int:
+        """Those added so far that share a line with ``lines``."""
+        if lines < 0 or lines == self.every_line:
+            return self.seen
+        if not lines:
+            return 0
+        found = self.on_all
+        for line in _positions(lines):
+            found |= self.on_line[line]
+        return found
+
+    def bounds(self, mask: int) -> int:
+        """The bounds of ``mask`` (added before) added up."""
+        rest = self.seen & ~mask
+        if rest.bit_count() < mask.bit_count():
+            return self.total - sum(self.bound[i] for i in _positions(rest))
+        return sum(self.bound[i] for i in _positions(mask))
+
+    def add(self, i: int, lines: int, bound: int) -> None:
+        bit = 1 << i
+        self.seen |= bit
+        self.total += bound
+        self.bound[i] = bound
+        if lines < 0 or lines == self.every_line:
+            self.on_all |= bit
+        else:
+            for line in _positions(lines):
+                self.on_line[line] |= bit
 
 
 def _positions(mask: int) -> list[int]:
     """The set bits of ``mask``, lowest first, read a byte at a time: with
     thousands of candidates a mask is thousands of bits long, and clearing
     its bits one by one would copy it once per bit."""
-    if mask < 1 << 64:
+    if mask.bit_count() <= 32:
         found = []
         while mask:
             low = mask & -mask
@@ -278,13 +319,22 @@ def _explain_left_out(
     prices those ahead of it left, or that the best set simply does better
     without it."""
     picked = dict(chosen.picked)
-    in_order = sorted(picked)
+    taken = 0
+    for j in picked:
+        taken |= 1 << j
+    # the prices after each applied benefit, in execution order
+    order = sorted(picked)
+    after: list[Prices] = []
+    prices = view.base
+    for j in order:
+        prices = apply(prices, picked[j].allocation)
+        after.append(prices)
     for i, offer in enumerate(offers):
         if i in picked:
             continue
-        rivals = [j for j in in_order if not compatible[i] >> j & 1]
+        rivals = taken & ~compatible[i]
         if rivals:
-            rival = rivals[0]
+            rival = (rivals & -rivals).bit_length() - 1  # the first in execution order
             winner = offers[rival]
             not_applied.append(
                 NotApplied(
@@ -297,7 +347,7 @@ def _explain_left_out(
                         "lost_to_name": winner.name,
                         "lost_to_kind": winner.kind,
                         "won_on": won_on(
-                            winner, picked[rival].amount, offer, alone=len(rivals) == 1
+                            winner, picked[rival].amount, offer, alone=rivals.bit_count() == 1
                         ),
                         "saves": offer.standalone.amount,
                         "winner_saves": picked[rival].amount,
@@ -305,13 +355,11 @@ def _explain_left_out(
                 )
             )
             continue
-        before = view.base  # the prices the benefits ahead of it in execution order left
-        for j, out in chosen.picked:
-            if j < i:
-                before = apply(before, out.allocation)
-        after = offer.run(before)
-        if isinstance(after, Miss):
-            explained = explain_miss(offer.id, offer.kind, after, offer.name)
+        # the prices the benefits ahead of it in execution order left
+        ahead = bisect_left(order, i)
+        outcome = offer.run(after[ahead - 1] if ahead else view.base)
+        if isinstance(outcome, Miss):
+            explained = explain_miss(offer.id, offer.kind, outcome, offer.name)
             params = {**explained.params, "after": "discounts_before"}
             not_applied.append(msgspec.structs.replace(explained, params=params))
         else:
