@@ -189,6 +189,7 @@ def _select_among_winners(cands: list[Candidate], compatible: list[int], base: P
     """
     floor = max((c.standalone.amount for c in cands), default=0)
     alive = everyone = (1 << len(cands)) - 1
+    alive_total = sum(c.bound for c in cands)
     changed = True
     while changed:  # what a left-out one could add to the others goes too
         changed = False
@@ -197,19 +198,33 @@ def _select_among_winners(cands: list[Candidate], compatible: list[int], base: P
             key = (compatible[i] | 1 << i) & alive
             total = sums.get(key)
             if total is None:
-                total = sums[key] = _sum_bounds(cands, key)
+                rest = alive & ~key  # under open sharing, the few it does not combine with
+                if rest.bit_count() < key.bit_count():
+                    total = alive_total - _sum_bounds(cands, rest)
+                else:
+                    total = _sum_bounds(cands, key)
+                sums[key] = total
             if total < floor:
                 alive &= ~(1 << i)
+                alive_total -= cands[i].bound
                 changed = True
     if alive == everyone:
         return select(cands, compatible, base)
     keep = _positions(alive)
     renumber = {old: new for new, old in enumerate(keep)}
+    kept_all = (1 << len(keep)) - 1
     sub_compatible = []
-    for i in keep:
+    for k, i in enumerate(keep):
+        mine = compatible[i] & alive
+        rest = alive & ~mine & ~(1 << i)
         mask = 0
-        for j in _positions(compatible[i] & alive):
-            mask |= 1 << renumber[j]
+        if rest.bit_count() < mine.bit_count():  # renumber the few it does not combine with
+            for j in _positions(rest):
+                mask |= 1 << renumber[j]
+            mask = kept_all & ~mask & ~(1 << k)
+        else:
+            for j in _positions(mine):
+                mask |= 1 << renumber[j]
         sub_compatible.append(mask)
     chosen = select([cands[i] for i in keep], sub_compatible, base)
     return Selection(
