@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Mapping
+from bisect import bisect_left
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from operator import attrgetter
 
@@ -123,33 +124,24 @@ def evaluate(
     compatible = _compatibility(offers)
     cands: list[Candidate] = []
     members = 0  # member benefits: counted in zero_cost, not in what is ahead
+    ahead_of = _Ahead(len(view.lines))
     for i, offer in enumerate(offers):
         if offer.family in ("member_price", "member_discount"):
             members |= 1 << i
-        # what the others ahead of it on its lines can take off
-        everyone = compatible[i] & ((1 << i) - 1)
-        if everyone:
-            everyone &= _overlapping(offers, everyone, offer.lines)
-        ahead = everyone & ~members
-        cands.append(
-            Candidate(
-                offer.id,
-                offer.priority,
-                offer.family == "coupon",
-                offer.standalone,
-                offer.run,
-                # alone, it runs first and gives exactly that; after others, it
-                # may give more, by at most what those ahead of it can take off
-                offer.bound(_sum_bounds(cands, ahead))
-                if compatible[i]
-                else offer.standalone.amount,
-                offer.lines,
-                None
-                if offer.steady is None or not compatible[i]
-                else functools.partial(offer.steady, _sum_bounds(cands, everyone)),
-            )
-        )
-    chosen = select(cands, compatible, view.base)
+        if not compatible[i]:  # alone it runs first and gives exactly that
+            cands.append(_candidate(offer, offer.standalone.amount, None))
+            continue
+        # what the others ahead of it on its lines can take off: after them it
+        # may give more than alone, by at most that
+        everyone = compatible[i] & ahead_of.touching(offer.lines)
+        mine = everyone & members
+        taken = ahead_of.bounds(everyone & ~members)
+        steady = None
+        if offer.steady is not None:
+            steady = functools.partial(offer.steady, taken + _sum_bounds(cands, mine))
+        cands.append(_candidate(offer, offer.bound(taken), steady))
+        ahead_of.add(i, offer.lines, cands[-1].bound)
+    chosen = _select_among_winners(cands, compatible, view.base)
     _explain_left_out(offers, compatible, chosen, view, not_applied)
     applied = tuple(
         Applied(
@@ -182,32 +174,152 @@ def evaluate(
     )
 
 
-def _overlapping(offers: list[Offer], mask: int, lines: int) -> int:
-    """The offers of ``mask`` that share a line with ``lines``."""
-    found = 0
-    for i in _positions(mask):
-        if offers[i].lines & lines:
-            found |= 1 << i
-    return found
+def _select_among_winners(cands: list[Candidate], compatible: list[int], base: Prices) -> Selection:
+    """:func:`select` over the candidates that can be in the best set.
+
+    Any set holding a candidate is made of it and some it combines with, so
+    it saves at most their bounds added up; and a set of one is always a
+    valid set. A candidate whose bound, with the bounds of all it may be
+    combined with, stays below the best stand-alone amount is in no best
+    set, and is left out of the search (again, until none is: leaving one
+    out lowers the others' sums). Under the default scheme that leaves few
+    of the many promotions that exclude each other. The result is the one
+    the whole search gives; the left-out ones are explained as before, from
+    the chosen set.
+    """
+    floor = max((c.standalone.amount for c in cands), default=0)
+    alive = everyone = (1 << len(cands)) - 1
+    alive_total = sum(c.bound for c in cands)
+    changed = True
+    while changed:  # what a left-out one could add to the others goes too
+        changed = False
+        sums: dict[int, int] = {}  # many share their mask once they count themselves in
+        for i in _positions(alive):
+            key = (compatible[i] | 1 << i) & alive
+            total = sums.get(key)
+            if total is None:
+                rest = alive & ~key  # under open sharing, the few it does not combine with
+                if rest.bit_count() < key.bit_count():
+                    total = alive_total - _sum_bounds(cands, rest)
+                else:
+                    total = _sum_bounds(cands, key)
+                sums[key] = total
+            if total < floor:
+                alive &= ~(1 << i)
+                alive_total -= cands[i].bound
+                changed = True
+    if alive == everyone:
+        return select(cands, compatible, base)
+    keep = _positions(alive)
+    renumber = {old: new for new, old in enumerate(keep)}
+    kept_all = (1 << len(keep)) - 1
+    sub_compatible = []
+    for k, i in enumerate(keep):
+        mine = compatible[i] & alive
+        rest = alive & ~mine & ~(1 << i)
+        mask = 0
+        if rest.bit_count() < mine.bit_count():  # renumber the few it does not combine with
+            for j in _positions(rest):
+                mask |= 1 << renumber[j]
+            mask = kept_all & ~mask & ~(1 << k)
+        else:
+            for j in _positions(mine):
+                mask |= 1 << renumber[j]
+        sub_compatible.append(mask)
+    chosen = select([cands[i] for i in keep], sub_compatible, base)
+    return Selection(
+        tuple((keep[k], out) for k, out in chosen.picked), chosen.prices, chosen.exact, chosen.runs
+    )
+
+
+def _candidate(offer: Offer, bound: int, steady: Callable[[], int] | None) -> Candidate:
+    return Candidate(
+        offer.id,
+        offer.priority,
+        offer.family == "coupon",
+        offer.standalone,
+        offer.run,
+        bound,
+        offer.lines,
+        steady,
+    )
+
+
+class _Ahead:
+    """The candidates that combine with some other, as they are added in
+    execution order: which touch each line, and their bounds added up.
+
+    What may run ahead of a candidate on its lines is looked up line by line
+    (a few mask unions), not by walking every candidate before it, and the
+    sum of their bounds is the running total less the few left out, when
+    those are fewer: under sharing rules open to all, ahead of the k-th open
+    promotion are nearly all k - 1 before it.
+    """
+
+    def __init__(self, lines: int) -> None:
+        self.every_line = (1 << lines) - 1
+        self.on_line = [0] * lines
+        self.on_all = 0  # those on every line
+        self.seen = 0
+        self.total = 0
+        self.bound: dict[int, int] = {}
+
+    def touching(self, lines: int) -> int:
+        """Those added so far that share a line with ``lines``."""
+        if lines < 0 or lines == self.every_line:
+            return self.seen
+        if not lines:
+            return 0
+        found = self.on_all
+        for line in _positions(lines):
+            found |= self.on_line[line]
+        return found
+
+    def bounds(self, mask: int) -> int:
+        """The bounds of ``mask`` (added before) added up."""
+        rest = self.seen & ~mask
+        if rest.bit_count() < mask.bit_count():
+            return self.total - sum(self.bound[i] for i in _positions(rest))
+        return sum(self.bound[i] for i in _positions(mask))
+
+    def add(self, i: int, lines: int, bound: int) -> None:
+        bit = 1 << i
+        self.seen |= bit
+        self.total += bound
+        self.bound[i] = bound
+        if lines < 0 or lines == self.every_line:
+            self.on_all |= bit
+        else:
+            for line in _positions(lines):
+                self.on_line[line] |= bit
 
 
 def _positions(mask: int) -> list[int]:
+    """The set bits of ``mask``, lowest first, read a byte at a time: with
+    thousands of candidates a mask is thousands of bits long, and clearing
+    its bits one by one would copy it once per bit."""
+    if mask.bit_count() <= 32:
+        found = []
+        while mask:
+            low = mask & -mask
+            found.append(low.bit_length() - 1)
+            mask ^= low
+        return found
+    data = mask.to_bytes((mask.bit_length() + 7) // 8, "little")
     found = []
-    while mask:
-        low = mask & -mask
-        found.append(low.bit_length() - 1)
-        mask ^= low
+    for index, byte in enumerate(data):
+        if byte:
+            base = index * 8
+            found.extend(base + bit for bit in _BYTE_BITS[byte])
     return found
+
+
+_BYTE_BITS = tuple(tuple(bit for bit in range(8) if value >> bit & 1) for value in range(256))
 
 
 def _sum_bounds(cands: list[Candidate], mask: int) -> int:
     """The bounds of the candidates in ``mask`` added up."""
-    total = 0
-    while mask:
-        low = mask & -mask
-        total += cands[low.bit_length() - 1].bound
-        mask ^= low
-    return total
+    return sum(cands[i].bound for i in _positions(mask))
 
 
 def _explain_left_out(
@@ -222,13 +334,22 @@ def _explain_left_out(
     prices those ahead of it left, or that the best set simply does better
     without it."""
     picked = dict(chosen.picked)
-    in_order = sorted(picked)
+    taken = 0
+    for j in picked:
+        taken |= 1 << j
+    # the prices after each applied benefit, in execution order
+    order = sorted(picked)
+    after: list[Prices] = []
+    prices = view.base
+    for j in order:
+        prices = apply(prices, picked[j].allocation)
+        after.append(prices)
     for i, offer in enumerate(offers):
         if i in picked:
             continue
-        rivals = [j for j in in_order if not compatible[i] >> j & 1]
+        rivals = taken & ~compatible[i]
         if rivals:
-            rival = rivals[0]
+            rival = (rivals & -rivals).bit_length() - 1  # the first in execution order
             winner = offers[rival]
             not_applied.append(
                 NotApplied(
@@ -241,7 +362,7 @@ def _explain_left_out(
                         "lost_to_name": winner.name,
                         "lost_to_kind": winner.kind,
                         "won_on": won_on(
-                            winner, picked[rival].amount, offer, alone=len(rivals) == 1
+                            winner, picked[rival].amount, offer, alone=rivals.bit_count() == 1
                         ),
                         "saves": offer.standalone.amount,
                         "winner_saves": picked[rival].amount,
@@ -249,13 +370,11 @@ def _explain_left_out(
                 )
             )
             continue
-        before = view.base  # the prices the benefits ahead of it in execution order left
-        for j, out in chosen.picked:
-            if j < i:
-                before = apply(before, out.allocation)
-        after = offer.run(before)
-        if isinstance(after, Miss):
-            explained = explain_miss(offer.id, offer.kind, after, offer.name)
+        # the prices the benefits ahead of it in execution order left
+        ahead = bisect_left(order, i)
+        outcome = offer.run(after[ahead - 1] if ahead else view.base)
+        if isinstance(outcome, Miss):
+            explained = explain_miss(offer.id, offer.kind, outcome, offer.name)
             params = {**explained.params, "after": "discounts_before"}
             not_applied.append(msgspec.structs.replace(explained, params=params))
         else:
@@ -297,12 +416,7 @@ def _compatibility(offers: list[Offer]) -> list[int]:
         return allows(a.rules, b.family, b.sharing_key) and allows(b.rules, a.family, a.sharing_key)
 
     promos = [i for i, offer in enumerate(offers) if offer.family == "promotion"]
-    open_promos = [i for i in promos if offers[i].rules.promotions.mode != "none"]
-    for x, i in enumerate(open_promos):
-        for j in open_promos[x + 1 :]:
-            if both(i, j):
-                masks[i] |= 1 << j
-                masks[j] |= 1 << i
+    _open_promotions(offers, promos, masks)
     others = [i for i, offer in enumerate(offers) if offer.family != "promotion"]
     for x, i in enumerate(others):
         for j in others[x + 1 :]:
@@ -314,6 +428,41 @@ def _compatibility(offers: list[Offer]) -> list[int]:
                 masks[i] |= 1 << j
                 masks[j] |= 1 << i
     return masks
+
+
+def _open_promotions(offers: list[Offer], promos: list[int], masks: list[int]) -> None:
+    """Mark which open promotions (rule for promotions ``all`` or
+    ``all_except``) combine with each other, in ``masks``.
+
+    Without comparing every pair: an open promotion combines with every
+    other open one except those its list names and those whose list names
+    it, so the work follows the lists, not the square of the promotions.
+    """
+    place: dict[str, int] = {}
+    every = 0
+    for i in promos:
+        if offers[i].rules.promotions.mode != "none":
+            place[offers[i].id] = i
+            every |= 1 << i
+    if not every & (every - 1):
+        return  # fewer than two
+    named_by = dict.fromkeys(place.values(), 0)  # i -> the open ones whose list names i
+    for i in place.values():
+        rule = offers[i].rules.promotions
+        if rule.mode == "all_except":
+            for other in rule.except_ids:
+                j = place.get(other)
+                if j is not None:
+                    named_by[j] |= 1 << i
+    for i in place.values():
+        rule = offers[i].rules.promotions
+        mask = every & ~(1 << i) & ~named_by[i]
+        if rule.mode == "all_except":
+            for other in rule.except_ids:
+                j = place.get(other)
+                if j is not None:
+                    mask &= ~(1 << j)
+        masks[i] |= mask
 
 
 def _line_results(

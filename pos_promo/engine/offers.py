@@ -105,6 +105,13 @@ def _fixed(amount: int, _before: int) -> int:
     return amount
 
 
+def _unless_before(amount: int, before: int) -> int:
+    """Member discount's steady amount: what it gives alone when nothing
+    before it touches its lines, else not known (member price changes the
+    lines it applies to)."""
+    return amount if before <= 0 else 0
+
+
 def _members(ctx: Context, view: CartView, out: list[Offer]) -> None:
     member = ctx.cart.member
     if member is None:
@@ -146,6 +153,8 @@ def _members(ctx: Context, view: CartView, out: list[Offer]) -> None:
                     functools.partial(member_discount, view, rate_bp=rate),
                     functools.partial(_fixed, alone.amount),
                     (FAMILY_RANK["member_discount"], 0, 0, "", ""),
+                    # only member price can run before it and change it
+                    steady=functools.partial(_unless_before, alone.amount),
                 )
             )
 

@@ -9,7 +9,9 @@ children by price (largest remainder, main first).
 from __future__ import annotations
 
 import functools
+import heapq
 import itertools
+from bisect import bisect_right
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -157,29 +159,7 @@ def _run_base(campaign: Compiled, view: CartView, mains: list[int]) -> Outcome |
     bits = campaign.child_bits
     if bits < 0:
         bits = child_bits(campaign.sides, campaign.modifiers)
-    memo = view.memo
-    stats: dict[int, _Line] | None = memo.get("lines")
-    if stats is None:
-        stats = memo["lines"] = {}
-    every = len(mains) == len(view.mains)  # store-wide: the same totals for many campaigns
-    totals: tuple[int, int, int, int] | None = memo.get(("totals", bits)) if every else None
-    if totals is not None:
-        counted, room, items, item_room = totals
-    else:
-        relevant = view.relevant
-        counted = room = items = item_room = 0
-        for main in mains:
-            key = main * 16 + (bits & relevant[main])
-            stat = stats.get(key)
-            if stat is None:
-                stat = stats[key] = _line(view, main, campaign.sides, campaign.modifiers)
-            counted += stat[0]
-            room += stat[1]
-            if stat[2]:
-                items += stat[2]
-                item_room += stat[1]
-        if every:
-            memo["totals", bits] = counted, room, items, item_room
+    counted, room, items, item_room = _kept_totals(campaign, view, mains, bits)
     ordered: list[_Unit] | None = None
 
     def free_worth(first: int) -> int:
@@ -211,6 +191,37 @@ def _fill_ordered(
     only_items: bool,
 ) -> dict[UnitRef, int]:
     return _fill(amount, _ordered(campaign, view, mains, bits, only_items), view.base)
+
+
+def _kept_totals(
+    campaign: Compiled, view: CartView, mains: list[int], bits: int
+) -> tuple[int, int, int, int]:
+    """The totals of :func:`_pick_tier` on the cart's own prices, added up
+    from per-line totals kept in the view's memo (needs unique line ids)."""
+    memo = view.memo
+    stats: dict[int, _Line] | None = memo.get("lines")
+    if stats is None:
+        stats = memo["lines"] = {}
+    every = len(mains) == len(view.mains)  # store-wide: the same totals for many campaigns
+    totals: tuple[int, int, int, int] | None = memo.get(("totals", bits)) if every else None
+    if totals is not None:
+        return totals
+    relevant = view.relevant
+    counted = room = items = item_room = 0
+    for main in mains:
+        key = main * 16 + (bits & relevant[main])
+        stat = stats.get(key)
+        if stat is None:
+            stat = stats[key] = _line(view, main, campaign.sides, campaign.modifiers)
+        counted += stat[0]
+        room += stat[1]
+        if stat[2]:
+            items += stat[2]
+            item_room += stat[1]
+    totals = counted, room, items, item_room
+    if every:
+        memo["totals", bits] = totals
+    return totals
 
 
 def _line(view: CartView, main: int, sides: ChildRule, modifiers: ChildRule) -> _Line:
@@ -278,31 +289,18 @@ def _fill(amount: int, units: list[_Unit], prices: Prices) -> dict[UnitRef, int]
 
 def run(campaign: Compiled, view: CartView, prices: Prices, *, mains: list[int]) -> Outcome | Miss:
     """The promotion on ``prices`` for its eligible ``mains`` (best tier, capped)."""
-    if prices is view.base and view.unique_ids:
-        return _run_base(campaign, view, mains)
-    # sums first, straight from the layout: most runs in the stacking search
-    # only compete on the amount, so the units are built only when filled
-    layout = _layout(campaign, view, mains)
-    reached_money = room = items = item_room = 0
-    for ref, counted, shared in layout:
-        net = prices[ref[0]][ref[1]]
-        if len(shared) == 1 and not counted:
-            counts = worth = net
-        else:
-            counts = net + sum(prices[c][j] for c, j in counted)
-            worth = sum(prices[c][j] for c, j in shared)
-        reached_money += counts
-        room += worth
-        if net > 0:
-            items += 1
-            item_room += worth
+    if view.unique_ids:
+        if prices is view.base:
+            return _run_base(campaign, view, mains)
+        sums = _sums_by_line(campaign, view, prices, mains)
+    else:
+        sums = _sums_by_unit(_layout(campaign, view, mains), prices)
+    # most runs in the stacking search only compete on the amount, so the
+    # units are put in order only when "get Y free" asks and when filled
     picked = _pick_tier(
         campaign,
-        reached_money,
-        room,
-        items,
-        item_room,
-        functools.partial(_first_priced_worth, layout, prices),
+        *sums,
+        functools.partial(_first_priced_worth, campaign, view, mains, prices),
     )
     if isinstance(picked, Miss):
         return picked
@@ -317,10 +315,78 @@ def run(campaign: Compiled, view: CartView, prices: Prices, *, mains: list[int])
     )
 
 
-def _first_priced_worth(layout: _Layout, prices: Prices, first: int) -> int:
+def _sums_by_unit(layout: _Layout, prices: Prices) -> tuple[int, int, int, int]:
+    """Threshold and room totals on ``prices`` (see :func:`_pick_tier`), unit by unit."""
+    reached_money = room = items = item_room = 0
+    for ref, counted, shared in layout:
+        net = prices[ref[0]][ref[1]]
+        if len(shared) == 1 and not counted:
+            counts = worth = net
+        else:
+            counts = net + sum(prices[c][j] for c, j in counted)
+            worth = sum(prices[c][j] for c, j in shared)
+        reached_money += counts
+        room += worth
+        if net > 0:
+            items += 1
+            item_room += worth
+    return reached_money, room, items, item_room
+
+
+def _sums_by_line(
+    campaign: Compiled, view: CartView, prices: Prices, mains: list[int]
+) -> tuple[int, int, int, int]:
+    """:func:`_sums_by_unit`, but a main line whose prices and children's
+    prices are still the cart's own adds the totals the stand-alone run
+    kept for it; only the lines earlier benefits changed are walked unit by
+    unit. (Prices share the rows of lines no benefit touched, so "still the
+    cart's own" is an identity check.) Needs unique line ids, as the kept
+    totals do."""
+    bits = campaign.child_bits
+    if bits < 0:
+        bits = child_bits(campaign.sides, campaign.modifiers)
+    memo = view.memo
+    stats: dict[int, _Line] | None = memo.get("lines")
+    if stats is None:
+        stats = memo["lines"] = {}
+    base, children, relevant = view.base, view.children, view.relevant
+    sides, modifiers = campaign.sides, campaign.modifiers
+    reached_money = room = items = item_room = 0
+    for main in mains:
+        row = prices[main]
+        clean = row is base[main]
+        if clean and relevant[main]:
+            for child in children[main]:
+                if prices[child] is not base[child]:
+                    clean = False
+                    break
+        if clean:
+            key = main * 16 + (bits & relevant[main])
+            stat = stats.get(key)
+            if stat is None:
+                stat = stats[key] = _line(view, main, sides, modifiers)
+            reached_money += stat[0]
+            room += stat[1]
+            if stat[2]:
+                items += stat[2]
+                item_room += stat[1]
+            continue
+        for k, net in enumerate(row):
+            unit = _unit((main, k), prices, view.carried(main, k), sides, modifiers)
+            reached_money += unit.counted
+            room += unit.discountable
+            if net > 0:
+                items += 1
+                item_room += unit.discountable
+    return reached_money, room, items, item_room
+
+
+def _first_priced_worth(
+    campaign: Compiled, view: CartView, mains: list[int], prices: Prices, first: int
+) -> int:
     """What the first ``first`` units whose main is above zero can take."""
     worth = found = 0
-    for ref, _counted, shared in layout:
+    for ref, _counted, shared in _layout(campaign, view, mains):
         if found == first:
             break
         if prices[ref[0]][ref[1]] > 0:
@@ -447,33 +513,79 @@ def upper_bound(
     rule = campaign.rule
     if not isinstance(rule, ItemsFree) and _rising(rule):
         return alone
-    units = _units(campaign, view, view.base, mains)
-    base = view.base
-    items = [u for u in units if base[u.ref[0]][u.ref[1]] > 0]
     best = 0
     if isinstance(rule, SpendSave):
-        reached = sum(u.counted for u in units)
-        room = sum(u.discountable for u in units)
+        reached, room, _, _ = _base_totals(campaign, view, mains)
         for step in rule.tiers:
             if reached >= step.spend:
                 best = max(best, min(step.save, room))
     elif isinstance(rule, ItemsSave):
-        room = sum(u.discountable for u in items)
+        _, _, count, room = _base_totals(campaign, view, mains)
         for items_step in rule.tiers:
-            if len(items) >= items_step.items:
+            if count >= items_step.items:
                 best = max(best, min(items_step.save, room))
     else:
-        zeroed = zeroable([zero_cost(view, u.ref[0]) for u in items], before)
+        ready = _free_ready(campaign, view, mains)
+        zeroed = bisect_right(ready.spent, before)  # the cheapest costs it can pay for
+        count = len(ready.spent)
         for free_step in rule.tiers:
-            if len(items) >= free_step.buy + free_step.free:
+            if count >= free_step.buy + free_step.free:
                 # the free units are the first ``free`` units still priced, in
                 # application order: among the first zeroed + free of them
-                reach = sorted(
-                    (u.discountable for u in items[: zeroed + free_step.free]), reverse=True
-                )
-                best = max(best, sum(reach[: free_step.free]))
+                tops = ready.tops[free_step.free]
+                best = max(best, tops[min(zeroed + free_step.free, count)])
     cap = campaign.max_discount
     return best if cap is None else min(best, cap)
+
+
+class _FreeReady(NamedTuple):
+    """What "buy X get Y free" bounds read, worked out once per cart.
+
+    ``spent[z - 1]``: the least that zeroes ``z`` of its priced units (the
+    ``z`` cheapest zero costs added up); ``tops[free][k]``: the ``free``
+    largest discountable worths among its first ``k`` priced units in
+    application order, added up.
+    """
+
+    spent: list[int]
+    tops: dict[int, list[int]]
+
+
+def _zero_spent(campaign: Compiled, view: CartView, mains: list[int]) -> list[int]:
+    """``spent[z - 1]``: the least other benefits must take off to zero ``z``
+    of the promotion's priced units (the ``z`` cheapest zero costs added
+    up), so that how many ``before`` can zero is one bisection."""
+    key = ("zero spent", campaign.id)
+    spent: list[int] | None = view.memo.get(key)
+    if spent is None:
+        costs = sorted(zero_cost(view, u.ref[0]) for u in _priced_units(campaign, view, mains))
+        spent = view.memo[key] = list(itertools.accumulate(costs))
+    return spent
+
+
+def _free_ready(campaign: Compiled, view: CartView, mains: list[int]) -> _FreeReady:
+    key = ("free bound", campaign.id)
+    ready: _FreeReady | None = view.memo.get(key)
+    if ready is not None:
+        return ready
+    items = _priced_units(campaign, view, mains)
+    spent = _zero_spent(campaign, view, mains)
+    tops: dict[int, list[int]] = {}
+    assert isinstance(campaign.rule, ItemsFree)
+    for free in {step.free for step in campaign.rule.tiers}:
+        kept: list[int] = []  # a min-heap of the ``free`` largest so far
+        total = 0
+        row = [0]
+        for unit in items:
+            if len(kept) < free:
+                heapq.heappush(kept, unit.discountable)
+                total += unit.discountable
+            elif unit.discountable > kept[0]:
+                total += unit.discountable - heapq.heapreplace(kept, unit.discountable)
+            row.append(total)
+        tops[free] = row
+    ready = view.memo[key] = _FreeReady(spent, tops)
+    return ready
 
 
 def steady_amount(
@@ -482,33 +594,80 @@ def steady_amount(
     """``alone`` if the promotion gives exactly that after any benefits that
     take off at most ``before`` on its lines, else 0 (not known).
 
-    Its tier stays met when the threshold is still reached with ``before``
-    less counted (fewer items: as many as ``before`` can zero), and its
-    amount stays when the room left after ``before`` still holds it. The
+    The lowest tier it meets stays met when the threshold is still reached
+    with ``before`` less counted (fewer items: as many as ``before`` can
+    zero); the amount stays when every tier from that one up to the one met
+    now is worth ``alone`` once capped (tiers saving the same, or a cap
+    below them all) and the room left after ``before`` still holds it. The
     stacking search takes such a promotion without weighing sets that leave
     it out, when nothing after it can be changed by it.
     """
     if before <= 0:
         return alone
     rule = campaign.rule
-    if isinstance(rule, ItemsFree) or not _rising(rule):
+    if isinstance(rule, ItemsFree):
         return 0
-    units = _units(campaign, view, view.base, mains)
-    base = view.base
     cap = campaign.max_discount
+    thresholds: list[int]
     if isinstance(rule, SpendSave):
-        reached = sum(u.counted for u in units) - before
-        room = sum(u.discountable for u in units) - before
-        met = [step.save for step in rule.tiers if step.spend <= reached]
+        reached, room, _, _ = _base_totals(campaign, view, mains)
+        lowest = reached - before
+        thresholds = [step.spend for step in rule.tiers]
     else:
-        items = [u for u in units if base[u.ref[0]][u.ref[1]] > 0]
-        left = len(items) - zeroable([zero_cost(view, u.ref[0]) for u in items], before)
-        room = sum(u.discountable for u in items) - before
-        met = [step.save for step in rule.tiers if step.items <= left]
-    if not met:
+        _, _, reached, room = _base_totals(campaign, view, mains)
+        lowest = reached - bisect_right(_zero_spent(campaign, view, mains), before)
+        thresholds = [step.items for step in rule.tiers]
+    if room - before < alone:
+        return 0  # the others may leave it less room than it gives
+    # the tier it meets after them is one of those met at ``lowest`` .. ``reached``
+    # (the highest of them; at least the lowest tier must stay met)
+    saves = [step.save for step in rule.tiers]
+    possible = [
+        save if cap is None else min(save, cap)
+        for threshold, save in zip(thresholds, saves, strict=True)
+        if threshold <= reached
+    ]
+    floor_tier = sum(1 for threshold in thresholds if threshold <= lowest)
+    if floor_tier == 0:
         return 0
-    amount = met[-1] if cap is None else min(met[-1], cap)
-    return alone if amount == alone and amount <= room else 0
+    # each of them must be worth ``alone`` once capped (the room, at least
+    # ``alone`` as checked, then leaves it whole), rising tiers or not
+    if any(value != alone for value in possible[floor_tier - 1 :]):
+        return 0
+    return alone
+
+
+def _base_totals(campaign: Compiled, view: CartView, mains: list[int]) -> tuple[int, int, int, int]:
+    """The threshold and room totals on the cart's own prices (see
+    :func:`_pick_tier`), from the lines the stand-alone run kept; kept per
+    promotion, so bounds asked again and again cost a look-up."""
+    key = ("base totals", campaign.id)
+    totals: tuple[int, int, int, int] | None = view.memo.get(key)
+    if totals is not None:
+        return totals
+    if not view.unique_ids:
+        totals = _sums_by_unit(_layout(campaign, view, mains), view.base)
+    else:
+        bits = campaign.child_bits
+        if bits < 0:
+            bits = child_bits(campaign.sides, campaign.modifiers)
+        totals = _kept_totals(campaign, view, mains, bits)
+    view.memo[key] = totals
+    return totals
+
+
+def _priced_units(campaign: Compiled, view: CartView, mains: list[int]) -> list[_Unit]:
+    """The units of ``mains`` whose main is above zero on the cart's own
+    prices, in application order: the lines' kept units, put in order once
+    for all store-wide promotions alike."""
+    base = view.base
+    if not view.unique_ids:
+        return [u for u in _units(campaign, view, base, mains) if base[u.ref[0]][u.ref[1]] > 0]
+    bits = campaign.child_bits
+    if bits < 0:
+        bits = child_bits(campaign.sides, campaign.modifiers)
+    _kept_totals(campaign, view, mains, bits)  # every line's units kept
+    return _ordered(campaign, view, mains, bits, True)
 
 
 def zero_cost(view: CartView, line: int) -> int:

@@ -1,0 +1,189 @@
+"""What a promotion surely gives, and the most it can give, after other
+benefits took off at most a given amount (hypothesis): the stacking search
+skips weighing sets on the strength of these two numbers, so both must hold
+for every way the others could have taken that amount off. And a run on
+such prices adds up the same totals from the lines nobody touched as from
+every unit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pos_promo.codec import campaign_from_obj, cart_from_obj
+from pos_promo.engine import spend_and_save
+from pos_promo.engine.compiled import compile_campaign
+from pos_promo.engine.outcome import Outcome
+from pos_promo.engine.spend_and_save import eligible_mains, run, steady_amount, upper_bound
+from pos_promo.engine.units import apply, view_cart
+from pos_promo.model.campaign import ItemsFree, SpendAndSave
+from tests.test_properties import SETTINGS, STORE, campaign_dicts, cart_dicts
+
+
+@st.composite
+def discounted(draw: st.DrawFn) -> tuple[Any, ...]:
+    """A promotion that gives something on a cart, an amount ``before``, and
+    other benefits' discounts on the cart's units adding up to at most it."""
+    doc = draw(campaign_dicts("p0", ("p0",)))
+    if draw(st.booleans()):  # flat or capped tiers: the shapes steady_amount now covers
+        doc["max_discount"] = draw(st.sampled_from([100, 300, 500]))
+    campaign = campaign_from_obj(doc)
+    assert isinstance(campaign, SpendAndSave)
+    cart = cart_from_obj(draw(cart_dicts()))
+    view = view_cart(cart)
+    c = compile_campaign(campaign, STORE)
+    mains = eligible_mains(c, view)
+    alone = run(c, view, view.base, mains=mains) if mains else None
+    before = draw(st.integers(0, 6000))
+    units = [(li, k) for li, line in enumerate(view.base) for k in range(len(line))]
+    allocation: dict[tuple[int, int], int] = {}
+    left = before
+    # the whole amount, unit by unit in a drawn order: cheapest first zeroes
+    # the most units, any order moves the most money off the thresholds
+    if draw(st.booleans()):
+        units.sort(key=lambda ref: view.base[ref[0]][ref[1]])
+    else:
+        units = draw(st.permutations(units))
+    for ref in units:
+        take = min(view.base[ref[0]][ref[1]], left)
+        if take:
+            allocation[ref] = take
+            left -= take
+    return c, view, mains, alone, before, allocation
+
+
+@SETTINGS
+@given(discounted())
+def test_steady_amount_and_upper_bound_hold_after_any_such_discounts(case: Any) -> None:
+    c, view, mains, alone, before, allocation = case
+    if not isinstance(alone, Outcome):
+        return
+    after = run(c, view, apply(view.base, allocation), mains=mains)
+    got = after.amount if isinstance(after, Outcome) else 0
+    assert got <= upper_bound(c, view, mains, alone.amount, before)
+    if steady_amount(c, view, mains, alone.amount, before) == alone.amount:
+        assert got == alone.amount
+
+
+@SETTINGS
+@given(discounted())
+def test_totals_from_kept_lines_are_the_unit_by_unit_ones(case: Any) -> None:
+    """A run after others adds the stand-alone run's totals for the lines
+    nobody touched: the same totals as walking every unit."""
+    c, view, mains, _alone, _before, allocation = case
+    if not mains:
+        return
+    prices = apply(view.base, allocation)
+    layout = spend_and_save._layout(c, view, mains)
+    expected = spend_and_save._sums_by_unit(layout, prices)
+    assert spend_and_save._sums_by_line(c, view, prices, mains) == expected
+    base = view.base
+    units = spend_and_save._units(c, view, base, mains)
+    priced = [u for u in units if base[u.ref[0]][u.ref[1]] > 0]
+    assert spend_and_save._priced_units(c, view, mains) == priced
+
+
+def free_bound_unit_by_unit(c: Any, view: Any, mains: list[int], before: int) -> int:
+    """The "get Y free" bound worked out from scratch: as many of the cheapest
+    units zeroed as ``before`` pays for, the free ones the dearest among the
+    first zeroed + free priced units."""
+    base = view.base
+    items = [u for u in spend_and_save._units(c, view, base, mains) if base[u.ref[0]][u.ref[1]] > 0]
+    zeroed = spend_and_save.zeroable(
+        [spend_and_save.zero_cost(view, u.ref[0]) for u in items], before
+    )
+    best = 0
+    for step in c.rule.tiers:
+        if len(items) >= step.buy + step.free:
+            reach = sorted((u.discountable for u in items[: zeroed + step.free]), reverse=True)
+            best = max(best, sum(reach[: step.free]))
+    return best if c.max_discount is None else min(best, c.max_discount)
+
+
+@SETTINGS
+@given(discounted())
+def test_free_bound_from_kept_sums_is_the_one_from_scratch(case: Any) -> None:
+    c, view, mains, alone, before, _allocation = case
+    if not isinstance(alone, Outcome) or not isinstance(c.rule, ItemsFree):
+        return
+    assert upper_bound(c, view, mains, alone.amount, before) == free_bound_unit_by_unit(
+        c, view, mains, before
+    )
+
+
+def test_not_steady_when_the_others_may_leave_less_room_than_it_gives() -> None:
+    """Spend 1,000 save 500 on a 300 main whose 800 side counts toward the
+    threshold but takes no discount: it gives 300, all the room. After others
+    take off 100 the tier still holds (1,000 counted), but the room is 200."""
+    campaign = campaign_from_obj(
+        {
+            "kind": "spend_and_save",
+            "id": "p0",
+            "name": "p0",
+            "period": {"start": "2026-01-01T00:00:00", "end": "2026-12-31T23:59:59"},
+            "rule": {"type": "spend_save", "tiers": [{"spend": 1000, "save": 500}]},
+            "items": {"item_ids": ["burger"]},
+            "sides": {"counts_toward_threshold": True, "shares_discount": False},
+        }
+    )
+    cart = cart_from_obj(
+        {
+            "order_id": "o-1",
+            "store_id": "s1",
+            "lines": [
+                {"line_id": "A", "item_id": "burger", "quantity": 1, "unit_price": 300},
+                {
+                    "line_id": "B",
+                    "item_id": "fries",
+                    "quantity": 1,
+                    "unit_price": 800,
+                    "role": "side",
+                    "parent_line_id": "A",
+                },
+            ],
+        }
+    )
+    assert isinstance(campaign, SpendAndSave)
+    c, view = compile_campaign(campaign, STORE), view_cart(cart)
+    mains = eligible_mains(c, view)
+    alone = run(c, view, view.base, mains=mains)
+    assert isinstance(alone, Outcome) and alone.amount == 300
+    after = run(c, view, apply(view.base, {(0, 0): 100}), mains=mains)
+    assert isinstance(after, Outcome) and after.amount == 200
+    assert steady_amount(c, view, mains, 300, 100) == 0
+    assert steady_amount(c, view, mains, 300, 0) == 300
+
+
+def test_capped_tiers_worth_the_same_are_steady() -> None:
+    """Buy 2 save 900, buy 3 save 600 (falling), capped at 500: four 1,000 units give
+    500. Others taking off 2,000 can zero two units, leaving the first tier
+    met, still 500 once capped: steady (rising tiers or not); 3,000 zero
+    three and it may give nothing."""
+    campaign = campaign_from_obj(
+        {
+            "kind": "spend_and_save",
+            "id": "p0",
+            "name": "p0",
+            "period": {"start": "2026-01-01T00:00:00", "end": "2026-12-31T23:59:59"},
+            "rule": {
+                "type": "items_save",
+                "tiers": [{"items": 2, "save": 900}, {"items": 3, "save": 600}],
+            },
+            "items": {"all_items": True},
+            "max_discount": 500,
+        }
+    )
+    cart = cart_from_obj(
+        {
+            "order_id": "o-1",
+            "store_id": "s1",
+            "lines": [{"line_id": "A", "item_id": "x", "quantity": 4, "unit_price": 1000}],
+        }
+    )
+    assert isinstance(campaign, SpendAndSave)
+    c, view = compile_campaign(campaign, STORE), view_cart(cart)
+    mains = eligible_mains(c, view)
+    assert steady_amount(c, view, mains, 500, 2000) == 500
+    assert steady_amount(c, view, mains, 500, 3000) == 0
