@@ -11,7 +11,14 @@ and no clock of its own::
 A till embeds :class:`Engine` over its own SQLite file (evaluate, commit,
 refund, orders, wallet, members, reports); every error it raises is a
 :class:`PromoError` and each one a caller may catch is exported here.
+
+Wording a result for people (:func:`localise`, :func:`render_receipt`) needs
+Babel and the message catalogs, some 20 ms to import that a till opening to
+evaluate and commit never uses: those two names are imported on first use.
 """
+
+import importlib
+from typing import TYPE_CHECKING
 
 from pos_promo.codec import (
     campaign_from_obj,
@@ -43,15 +50,33 @@ from pos_promo.errors import (
     UnknownOrder,
     UnreadableInput,
 )
-from pos_promo.i18n import localise
 from pos_promo.model.campaign import Campaign, SpendAndSave
 from pos_promo.model.cart import Cart, Line, Member, MemberCounts, ParticipationCount, StoreContext
 from pos_promo.model.order import OrderRecord, Payment, RefundRecord
 from pos_promo.model.result import Applied, EvaluationResult, LineResult, NotApplied
-from pos_promo.render import render_receipt
+
+if TYPE_CHECKING:  # imported on first use: see __getattr__
+    from pos_promo.i18n.localise import localise
+    from pos_promo.render import render_receipt
 
 __version__ = "0.1.0"
 """The release (PEP 440); the wheel's metadata and every command's ``--version`` read it."""
+
+_ON_FIRST_USE = {
+    "localise": "pos_promo.i18n.localise",
+    "render_receipt": "pos_promo.render",
+}
+
+
+def __getattr__(name: str) -> object:
+    """Import the wording functions the first time one is asked for."""
+    module = _ON_FIRST_USE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pos_promo' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # once found, a plain attribute
+    return value
+
 
 __all__ = [
     "Applied",

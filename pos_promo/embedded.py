@@ -113,7 +113,10 @@ class Engine:
                         )
                     store = recorded
                 else:
-                    store = accept_store(store)
+                    # The very store recorded was checked when it was recorded:
+                    # checking its locale again would import Babel (~12 ms) at
+                    # every start of a till that names its store each time.
+                    store = recorded if store == recorded else accept_store(store)
                     if recorded is not None and recorded.id != store.id:
                         raise StoreMismatch(recorded.id, store.id)
                     if recorded != store:

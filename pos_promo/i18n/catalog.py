@@ -14,11 +14,10 @@ import functools
 import gettext
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from babel import Locale, UnknownLocaleError
-from babel.core import get_global
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+if TYPE_CHECKING:  # Babel is imported where it is used: a till that only sells never reads words
+    from babel import Locale
 
 __all__ = ["DOMAIN", "LOCALES", "catalog_path", "parse_locale", "translations"]
 
@@ -28,6 +27,8 @@ LOCALES = Path(__file__).parent / "locales"
 
 def parse_locale(name: str) -> Locale:
     """The CLDR locale ``name`` (``en_US``, ``de-DE``, ``zh_CN``); ``ValueError`` if unknown."""
+    from babel import Locale, UnknownLocaleError
+
     try:
         return Locale.parse(name.replace("-", "_"))
     except (UnknownLocaleError, ValueError, TypeError) as exc:
@@ -40,6 +41,9 @@ def catalog_path(language: str) -> Path:
 
 
 def _candidates(locale: Locale) -> list[str]:
+    from babel import Locale
+    from babel.core import get_global
+
     script = locale.script
     if script is None:
         likely = get_global("likely_subtags").get(locale.language)
@@ -57,6 +61,9 @@ def translations(locale: str) -> gettext.NullTranslations:
     """The gettext translations for ``locale``; English (the message ids) when
     no catalog fits. Built once per locale and kept: catalogs do not change
     while the program runs."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
     for name in _candidates(parse_locale(locale)):
         path = catalog_path(name)
         if path.is_file():

@@ -1,0 +1,77 @@
+"""A till starts lean: a new process that imports ``pos_promo``, opens its
+database, evaluates and commits loads none of the pieces only other paths
+need (migrations' sqlite-utils, the words' Babel, the sync stack, HTTP,
+PostgreSQL, templates, the scheduler). Each of those costs tens of
+milliseconds to import, and a till that restarts pays them on its first
+cart. Checked in a fresh interpreter, since this test process has long
+imported everything."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pos_promo.embedded import Engine
+from pos_promo.model.cart import StoreContext
+from tests.store.builders import STORE, cart, dump, line, stacking_campaigns
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+NOT_FOR_A_TILL = (
+    "apscheduler",
+    "babel",
+    "jinja2",
+    "pos_promo.cli",
+    "pos_promo.i18n.format",
+    "pos_promo.render",
+    "pos_promo.sync",
+    "psycopg",
+    "requests",
+    "sqlite_utils",
+)
+
+START = """
+import json, sys
+import pos_promo
+from pos_promo import StoreContext
+engine = pos_promo.Engine.open(sys.argv[1], {store})
+evaluated = engine.evaluate(sys.argv[2])
+committed = engine.commit(sys.argv[2], [{{"tender": "card", "amount": evaluated.total}}])
+engine.close()
+loaded = sorted(
+    name for name in {names!r}
+    if any(m == name or m.startswith(name + ".") for m in sys.modules)
+)
+print(json.dumps({{"total": committed.total, "applied": len(committed.applied), "loaded": loaded}}))
+"""
+
+
+def start(db: Path, order: bytes, store: StoreContext | None) -> dict[str, object]:
+    code = START.format(store=repr(store), names=NOT_FOR_A_TILL)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(db), order.decode()],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    return dict(json.loads(out.stdout))
+
+
+@pytest.mark.parametrize("with_store", [False, True], ids=["recorded-store", "store-given"])
+def test_open_evaluate_and_commit_load_nothing_a_till_does_not_need(
+    db_path: Path, with_store: bool
+) -> None:
+    with Engine.open(db_path, STORE) as engine:
+        engine.import_campaigns(dump(stacking_campaigns()))
+    order = dump(cart(line("A", 2000), line("B", 2000), line("C", 2000)))
+    # 6,000 spent: "spend 50 save 7" and "3 items save 5" both apply
+    assert start(db_path, order, STORE if with_store else None) == {
+        "total": 4800,
+        "applied": 2,
+        "loaded": [],
+    }
