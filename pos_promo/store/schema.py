@@ -8,7 +8,6 @@ wire types. ``docs/store.md`` describes every table.
 
 from __future__ import annotations
 
-import secrets
 from typing import TYPE_CHECKING
 
 from pos_promo.store.migrations import Migrations
@@ -287,6 +286,8 @@ def m0009_till_identity(db: Database) -> None:
     form (their rows carry them); only events written from now on mix the
     identity in (``pos_promo.store.outbox.event_id``).
     """
+    import secrets  # only the migration draws: opening a till need not import it
+
     db.execute(
         "INSERT OR IGNORE INTO meta (key, value) VALUES ('till', ?)", [secrets.token_hex(16)]
     )
