@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-pg test lint bench schema messages clean
+.PHONY: demo demo-pg test lint bench bench-all schema messages clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,15 +30,25 @@ lint: $(STAMP)
 test: $(STAMP) lint
 	$(PY) -m pytest
 
+# `make bench`: every figure of issue 12 in one run (several minutes on a
+# loaded 2-core machine), ending with a table of figure, goal, measured and
+# met, and docs/performance.png drawn from the same numbers.
+# `make bench QUICK=1` is a smoke run; `make bench-all` adds the 300-store
+# chain, commit detail, sync, door and HQ benchmarks (much longer).
+BENCH_FLAGS := $(if $(QUICK),--quick,)
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
-	$(PY) bench/evaluate.py
-	$(PY) bench/plot.py
-	$(PY) bench/commit.py
-	$(PY) bench/sync.py
+	$(PY) bench/figures.py $(BENCH_FLAGS)
+
+bench-all: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) bench/evaluate.py $(BENCH_FLAGS)
+	$(PY) bench/commit.py $(BENCH_FLAGS)
+	$(PY) bench/sync.py $(BENCH_FLAGS)
 	$(PY) bench/doors.py
 	$(PY) bench/deep_pages.py
-	$(PY) bench/hq.py
+	$(PY) bench/hq.py $(BENCH_FLAGS)
+	$(PY) bench/figures.py $(BENCH_FLAGS)
 
 schema: $(STAMP)
 	$(PY) -m pos_promo.cli schema --write docs/schema

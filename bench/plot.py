@@ -4,19 +4,22 @@
 (see ``bench/live.py`` and ``bench/stacking.py``) and writes
 ``docs/performance.png``: evaluation CPU time against cart lines for each
 campaign-set size, next to the minimal evaluator, and stacking time
-against qualifying benefits for each mix. Needs matplotlib (the ``bench``
-extra: ``pip install -e '.[bench]'``).
+against qualifying benefits for each mix. ``bench/figures.py`` (``make
+bench``) calls :func:`draw` with the numbers of its own run, so the picture
+and the table it prints are one measurement. Needs matplotlib (the
+``bench`` extra: ``pip install -e '.[bench]'``).
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import live
 import stacking
 
-__all__ = ["main"]
+__all__ = ["OUT", "draw", "main"]
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "performance.png"
 
@@ -25,6 +28,13 @@ def main(argv: list[str]) -> int:
     rows = live.main(argv)
     print()
     table = stacking.main(argv)
+    draw(rows, table)
+    return 0
+
+
+def draw(rows: list[live.Row], table: dict[tuple[str, int], tuple[Any, ...]]) -> Path:
+    """Write :data:`OUT` from these rows of ``bench/live.py`` and this table of
+    ``bench/stacking.py``; the path written."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display: write the file only
@@ -59,8 +69,9 @@ def main(argv: list[str]) -> int:
     right.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(OUT, dpi=110)
+    plt.close(fig)
     print(f"\nwrote {OUT.relative_to(OUT.parent.parent)}")
-    return 0
+    return OUT
 
 
 if __name__ == "__main__":
