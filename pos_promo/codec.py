@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from pos_promo.decoders import LazyDecoder
 from pos_promo.errors import InvalidCampaign, InvalidCart, InvalidCoupon, InvalidInput, InvalidStore
 from pos_promo.gift_codec import check_gift, check_window
 from pos_promo.i18n.catalog import parse_locale
@@ -68,9 +69,9 @@ ErrorType = type[InvalidInput]
 _CAMPAIGNS = msgspec.json.Decoder(list[Campaign])
 _CART = msgspec.json.Decoder(Cart)
 _STORE = msgspec.json.Decoder(StoreContext)
-_CATALOG = msgspec.json.Decoder(Catalog)
-_COUPONS = msgspec.json.Decoder(list[Coupon])
-_COUNTS = msgspec.json.Decoder(MemberCounts)
+_CATALOG = LazyDecoder[Catalog](Catalog)
+_COUPONS = LazyDecoder[list[Coupon]](list[Coupon])
+_COUNTS = LazyDecoder[MemberCounts](MemberCounts)
 
 _MSG = re.compile(r"^(?P<rule>.*?)(?: - at `(?P<path>\$[^`]*)`)?$", re.S)
 _STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
@@ -254,14 +255,14 @@ def decode_catalog(data: bytes | str) -> Catalog:
     head = data.lstrip()[:1]
     if head in (b"[", "["):
         return Catalog(campaigns=decode_campaigns(data))
-    catalog = _decode(_CATALOG, data, InvalidCampaign)
+    catalog = _decode(_CATALOG.decoder, data, InvalidCampaign)
     check_catalog(catalog)
     return catalog
 
 
 def decode_coupons(data: bytes | str) -> tuple[Coupon, ...]:
     """A JSON list of wallet coupons, all checked."""
-    coupons = _decode(_COUPONS, data, InvalidCoupon)
+    coupons = _decode(_COUPONS.decoder, data, InvalidCoupon)
     check_coupons(coupons)
     return tuple(coupons)
 
@@ -296,7 +297,7 @@ def decode_store(data: bytes | str) -> StoreContext:
 
 def decode_member_counts(data: bytes | str) -> MemberCounts:
     """A member's participation counts from JSON (what ``--counts FILE`` reads)."""
-    return _decode(_COUNTS, data, InvalidCart)
+    return _decode(_COUNTS.decoder, data, InvalidCart)
 
 
 def convert(obj: Any, kind: type[T], error: ErrorType, path: str = "$") -> T:

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import msgspec
 
+from pos_promo.decoders import LazyDecoder
 from pos_promo.model.coupon import ExecutionOrder, SharingPlan
 from pos_promo.store.meta import bump_cache_version
 from pos_promo.store.versions import keep_document
@@ -37,8 +38,8 @@ SHARING_PLAN = "sharing_plan"
 EXECUTION_ORDER = "execution_order"
 EXECUTION_ORDER_ID = "default"
 
-_PLAN = msgspec.json.Decoder(SharingPlan)
-_ORDER = msgspec.json.Decoder(ExecutionOrder)
+_PLAN = LazyDecoder[SharingPlan](SharingPlan)
+_ORDER = LazyDecoder[ExecutionOrder](ExecutionOrder)
 _encode = msgspec.json.Encoder().encode
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
+from pos_promo.decoders import LazyDecoder
 from pos_promo.model.gift import AccrualBasis
 
 __all__ = [
@@ -46,7 +47,7 @@ __all__ = [
 AccrualRow = tuple[str, str, str, str, int, str | None, str, str | None]
 """``(event_id, order_id, activity_id, member_id, amount, refund_id, at, basis)``."""
 
-_BASIS = msgspec.json.Decoder(AccrualBasis)
+_BASIS = LazyDecoder[AccrualBasis](AccrualBasis)
 _encode = msgspec.json.Encoder().encode
 
 _STANDING = """

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import msgspec
 
+from pos_promo.decoders import LazyDecoder
 from pos_promo.engine.gift_orders import OrderGift, PlannedGrant
 from pos_promo.engine.gift_refunds import Revocation
 from pos_promo.model.cart import Cart
@@ -62,7 +63,7 @@ __all__ = [
     "revoke_grant",
 ]
 
-_RECEIPT = msgspec.json.Decoder(Receipt)
+_RECEIPT = LazyDecoder[Receipt](Receipt)
 _encode = msgspec.json.Encoder().encode
 
 

@@ -14,6 +14,7 @@ import sqlite3
 
 import msgspec
 
+from pos_promo.decoders import LazyDecoder
 from pos_promo.errors import UnknownOrder
 from pos_promo.model.cart import Cart
 from pos_promo.model.events import ParticipationChanged
@@ -38,11 +39,11 @@ NOT_PARTICIPATIONS = frozenset({"coupon", "member_discount", "member_price"})
 is an order in which a *promotion* gave a discount (SPEC §4), so member
 benefits and coupons get no ledger row (coupons have their redemption)."""
 
-_RESULT = msgspec.json.Decoder(EvaluationResult)
-_RECEIPT = msgspec.json.Decoder(Receipt)
-_CART = msgspec.json.Decoder(Cart)
-_PAYMENTS = msgspec.json.Decoder(tuple[Payment, ...])
-_REFUND = msgspec.json.Decoder(RefundRecord)
+_RESULT = LazyDecoder[EvaluationResult](EvaluationResult)
+_RECEIPT = LazyDecoder[Receipt](Receipt)
+_CART = LazyDecoder[Cart](Cart)
+_PAYMENTS = LazyDecoder[tuple[Payment, ...]](tuple[Payment, ...])
+_REFUND = LazyDecoder[RefundRecord](RefundRecord)
 _encode = msgspec.json.Encoder().encode
 
 

@@ -14,17 +14,16 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 
-import msgspec
-
+from pos_promo.decoders import LazyDecoder
 from pos_promo.model.campaign import Campaign
 from pos_promo.model.coupon import ExecutionOrder, SharingPlan
 from pos_promo.model.receipt import PlanRef
 
 __all__ = ["keep_campaigns", "keep_document", "kept_campaigns", "kept_order", "kept_plans"]
 
-_CAMPAIGN = msgspec.json.Decoder(Campaign)
-_PLAN = msgspec.json.Decoder(SharingPlan)
-_ORDER = msgspec.json.Decoder(ExecutionOrder)
+_CAMPAIGN = LazyDecoder[Campaign](Campaign)
+_PLAN = LazyDecoder[SharingPlan](SharingPlan)
+_ORDER = LazyDecoder[ExecutionOrder](ExecutionOrder)
 
 
 def keep_campaigns(conn: sqlite3.Connection, rows: Iterable[tuple[str, int, str, str]]) -> None:
