@@ -290,16 +290,16 @@ def _grants(path: Path) -> tuple[int, int]:
 
 START_SNIPPET = """
 import time
-began = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+began, began_cpu = time.clock_gettime_ns(time.CLOCK_MONOTONIC), time.process_time_ns()
 import sys
 import pos_promo
-imported = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+imported, imported_cpu = time.clock_gettime_ns(time.CLOCK_MONOTONIC), time.process_time_ns()
 engine = pos_promo.Engine.open(sys.argv[1])
-opened = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+opened, opened_cpu = time.clock_gettime_ns(time.CLOCK_MONOTONIC), time.process_time_ns()
 engine.evaluate(sys.argv[2])
-done = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
-cpu = time.process_time_ns()
-print(began, imported, opened, done, cpu, len(engine.index.by_id), len(engine.index))
+done, cpu = time.clock_gettime_ns(time.CLOCK_MONOTONIC), time.process_time_ns()
+print(began, imported, opened, done, began_cpu, imported_cpu, opened_cpu, cpu,
+      len(engine.index.by_id), len(engine.index))
 """
 
 BARE_SNIPPET = """
@@ -339,17 +339,38 @@ def bench_start(path: Path, processes: int) -> dict[str, Any]:
     A first process, not counted, writes any missing bytecode."""
     cart = thirty_lines("o-start").decode()
     _spawn(START_SNIPPET, str(path), cart)
-    walls, cpus, imports, opens, evals, bare_walls, bare_cpus = [], [], [], [], [], [], []
+    samples: dict[str, list[float]] = {
+        key: []
+        for key in (
+            "wall",
+            "cpu",
+            "import",
+            "open",
+            "evaluate",
+            "start_cpu",
+            "import_cpu",
+            "open_cpu",
+            "evaluate_cpu",
+        )
+    }
+    bare_walls, bare_cpus = [], []
     compiled = cached = 0
     for _ in range(processes):
-        spawned, (began, imported, opened, done, cpu, compiled, cached) = _spawn(
-            START_SNIPPET, str(path), cart
-        )
-        walls.append((done - spawned) / 1e6)
-        cpus.append(cpu / 1e6)
-        imports.append((imported - began) / 1e6)
-        opens.append((opened - imported) / 1e6)
-        evals.append((done - opened) / 1e6)
+        spawned, out = _spawn(START_SNIPPET, str(path), cart)
+        began, imported, opened, done, began_cpu, imported_cpu, opened_cpu, cpu = out[:8]
+        compiled, cached = out[8:]
+        for key, took in (
+            ("wall", done - spawned),
+            ("cpu", cpu),
+            ("import", imported - began),
+            ("open", opened - imported),
+            ("evaluate", done - opened),
+            ("start_cpu", began_cpu),
+            ("import_cpu", imported_cpu - began_cpu),
+            ("open_cpu", opened_cpu - imported_cpu),
+            ("evaluate_cpu", cpu - opened_cpu),
+        ):
+            samples[key].append(took / 1e6)
         spawned, (ready, cpu) = _spawn(BARE_SNIPPET)
         bare_walls.append((ready - spawned) / 1e6)
         bare_cpus.append(cpu / 1e6)
@@ -359,11 +380,7 @@ def bench_start(path: Path, processes: int) -> dict[str, Any]:
 
     return {
         "processes": processes,
-        "wall": both(walls),
-        "cpu": both(cpus),
-        "import": both(imports),
-        "open": both(opens),
-        "evaluate": both(evals),
+        **{key: both(values) for key, values in samples.items()},
         "bare_wall": both(bare_walls),
         "bare_cpu": both(bare_cpus),
         "compiled": compiled,
@@ -409,10 +426,14 @@ def print_start(started: dict[str, Any]) -> None:
     )
     for key, label in (
         ("wall", "spawn to result, wall"),
-        ("cpu", "CPU of the process"),
         ("import", "  import pos_promo, wall"),
         ("open", "  Engine.open, wall"),
         ("evaluate", "  evaluate, wall"),
+        ("cpu", "CPU of the process"),
+        ("start_cpu", "  interpreter start, CPU"),
+        ("import_cpu", "  import pos_promo, CPU"),
+        ("open_cpu", "  Engine.open, CPU"),
+        ("evaluate_cpu", "  evaluate, CPU"),
         ("bare_wall", "bare interpreter, wall"),
         ("bare_cpu", "bare interpreter, CPU"),
     ):
