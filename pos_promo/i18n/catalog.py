@@ -11,12 +11,13 @@ reads English rather than the wrong script).
 from __future__ import annotations
 
 import functools
-import gettext
 import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # Babel is imported where it is used: a till that only sells never reads words
+if TYPE_CHECKING:  # Babel and gettext are imported where used: a till selling reads no words
+    import gettext
+
     from babel import Locale
 
 __all__ = ["DOMAIN", "LOCALES", "catalog_path", "parse_locale", "translations"]
@@ -61,6 +62,8 @@ def translations(locale: str) -> gettext.NullTranslations:
     """The gettext translations for ``locale``; English (the message ids) when
     no catalog fits. Built once per locale and kept: catalogs do not change
     while the program runs."""
+    import gettext
+
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
