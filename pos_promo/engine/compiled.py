@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pos_promo.codec import load_zone
 from pos_promo.engine.clock import Slot, clock_minutes, wall_end, wall_start
 from pos_promo.engine.sharing import Rules, resolve
-from pos_promo.model.base import CampaignBase
+from pos_promo.model.base import CampaignBase, StoreScope
 from pos_promo.model.campaign import (
     ApplicationOrder,
     Limits,
@@ -32,6 +32,7 @@ __all__ = [
     "compile_campaign",
     "compile_slots",
     "period_instants",
+    "scope_includes",
     "store_in_scope",
 ]
 
@@ -87,7 +88,12 @@ class Compiled(AudienceFacts):
 
 def store_in_scope(campaign: CampaignBase, store: StoreContext) -> bool:
     """Listed store, or any organisation node above it, or all stores."""
-    scope = campaign.stores
+    return scope_includes(campaign.stores, store)
+
+
+def scope_includes(scope: StoreScope, store: StoreContext) -> bool:
+    """:func:`store_in_scope` on the scope alone (a till opening reads only
+    the scope of a cached campaign to tell whether to decode it whole)."""
     if scope == "all":
         return True
     return store.id in scope.store_ids or not scope.org_ids.isdisjoint(store.org_ids)

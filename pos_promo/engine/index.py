@@ -8,7 +8,8 @@ changes a few campaigns updates the index for those (:meth:`updated`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import copy
+from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from operator import attrgetter
 
@@ -39,8 +40,9 @@ class CampaignIndex:
     # coupon templates by id, and every other kind (cumulative gifts...) by kind
     templates: dict[str, CouponTemplate] = field(default_factory=dict)
     others: dict[str, list[CampaignBase]] = field(default_factory=dict)
-    # Spend & Save campaigns of other stores, not compiled
-    elsewhere: dict[str, SpendAndSave] = field(default_factory=dict)
+    # Spend & Save campaigns of other stores, not compiled (a till's are decoded
+    # only when asked for: see pos_promo.store.campaigns.OutOfScope)
+    elsewhere: MutableMapping[str, SpendAndSave] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.by_id) + len(self.elsewhere)
@@ -109,7 +111,7 @@ class CampaignIndex:
         the rest shared with this index, which stays as it was)."""
         changed = list(campaigns)
         ids = {c.id for c in changed}
-        by_id, elsewhere = dict(self.by_id), dict(self.elsewhere)
+        by_id, elsewhere = dict(self.by_id), copy.copy(self.elsewhere)
         by_item, by_category = dict(self.by_item), dict(self.by_category)
         templates = dict(self.templates)
         store_wide = self.store_wide
@@ -186,9 +188,15 @@ def _add(index: CampaignIndex, campaign: Campaign, *, shared: bool) -> None:
                 table.setdefault(key, []).append(compiled)
 
 
-def build_index(campaigns: Iterable[Campaign], store: StoreContext) -> CampaignIndex:
-    """Compile the campaigns of ``store``; keep the rest for when they are asked for."""
-    index = CampaignIndex(store, {})
+def build_index(
+    campaigns: Iterable[Campaign],
+    store: StoreContext,
+    elsewhere: MutableMapping[str, SpendAndSave] | None = None,
+) -> CampaignIndex:
+    """Compile the campaigns of ``store``; keep the rest for when they are asked
+    for, in ``elsewhere`` when given (Spend & Save campaigns of other stores
+    the caller has already set apart)."""
+    index = CampaignIndex(store, {}, elsewhere={} if elsewhere is None else elsewhere)
     for campaign in campaigns:
         _add(index, campaign, shared=False)
     return index

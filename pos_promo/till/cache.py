@@ -103,8 +103,8 @@ class CampaignCache:
     def _rebuild(self, conn: sqlite3.Connection, version: int) -> None:
         """Reload campaigns (coupon templates included), sharing plans and the
         execution order: one cache version covers all three."""
-        campaigns = cache.load_campaigns(conn)
-        self.index = build_index(campaigns, self.store)
+        campaigns, elsewhere = cache.load_for_store(conn, self.store)
+        self.index = build_index(campaigns, self.store, elsewhere)
         plans = documents.load_plans(conn)
         self.plans = {pid: plan.sharing for pid, plan in plans.items()}
         self.plan_versions = {pid: plan.version for pid, plan in plans.items()}

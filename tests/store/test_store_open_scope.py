@@ -1,0 +1,94 @@
+"""A till caches every store's campaigns but opens decoding only its own:
+other stores' Spend & Save campaigns stay as their JSON until a cart names
+one or ``explain`` asks, and then read exactly as a full decode would."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pos_promo.embedded import Engine
+from pos_promo.engine.index import build_index
+from pos_promo.store import campaigns as cache
+from pos_promo.store.campaigns import OutOfScope
+from pos_promo.store.connection import connect
+from tests.store.builders import STORE, campaign, cart, dump, line
+
+# STORE is s1 under brand-1
+MINE = {"all-stores": "all", "listed": {"store_ids": ["s1"]}, "brand": {"org_ids": ["brand-1"]}}
+THEIRS = {"other-store": {"store_ids": ["s2"]}, "other-brand": {"org_ids": ["brand-2"]}}
+
+
+def chain() -> list[dict[str, object]]:
+    docs = [
+        campaign(cid, {"type": "spend_save", "tiers": [{"spend": 1000, "save": 100 + n}]})
+        | {"stores": scope}
+        for n, (cid, scope) in enumerate({**MINE, **THEIRS}.items())
+    ]
+    docs.append(
+        {
+            "kind": "coupon_template",
+            "id": "tpl",
+            "period": docs[0]["period"],
+            "benefit": {"type": "amount_off", "amount": 300},
+            "stores": {"store_ids": ["s2"]},
+        }
+    )
+    return docs
+
+
+def test_opening_decodes_only_this_stores_campaigns(db_path: Path) -> None:
+    with Engine.open(db_path, STORE) as engine:
+        engine.import_campaigns(dump(chain()))
+    with Engine.open(db_path) as engine:
+        index = engine.index
+        assert sorted(index.by_id) == sorted(MINE)
+        assert isinstance(index.elsewhere, OutOfScope)
+        assert sorted(index.elsewhere) == sorted(THEIRS)
+        assert sorted(index.templates) == ["tpl"]  # templates are kept whatever their scope
+        assert len(index) == 5
+        assert index.knows("other-store") and index.elsewhere.decoded == 0
+        result = engine.evaluate(dump(cart(line("A", 1500))))
+        # each of mine applies alone (default scheme): the largest, "brand" (102)
+        assert [(a.id, a.amount) for a in result.applied] == [("brand", 102)]
+        assert index.elsewhere.decoded == 0
+        explained = engine.explain(dump(cart(line("A", 1500))), "other-store")
+        assert index.elsewhere.decoded == 1
+        assert explained.reason == "store_not_eligible"
+
+
+def test_what_is_set_apart_reads_as_a_full_decode_would(db_path: Path) -> None:
+    with Engine.open(db_path, STORE) as engine:
+        engine.import_campaigns(dump(chain()))
+    conn = connect(str(db_path), "normal")
+    try:
+        everything = cache.load_campaigns(conn)
+        mine, elsewhere = cache.load_for_store(conn, STORE)
+    finally:
+        conn.close()
+    eager = build_index(everything, STORE)
+    lazy = build_index(mine, STORE, elsewhere)
+    assert lazy.by_id == eager.by_id
+    assert lazy.by_item == eager.by_item and lazy.store_wide == eager.store_wide
+    assert lazy.templates == eager.templates
+    assert {cid: lazy.elsewhere[cid] for cid in lazy.elsewhere} == dict(eager.elsewhere)
+    for cid in THEIRS:
+        assert lazy.compiled(cid) == eager.compiled(cid)
+
+
+def test_a_sync_replacing_another_stores_campaign_updates_the_set_apart_one(
+    db_path: Path,
+) -> None:
+    with Engine.open(db_path, STORE) as engine:
+        engine.import_campaigns(dump(chain()))
+        before = engine.index
+        newer = chain()[3] | {"version": 2, "name": "renamed"}
+        moved = chain()[4] | {"version": 2, "stores": "all"}  # now every store's
+        engine.import_campaigns(json.dumps([newer, moved]))
+        after = engine.index
+        assert after is not before
+        assert after.elsewhere["other-store"].name == "renamed"
+        assert "other-brand" not in after.elsewhere and "other-brand" in after.by_id
+        # the index before the update is as it was
+        assert before.elsewhere["other-store"].name == "other-store"
+        assert "other-brand" in before.elsewhere
