@@ -14,6 +14,10 @@ IMMEDIATE``; see :mod:`pos_promo.store.connection`.
 The engine never reads the clock: an evaluation's instant is the ``at``
 argument or the cart's own ``at``. Instants for bookkeeping (import, sent,
 refund times) are optional arguments the edge (CLI, daemon) passes.
+
+What only imports, refunds and reports use is imported inside those
+methods: a till restarting to sell pays only for opening, evaluating and
+committing (``tests/store/test_store_lean_start.py``).
 """
 
 from __future__ import annotations
@@ -56,16 +60,12 @@ from pos_promo.model.order import (
 from pos_promo.model.result import Applied, EvaluationResult, NotApplied
 from pos_promo.model.wallet import WalletEntry, WalletReport
 from pos_promo.store import campaigns as cache
-from pos_promo.store import gifts, members, meta, orders, outbox
+from pos_promo.store import gifts, meta, orders, outbox
 from pos_promo.store import wallet as wallet_store
 from pos_promo.store.connection import Durability, connect, immediate
-from pos_promo.store.metrics import campaign_metrics
 from pos_promo.store.schema import MIGRATIONS
 from pos_promo.till.cache import CampaignCache
-from pos_promo.till.catalog import import_catalog
 from pos_promo.till.checks import cart_instant, payload_unknowns, wrapped
-from pos_promo.till.refunds import refund_order
-from pos_promo.till.reports import gift_metrics, member_gifts
 from pos_promo.till.sales import commit_order, evaluate_cart, explain_campaign
 
 __all__ = ["DEFAULT_DURABILITY", "Engine"]
@@ -163,6 +163,8 @@ class Engine:
         catalog = accept_campaigns(payload)
         at = None if at is None else accept_instant(at, "at")
         unknown = payload_unknowns(payload, Catalog, list[Campaign])
+        from pos_promo.till.catalog import import_catalog
+
         with wrapped(self.path):
             report = import_catalog(self._conn, self._cache, payload, catalog, at)
         if unknown:
@@ -220,6 +222,8 @@ class Engine:
         till does not know (a new member has nothing yet); the command line
         uses this to call an unknown id an error (most often a typo).
         """
+        from pos_promo.store import members
+
         with wrapped(self.path):
             return members.knows_member(self._conn, member_id)
 
@@ -316,6 +320,8 @@ class Engine:
         """
         order_id, lines, refund_id = accept_refund(order_id, lines, refund_id)
         at = None if at is None else accept_instant(at, "at", InvalidRefund)
+        from pos_promo.till.refunds import refund_order
+
         with wrapped(self.path), immediate(self._conn):
             self._cache.refresh(self._conn)
             return refund_order(
@@ -346,12 +352,16 @@ class Engine:
 
     def member(self, member_id: str) -> MemberGifts:
         """One member's cumulative gift totals, grants and wallet as this till knows them."""
+        from pos_promo.till.reports import member_gifts
+
         with wrapped(self.path):
             self._cache.refresh(self._conn)
             return member_gifts(self._conn, member_id, self._cache.gifts.every, self.store.currency)
 
     def gift_report(self) -> list[ActivityMetrics]:
         """Per activity at this till: members, accrued total, grants, coupons."""
+        from pos_promo.till.reports import gift_metrics
+
         with wrapped(self.path):
             self._cache.refresh(self._conn)
             return gift_metrics(self._conn, self._cache.gifts.every)
@@ -360,6 +370,8 @@ class Engine:
 
     def report(self) -> list[CampaignMetrics]:
         """Per campaign at this till: orders, members, discount given and refunded, net."""
+        from pos_promo.store.metrics import campaign_metrics
+
         with wrapped(self.path):
             return campaign_metrics(self._conn)
 

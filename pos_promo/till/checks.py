@@ -22,7 +22,6 @@ from pos_promo.model.catalog import Catalog
 from pos_promo.model.gift import CumulativeGift
 from pos_promo.model.order import Payment
 from pos_promo.store.campaigns import template_ids
-from pos_promo.unknown import unknown_fields
 
 __all__ = ["cart_instant", "check_gift_templates", "check_total", "payload_unknowns", "wrapped"]
 
@@ -51,6 +50,8 @@ def payload_unknowns(payload: object, as_object: Any, as_list: Any) -> tuple[str
     if not isinstance(payload, bytes | str):
         return ()
     listed = payload.lstrip()[:1] in (b"[", "[")
+    from pos_promo.unknown import unknown_fields  # only imports read payloads: not at start
+
     return tuple(unknown_fields(payload, as_list if listed else as_object))
 
 
