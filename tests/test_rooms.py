@@ -25,6 +25,7 @@ ENGINE_MAY_IMPORT = {
     "__future__",
     "bisect",
     "collections",
+    "copy",  # an index update copies the other stores' campaigns without reading them
     "dataclasses",
     "datetime",
     "decimal",

@@ -21,15 +21,13 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 
 import msgspec
 
-from pos_promo.engine.compiled import scope_includes
 from pos_promo.errors import UnknownCampaign
 from pos_promo.model.base import StoreScope
 from pos_promo.model.campaign import Campaign, SpendAndSave
-from pos_promo.model.cart import StoreContext
 from pos_promo.model.order import CampaignRow, ImportReport
 from pos_promo.store.meta import bump_cache_version, cache_version
 from pos_promo.store.versions import keep_campaigns
@@ -41,7 +39,7 @@ __all__ = [
     "changed_since",
     "get_campaign",
     "load_campaigns",
-    "load_for_store",
+    "load_split",
     "template_ids",
 ]
 
@@ -140,11 +138,12 @@ def load_campaigns(conn: sqlite3.Connection) -> list[Campaign]:
     return _MANY.decode("[" + ",".join(payloads) + "]")
 
 
-def load_for_store(
-    conn: sqlite3.Connection, store: StoreContext
+def load_split(
+    conn: sqlite3.Connection, in_scope: Callable[[StoreScope], bool]
 ) -> tuple[list[Campaign], OutOfScope]:
-    """The cached campaigns ``store`` can use, decoded, and the Spend & Save
-    campaigns of other stores, kept as their JSON until one is asked for.
+    """The cached campaigns, decoded, but for the Spend & Save ones whose
+    store scope ``in_scope`` refuses: those are kept as their JSON until
+    one is asked for (the till passes the engine's scope test for its store).
 
     A chain's till caches every store's campaigns; reading only their store
     scope costs a fifth of decoding them whole (1,000 generated campaigns:
@@ -156,7 +155,7 @@ def load_for_store(
     elsewhere = {
         cid: payload
         for (cid, _, payload), scope in zip(sales, scopes, strict=True)
-        if not scope_includes(scope.stores, store)
+        if not in_scope(scope.stores)
     }
     mine = [payload for cid, _, payload in rows if cid not in elsewhere]
     campaigns = _MANY.decode("[" + ",".join(mine) + "]") if mine else []

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from pos_promo.codec import load_zone
 from pos_promo.engine.accrual import CompiledActivity, compile_activities
+from pos_promo.engine.compiled import scope_includes
 from pos_promo.engine.index import CampaignIndex, build_index
 from pos_promo.model.campaign import SpendAndSave
 from pos_promo.model.cart import StoreContext
@@ -103,7 +104,8 @@ class CampaignCache:
     def _rebuild(self, conn: sqlite3.Connection, version: int) -> None:
         """Reload campaigns (coupon templates included), sharing plans and the
         execution order: one cache version covers all three."""
-        campaigns, elsewhere = cache.load_for_store(conn, self.store)
+        store = self.store
+        campaigns, elsewhere = cache.load_split(conn, lambda scope: scope_includes(scope, store))
         self.index = build_index(campaigns, self.store, elsewhere)
         plans = documents.load_plans(conn)
         self.plans = {pid: plan.sharing for pid, plan in plans.items()}

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from pos_promo.embedded import Engine
+from pos_promo.engine.compiled import scope_includes
 from pos_promo.engine.index import build_index
 from pos_promo.store import campaigns as cache
 from pos_promo.store.campaigns import OutOfScope
@@ -63,7 +64,7 @@ def test_what_is_set_apart_reads_as_a_full_decode_would(db_path: Path) -> None:
     conn = connect(str(db_path), "normal")
     try:
         everything = cache.load_campaigns(conn)
-        mine, elsewhere = cache.load_for_store(conn, STORE)
+        mine, elsewhere = cache.load_split(conn, lambda scope: scope_includes(scope, STORE))
     finally:
         conn.close()
     eager = build_index(everything, STORE)
