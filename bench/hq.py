@@ -18,7 +18,10 @@ Events are real: one order rung up by the embedded engine (an
 ``order.committed`` with its receipt and a ``participation.changed``),
 its ids rewritten per store and order, so HQ decodes, checks and stores
 what a till would send, and queues each order's replay (worked off the
-push path; the replay backlog left at the end is printed too).
+push path, by HQ's niced replay process). After each level the bench
+prints the replay backlog left when the pushes stopped and waits (up to
+``--drain`` seconds) for HQ to work it off, printing how long that took,
+so the next level starts with an empty queue.
 
 The load generator shares the machine with HQ and PostgreSQL, so it is
 kept cheap: every store's push bodies for the level are built and encoded
@@ -203,6 +206,7 @@ class Level:
     lost: int = 0
     doubled: int = 0
     replay_backlog: int = 0
+    drained: float | None = None  # seconds to work the backlog off; None: not within --drain
 
     def pct(self, values: list[float], q: float) -> float:
         if not values:
@@ -411,6 +415,7 @@ def bench_backend(
         for n, stores in enumerate(args.levels):
             level = run_level(hq, counter, template, stores, args, seed=n)
             level.replay_backlog = pending()
+            level.drained = drain(pending, args.drain) if level.replay_backlog else 0.0
             levels.append(level)
             pct = level.pct
             print(
@@ -419,7 +424,8 @@ def bench_backend(
                 f" p99 {pct(level.push, 0.99):6.3f}s  pull p50 {pct(level.pull, 0.5):6.3f}s"
                 f" p99 {pct(level.pull, 0.99):6.3f}s  lag p99 {pct(level.lag, 0.99):5.2f}s"
                 f"  failed {level.failed}  lost {level.lost}  doubled {level.doubled}"
-                f"  replay backlog {level.replay_backlog}  {'HELD' if level.held else 'not held'}",
+                f"  replay backlog {level.replay_backlog}"
+                f" {_drained(level.drained)}  {'HELD' if level.held else 'not held'}",
                 flush=True,
             )
             if not level.held:
@@ -427,6 +433,20 @@ def bench_backend(
     finally:
         hq.stop()
     return levels
+
+
+def drain(pending: Callable[[], int], limit: float) -> float | None:
+    """Seconds until HQ's replay queue is empty (``None``: still not after ``limit``)."""
+    began = time.monotonic()
+    while pending():
+        if time.monotonic() - began > limit:
+            return None
+        time.sleep(0.25)
+    return time.monotonic() - began
+
+
+def _drained(seconds: float | None) -> str:
+    return "(not drained)" if seconds is None else f"(drained in {seconds:.1f}s)"
 
 
 def main() -> None:
@@ -447,6 +467,9 @@ def main() -> None:
         "--no-replay", action="store_true", help="HQ without replay (what replay costs pushes)"
     )
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument(
+        "--drain", type=float, default=180.0, help="seconds to wait for the replay backlog"
+    )
     args = parser.parse_args()
     if args.quick:
         args.levels, args.seconds, args.period = [10, 20], 4.0, 2.0

@@ -195,6 +195,7 @@ class HQApp:
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
     replay: bool = True
     replay_interval: float = 0.5
+    replay_thread: bool = True  # False: a process of its own replays (:mod:`hq.serving`)
     pool_size: int = 4
     ingestor: Ingestor = field(init=False)
     _digests: dict[bytes, tuple[bytes, str]] = field(init=False)
@@ -228,10 +229,11 @@ class HQApp:
             if self._pool is None or self._pid != os.getpid():
                 self._pool = open_database(self.database, self.pool_size, migrate=False)
                 self._pid = os.getpid()
-                self._replayer = ReplayWorker(  # also works orders other processes queued
-                    self._pool, self.stores, interval=self.replay_interval
-                ).start()
-                self.ingestor.on_enqueued = self._replayer.wake
+                if self.replay_thread:
+                    self._replayer = ReplayWorker(  # also works orders other processes queued
+                        self._pool, self.stores, interval=self.replay_interval
+                    ).start()
+                    self.ingestor.on_enqueued = self._replayer.wake
             return self._pool
 
     def close(self) -> None:

@@ -9,18 +9,39 @@ seconds is killed and replaced. A worker that dies (SIGKILL included) is
 replaced too; a push it was applying rolls back with its transaction, and
 the till sends it again. SIGTERM stops gracefully (workers finish their
 requests within ``graceful_timeout``), SIGINT at once.
+
+Receipt replay runs in a process of its own beside the workers, forked by
+gunicorn's main process and kept alive by it (replaced within a second if
+it dies), at a lower CPU priority (``nice`` +10): a push is acknowledged
+once stored, so replay is what should wait when the machine is busy. Under
+load the queue grows; when the load drops the replay process takes the
+idle CPU and drains it. Several HQ machines each run one; they share the
+queue through the database (``SKIP LOCKED`` on PostgreSQL).
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import signal
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
+from gunicorn.arbiter import Arbiter  # type: ignore[import-untyped]
+from pos_promo_hq.db import open_database
+from pos_promo_hq.replay import ReplayWorker
 from pos_promo_hq.server import HQApp
 
-__all__ = ["ServerOptions", "serve"]
+__all__ = ["REPLAY_NICENESS", "REPLAY_PROCESS_NAME", "ServerOptions", "serve"]
+
+log = logging.getLogger("hq")
+REPLAY_NICENESS = 10
+REPLAY_PROCESS_NAME = "hq-replay"
 
 
 @dataclass(frozen=True)
@@ -53,6 +74,85 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def load(self) -> HQApp:
         return self._app
 
+    def run(self) -> None:
+        _ReplayingArbiter(self, self._app).run()
+
+
+class _ReplayingArbiter(Arbiter):  # type: ignore[misc]
+    """gunicorn's main process, which also keeps one replay process alive (when HQ replays)."""
+
+    def __init__(self, application: _Gunicorn, app: HQApp) -> None:
+        super().__init__(application)
+        self._hq = app
+        self._replay_pid = 0
+
+    def manage_workers(self) -> None:
+        super().manage_workers()
+        if self._hq.replay and not self._replay_alive():
+            self._replay_pid = _fork_replay(self._hq, self.LISTENERS)
+
+    def stop(self, graceful: bool = True) -> None:
+        replaying = self._replay_alive()
+        if replaying:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._replay_pid, signal.SIGTERM)
+        super().stop(graceful)
+        if replaying:  # it finishes the replay in hand, as a worker its request
+            deadline = time.monotonic() + self.cfg.graceful_timeout
+            while self._replay_alive() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if self._replay_alive():
+                os.kill(self._replay_pid, signal.SIGKILL)
+        self._replay_pid = 0
+
+    def _replay_alive(self) -> bool:
+        if not self._replay_pid:
+            return False
+        try:  # gunicorn's reaping (waitpid(-1)) collects it once it has exited
+            done, _ = os.waitpid(self._replay_pid, os.WNOHANG)
+        except ChildProcessError:
+            return False
+        return done == 0
+
+
+def _fork_replay(app: HQApp, listeners: list[Any]) -> int:
+    """Fork the replay process; its pid (in the child this never returns)."""
+    parent = os.getpid()
+    pid = os.fork()
+    if pid:
+        return pid
+    status = 1
+    try:
+        for listener in listeners:  # the port is the workers': a stopped HQ must free it
+            listener.close()
+        _replay_forever(app, parent)
+        status = 0
+    except BaseException:
+        log.exception("the replay process failed")
+    finally:
+        os._exit(status)
+
+
+def _replay_forever(app: HQApp, parent: int) -> None:
+    """The replay process: niced, works the queue until SIGTERM/SIGINT or its parent is gone."""
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+        signal.signal(sig, lambda *_: stop.set())
+    for sig in (signal.SIGHUP, signal.SIGCHLD, signal.SIGTTIN, signal.SIGTTOU, signal.SIGUSR1):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGWINCH, signal.SIG_IGN)
+    with contextlib.suppress(OSError):  # Linux: what ps and top call it, and how tests find it
+        Path("/proc/self/comm").write_text(REPLAY_PROCESS_NAME)
+    os.nice(REPLAY_NICENESS)
+    db = open_database(app.database, size=1, migrate=False)
+    worker = ReplayWorker(db, app.stores, interval=app.replay_interval).start()
+    try:
+        while not stop.wait(1.0) and os.getppid() == parent:
+            pass
+    finally:
+        worker.stop()
+        db.close()
+
 
 def serve(app: HQApp, options: ServerOptions) -> int:
     """Serve until SIGTERM or SIGINT; the main process's exit status."""
@@ -65,7 +165,7 @@ def serve(app: HQApp, options: ServerOptions) -> int:
             tmp.replace(options.port_file)
 
     def post_worker_init(worker: Any) -> None:
-        app.start_process()  # its connections and its replay thread, before any request
+        app.start_process()  # its connections, before any request
 
     def worker_exit(arbiter: Any, worker: Any) -> None:
         app.close()
@@ -85,6 +185,7 @@ def serve(app: HQApp, options: ServerOptions) -> int:
         "control_socket_disable": True,
         "proc_name": "pos-promo-hq",
     }
+    app.replay_thread = False  # the replay process replays (_ReplayingArbiter)
     try:
         _Gunicorn(app, settings).run()
     except SystemExit as stop:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from pos_promo_hq.serving import REPLAY_NICENESS, REPLAY_PROCESS_NAME
 
 from tests import pg
 from tests.sync.harness import (
@@ -52,7 +53,15 @@ def _workers(hq: HQ) -> set[int]:
     assert hq.proc is not None
     pid = hq.proc.pid
     text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    return {int(p) for p in text.split()}
+    return {int(p) for p in text.split() if not _is_replay_process(int(p))}
+
+
+def _is_replay_process(pid: int) -> bool:
+    """gunicorn's main process also forks HQ's replay process; it serves no requests."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip() == REPLAY_PROCESS_NAME
+    except FileNotFoundError:  # gone since the listing
+        return False
 
 
 def _writer(shm: Path, workers: set[int]) -> int | None:
@@ -178,31 +187,34 @@ def test_killing_a_worker_mid_ingest_loses_nothing_and_counts_nothing_twice(
             wait_for(till.engine.campaigns, what="the daemons to pull the campaign")
         killed: list[int] = []
         committed: set[str] = set()
+        rounds = 0  # each rings up ORDERS orders on each till
         for kill in range(KILLS):
             wait_for(lambda: len(_workers(hq)) == 2, what="gunicorn to replace the worker")
             killer = threading.Thread(target=_kill_a_writer, args=(hq, find, killed))
             killer.start()
-            for till in tills:  # the daemons push these while they are rung up
-                ring_up(till, ORDERS, prefix=f"k{kill}", member=f"m-{till.store_id}")
-                committed |= till.outbox_ids()  # before housekeeping prunes sent rows
+            while killer.is_alive():  # the daemons push these while they are rung up
+                for till in tills:
+                    ring_up(till, ORDERS, prefix=f"k{rounds}", member=f"m-{till.store_id}")
+                    committed |= till.outbox_ids()  # before housekeeping prunes sent rows
+                rounds += 1
             killer.join()
             assert len(killed) == kill + 1, "no worker took the write lock"
         wait_for(lambda: all(t.pending() == 0 for t in tills), timeout=90, what="both backlogs")
-        assert len(committed) == 2 * KILLS * ORDERS * 2  # an order and a participation each
+        orders = 2 * rounds * ORDERS
+        assert len(committed) == orders * 2  # an order and a participation each
         report = hq.report(ids=True)
         assert sorted(report["event_ids"]) == sorted(committed)
         assert report["events"] == len(committed)
-        assert report["orders"] == 2 * KILLS * ORDERS
+        assert report["orders"] == orders
         assert {p["member_id"]: p["total"] for p in report["participations"]} == {
-            "m-s1": KILLS * ORDERS,
-            "m-s2": KILLS * ORDERS,
+            "m-s1": rounds * ORDERS,
+            "m-s2": rounds * ORDERS,
         }
         promotion = requests.get(
             hq.url + "/v1/reports/promotions/p1",
             headers={"Authorization": f"Bearer {ADMIN}"},
             timeout=10,
         ).json()
-        orders = 2 * KILLS * ORDERS
         assert (promotion["orders"], promotion["given"], promotion["participations"]) == (
             orders,
             orders * 100,
@@ -213,3 +225,59 @@ def test_killing_a_worker_mid_ingest_loses_nothing_and_counts_nothing_twice(
         hq.stop()
         for till in tills:
             till.close()
+
+
+def _replay_processes(hq: HQ) -> set[int]:
+    assert hq.proc is not None
+    pid = hq.proc.pid
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return {int(p) for p in text.split() if _is_replay_process(int(p))}
+
+
+def _niceness(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[16])  # field 19: nice
+
+
+def test_the_replay_process_runs_niced_beside_the_workers_and_is_replaced_when_killed(
+    tmp_path: Path,
+) -> None:
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(json.dumps([campaign("p1")]))
+    hq = HQ(tmp_path, catalog, extra=["--workers", "2"])
+    till = Till.open(tmp_path, "s1")
+    daemon: subprocess.Popen[bytes] | None = None
+    try:
+        hq.start()
+        first = wait_for(lambda: _replay_processes(hq), what="the replay process")
+        assert len(first) == 1
+        (replayer,) = first
+        assert _niceness(replayer) == _niceness(hq.proc.pid) + REPLAY_NICENESS  # type: ignore[union-attr]
+        wait_for(lambda: len(_workers(hq)) == 2, what="two workers")
+        os.kill(replayer, signal.SIGKILL)
+        second = wait_for(
+            lambda: _replay_processes(hq) - {replayer}, what="gunicorn to fork a new one"
+        )
+        assert len(second) == 1 and len(_workers(hq)) == 2
+        config = daemon_config(tmp_path, till.path, hq, "token-s1")
+        log = (tmp_path / "daemon.log").open("ab")
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "pos_promo_daemon", "--config", str(config)],
+            env=env(),
+            stdout=log,
+            stderr=log,
+            cwd=ROOT,
+        )
+        wait_for(till.engine.campaigns, what="the daemon to pull the campaign")
+        ring_up(till, 12, member="m1")
+        wait_for(lambda: till.pending() == 0, timeout=60, what="the push")
+        report = hq.report()  # waits for the replay queue to drain
+        assert report["orders"] == 12
+        assert report["replays"] == {"match": 12}
+    finally:
+        if daemon is not None:
+            daemon.terminate()
+            daemon.wait(30)
+        hq.stop()
+        till.close()
+    assert not any(Path(f"/proc/{pid}").exists() for pid in second), "replay outlived HQ"
