@@ -21,6 +21,7 @@ from pos_promo.engine.audience import Blocked, Context, check_audience
 from pos_promo.engine.clock import local_moment
 from pos_promo.engine.compiled import Compiled
 from pos_promo.engine.index import CampaignIndex
+from pos_promo.engine.masks import positions
 from pos_promo.engine.offers import Offer, explain_miss, gather, unknown_plan
 from pos_promo.engine.outcome import Miss, Outcome
 from pos_promo.engine.selection import Candidate, Selection, select
@@ -194,7 +195,7 @@ def _select_among_winners(cands: list[Candidate], compatible: list[int], base: P
     while changed:  # what a left-out one could add to the others goes too
         changed = False
         sums: dict[int, int] = {}  # many share their mask once they count themselves in
-        for i in _positions(alive):
+        for i in positions(alive):
             key = (compatible[i] | 1 << i) & alive
             total = sums.get(key)
             if total is None:
@@ -210,7 +211,7 @@ def _select_among_winners(cands: list[Candidate], compatible: list[int], base: P
                 changed = True
     if alive == everyone:
         return select(cands, compatible, base)
-    keep = _positions(alive)
+    keep = positions(alive)
     renumber = {old: new for new, old in enumerate(keep)}
     kept_all = (1 << len(keep)) - 1
     sub_compatible = []
@@ -219,11 +220,11 @@ def _select_among_winners(cands: list[Candidate], compatible: list[int], base: P
         rest = alive & ~mine & ~(1 << i)
         mask = 0
         if rest.bit_count() < mine.bit_count():  # renumber the few it does not combine with
-            for j in _positions(rest):
+            for j in positions(rest):
                 mask |= 1 << renumber[j]
             mask = kept_all & ~mask & ~(1 << k)
         else:
-            for j in _positions(mine):
+            for j in positions(mine):
                 mask |= 1 << renumber[j]
         sub_compatible.append(mask)
     chosen = select([cands[i] for i in keep], sub_compatible, base)
@@ -271,7 +272,7 @@ class _Ahead:
         if not lines:
             return 0
         found = self.on_all
-        for line in _positions(lines):
+        for line in positions(lines):
             found |= self.on_line[line]
         return found
 
@@ -279,8 +280,8 @@ class _Ahead:
         """The bounds of ``mask`` (added before) added up."""
         rest = self.seen & ~mask
         if rest.bit_count() < mask.bit_count():
-            return self.total - sum(self.bound[i] for i in _positions(rest))
-        return sum(self.bound[i] for i in _positions(mask))
+            return self.total - sum(self.bound[i] for i in positions(rest))
+        return sum(self.bound[i] for i in positions(mask))
 
     def add(self, i: int, lines: int, bound: int) -> None:
         bit = 1 << i
@@ -290,36 +291,13 @@ class _Ahead:
         if lines < 0 or lines == self.every_line:
             self.on_all |= bit
         else:
-            for line in _positions(lines):
+            for line in positions(lines):
                 self.on_line[line] |= bit
-
-
-def _positions(mask: int) -> list[int]:
-    """The set bits of ``mask``, lowest first, read a byte at a time: with
-    thousands of candidates a mask is thousands of bits long, and clearing
-    its bits one by one would copy it once per bit."""
-    if mask.bit_count() <= 32:
-        found = []
-        while mask:
-            low = mask & -mask
-            found.append(low.bit_length() - 1)
-            mask ^= low
-        return found
-    data = mask.to_bytes((mask.bit_length() + 7) // 8, "little")
-    found = []
-    for index, byte in enumerate(data):
-        if byte:
-            base = index * 8
-            found.extend(base + bit for bit in _BYTE_BITS[byte])
-    return found
-
-
-_BYTE_BITS = tuple(tuple(bit for bit in range(8) if value >> bit & 1) for value in range(256))
 
 
 def _sum_bounds(cands: list[Candidate], mask: int) -> int:
     """The bounds of the candidates in ``mask`` added up."""
-    return sum(cands[i].bound for i in _positions(mask))
+    return sum(cands[i].bound for i in positions(mask))
 
 
 def _explain_left_out(

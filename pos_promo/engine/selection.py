@@ -56,6 +56,7 @@ from dataclasses import dataclass
 
 from msgspec import Struct
 
+from pos_promo.engine.masks import positions
 from pos_promo.engine.outcome import Miss, Outcome
 from pos_promo.engine.units import Prices, apply
 
@@ -119,16 +120,6 @@ def _key(cands: Sequence[Candidate], picked: Sequence[tuple[int, Outcome]]) -> t
     return (-saved, coupons, priorities, ids)
 
 
-def _bits(mask: int) -> list[int]:
-    """The positions of the set bits of ``mask``, lowest first."""
-    found = []
-    while mask:
-        low = mask & -mask
-        found.append(low.bit_length() - 1)
-        mask ^= low
-    return found
-
-
 @dataclass(slots=True)
 class _Group:
     """Mutually incompatible candidates: a set holds at most one of them.
@@ -173,7 +164,7 @@ def _exclusive_groups(
     candidates is one look-up, not one per candidate.
     """
     by_mask: dict[int, int] = {}
-    for i in _bits(alive):
+    for i in positions(alive):
         by_mask[compatible[i]] = by_mask.get(compatible[i], 0) | 1 << i
     masks: list[int] = []
     for shared, members in sorted(by_mask.items(), key=lambda item: -item[1].bit_count()):
@@ -189,7 +180,7 @@ def _exclusive_groups(
         if not mask & (mask - 1):
             alone |= mask
             continue
-        places = _bits(mask)
+        places = positions(mask)
         tail_max = [0] * (len(places) + 1)
         tails = [0] * (len(places) + 1)
         for k in range(len(places) - 1, -1, -1):
@@ -197,7 +188,7 @@ def _exclusive_groups(
             tails[k] = tails[k + 1] | 1 << places[k]
         by_bound = sorted(places, key=lambda j: -gains[j])
         groups.append(_Group(mask, places, tail_max, tails, by_bound))
-    places = _bits(alone)
+    places = positions(alone)
     tail_sum = [0] * (len(places) + 1)
     tails = [0] * (len(places) + 1)
     for k in range(len(places) - 1, -1, -1):
@@ -224,7 +215,7 @@ def _dominated(cands: Sequence[Candidate], compatible: Sequence[int], lines: Seq
         touched = reach.get(mask)
         if touched is None:
             touched = 0
-            for j in _bits(mask):
+            for j in positions(mask):
                 touched |= lines[j]
             reach[mask] = touched
         if lines[i] & touched:
@@ -310,9 +301,9 @@ class _Search:
             else:
                 closed = tail & ~alone
                 if closed.bit_count() < alone.bit_count():
-                    total = pool.tail_sum[k] - sum(gains[j] for j in _bits(closed))
+                    total = pool.tail_sum[k] - sum(gains[j] for j in positions(closed))
                 else:
-                    total = sum(gains[j] for j in _bits(alone))
+                    total = sum(gains[j] for j in positions(alone))
             if total >= target:
                 return total
         for group in self.groups:
@@ -343,11 +334,11 @@ class _Search:
         if touching is None:
             touching = self._touching = {}
             every = 0
-            for j in _bits(self.alive):
+            for j in positions(self.alive):
                 if self.lines[j] < 0:
                     every |= 1 << j
                     continue
-                for line in _bits(self.lines[j]):
+                for line in positions(self.lines[j]):
                     touching[line] = touching.get(line, 0) | 1 << j
             touching[-1] = every
         alive = self.alive
@@ -356,7 +347,7 @@ class _Search:
             found |= alive
         else:
             found |= touching[-1]
-            for line in _bits(self.lines[i]):
+            for line in positions(self.lines[i]):
                 found |= touching.get(line, 0)
         found &= ~(1 << i)
         self._reach[i] = found
@@ -407,7 +398,7 @@ class _Search:
             return False  # (the cheap test first: steady is worked out when asked)
         reached, lines = self.lines[i], self.lines
         gives = self.cands[i].standalone.amount
-        for j in _bits(later):
+        for j in positions(later):
             if lines[j] & reached:
                 if not self.steady(j):
                     gives -= self.amounts[j]  # it may lose up to all it could give
@@ -440,7 +431,7 @@ class _Search:
         else:
             read = self._line_lists.get(i)
             if read is None:
-                read = self._line_lists[i] = _bits(mask)
+                read = self._line_lists[i] = positions(mask)
             seen = tuple(prices[line] for line in read)
         key = (i, seen)
         known = self._ran.get(key)
@@ -563,7 +554,7 @@ class _Search:
         combines with it and still gives something, in execution order."""
         cands = self.cands
         top = -1
-        for i in _bits(self.alive):
+        for i in positions(self.alive):
             c = cands[i]
             if top < 0 or (-c.standalone.amount, c.is_coupon, -c.priority, c.id) < (
                 -cands[top].standalone.amount,
@@ -584,7 +575,7 @@ class _Search:
         combines and gives (its runs ``counted`` in the budget if asked)."""
         picked: list[tuple[int, Outcome]] = []
         prices, mask, dirty = base, self.alive & within, 0
-        for i in _bits(mask):
+        for i in positions(mask):
             if not mask >> i & 1:
                 continue
             outcome: Outcome | Miss
