@@ -13,9 +13,12 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -275,3 +278,41 @@ def daemon_config(folder: Path, till_db: Path, hq: HQ, token: str, **intervals: 
 
 def iter_lines(path: Path) -> Iterator[str]:
     yield from path.read_text().splitlines() if path.exists() else []
+
+
+class PageServer(ThreadingHTTPServer):
+    """A stand-in HQ for the pulls: serves ``pages[cursor]`` (the cursor taken
+    from ``since``), else ``page``, whatever bytes a test wants the till to read."""
+
+    pages: dict[str, bytes]
+    page: bytes = b"{}"
+
+
+class _PageHandler(BaseHTTPRequestHandler):
+    server: PageServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        return
+
+    def do_GET(self) -> None:
+        since = self.path.partition("since=")[2].partition("&")[0]
+        body = self.server.pages.get(since, self.server.page)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@contextmanager
+def serving_pages() -> Iterator[PageServer]:
+    """A :class:`PageServer` on a free loopback port for the block's length."""
+    httpd = PageServer(("127.0.0.1", 0), _PageHandler)
+    httpd.pages = {}
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield httpd
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -14,11 +14,8 @@ import json
 import sqlite3
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import msgspec
 import pytest
@@ -32,7 +29,18 @@ from pos_promo.sync.changes import apply_changes_page
 from pos_promo.sync.local import get_cursor
 from pos_promo.sync.protocol import RawChangesPage
 from pos_promo.sync.status import read_status
-from tests.sync.harness import HQ, ROOT, STORES, Till, campaign, env, now, run_daemon
+from tests.sync.harness import (
+    HQ,
+    ROOT,
+    STORES,
+    PageServer,
+    Till,
+    campaign,
+    env,
+    now,
+    run_daemon,
+    serving_pages,
+)
 
 DEEP = 100_000
 T0 = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
@@ -104,38 +112,10 @@ def test_a_100000_deep_document_is_quarantined_and_every_other_page_applies(
 # -- pages a test server serves, pulled by the daemon's own jobs ------------------------
 
 
-class _Pages(BaseHTTPRequestHandler):
-    """Serves ``server.pages[cursor]`` for either pull, the cursor from ``since``."""
-
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        return
-
-    def do_GET(self) -> None:
-        since = self.path.partition("since=")[2].partition("&")[0]
-        body = self.server.pages[since]
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
-class _Server(ThreadingHTTPServer):
-    pages: dict[str, bytes]
-
-
 @pytest.fixture
-def server() -> Iterator[_Server]:
-    httpd = _Server(("127.0.0.1", 0), _Pages)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+def server() -> Iterator[PageServer]:
+    with serving_pages() as httpd:
         yield httpd
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def open_jobs(folder: Path, port: int) -> Jobs:
@@ -155,7 +135,7 @@ def count(member: str, total: int) -> str:
 
 
 def test_a_100000_deep_member_state_item_is_quarantined_and_the_rest_applies(
-    tmp_path: Path, server: _Server
+    tmp_path: Path, server: PageServer
 ) -> None:
     deep = count("m2", 5).replace('"total"', f'"x": {nested(DEEP)}, "total"')
     server.pages = {
@@ -183,7 +163,7 @@ def test_a_100000_deep_member_state_item_is_quarantined_and_the_rest_applies(
 
 
 def test_one_item_that_is_not_json_is_quarantined_and_the_rest_applies(
-    tmp_path: Path, server: _Server
+    tmp_path: Path, server: PageServer
 ) -> None:
     broken = '{"type": "participation_count", "member_id": "m2", "total": tru}'
     server.pages = {
@@ -205,7 +185,7 @@ def test_one_item_that_is_not_json_is_quarantined_and_the_rest_applies(
 
 
 def test_a_page_whose_body_cannot_be_read_is_a_failed_run_with_its_reason(
-    tmp_path: Path, server: _Server
+    tmp_path: Path, server: PageServer
 ) -> None:
     # the envelope itself is 100,000 deep: no item can be told from another
     server.pages = {"": f'{{"cursor": "1", "more": false, "x": {nested(DEEP)}}}'.encode()}

@@ -14,9 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -28,42 +26,15 @@ from pos_promo_daemon.jobs import Jobs
 
 from pos_promo.embedded import Engine
 from pos_promo.model.cart import StoreContext
-from tests.sync.harness import campaign
+from tests.sync.harness import PageServer, campaign, serving_pages
 
 T0 = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
 
 
-class _Pages(BaseHTTPRequestHandler):
-    """Serves the bytes the test put in ``server.page`` for either pull."""
-
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        return
-
-    def do_GET(self) -> None:
-        body = self.server.page
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
-class _Server(ThreadingHTTPServer):
-    page: bytes = b"{}"
-
-
 @pytest.fixture(scope="module")
-def server() -> Iterator[_Server]:
-    httpd = _Server(("127.0.0.1", 0), _Pages)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+def server() -> Iterator[PageServer]:
+    with serving_pages() as httpd:
         yield httpd
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 json_values = st.recursive(
@@ -185,7 +156,7 @@ def whole(db: Path) -> None:
     depth=st.sampled_from(DEPTHS),
 )
 def test_any_changes_page_ends_the_job_cleanly(
-    server: _Server,
+    server: PageServer,
     tmp_path_factory: pytest.TempPathFactory,
     page: list[tuple[dict[str, Any], bool]],
     complete: bool,
@@ -236,7 +207,7 @@ def test_any_changes_page_ends_the_job_cleanly(
     depth=st.sampled_from(DEPTHS),
 )
 def test_any_member_state_page_ends_the_job_cleanly(
-    server: _Server,
+    server: PageServer,
     tmp_path_factory: pytest.TempPathFactory,
     items: list[Any],
     n: int,
