@@ -16,7 +16,14 @@ from pos_promo.codec import campaign_from_obj, cart_from_obj
 from pos_promo.engine import spend_and_save
 from pos_promo.engine.compiled import compile_campaign
 from pos_promo.engine.outcome import Outcome
-from pos_promo.engine.spend_and_save import eligible_mains, run, steady_amount, upper_bound
+from pos_promo.engine.spend_and_save import (
+    eligible_mains,
+    fills_units,
+    frees_alike,
+    run,
+    steady_amount,
+    upper_bound,
+)
 from pos_promo.engine.units import apply, view_cart
 from pos_promo.model.campaign import ItemsFree, SpendAndSave
 from tests.test_properties import SETTINGS, STORE, campaign_dicts, cart_dicts
@@ -187,3 +194,83 @@ def test_capped_tiers_worth_the_same_are_steady() -> None:
     mains = eligible_mains(c, view)
     assert steady_amount(c, view, mains, 500, 2000) == 500
     assert steady_amount(c, view, mains, 500, 3000) == 0
+
+
+def _lines_of(view: Any, mains: list[int]) -> list[int]:
+    """The promotion's lines: its mains and their sides and modifiers."""
+    return [line for main in mains for line in (main, *view.children.get(main, ()))]
+
+
+@SETTINGS
+@given(discounted(), st.data())
+def test_an_alike_free_loses_at_most_what_its_lines_went_down_by(case: Any, data: Any) -> None:
+    """Two price lists, one at or below the other on every unit, both left
+    by others taking off at most ``before``: a "buy X get Y free" said to
+    free alike gives something on both, and on the lower one at most what
+    its lines went down by less (the stacking search's exchange argument)."""
+    c, view, mains, alone, before, allocation = case
+    if not isinstance(alone, Outcome) or not frees_alike(c, view, mains, before):
+        return
+    part = {ref: data.draw(st.integers(0, take)) for ref, take in allocation.items()}
+    higher, lower = apply(view.base, part), apply(view.base, allocation)
+    high, low = run(c, view, higher, mains=mains), run(c, view, lower, mains=mains)
+    assert isinstance(high, Outcome) and isinstance(low, Outcome)
+    assert low.amount > 0
+    went_down = sum(sum(higher[line]) - sum(lower[line]) for line in _lines_of(view, mains))
+    assert high.amount - low.amount <= went_down
+
+
+@SETTINGS
+@given(discounted(), st.data())
+def test_one_amount_filled_unit_by_unit_leaves_lower_prices_lower(case: Any, data: Any) -> None:
+    """A promotion said to fill units one by one, giving the same amount on
+    two price lists one at or below the other, leaves the lower one at or
+    below the other on every unit."""
+    c, view, mains, alone, _before, allocation = case
+    if not isinstance(alone, Outcome) or not fills_units(c, view, mains):
+        return
+    part = {ref: data.draw(st.integers(0, take)) for ref, take in allocation.items()}
+    higher, lower = apply(view.base, part), apply(view.base, allocation)
+    high, low = run(c, view, higher, mains=mains), run(c, view, lower, mains=mains)
+    if not isinstance(high, Outcome) or not isinstance(low, Outcome) or high.amount != low.amount:
+        return
+    after_high, after_low = apply(higher, high.allocation), apply(lower, low.allocation)
+    for row_high, row_low in zip(after_high, after_low, strict=True):
+        assert all(a <= b for a, b in zip(row_low, row_high, strict=True))
+
+
+def test_a_free_frees_alike_only_while_no_unit_it_counts_on_can_reach_zero() -> None:
+    """Buy 2 get 1 free on three burgers at $3.00, $4.00 and $5.00 (cheapest
+    first): alone it frees the $3.00 one. Others taking off up to $2.99 can
+    zero none, so it keeps its tier and frees the first burger still
+    priced: alike. With $3.00 they can zero the $3.00 burger; two priced
+    burgers no longer meet "buy 2 get 1": not alike."""
+    campaign = campaign_from_obj(
+        {
+            "kind": "spend_and_save",
+            "id": "p0",
+            "name": "p0",
+            "period": {"start": "2026-01-01T00:00:00", "end": "2026-12-31T23:59:59"},
+            "rule": {"type": "items_free", "tiers": [{"buy": 2, "free": 1}]},
+            "items": {"item_ids": ["burger"]},
+        }
+    )
+    cart = cart_from_obj(
+        {
+            "order_id": "o-1",
+            "store_id": "s1",
+            "lines": [
+                {"line_id": f"L{k}", "item_id": "burger", "quantity": 1, "unit_price": price}
+                for k, price in enumerate((300, 400, 500))
+            ],
+        }
+    )
+    assert isinstance(campaign, SpendAndSave)
+    c, view = compile_campaign(campaign, STORE), view_cart(cart)
+    mains = eligible_mains(c, view)
+    alone = run(c, view, view.base, mains=mains)
+    assert isinstance(alone, Outcome) and alone.amount == 300
+    assert frees_alike(c, view, mains, 299)
+    assert not frees_alike(c, view, mains, 300)
+    zeroed = run(c, view, apply(view.base, {(0, 0): 300}), mains=mains)
+    assert not isinstance(zeroed, Outcome)  # two priced burgers: no tier met

@@ -26,6 +26,8 @@ from pos_promo.model.common import ChildRule, ItemScope
 
 __all__ = [
     "eligible_mains",
+    "fills_units",
+    "frees_alike",
     "mains_in_scope",
     "run",
     "steady_amount",
@@ -705,3 +707,50 @@ def zeroable(costs: list[int], before: int) -> int:
 def _rising(rule: SpendSave | ItemsSave) -> bool:
     saves = [step.save for step in rule.tiers]
     return all(a <= b for a, b in itertools.pairwise(saves))
+
+
+def fills_units(campaign: Compiled, view: CartView, mains: list[int]) -> bool:
+    """Whether its discount falls unit by unit, each unit's part whole: no
+    bundle of its lines shares the discount with a side or modifier.
+
+    Then, for one amount, prices lower before it leave no price higher after
+    it (it takes off the front of the units in a fixed order, each to zero
+    before the next), where a share split by weights could round a cent the
+    other way. The stacking search leans on it (``selection``).
+    """
+    shares = child_bits(campaign.sides, campaign.modifiers) & 10
+    if not shares:
+        return True
+    relevant = view.relevant
+    return not any(shares & relevant[main] for main in mains)
+
+
+def frees_alike(campaign: Compiled, view: CartView, mains: list[int], before: int) -> bool:
+    """Whether a "buy X get Y free" promotion, after benefits that take off at
+    most ``before`` on its lines (besides the member's), always frees as many
+    units at the same tier, and loses at most what the prices of its lines
+    went down by.
+
+    It frees the first ``free`` priced units in a fixed order, whole: when
+    prices go down, a free unit either costs less (it loses that much) or
+    is at zero already (a later unit takes its place: a gain). So the
+    number of priced units must keep the same tier however many units
+    ``before`` can bring to zero, and no cap may cut a unit in part.
+    """
+    rule = campaign.rule
+    if not isinstance(rule, ItemsFree) or campaign.max_discount is not None:
+        return False
+    spent = _zero_spent(campaign, view, mains)
+    count = len(spent)
+    fewest = count - bisect_right(spent, before)
+    tiers = {_free_tier(rule, units) for units in range(fewest, count + 1)}
+    return len(tiers) == 1 and None not in tiers
+
+
+def _free_tier(rule: ItemsFree, units: int) -> int | None:
+    """The tier ``units`` priced units meet (the last met, as :func:`_pick_tier` takes it)."""
+    found = None
+    for number, step in enumerate(rule.tiers):
+        if units >= step.buy + step.free:
+            found = number
+    return found
