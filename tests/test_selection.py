@@ -4,7 +4,10 @@ Benefits here are small stand-ins with the traits that make stacking hard:
 a money threshold measured on the prices earlier benefits left (so taking
 a small benefit can push a later one below its threshold), a discount that
 fills units in order, and a "cheapest unit free" that gives *more* once a
-cheap unit is at zero. Sharing is random. The optimised search (bounds,
+cheap unit is at zero, and "the first unit still priced free", which loses
+at most what its lines went down by. Sharing is random; the benefits pass
+the search the hints the engine's do (unit-by-unit fills, "alike" frees).
+The optimised search (bounds,
 dominance, independent groups decided apart) must return exactly the set an
 exhaustive search over every compatible set picks, and the decomposed search
 the same as the undivided one.
@@ -85,6 +88,42 @@ class CheapestFree:
         return alone.amount if before == 0 and isinstance(alone, Outcome) else 0
 
 
+@dataclass(frozen=True)
+class FirstFree:
+    """The first unit still priced, in the order of ``lines``, is free."""
+
+    lines: tuple[int, ...]
+
+    def __call__(self, prices: Prices) -> Outcome | Miss:
+        for line in self.lines:
+            for k, price in enumerate(prices[line]):
+                if price > 0:
+                    return Outcome(price, 1, False, {(line, k): price})
+        return Miss("nothing_to_discount")
+
+    def bound(self, base: Prices) -> int:
+        return max(base[line][k] for line in self.lines for k in range(len(base[line])))
+
+    def steady(self, base: Prices, before: int) -> int:
+        alone = self(base)
+        return alone.amount if before == 0 and isinstance(alone, Outcome) else 0
+
+    def alike(self, base: Prices, before: int) -> bool:
+        """A unit stays priced however ``before`` is taken off: it never drops out."""
+        costs = sorted(price for line in self.lines for price in base[line])
+        spent = zeroed = 0
+        for cost in costs:
+            if spent + cost > before:
+                break
+            spent += cost
+            zeroed += 1
+        return zeroed < len(costs)
+
+
+def _fills() -> bool:
+    return True
+
+
 def _mask(lines: Sequence[int]) -> int:
     found = 0
     for line in lines:
@@ -102,9 +141,12 @@ def problems(draw: st.DrawFn) -> tuple[list[Candidate], list[int], Prices]:
     cands: list[Candidate] = []
     for i in range(n):
         lines = tuple(sorted(draw(st.sets(st.integers(0, n_lines - 1), min_size=1, max_size=3))))
-        benefit: Threshold | CheapestFree
-        if draw(st.integers(0, 3)) == 0:
+        benefit: Threshold | CheapestFree | FirstFree
+        kind = draw(st.integers(0, 5))
+        if kind == 0:
             benefit = CheapestFree(lines)
+        elif kind == 1:
+            benefit = FirstFree(lines)
         else:
             total = sum(sum(base[line]) for line in lines)
             # met on the cart's own prices; often exactly, so that any benefit
@@ -123,6 +165,7 @@ def problems(draw: st.DrawFn) -> tuple[list[Candidate], list[int], Prices]:
                 benefit,
                 benefit.bound(base),
                 _mask(lines),
+                fills=_fills if isinstance(benefit, Threshold) else None,
             )
         )
     n = len(cands)
@@ -145,7 +188,10 @@ def _steady(cands: list[Candidate], compatible: list[int], base: Prices) -> list
             d.bound for j, d in enumerate(cands[:i]) if compatible[i] >> j & 1 and d.lines & c.lines
         )
         steady = functools.partial(c.run.steady, base, before)  # type: ignore[attr-defined]
-        found.append(msgspec.structs.replace(c, steady=steady))
+        alike = None
+        if isinstance(c.run, FirstFree):
+            alike = functools.partial(c.run.alike, base, before)
+        found.append(msgspec.structs.replace(c, steady=steady, alike=alike))
     return found
 
 
@@ -308,3 +354,39 @@ def test_a_state_met_again_with_less_to_reach_is_searched_again() -> None:
     # (b01 would need $0.50 spent on line 0, which b02 already lowered)
     assert [(i, out.amount) for i, out in chosen.picked] == [(2, 25), (3, 50), (4, 25)]
     assert exhaustive(cands, compatible, base) == ((2, 3, 4), 100)
+
+
+def _tie(is_coupon: bool) -> tuple[list[Candidate], list[int], Prices]:
+    """Lines at $1.00 and $3.00. A takes $0.50 off line 0 (it always can);
+    B frees the first unit still priced, line 0 first. B alone frees $1.00;
+    after A it frees the $0.50 left: A + B also saves $1.00."""
+    base: Prices = ((100,), (300,))
+    a = Threshold((0,), 0, 50)
+    b = FirstFree((0, 1))
+    cands = [
+        Candidate("a", 0, is_coupon, a(base), a, a.bound(base), 0b01, fills=_fills),  # type: ignore[arg-type]
+        Candidate("b", 0, False, b(base), b, b.bound(base), 0b11),  # type: ignore[arg-type]
+    ]
+    compatible = [0b10, 0b01]
+    return _steady(cands, compatible, base), compatible, base
+
+
+def test_a_promotion_that_changes_nothing_in_total_is_taken_with_the_one_it_feeds() -> None:
+    """A + B and B alone both save $1.00; with as many coupons, the set
+    holding one more benefit wins (the search takes A without weighing B
+    alone, and must still land there)."""
+    cands, compatible, base = _tie(is_coupon=False)
+    chosen = select(cands, compatible, base)
+    assert [(i, out.amount) for i, out in chosen.picked] == [(0, 50), (1, 50)]
+    assert chosen.prices == ((0,), (300,))
+    assert exhaustive(cands, compatible, base) == ((0, 1), 100)
+
+
+def test_a_coupon_that_changes_nothing_in_total_is_left_out() -> None:
+    """The same with A a coupon: B alone saves as much with one coupon
+    fewer, and wins."""
+    cands, compatible, base = _tie(is_coupon=True)
+    chosen = select(cands, compatible, base)
+    assert [(i, out.amount) for i, out in chosen.picked] == [(1, 100)]
+    assert chosen.prices == ((0,), (300,))
+    assert exhaustive(cands, compatible, base) == ((1,), 100)

@@ -130,17 +130,19 @@ def evaluate(
         if offer.family in ("member_price", "member_discount"):
             members |= 1 << i
         if not compatible[i]:  # alone it runs first and gives exactly that
-            cands.append(_candidate(offer, offer.standalone.amount, None))
+            cands.append(_candidate(offer, offer.standalone.amount, None, None))
             continue
         # what the others ahead of it on its lines can take off: after them it
         # may give more than alone, by at most that
         everyone = compatible[i] & ahead_of.touching(offer.lines)
         mine = everyone & members
         taken = ahead_of.bounds(everyone & ~members)
-        steady = None
+        steady = alike = None
         if offer.steady is not None:
             steady = functools.partial(offer.steady, taken + _sum_bounds(cands, mine))
-        cands.append(_candidate(offer, offer.bound(taken), steady))
+        if offer.alike is not None:
+            alike = functools.partial(offer.alike, taken)
+        cands.append(_candidate(offer, offer.bound(taken), steady, alike))
         ahead_of.add(i, offer.lines, cands[-1].bound)
     chosen = _select_among_winners(cands, compatible, view.base)
     _explain_left_out(offers, compatible, chosen, view, not_applied)
@@ -233,7 +235,12 @@ def _select_among_winners(cands: list[Candidate], compatible: list[int], base: P
     )
 
 
-def _candidate(offer: Offer, bound: int, steady: Callable[[], int] | None) -> Candidate:
+def _candidate(
+    offer: Offer,
+    bound: int,
+    steady: Callable[[], int] | None,
+    alike: Callable[[], bool] | None,
+) -> Candidate:
     return Candidate(
         offer.id,
         offer.priority,
@@ -243,6 +250,8 @@ def _candidate(offer: Offer, bound: int, steady: Callable[[], int] | None) -> Ca
         bound,
         offer.lines,
         steady,
+        offer.fills,
+        alike,
     )
 
 

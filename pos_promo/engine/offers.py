@@ -31,6 +31,8 @@ from pos_promo.engine.sharing import (
 )
 from pos_promo.engine.spend_and_save import (
     eligible_mains,
+    fills_units,
+    frees_alike,
     mains_in_scope,
     run,
     steady_amount,
@@ -69,6 +71,11 @@ class Offer:
     # what it surely gives after benefits before it that take off at most the
     # amount it is given on its lines (0: not known)
     steady: Callable[[int], int] | None = None
+    # whether it takes its amount off units one by one, each part whole
+    fills: Callable[[], bool] | None = None
+    # whether it loses at most what its lines went down by, after benefits
+    # before it that take off at most the amount it is given (see selection)
+    alike: Callable[[int], bool] | None = None
 
     @property
     def sharing_key(self) -> str:
@@ -105,6 +112,10 @@ def _fixed(amount: int, _before: int) -> int:
     return amount
 
 
+def _always() -> bool:
+    return True
+
+
 def _unless_before(amount: int, before: int) -> int:
     """Member discount's steady amount: what it gives alone when nothing
     before it touches its lines, else not known (member price changes the
@@ -134,6 +145,7 @@ def _members(ctx: Context, view: CartView, out: list[Offer]) -> None:
                 (FAMILY_RANK["member_price"], 0, 0, "", ""),
                 lines=_member_price_lines(view),
                 steady=functools.partial(_fixed, alone.amount),  # nothing runs before it
+                fills=_always,  # each unit down to its member price
             )
         )
     rate = member.discount_rate_bp
@@ -228,6 +240,8 @@ def _promotion_offer(
         (FAMILY_RANK["promotion"], places.get(c.id, _LAST), -c.priority, c.id, ""),
         lines=bundle_lines(view, mains),
         steady=functools.partial(steady_amount, c, view, mains, alone.amount),
+        fills=functools.partial(fills_units, c, view, mains),
+        alike=functools.partial(frees_alike, c, view, mains),
     )
 
 

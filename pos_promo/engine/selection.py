@@ -3,7 +3,7 @@
 Benefits apply one after another in execution order, each measured on the
 prices the earlier ones left, so a set's worth is only known by running it.
 The search is a depth-first branch and bound over "take it / leave it" in
-execution order, made cheap per node in five ways:
+execution order, made cheap per node in six ways:
 
 - **Bounds kept ready.** Each candidate carries a ``bound``: the most it can
   give after any earlier benefits (see ``spend_and_save.upper_bound``; "buy 2
@@ -19,6 +19,11 @@ execution order, made cheap per node in five ways:
   what may follow it, cannot reach the best set found is never run; one whose
   lines no benefit taken before it changed gives its stand-alone amount,
   known already, without a run.
+- **Sets that only lose left unweighed.** When adding a candidate to any
+  set of those after it that it combines with cannot save less (it surely
+  gives something, and what it can cost the ones after it is bounded, see
+  ``_Search.left_needs``), the sets leaving it out are weighed only if
+  they hold one of the few it cannot be combined with.
 - **Dominated ones dropped first.** A candidate that combines with exactly
   what another, incompatible one combines with, where neither shares a line
   with any of those, can always be swapped for the other; the weaker of the
@@ -85,6 +90,11 @@ class Candidate(Struct, frozen=True):
     lines: int = -1  # bit mask of the cart lines it reads or changes (-1: all)
     # what it surely gives after any benefits before it (0 or None: not known)
     steady: Callable[[], int] | None = None
+    # whether, for one amount, lower prices before it leave none higher after it
+    fills: Callable[[], bool] | None = None
+    # whether, after any benefits before it, it loses at most what the prices
+    # of its lines went down by and never drops out (see _Search.left_needs)
+    alike: Callable[[], bool] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +278,8 @@ class _Search:
         self.pool, self.groups = _exclusive_groups(compatible, self.alive, self.gains)
         self._touching: dict[int, int] | None = None  # line -> candidates on it
         self._steady: list[bool | None] = [None] * n
+        self._traits: dict[tuple[int, str], bool] = {}
+        self._wins: dict[int, bool] = {}  # i -> adding it to any set after it wins
         self._reach: dict[int, int] = {}  # candidate -> candidates it interacts with
         self._ran: dict[tuple[int, object], Outcome | Miss] = {}
         self._line_lists: dict[int, list[int]] = {}  # candidate -> its lines, when asked
@@ -383,29 +395,94 @@ class _Search:
             self._steady[i] = known
         return known
 
-    def take_suffices(self, i: int, mask: int) -> bool:
-        """Whether every set of ``mask`` without ``i`` does worse with ``i``
-        added, so that only taking ``i`` needs searching.
+    def known(self, i: int, trait: str) -> bool:
+        """Whether candidate ``i`` has ``trait`` (``fills`` or ``alike``, see
+        :class:`Candidate`), worked out once, when first asked."""
+        key = (i, trait)
+        found = self._traits.get(key)
+        if found is None:
+            ask: Callable[[], bool] | None = getattr(self.cands[i], trait)
+            found = self._traits[key] = ask is not None and ask()
+        return found
 
-        True when ``i`` surely gives its amount and combines with every open
-        candidate after it, and the ones after it whose lines a change
-        started by ``i`` can reach either surely give their amount too or
-        could lose, all together, less than ``i`` gives: adding ``i`` to a
-        set then saves more, the ones that drop to nothing dropping out.
+    def left_needs(self, i: int, mask: int) -> int:
+        """The candidates after ``i`` that a set of ``mask`` leaving ``i``
+        out needs to have a chance, having searched the sets taking it: 0
+        when every set without ``i`` does worse with ``i`` added.
+
+        Sets ``S`` of the open candidates after ``i`` that combine with it
+        are compared with ``S`` plus ``i``. That needs ``i`` to surely give
+        something: its amount, or, "alike", at least a cent (then it only
+        takes off too). Walk the ones after ``i`` whose lines a change
+        started by ``i`` can reach, with ``low`` the least that adding
+        ``i`` gains so far:
+
+        - one that surely gives its amount loses nothing;
+        - while prices with ``i`` stay at or below those without it on every
+          line (``i`` only took off; each one since either gave the same
+          amount unit by unit or is "alike"), an "alike" one loses at most
+          what the prices of its lines went down by, which is at most what
+          the set gained so far: the gain stays at least
+          ``max(low - its amount, 0)`` and prices stay at or below;
+        - any other may lose all it could give, and prices may then go
+          either way.
+
+        Adding ``i`` wins when the gain is surely positive; or when it is at
+        least zero, ``i`` is not a coupon and every one reached gave its
+        amount or was "alike" (none drops out): the set with ``i`` then
+        saves as much with as many coupons and one more benefit, which the
+        sets' order prefers. Then the only sets left to weigh hold one of
+        the few after ``i`` that cannot be combined with it (an exclusive
+        promotion, say): those and what each combines with.
         """
         later = mask >> (i + 1) << (i + 1)
-        if later & ~self.compatible[i] or not self.steady(i):
-            return False  # (the cheap test first: steady is worked out when asked)
+        apart = later & ~self.compatible[i]
+        if apart.bit_count() > 8:
+            return later  # too many to help (the default scheme's promotions)
+        if not self.adding_wins(i, later & ~apart):
+            return later
+        needed = apart
+        for x in positions(apart):
+            needed |= self.compatible[x]
+        return later & needed
+
+    def adding_wins(self, i: int, others: int) -> bool:
+        """Whether adding ``i`` to any set of ``others`` (after it, each
+        combining with it) saves more, or as much and wins the tie (see
+        :meth:`left_needs`). Fewer others can only help, so the answer for
+        all that combine with ``i`` is kept, and only a no is worked out
+        again for the set asked."""
+        every = self._wins.get(i)
+        if every is None:
+            after = self.alive >> (i + 1) << (i + 1)
+            every = self._wins[i] = self._adding_wins(i, after & self.compatible[i])
+        return every or self._adding_wins(i, others)
+
+    def _adding_wins(self, i: int, others: int) -> bool:
+        """:meth:`adding_wins`, worked out."""
+        if self.steady(i):
+            low = self.cands[i].standalone.amount
+        elif self.known(i, "alike"):
+            low = 1
+        else:
+            return False
         reached, lines = self.lines[i], self.lines
-        gives = self.cands[i].standalone.amount
-        for j in positions(later):
+        below = True  # prices with i at or below those without, line by line
+        exchange = not self.cands[i].is_coupon
+        for j in positions(others):
             if lines[j] & reached:
-                if not self.steady(j):
-                    gives -= self.amounts[j]  # it may lose up to all it could give
-                    if gives <= 0:
+                if self.steady(j):
+                    if below and not self.known(j, "fills"):
+                        below = False
+                elif below and self.known(j, "alike"):
+                    low = max(low - self.amounts[j], 0)
+                else:
+                    low -= self.amounts[j]  # it may lose up to all it could give
+                    below = exchange = False
+                    if low <= 0:
                         return False
                 reached |= lines[j]
-        return True
+        return low > 0 or exchange
 
     # -- runs ----------------------------------------------------------------
 
@@ -544,8 +621,10 @@ class _Search:
                     if best is None or key < best.key:
                         best = _Found(saved, picked, key)
                         target = saved
-                if self.take_suffices(i, mask):
+                needs = self.left_needs(i, mask)
+                if not needs:
                     return best  # every set leaving it out does worse
+                mask = mask & ((2 << i) - 1) | needs  # the others do worse with i
             start = i + 1
 
     def seed(self, base: Prices) -> _Found:
