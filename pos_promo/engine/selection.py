@@ -279,7 +279,8 @@ class _Search:
         self._touching: dict[int, int] | None = None  # line -> candidates on it
         self._steady: list[bool | None] = [None] * n
         self._traits: dict[tuple[int, str], bool] = {}
-        self._wins: dict[int, bool] = {}  # i -> adding it to any set after it wins
+        # i -> (adding it to any set after it wins, those that alone spoil that)
+        self._wins: dict[int, tuple[bool, int]] = {}
         self._reach: dict[int, int] = {}  # candidate -> candidates it interacts with
         self._ran: dict[tuple[int, object], Outcome | Miss] = {}
         self._line_lists: dict[int, list[int]] = {}  # candidate -> its lines, when asked
@@ -452,11 +453,34 @@ class _Search:
         :meth:`left_needs`). Fewer others can only help, so the answer for
         all that combine with ``i`` is kept, and only a no is worked out
         again for the set asked."""
-        every = self._wins.get(i)
-        if every is None:
-            after = self.alive >> (i + 1) << (i + 1)
-            every = self._wins[i] = self._adding_wins(i, after & self.compatible[i])
-        return every or self._adding_wins(i, others)
+        known = self._wins.get(i)
+        if known is None:
+            after = self.alive >> (i + 1) << (i + 1) & self.compatible[i]
+            known = self._wins[i] = (self._adding_wins(i, after), self._spoilers(i, after))
+        every, spoilers = known
+        return every or (not others & spoilers and self._adding_wins(i, others))
+
+    def _spoilers(self, i: int, after: int) -> int:
+        """The candidates of ``after`` that alone make adding ``i`` not win:
+        on a line of ``i``, neither sure of their amount nor "alike", and
+        able to lose as much as ``i`` surely gives."""
+        if self.steady(i):
+            low = self.cands[i].standalone.amount
+        elif self.known(i, "alike"):
+            low = 1
+        else:
+            return after
+        found = 0
+        own = self.lines[i]
+        for j in positions(after):
+            if (
+                self.lines[j] & own
+                and self.amounts[j] >= low
+                and not self.steady(j)
+                and not self.known(j, "alike")
+            ):
+                found |= 1 << j
+        return found
 
     def _adding_wins(self, i: int, others: int) -> bool:
         """:meth:`adding_wins`, worked out."""
