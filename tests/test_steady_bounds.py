@@ -274,3 +274,51 @@ def test_a_free_frees_alike_only_while_no_unit_it_counts_on_can_reach_zero() -> 
     assert not frees_alike(c, view, mains, 300)
     zeroed = run(c, view, apply(view.base, {(0, 0): 300}), mains=mains)
     assert not isinstance(zeroed, Outcome)  # two priced burgers: no tier met
+
+
+def test_a_free_whose_unit_may_lose_its_main_but_keep_its_side_is_not_alike() -> None:
+    """Buy 1 get 1 free, dearest first, on A ($0.30 with a $5.00 side that
+    shares the discount), B ($0.50) and C ($0.40): alone it frees A with its
+    side, $5.30. Others taking off $0.30 can zero A's main alone; A is then
+    no longer priced, and it frees B: $0.50, $4.80 less for $0.30 taken off.
+    So it is not alike after $0.35 (found in review of the search's exchange
+    argument, which needs "loses at most what its lines went down by")."""
+    campaign = campaign_from_obj(
+        {
+            "kind": "spend_and_save",
+            "id": "p0",
+            "name": "p0",
+            "period": {"start": "2026-01-01T00:00:00", "end": "2026-12-31T23:59:59"},
+            "rule": {"type": "items_free", "tiers": [{"buy": 1, "free": 1}]},
+            "items": {"all_items": True},
+            "application_order": "high_to_low",
+        }
+    )
+    cart = cart_from_obj(
+        {
+            "order_id": "o-1",
+            "store_id": "s1",
+            "lines": [
+                {"line_id": "A", "item_id": "a", "quantity": 1, "unit_price": 30},
+                {
+                    "line_id": "As",
+                    "item_id": "s",
+                    "quantity": 1,
+                    "unit_price": 500,
+                    "role": "side",
+                    "parent_line_id": "A",
+                },
+                {"line_id": "B", "item_id": "b", "quantity": 1, "unit_price": 50},
+                {"line_id": "C", "item_id": "c", "quantity": 1, "unit_price": 40},
+            ],
+        }
+    )
+    assert isinstance(campaign, SpendAndSave)
+    c, view = compile_campaign(campaign, STORE), view_cart(cart)
+    mains = eligible_mains(c, view)
+    alone = run(c, view, view.base, mains=mains)
+    assert isinstance(alone, Outcome) and alone.amount == 530
+    after = run(c, view, apply(view.base, {(0, 0): 30}), mains=mains)
+    assert isinstance(after, Outcome) and after.amount == 50
+    assert not frees_alike(c, view, mains, 35)
+    assert frees_alike(c, view, mains, 29)  # A's main cannot be zeroed: $0.30

@@ -424,7 +424,9 @@ class _Search:
           amount unit by unit or is "alike"), an "alike" one loses at most
           what the prices of its lines went down by, which is at most what
           the set gained so far: the gain stays at least
-          ``max(low - its amount, 0)`` and prices stay at or below;
+          ``max(low - its amount, 0)`` and prices stay at or below (a unit
+          it frees without ``i`` and not with it has its main at zero with
+          ``i``, and no priced side or modifier sharing it that would stay);
         - any other may lose all it could give, and prices may then go
           either way.
 

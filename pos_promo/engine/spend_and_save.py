@@ -733,9 +733,13 @@ def frees_alike(campaign: Compiled, view: CartView, mains: list[int], before: in
 
     It frees the first ``free`` priced units in a fixed order, whole: when
     prices go down, a free unit either costs less (it loses that much) or
-    is at zero already (a later unit takes its place: a gain). So the
-    number of priced units must keep the same tier however many units
-    ``before`` can bring to zero, and no cap may cut a unit in part.
+    its main is at zero already (a later unit takes its place: a gain). So
+    the number of priced units must keep the same tier however many units
+    ``before`` can bring to zero, no cap may cut a unit in part, and no
+    unit whose main ``before`` can bring to zero may carry a side or
+    modifier with a price that shares its discount: that unit would stop
+    being freed with its side's price still on it, a loss beyond what its
+    lines went down by.
     """
     rule = campaign.rule
     if not isinstance(rule, ItemsFree) or campaign.max_discount is not None:
@@ -744,7 +748,16 @@ def frees_alike(campaign: Compiled, view: CartView, mains: list[int], before: in
     count = len(spent)
     fewest = count - bisect_right(spent, before)
     tiers = {_free_tier(rule, units) for units in range(fewest, count + 1)}
-    return len(tiers) == 1 and None not in tiers
+    if len(tiers) != 1 or None in tiers:
+        return False
+    if fewest == count:
+        return True  # no main can reach zero
+    base = view.base
+    for unit in _priced_units(campaign, view, mains):
+        main, k = unit.ref
+        if unit.discountable > base[main][k] and zero_cost(view, main) <= before:
+            return False
+    return True
 
 
 def _free_tier(rule: ItemsFree, units: int) -> int | None:
