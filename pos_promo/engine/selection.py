@@ -20,10 +20,10 @@ execution order, made cheap per node in six ways:
   lines no benefit taken before it changed gives its stand-alone amount,
   known already, without a run.
 - **Sets that only lose left unweighed.** When adding a candidate to any
-  set of those after it that it combines with cannot save less (it surely
-  gives something, and what it can cost the ones after it is bounded, see
-  ``_Search.left_needs``), the sets leaving it out are weighed only if
-  they hold one of the few it cannot be combined with.
+  set of those after it that it combines with cannot save less (what it
+  can cost the ones after it is bounded, see ``_Search.left_needs``), the
+  sets leaving it out are weighed only if they hold one of the few it
+  cannot be combined with.
 - **Dominated ones dropped first.** A candidate that combines with exactly
   what another, incompatible one combines with, where neither shares a line
   with any of those, can always be swapped for the other; the weaker of the
@@ -279,8 +279,9 @@ class _Search:
         self._touching: dict[int, int] | None = None  # line -> candidates on it
         self._steady: list[bool | None] = [None] * n
         self._traits: dict[tuple[int, str], bool] = {}
-        # i -> (adding it to any set after it wins, those that alone spoil that)
-        self._wins: dict[int, tuple[bool, int]] = {}
+        # (i, what it gives) -> (adding it to any set after it wins, those
+        # that alone spoil that)
+        self._wins: dict[tuple[int, int], tuple[bool, int]] = {}
         self._reach: dict[int, int] = {}  # candidate -> candidates it interacts with
         self._ran: dict[tuple[int, object], Outcome | Miss] = {}
         self._line_lists: dict[int, list[int]] = {}  # candidate -> its lines, when asked
@@ -406,15 +407,16 @@ class _Search:
             found = self._traits[key] = ask is not None and ask()
         return found
 
-    def left_needs(self, i: int, mask: int) -> int:
+    def left_needs(self, i: int, mask: int, gave: int) -> int:
         """The candidates after ``i`` that a set of ``mask`` leaving ``i``
-        out needs to have a chance, having searched the sets taking it: 0
-        when every set without ``i`` does worse with ``i`` added.
+        out needs to have a chance, having searched the sets taking it
+        (where ``i`` gave ``gave``): 0 when every set without ``i`` does
+        worse with ``i`` added.
 
         Sets ``S`` of the open candidates after ``i`` that combine with it
-        are compared with ``S`` plus ``i``. That needs ``i`` to surely give
-        something: its amount, or, "alike", at least a cent (then it only
-        takes off too). Walk the ones after ``i`` whose lines a change
+        are compared with ``S`` plus ``i``. In every such set ``i`` gives
+        ``gave`` (only what ran before it, the same for all, counts), and
+        it only takes off. Walk the ones after ``i`` whose lines a change
         started by ``i`` can reach, with ``low`` the least that adding
         ``i`` gains so far:
 
@@ -442,56 +444,39 @@ class _Search:
         apart = later & ~self.compatible[i]
         if apart.bit_count() > 8:
             return later  # too many to help (the default scheme's promotions)
-        if not self.adding_wins(i, later & ~apart):
+        if not self.adding_wins(i, later & ~apart, gave):
             return later
         needed = apart
         for x in positions(apart):
             needed |= self.compatible[x]
         return later & needed
 
-    def adding_wins(self, i: int, others: int) -> bool:
-        """Whether adding ``i`` to any set of ``others`` (after it, each
-        combining with it) saves more, or as much and wins the tie (see
-        :meth:`left_needs`). Fewer others can only help, so the answer for
-        all that combine with ``i`` is kept, and only a no is worked out
-        again for the set asked."""
-        known = self._wins.get(i)
+    def adding_wins(self, i: int, others: int, gave: int) -> bool:
+        """Whether adding ``i``, giving ``gave``, to any set of ``others``
+        (after it, each combining with it) saves more, or as much and wins
+        the tie (see :meth:`left_needs`). Fewer others can only help, so
+        the answer for all that combine with ``i`` is kept, with those that
+        alone spoil it, and only a no is worked out again for the set asked.
+        """
+        key = (i, gave)
+        known = self._wins.get(key)
         if known is None:
             after = self.alive >> (i + 1) << (i + 1) & self.compatible[i]
-            known = self._wins[i] = (self._adding_wins(i, after), self._spoilers(i, after))
+            spoilers = 0
+            own = self.lines[i]
+            for j in positions(after):
+                if self.lines[j] & own and self.amounts[j] >= gave and not self._sure(j):
+                    spoilers |= 1 << j  # reached at once, it may lose all of it
+            known = self._wins[key] = (self._adding_wins(i, after, gave), spoilers)
         every, spoilers = known
-        return every or (not others & spoilers and self._adding_wins(i, others))
+        return every or (not others & spoilers and self._adding_wins(i, others, gave))
 
-    def _spoilers(self, i: int, after: int) -> int:
-        """The candidates of ``after`` that alone make adding ``i`` not win:
-        on a line of ``i``, neither sure of their amount nor "alike", and
-        able to lose as much as ``i`` surely gives."""
-        if self.steady(i):
-            low = self.cands[i].standalone.amount
-        elif self.known(i, "alike"):
-            low = 1
-        else:
-            return after
-        found = 0
-        own = self.lines[i]
-        for j in positions(after):
-            if (
-                self.lines[j] & own
-                and self.amounts[j] >= low
-                and not self.steady(j)
-                and not self.known(j, "alike")
-            ):
-                found |= 1 << j
-        return found
+    def _sure(self, j: int) -> bool:
+        """Whether ``j`` surely gives its amount or frees "alike"."""
+        return self.steady(j) or self.known(j, "alike")
 
-    def _adding_wins(self, i: int, others: int) -> bool:
+    def _adding_wins(self, i: int, others: int, low: int) -> bool:
         """:meth:`adding_wins`, worked out."""
-        if self.steady(i):
-            low = self.cands[i].standalone.amount
-        elif self.known(i, "alike"):
-            low = 1
-        else:
-            return False
         reached, lines = self.lines[i], self.lines
         below = True  # prices with i at or below those without, line by line
         exchange = not self.cands[i].is_coupon
@@ -647,7 +632,7 @@ class _Search:
                     if best is None or key < best.key:
                         best = _Found(saved, picked, key)
                         target = saved
-                needs = self.left_needs(i, mask)
+                needs = self.left_needs(i, mask, gave)
                 if not needs:
                     return best  # every set leaving it out does worse
                 mask = mask & ((2 << i) - 1) | needs  # the others do worse with i
