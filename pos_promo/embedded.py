@@ -15,8 +15,8 @@ The engine never reads the clock: an evaluation's instant is the ``at``
 argument or the cart's own ``at``. Instants for bookkeeping (import, sent,
 refund times) are optional arguments the edge (CLI, daemon) passes.
 
-What only imports, refunds and reports use is imported inside those
-methods: a till restarting to sell pays only for opening, evaluating and
+What only imports, refunds, reports and cumulative gifts use is imported
+inside those methods: a till restarting to sell pays only for opening, evaluating and
 committing (``tests/store/test_store_lean_start.py``).
 """
 
@@ -60,7 +60,7 @@ from pos_promo.model.order import (
 from pos_promo.model.result import Applied, EvaluationResult, NotApplied
 from pos_promo.model.wallet import WalletEntry, WalletReport
 from pos_promo.store import campaigns as cache
-from pos_promo.store import gifts, meta, orders, outbox
+from pos_promo.store import meta, orders, outbox
 from pos_promo.store import wallet as wallet_store
 from pos_promo.store.connection import Durability, connect, immediate
 from pos_promo.store.schema import MIGRATIONS
@@ -346,6 +346,8 @@ class Engine:
         daemon's ``release_gifts`` job, a commit, an evaluation). The engine
         never reads the clock, so ``now`` is the caller's.
         """
+        from pos_promo.store import gifts
+
         now = accept_instant(now, "now")
         with wrapped(self.path), immediate(self._conn):
             return gifts.release(self._conn, self.store.id, now)

@@ -1,10 +1,11 @@
 """A till starts lean: a new process that imports ``pos_promo``, opens its
 database, evaluates and commits loads none of the pieces only other paths
 need (migrations' sqlite-utils, the words' Babel, the sync stack, HTTP,
-PostgreSQL, templates, the scheduler). Each of those costs tens of
-milliseconds to import, and a till that restarts pays them on its first
-cart. Checked in a fresh interpreter, since this test process has long
-imported everything."""
+PostgreSQL, templates, the scheduler; the cumulative gift machinery, when
+the till has no gift activity and no gift coupon is due). Each of those
+costs milliseconds to tens of milliseconds to import, and a till that
+restarts pays them on its first cart. Checked in a fresh interpreter, since
+this test process has long imported everything."""
 
 from __future__ import annotations
 
@@ -26,9 +27,16 @@ NOT_FOR_A_TILL = (
     "babel",
     "jinja2",
     "pos_promo.cli",
+    "pos_promo.engine.accrual",
+    "pos_promo.engine.gift_orders",
+    "pos_promo.engine.gift_refunds",
+    "pos_promo.engine.grants",
     "pos_promo.i18n.format",
     "pos_promo.render",
+    "pos_promo.store.gift_ledger",
+    "pos_promo.store.gifts",
     "pos_promo.sync",
+    "pos_promo.till.gifts",
     "psycopg",
     "requests",
     "sqlite_utils",
