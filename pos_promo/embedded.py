@@ -25,9 +25,8 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -67,6 +66,9 @@ from pos_promo.store.schema import MIGRATIONS
 from pos_promo.till.cache import CampaignCache
 from pos_promo.till.checks import cart_instant, payload_unknowns, wrapped
 from pos_promo.till.sales import commit_order, evaluate_cart, explain_campaign
+
+if TYPE_CHECKING:  # a path is any str or PathLike: pathlib itself is not needed to open
+    from pathlib import Path
 
 __all__ = ["DEFAULT_DURABILITY", "Engine"]
 

@@ -5,11 +5,14 @@ PostgreSQL, templates, the scheduler; the cumulative gift machinery, when
 the till has no gift activity and no gift coupon is due). Each of those
 costs milliseconds to tens of milliseconds to import, and a till that
 restarts pays them on its first cart. Checked in a fresh interpreter, since
-this test process has long imported everything."""
+this test process has long imported everything, started without the site
+hooks (``-S``) as an installed wheel has none: a development install's path
+hook imports pathlib itself, which a till does not need."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +29,7 @@ NOT_FOR_A_TILL = (
     "apscheduler",
     "babel",
     "jinja2",
+    "pathlib",
     "pos_promo.cli",
     "pos_promo.engine.accrual",
     "pos_promo.engine.gift_orders",
@@ -60,12 +64,14 @@ print(json.dumps({{"total": committed.total, "applied": len(committed.applied), 
 
 def start(db: Path, order: bytes, store: StoreContext | None) -> dict[str, object]:
     code = START.format(store=repr(store), names=NOT_FOR_A_TILL)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     out = subprocess.run(
-        [sys.executable, "-c", code, str(db), order.decode()],
+        [sys.executable, "-S", "-c", code, str(db), order.decode()],
         capture_output=True,
         text=True,
         check=True,
         cwd=ROOT,
+        env=env,
     )
     return dict(json.loads(out.stdout))
 
