@@ -46,7 +46,6 @@ from pos_promo.model.campaign import Campaign
 from pos_promo.model.cart import Cart, MemberCounts, StoreContext
 from pos_promo.model.catalog import Catalog
 from pos_promo.model.coupon import Coupon
-from pos_promo.model.member import ActivityMetrics, MemberGifts
 from pos_promo.model.order import (
     CampaignMetrics,
     CampaignRow,
@@ -69,6 +68,8 @@ from pos_promo.till.sales import commit_order, evaluate_cart, explain_campaign
 
 if TYPE_CHECKING:  # a path is any str or PathLike: pathlib itself is not needed to open
     from pathlib import Path
+
+    from pos_promo.model.member import ActivityMetrics, MemberGifts  # the reports' own
 
 __all__ = ["DEFAULT_DURABILITY", "Engine"]
 

@@ -37,6 +37,7 @@ NOT_FOR_A_TILL = (
     "pos_promo.engine.gift_refunds",
     "pos_promo.engine.grants",
     "pos_promo.i18n.format",
+    "pos_promo.model.member",
     "pos_promo.render",
     "pos_promo.store.gift_ledger",
     "pos_promo.store.gifts",
