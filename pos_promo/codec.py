@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 import operator
 import re
 import zoneinfo
@@ -73,12 +72,15 @@ _CATALOG = LazyDecoder[Catalog](Catalog)
 _COUPONS = LazyDecoder[list[Coupon]](list[Coupon])
 _COUNTS = LazyDecoder[MemberCounts](MemberCounts)
 
-_MSG = re.compile(r"^(?P<rule>.*?)(?: - at `(?P<path>\$[^`]*)`)?$", re.S)
-_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+# Patterns of the error and deep-document paths: compiled (and cached by
+# ``re``) the first time one is used, not by every start of a till.
+_MSG = r"^(?P<rule>.*?)(?: - at `(?P<path>\$[^`]*)`)?$"
+_STEP = r"\.([^.\[]+)|\[(\d+)\]"
 
 
 def _tidy_rule(rule: str, path: str = "$") -> str:
-    field = _STEP.findall(path)[-1][0] if _STEP.findall(path) else "value"
+    steps = re.findall(_STEP, path)
+    field = steps[-1][0] if steps else "value"
     if rule.startswith("Invalid enum value"):
         return f"is not an allowed {field or 'value'}"
     if rule.startswith("Invalid value"):
@@ -92,7 +94,7 @@ def _tidy_rule(rule: str, path: str = "$") -> str:
 
 def _lookup(raw: Any, path: str) -> tuple[bool, Any]:
     node = raw
-    for key, index in _STEP.findall(path[1:]):
+    for key, index in re.findall(_STEP, path[1:]):
         try:
             node = node[int(index)] if index else node[key]
         except (KeyError, IndexError, TypeError, ValueError):
@@ -107,7 +109,7 @@ def validation_error(
     text = str(exc)
     if isinstance(exc, msgspec.DecodeError) and not isinstance(exc, msgspec.ValidationError):
         return error(prefix, _malformed(text, raw))
-    match = _MSG.match(text)
+    match = re.match(_MSG, text, re.S)
     assert match is not None  # the pattern matches any text
     rule, path = match.group("rule"), match.group("path") or "$"
     missing = re.match(r"Object missing required field `([^`]+)`", rule)
@@ -115,6 +117,8 @@ def validation_error(
         return error(prefix + path[1:] + "." + missing.group(1), "is required")
     doc = raw
     if isinstance(raw, bytes | str):
+        import json  # an error's path only
+
         try:
             doc = json.loads(raw)
         except (ValueError, RecursionError):
@@ -131,7 +135,7 @@ def check_size(data: bytes | str, error: ErrorType, path: str = "$") -> None:
         raise error(path, f"must be at most {MAX_DOCUMENT_BYTES} bytes long", len(data))
 
 
-_AT_BYTE = re.compile(r"^(?:JSON is malformed: )?(?P<why>.*?)(?: \(byte (?P<byte>\d+)\))?$", re.S)
+_AT_BYTE = r"^(?:JSON is malformed: )?(?P<why>.*?)(?: \(byte (?P<byte>\d+)\))?$"
 
 
 def _malformed(text: str, raw: bytes | str | Any) -> str:
@@ -139,7 +143,7 @@ def _malformed(text: str, raw: bytes | str | Any) -> str:
 
     An operator fixes a file in an editor, which counts lines and columns, not bytes.
     """
-    match = _AT_BYTE.match(text)
+    match = re.match(_AT_BYTE, text, re.S)
     assert match is not None  # the pattern matches any text
     why, byte = match.group("why"), match.group("byte")
     data = raw.encode() if isinstance(raw, str) else raw
@@ -159,10 +163,10 @@ def _malformed(text: str, raw: bytes | str | Any) -> str:
     return f"is not valid JSON at line {line}, column {column}: {why}"
 
 
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_STRING = rb'"[^"\\]*(?:\\.[^"\\]*)*"'
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _ONE_KIND = bytes.maketrans(b"{}", b"[]")
-_RUNS = re.compile(rb"\[+|\]+")
+_RUNS = rb"\[+|\]+"
 
 
 def too_deep(data: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
@@ -182,7 +186,7 @@ def too_deep(data: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
     raw = data.encode() if isinstance(data, str) else data
     if raw.count(b"[") + raw.count(b"{") <= limit:
         return False
-    return _depth(raw) > limit and _depth(_STRING.sub(b"", raw)) > limit
+    return _depth(raw) > limit and _depth(re.sub(_STRING, b"", raw, flags=re.S)) > limit
 
 
 def nesting(value: object) -> int:
@@ -221,7 +225,7 @@ def _depth(raw: bytes, passes: int = 8) -> int:
     if not brackets or brackets[0] != ord("["):  # done, or not JSON
         return level
     # runs alternate, opening first: the depth peaks at the end of an opening run
-    lengths: list[int] = list(map(len, _RUNS.findall(brackets)))
+    lengths: list[int] = list(map(len, re.findall(_RUNS, brackets)))
     opens, closes = lengths[0::2], lengths[1::2]
     before = itertools.chain((0,), itertools.accumulate(map(operator.sub, opens, closes)))
     peaks: map[int] = map(operator.add, before, opens)

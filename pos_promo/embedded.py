@@ -15,8 +15,8 @@ The engine never reads the clock: an evaluation's instant is the ``at``
 argument or the cart's own ``at``. Instants for bookkeeping (import, sent,
 refund times) are optional arguments the edge (CLI, daemon) passes.
 
-What only imports, refunds and reports use is imported inside those
-methods: a till restarting to sell pays only for opening, evaluating and
+What only imports, refunds, reports and cumulative gifts use is imported
+inside those methods: a till restarting to sell pays only for opening, evaluating and
 committing (``tests/store/test_store_lean_start.py``).
 """
 
@@ -25,9 +25,8 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -47,7 +46,6 @@ from pos_promo.model.campaign import Campaign
 from pos_promo.model.cart import Cart, MemberCounts, StoreContext
 from pos_promo.model.catalog import Catalog
 from pos_promo.model.coupon import Coupon
-from pos_promo.model.member import ActivityMetrics, MemberGifts
 from pos_promo.model.order import (
     CampaignMetrics,
     CampaignRow,
@@ -60,13 +58,18 @@ from pos_promo.model.order import (
 from pos_promo.model.result import Applied, EvaluationResult, NotApplied
 from pos_promo.model.wallet import WalletEntry, WalletReport
 from pos_promo.store import campaigns as cache
-from pos_promo.store import gifts, meta, orders, outbox
+from pos_promo.store import meta, orders, outbox
 from pos_promo.store import wallet as wallet_store
 from pos_promo.store.connection import Durability, connect, immediate
 from pos_promo.store.schema import MIGRATIONS
 from pos_promo.till.cache import CampaignCache
 from pos_promo.till.checks import cart_instant, payload_unknowns, wrapped
 from pos_promo.till.sales import commit_order, evaluate_cart, explain_campaign
+
+if TYPE_CHECKING:  # a path is any str or PathLike: pathlib itself is not needed to open
+    from pathlib import Path
+
+    from pos_promo.model.member import ActivityMetrics, MemberGifts  # the reports' own
 
 __all__ = ["DEFAULT_DURABILITY", "Engine"]
 
@@ -346,6 +349,8 @@ class Engine:
         daemon's ``release_gifts`` job, a commit, an evaluation). The engine
         never reads the clock, so ``now`` is the caller's.
         """
+        from pos_promo.store import gifts
+
         now = accept_instant(now, "now")
         with wrapped(self.path), immediate(self._conn):
             return gifts.release(self._conn, self.store.id, now)

@@ -24,7 +24,6 @@ closest to so callers that only know Python's vocabulary still catch it::
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 __all__ = [
@@ -191,6 +190,8 @@ class StoreError(PromoError, RuntimeError):
 
 def _show(value: Any) -> str:
     """Render a found value the way it looked in the JSON document."""
+    import json  # an error's message only: a till starting needs no json module
+
     try:
         text = json.dumps(value, ensure_ascii=False, default=str)
     except (TypeError, ValueError):

@@ -5,11 +5,13 @@ is a UUIDv5 of a namespace and a name. :func:`uuid5` returns exactly
 ``str(uuid.uuid5(namespace, name))`` (a test holds it to that) in about
 a fifth of the time, which matters on the commit path, where one order can
 need a dozen of them.
+
+``hashlib`` (OpenSSL, ~4 ms to load) is imported by the first call: a till
+that starts and evaluates needs no id yet.
 """
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 
 __all__ = ["uuid5"]
@@ -17,6 +19,8 @@ __all__ = ["uuid5"]
 
 def uuid5(namespace: uuid.UUID, name: str) -> str:
     """``str(uuid.uuid5(namespace, name))``, faster."""
+    import hashlib  # once loaded, a dictionary look-up
+
     digest = bytearray(hashlib.sha1(namespace.bytes + name.encode("utf-8")).digest()[:16])
     digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
     digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant

@@ -25,7 +25,8 @@ difference is exactly what it takes back.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+
+import msgspec
 
 from pos_promo.engine.audience import Blocked, Context, check_audience
 from pos_promo.engine.compiled import AudienceFacts, compile_audience, store_in_scope
@@ -65,8 +66,7 @@ _FAMILIES: dict[str, Family] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledActivity:
+class CompiledActivity(msgspec.Struct, frozen=True):
     """An activity as one store sees it: the facts the shared audience checks read."""
 
     campaign: CumulativeGift

@@ -20,7 +20,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import zoneinfo
-from dataclasses import dataclass
+
+import msgspec
 
 __all__ = [
     "LocalMoment",
@@ -37,8 +38,7 @@ _DAY = dt.timedelta(days=1)
 _NEAR = dt.timedelta(hours=50)  # further than any slot window reaches from an instant
 
 
-@dataclass(frozen=True, slots=True)
-class LocalMoment:
+class LocalMoment(msgspec.Struct, frozen=True):
     """An instant as the store's wall clock shows it.
 
     ``steady`` says the store's UTC offset is the same for 50 hours either
@@ -119,8 +119,7 @@ def wall_end(wall: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:
     return _first_at_or_after(wall, zone) - _SECOND
 
 
-@dataclass(frozen=True, slots=True)
-class Slot:
+class Slot(msgspec.Struct, frozen=True):
     """A compiled time slot: minutes since midnight, end excluded."""
 
     weekdays: frozenset[int]

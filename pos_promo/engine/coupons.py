@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass, field
+
+import msgspec
 
 from pos_promo.engine.money import percent_of
 from pos_promo.engine.outcome import Miss, Outcome
@@ -31,15 +32,14 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Invalid:
+class Invalid(msgspec.Struct, frozen=True):
     """Why a presented coupon cannot be used at all: ``cause`` is a code a POS
     can translate (unknown, duplicate, void, redeemed, member_required,
     not_owner, not_yet_valid, expired, template_unknown); ``params`` hold
     the instants a validity cause names, for the edge to word."""
 
     cause: str
-    params: Params = field(default_factory=dict)
+    params: Params = msgspec.field(default_factory=dict)
 
 
 def check_coupon(

@@ -13,8 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Protocol
+
+import msgspec
 
 from pos_promo.engine.accrual import (
     CompiledActivity,
@@ -47,8 +48,7 @@ class GiftStanding(Protocol):
         """The ordinals granted and not revoked."""
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedGrant:
+class PlannedGrant(msgspec.Struct, frozen=True):
     """One ordinal the order grants, its derived id (the same on every till),
     and every coupon it issues or schedules."""
 
@@ -57,8 +57,7 @@ class PlannedGrant:
     coupons: tuple[PlannedCoupon, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class OrderGift:
+class OrderGift(msgspec.Struct, frozen=True):
     """The order's effect on one live activity.
 
     ``verdict`` is the accrual basis the order is kept with (or why it

@@ -13,7 +13,8 @@ coupons, so the store voids exactly what HQ computes too.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+
+import msgspec
 
 from pos_promo.engine.accrual import LineUnits, standing
 from pos_promo.engine.grants import grant_coupons, grant_id, to_revoke
@@ -23,8 +24,7 @@ from pos_promo.model.receipt import LineAllocation
 __all__ = ["Revocation", "accrual_changes", "revocations", "units_left"]
 
 
-@dataclass(frozen=True, slots=True)
-class Revocation:
+class Revocation(msgspec.Struct, frozen=True):
     """One grant a refund takes back: its ordinal, its derived id, and the
     ``(coupon id, template id)`` of every coupon it issued or scheduled."""
 

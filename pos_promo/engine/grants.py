@@ -21,7 +21,8 @@ import functools
 import uuid
 import zoneinfo
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+
+import msgspec
 
 from pos_promo.engine.clock import local_wall as _wall
 from pos_promo.engine.clock import wall_end, wall_start
@@ -154,8 +155,7 @@ def coupon_window(
     return issued, until
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedCoupon:
+class PlannedCoupon(msgspec.Struct, frozen=True):
     """One coupon a grant issues: when (``due``, UTC) and with what validity.
 
     ``due`` is the trigger instant for an instant gift. The coupon's

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import msgspec
@@ -52,14 +51,13 @@ class RefundKey(NamedTuple):
     at: dt.datetime | None
 
 
-@dataclass(frozen=True, slots=True)
-class KeptVersions:
+class KeptVersions(msgspec.Struct, frozen=True):
     """The versions an order's receipt names, as the till kept them: the
     campaigns and coupon templates it applied, its sharing plans by id and
     its execution order. A re-evaluation must run on exactly these."""
 
     campaigns: Sequence[Campaign] = ()
-    plans: Mapping[str, SharingPlan] = field(default_factory=dict)
+    plans: Mapping[str, SharingPlan] = msgspec.field(default_factory=dict)
     order: ExecutionOrder | None = None
 
 

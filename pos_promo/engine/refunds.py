@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 
 import msgspec
 
@@ -137,8 +136,7 @@ def reevaluate(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Settlement:
+class Settlement(msgspec.Struct, frozen=True):
     """What one refund gives back and takes back (see RefundRecord)."""
 
     lines: tuple[RefundLine, ...]

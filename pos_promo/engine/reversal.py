@@ -15,7 +15,7 @@ unit always takes what is left, and no share ever goes below zero.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from pos_promo.engine.money import split
 from pos_promo.model.receipt import LineAllocation
@@ -26,8 +26,7 @@ UNATTRIBUTED = ""
 """Benefit key for discount a receipt does not attribute to any benefit (none today)."""
 
 
-@dataclass(frozen=True, slots=True)
-class UnitsBack:
+class UnitsBack(msgspec.Struct, frozen=True):
     """What refunding some units of one line gives back."""
 
     units: int

@@ -6,24 +6,43 @@ asked for, so a fresh clone and an installed wheel need no compile step.
 A locale is matched to a catalog by its CLDR likely script (``zh_CN`` and
 ``zh`` read ``zh_Hans``; ``zh_TW`` is ``zh_Hant``, which has no catalog, and
 reads English rather than the wrong script).
+
+``pathlib`` (with ``urllib.parse`` and ``ipaddress``, ~10 ms) is imported
+only when a catalog is looked for: a till opening checks its locale here
+and reads no words.
 """
 
 from __future__ import annotations
 
 import functools
 import io
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # Babel and gettext are imported where used: a till selling reads no words
     import gettext
+    from pathlib import Path
 
     from babel import Locale
+
+    LOCALES: Path  # made on first use: see __getattr__
 
 __all__ = ["DOMAIN", "LOCALES", "catalog_path", "parse_locale", "translations"]
 
 DOMAIN = "pos_promo"
-LOCALES = Path(__file__).parent / "locales"
+
+
+def __getattr__(name: str) -> Path:
+    """``LOCALES``, the folder of the catalogs, made the first time it is asked for."""
+    if name != "LOCALES":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _locales()
+
+
+@functools.cache
+def _locales() -> Path:
+    from pathlib import Path
+
+    return Path(__file__).parent / "locales"
 
 
 def parse_locale(name: str) -> Locale:
@@ -38,7 +57,7 @@ def parse_locale(name: str) -> Locale:
 
 def catalog_path(language: str) -> Path:
     """Where the ``.po`` catalog of ``language`` (``en``, ``zh_Hans``) lives."""
-    return LOCALES / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    return _locales() / language / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
 def _candidates(locale: Locale) -> list[str]:

@@ -48,14 +48,14 @@ ClockTime = Annotated[str, Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", desc
 Weekday = Annotated[int, Meta(ge=1, le=7, description="ISO weekday: 1 = Monday, 7 = Sunday.")]
 
 
-class Period(Struct, frozen=True, forbid_unknown_fields=False):
+class Period(Struct, gc=False, frozen=True, forbid_unknown_fields=False):
     """The campaign's validity, store-local, both ends included (to the second)."""
 
     start: LocalDateTime
     end: LocalDateTime
 
 
-class TimeSlot(Struct, frozen=True, forbid_unknown_fields=False):
+class TimeSlot(Struct, gc=False, frozen=True, forbid_unknown_fields=False):
     """A daily window on some weekdays; ``start`` included, ``end`` excluded.
 
     A slot whose end is not after its start wraps midnight and belongs to
@@ -67,7 +67,7 @@ class TimeSlot(Struct, frozen=True, forbid_unknown_fields=False):
     weekdays: frozenset[Weekday] = frozenset(range(1, 8))
 
 
-class StoreSelection(Struct, frozen=True, forbid_unknown_fields=False):
+class StoreSelection(Struct, gc=False, frozen=True, forbid_unknown_fields=False):
     """Listed stores and/or every store under listed organisation nodes."""
 
     store_ids: IdSet = frozenset()
@@ -77,7 +77,7 @@ class StoreSelection(Struct, frozen=True, forbid_unknown_fields=False):
 StoreScope = Literal["all"] | StoreSelection
 
 
-class Participants(Struct, frozen=True, forbid_unknown_fields=False):
+class Participants(Struct, gc=False, frozen=True, forbid_unknown_fields=False):
     """Who may take part. Each non-empty list must match (any one of its values)."""
 
     tiers: IdSet = frozenset()
@@ -85,14 +85,14 @@ class Participants(Struct, frozen=True, forbid_unknown_fields=False):
     card_programs: IdSet = frozenset()
 
 
-class Limits(Struct, frozen=True, forbid_unknown_fields=False):
+class Limits(Struct, gc=False, frozen=True, forbid_unknown_fields=False):
     """Participations allowed per member: over the whole period, and per local day."""
 
     per_member_total: Count | None = None
     per_member_daily: Count | None = None
 
 
-class CampaignBase(Struct, frozen=True, kw_only=True, forbid_unknown_fields=False):
+class CampaignBase(Struct, gc=False, frozen=True, kw_only=True, forbid_unknown_fields=False):
     """What every campaign kind shares: identity, lifecycle and audience (SPEC §3)."""
 
     id: Id

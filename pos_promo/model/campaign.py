@@ -55,40 +55,40 @@ __all__ = [
 ApplicationOrder = Literal["low_to_high", "high_to_low"]
 
 
-class SpendTier(Struct, frozen=True, forbid_unknown_fields=False):
+class SpendTier(Struct, gc=False, frozen=True, forbid_unknown_fields=False):
     """Spend ``spend`` (minor units) on eligible items, save ``save``."""
 
     spend: PositiveMoney
     save: PositiveMoney
 
 
-class ItemsTier(Struct, frozen=True, forbid_unknown_fields=False):
+class ItemsTier(Struct, gc=False, frozen=True, forbid_unknown_fields=False):
     """Buy ``items`` eligible items, save ``save``."""
 
     items: Quantity
     save: PositiveMoney
 
 
-class FreeTier(Struct, frozen=True, forbid_unknown_fields=False):
+class FreeTier(Struct, gc=False, frozen=True, forbid_unknown_fields=False):
     """Buy ``buy`` eligible items and get ``free`` more free (needs buy + free units)."""
 
     buy: Quantity
     free: Quantity
 
 
-class SpendSave(Struct, frozen=True, tag="spend_save", tag_field="type"):
+class SpendSave(Struct, gc=False, frozen=True, tag="spend_save", tag_field="type"):
     """Spend X save Y: a money threshold on eligible items."""
 
     tiers: Annotated[tuple[SpendTier, ...], Meta(min_length=1, max_length=5)]
 
 
-class ItemsSave(Struct, frozen=True, tag="items_save", tag_field="type"):
+class ItemsSave(Struct, gc=False, frozen=True, tag="items_save", tag_field="type"):
     """Buy X items save Y: a unit-count threshold on eligible main items."""
 
     tiers: Annotated[tuple[ItemsTier, ...], Meta(min_length=1, max_length=5)]
 
 
-class ItemsFree(Struct, frozen=True, tag="items_free", tag_field="type"):
+class ItemsFree(Struct, gc=False, frozen=True, tag="items_free", tag_field="type"):
     """Buy X items get Y free: the Y units first in application order are free."""
 
     tiers: Annotated[tuple[FreeTier, ...], Meta(min_length=1, max_length=5)]
@@ -97,7 +97,7 @@ class ItemsFree(Struct, frozen=True, tag="items_free", tag_field="type"):
 SpendSaveRule = SpendSave | ItemsSave | ItemsFree
 
 
-class StoreRule(Struct, frozen=True, forbid_unknown_fields=False):
+class StoreRule(Struct, gc=False, frozen=True, forbid_unknown_fields=False):
     """A store-specific replacement for the rule, cap and/or application order.
 
     ``None`` keeps the campaign-wide setting.
@@ -109,7 +109,9 @@ class StoreRule(Struct, frozen=True, forbid_unknown_fields=False):
     application_order: ApplicationOrder | None = None
 
 
-class SpendAndSave(CampaignBase, frozen=True, kw_only=True, tag="spend_and_save", tag_field="kind"):
+class SpendAndSave(
+    CampaignBase, gc=False, frozen=True, kw_only=True, tag="spend_and_save", tag_field="kind"
+):
     """A Spend & Save promotion (SPEC §4)."""
 
     rule: SpendSaveRule

@@ -33,7 +33,7 @@ __all__ = [
 Instant = Annotated[dt.datetime, Meta(tz=True, description="An instant with its UTC offset.")]
 
 
-class Member(Struct, frozen=True, forbid_unknown_fields=False, omit_defaults=True):
+class Member(Struct, gc=False, frozen=True, forbid_unknown_fields=False, omit_defaults=True):
     """The identified customer: what audience rules and member benefits look at."""
 
     id: Id
@@ -43,7 +43,7 @@ class Member(Struct, frozen=True, forbid_unknown_fields=False, omit_defaults=Tru
     discount_rate_bp: BasisPoints | None = None
 
 
-class Line(Struct, frozen=True, forbid_unknown_fields=False, omit_defaults=True):
+class Line(Struct, gc=False, frozen=True, forbid_unknown_fields=False, omit_defaults=True):
     """One cart line. Sides and modifiers name the main line they belong to.
 
     A child's quantity is a multiple of its main's: each main unit carries
@@ -61,7 +61,7 @@ class Line(Struct, frozen=True, forbid_unknown_fields=False, omit_defaults=True)
     name: Name = ""
 
 
-class Cart(Struct, frozen=True, forbid_unknown_fields=False, omit_defaults=True):
+class Cart(Struct, gc=False, frozen=True, forbid_unknown_fields=False, omit_defaults=True):
     """An order being rung up. ``order_id`` is unique per store (idempotency key)."""
 
     order_id: Id
@@ -75,7 +75,7 @@ class Cart(Struct, frozen=True, forbid_unknown_fields=False, omit_defaults=True)
     requested_promotions: Annotated[frozenset[Id], Meta(max_length=MAX_CART_COUPONS)] = frozenset()
 
 
-class StoreContext(Struct, frozen=True, forbid_unknown_fields=False):
+class StoreContext(Struct, gc=False, frozen=True, forbid_unknown_fields=False):
     """Where the till stands: the store, the organisation nodes above it, its
     clock, and the ``locale`` (CLDR, such as en_US, de_DE, zh_CN) its cashiers
     read sentences, money, dates and times in."""
@@ -87,14 +87,14 @@ class StoreContext(Struct, frozen=True, forbid_unknown_fields=False):
     locale: Annotated[str, Meta(pattern=r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$")] = "en_US"
 
 
-class ParticipationCount(Struct, frozen=True, forbid_unknown_fields=False):
+class ParticipationCount(Struct, gc=False, frozen=True, forbid_unknown_fields=False):
     """How often the member took part: in the whole period, and on the cart's local day."""
 
     total: Annotated[int, Meta(ge=0, le=MAX_COUNT)] = 0
     today: Annotated[int, Meta(ge=0, le=MAX_COUNT)] = 0
 
 
-class MemberCounts(Struct, frozen=True, forbid_unknown_fields=False):
+class MemberCounts(Struct, gc=False, frozen=True, forbid_unknown_fields=False):
     """Per-campaign participation counts for the cart's member (HQ-confirmed + local)."""
 
     participations: Annotated[dict[Id, ParticipationCount], Meta(max_length=MAX_LIST)] = {}

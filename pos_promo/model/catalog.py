@@ -19,7 +19,7 @@ from pos_promo.model.coupon import CouponTemplate, ExecutionOrder, SharingPlan
 __all__ = ["Catalog"]
 
 
-class Catalog(Struct, frozen=True, forbid_unknown_fields=True):
+class Catalog(Struct, gc=False, frozen=True, forbid_unknown_fields=True):
     """Campaigns, coupon templates, sharing plans and the execution order."""
 
     campaigns: tuple[Campaign, ...] = ()

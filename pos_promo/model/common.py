@@ -102,7 +102,7 @@ ALL_CHANNELS: frozenset[Channel] = frozenset({"pos", "online"})
 ALL_SERVICE_TYPES: frozenset[ServiceType] = frozenset({"dine_in", "delivery", "pickup"})
 
 
-class ItemScope(Struct, frozen=True, forbid_unknown_fields=False):
+class ItemScope(Struct, gc=False, frozen=True, forbid_unknown_fields=False):
     """Which items a campaign looks at.
 
     ``all_items`` or at least one item or category id; ``excluded_item_ids``
@@ -115,7 +115,7 @@ class ItemScope(Struct, frozen=True, forbid_unknown_fields=False):
     excluded_item_ids: IdSet = frozenset()
 
 
-class ChildRule(Struct, frozen=True, forbid_unknown_fields=False):
+class ChildRule(Struct, gc=False, frozen=True, forbid_unknown_fields=False):
     """How side dishes (or, separately, modifiers) take part in a promotion.
 
     Both default to on, as in the vendor's back office. The vendor's
@@ -126,7 +126,7 @@ class ChildRule(Struct, frozen=True, forbid_unknown_fields=False):
     shares_discount: bool = True
 
 
-class ShareRule(Struct, frozen=True, forbid_unknown_fields=False):
+class ShareRule(Struct, gc=False, frozen=True, forbid_unknown_fields=False):
     """Whether a benefit combines with one family of others (coupons or promotions).
 
     ``all``: with every one; ``none``: with none; ``all_except``: with every
@@ -137,7 +137,7 @@ class ShareRule(Struct, frozen=True, forbid_unknown_fields=False):
     except_ids: IdSet = frozenset()
 
 
-class Sharing(Struct, frozen=True, forbid_unknown_fields=False):
+class Sharing(Struct, gc=False, frozen=True, forbid_unknown_fields=False):
     """A benefit's own stacking settings. ``None`` means "use the plan or default"."""
 
     member_price: bool | None = None

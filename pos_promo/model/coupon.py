@@ -37,14 +37,14 @@ CouponStatus = Literal["issued", "redeemed", "void"]
 Instant = Annotated[dt.datetime, Meta(tz=True)]
 
 
-class AmountOff(Struct, frozen=True, tag="amount_off", tag_field="type"):
+class AmountOff(Struct, gc=False, frozen=True, tag="amount_off", tag_field="type"):
     """``amount`` off the eligible items once they reach ``min_spend``."""
 
     amount: PositiveMoney
     min_spend: Money = 0
 
 
-class PercentOff(Struct, frozen=True, tag="percent_off", tag_field="type"):
+class PercentOff(Struct, gc=False, frozen=True, tag="percent_off", tag_field="type"):
     """``rate_bp`` of the eligible items (1000 = 10 %), at most ``cap``."""
 
     rate_bp: Annotated[int, Meta(ge=1, le=10_000)]
@@ -52,7 +52,7 @@ class PercentOff(Struct, frozen=True, tag="percent_off", tag_field="type"):
     min_spend: Money = 0
 
 
-class FreeItem(Struct, frozen=True, tag="free_item", tag_field="type"):
+class FreeItem(Struct, gc=False, frozen=True, tag="free_item", tag_field="type"):
     """The cheapest eligible main unit is free (its sides and modifiers are not)."""
 
     min_spend: Money = 0
@@ -61,13 +61,13 @@ class FreeItem(Struct, frozen=True, tag="free_item", tag_field="type"):
 CouponBenefit = AmountOff | PercentOff | FreeItem
 
 
-class RelativeValidity(Struct, frozen=True, tag="relative", tag_field="type"):
+class RelativeValidity(Struct, gc=False, frozen=True, tag="relative", tag_field="type"):
     """Valid for ``days`` days from the moment the coupon is issued."""
 
     days: Annotated[int, Meta(ge=1, le=3660)]
 
 
-class FixedValidity(Struct, frozen=True, tag="fixed", tag_field="type"):
+class FixedValidity(Struct, gc=False, frozen=True, tag="fixed", tag_field="type"):
     """Valid in a fixed store-local window, whenever it was issued."""
 
     start: LocalDateTime
@@ -78,7 +78,7 @@ Validity = RelativeValidity | FixedValidity
 
 
 class CouponTemplate(
-    CampaignBase, frozen=True, kw_only=True, tag="coupon_template", tag_field="kind"
+    CampaignBase, gc=False, frozen=True, kw_only=True, tag="coupon_template", tag_field="kind"
 ):
     """A coupon kind HQ publishes; ``period`` bounds when any of its coupons redeems."""
 
@@ -87,7 +87,7 @@ class CouponTemplate(
     validity: Validity = RelativeValidity(days=30)
 
 
-class Coupon(Struct, frozen=True, forbid_unknown_fields=False):
+class Coupon(Struct, gc=False, frozen=True, forbid_unknown_fields=False):
     """One coupon in one member's wallet."""
 
     id: Id
@@ -98,7 +98,7 @@ class Coupon(Struct, frozen=True, forbid_unknown_fields=False):
     status: CouponStatus = "issued"
 
 
-class SharingPlan(Struct, frozen=True, forbid_unknown_fields=False):
+class SharingPlan(Struct, gc=False, frozen=True, forbid_unknown_fields=False):
     """A named stacking scheme many campaigns point to (the vendor's
     "Sharing & Mutual Exclusion Plan"); a campaign's own settings win."""
 
@@ -107,7 +107,7 @@ class SharingPlan(Struct, frozen=True, forbid_unknown_fields=False):
     version: Version = 1
 
 
-class ExecutionOrder(Struct, frozen=True, forbid_unknown_fields=False):
+class ExecutionOrder(Struct, gc=False, frozen=True, forbid_unknown_fields=False):
     """The order HQ publishes for promotions and for coupon templates.
 
     Listed ids run first, in the listed order; the rest follow by priority

@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 
-class OrderCommitted(Struct, frozen=True, tag="order.committed", tag_field="kind"):
+class OrderCommitted(Struct, gc=False, frozen=True, tag="order.committed", tag_field="kind"):
     """An order was committed at the till, with everything HQ needs to replay it:
     the cart as rung up, and the receipt of what the engine gave."""
 
@@ -47,14 +47,16 @@ class OrderCommitted(Struct, frozen=True, tag="order.committed", tag_field="kind
     cart: Cart | None = None
 
 
-class OrderRefunded(Struct, frozen=True, tag="order.refunded", tag_field="kind"):
+class OrderRefunded(Struct, gc=False, frozen=True, tag="order.refunded", tag_field="kind"):
     """Some or all units of an order were given back."""
 
     store_id: Id
     refund: RefundRecord
 
 
-class ParticipationChanged(Struct, frozen=True, tag="participation.changed", tag_field="kind"):
+class ParticipationChanged(
+    Struct, gc=False, frozen=True, tag="participation.changed", tag_field="kind"
+):
     """A member's participation in a campaign: +1 at commit, -1 on a full refund."""
 
     order_id: Id
@@ -65,7 +67,7 @@ class ParticipationChanged(Struct, frozen=True, tag="participation.changed", tag
     delta: int
 
 
-class CouponRedeemed(Struct, frozen=True, tag="coupon.redeemed", tag_field="kind"):
+class CouponRedeemed(Struct, gc=False, frozen=True, tag="coupon.redeemed", tag_field="kind"):
     """A wallet coupon was redeemed by a committed order; ``amount`` is what it saved."""
 
     order_id: Id
@@ -77,7 +79,7 @@ class CouponRedeemed(Struct, frozen=True, tag="coupon.redeemed", tag_field="kind
     amount: Money
 
 
-class CouponRestored(Struct, frozen=True, tag="coupon.restored", tag_field="kind"):
+class CouponRestored(Struct, gc=False, frozen=True, tag="coupon.restored", tag_field="kind"):
     """A full refund gave a redeemed coupon back to its owner's wallet."""
 
     order_id: Id

@@ -53,7 +53,7 @@ Repeat = Literal["once", "every"]
 """``once``: reach X once (ordinal 1 only); ``every``: each X reached is an ordinal."""
 
 
-class GiftCondition(Struct, frozen=True, forbid_unknown_fields=False):
+class GiftCondition(Struct, gc=False, frozen=True, forbid_unknown_fields=False):
     """What the member must reach: ``threshold`` minor units (spend) or units (count)."""
 
     measure: Measure
@@ -61,17 +61,17 @@ class GiftCondition(Struct, frozen=True, forbid_unknown_fields=False):
     threshold: Annotated[int, Meta(ge=1, le=MAX_AMOUNT)]
 
 
-class InstantRelease(Struct, frozen=True, tag="instant", tag_field="type"):
+class InstantRelease(Struct, gc=False, frozen=True, tag="instant", tag_field="type"):
     """Issued in the commit that granted it."""
 
 
-class HourlyRelease(Struct, frozen=True, tag="hourly", tag_field="type"):
+class HourlyRelease(Struct, gc=False, frozen=True, tag="hourly", tag_field="type"):
     """Issued ``hours`` hours (elapsed time) after the order that granted it."""
 
     hours: Annotated[int, Meta(ge=1, le=24 * 366)]
 
 
-class DailyRelease(Struct, frozen=True, tag="daily", tag_field="type"):
+class DailyRelease(Struct, gc=False, frozen=True, tag="daily", tag_field="type"):
     """Issued at the start of the store-local day ``days`` days after the trigger day."""
 
     days: Annotated[int, Meta(ge=1, le=366)]
@@ -80,7 +80,7 @@ class DailyRelease(Struct, frozen=True, tag="daily", tag_field="type"):
 Distribution = InstantRelease | HourlyRelease | DailyRelease
 
 
-class Gift(Struct, frozen=True, forbid_unknown_fields=False):
+class Gift(Struct, gc=False, frozen=True, forbid_unknown_fields=False):
     """One gift line: ``quantity`` coupons of a template per ordinal granted.
 
     ``validity`` ``None`` takes the template's own validity.
@@ -92,7 +92,7 @@ class Gift(Struct, frozen=True, forbid_unknown_fields=False):
     validity: Validity | None = None
 
 
-class AssetSharing(Struct, frozen=True, forbid_unknown_fields=False):
+class AssetSharing(Struct, gc=False, frozen=True, forbid_unknown_fields=False):
     """Whether the share of an order paid with a member asset accrues.
 
     The vendor's "Non-shareable with Membership Assets": ``False`` means the
@@ -104,7 +104,7 @@ class AssetSharing(Struct, frozen=True, forbid_unknown_fields=False):
 
 
 class CumulativeGift(
-    CampaignBase, frozen=True, kw_only=True, tag="cumulative_gift", tag_field="kind"
+    CampaignBase, gc=False, frozen=True, kw_only=True, tag="cumulative_gift", tag_field="kind"
 ):
     """A Cumulative Spending Gift activity (SPEC §6)."""
 
@@ -114,7 +114,7 @@ class CumulativeGift(
     assets: AssetSharing = AssetSharing()
 
 
-class AccrualBasis(Struct, frozen=True, forbid_unknown_fields=False):
+class AccrualBasis(Struct, gc=False, frozen=True, forbid_unknown_fields=False):
     """What one committed order accrues to one activity, kept with the order.
 
     A refund recomputes the order's standing accrual from this and the
@@ -135,14 +135,14 @@ class AccrualBasis(Struct, frozen=True, forbid_unknown_fields=False):
     all_lines: bool = False
 
 
-class AccrualChange(Struct, frozen=True):
+class AccrualChange(Struct, gc=False, frozen=True):
     """What an order or a refund did to one activity's total (signed)."""
 
     activity_id: Id
     amount: SignedOrderMoney
 
 
-class RevokedGrant(Struct, frozen=True):
+class RevokedGrant(Struct, gc=False, frozen=True):
     """A grant a refund took back: coupons voided, kept (already redeemed), cancelled."""
 
     grant_id: Id

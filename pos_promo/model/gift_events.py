@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 
-class GrantCoupon(Struct, frozen=True):
+class GrantCoupon(Struct, gc=False, frozen=True):
     """A coupon a grant put in the wallet in the same commit."""
 
     coupon_id: Id
@@ -36,7 +36,7 @@ class GrantCoupon(Struct, frozen=True):
     valid_until: dt.datetime
 
 
-class GiftGranted(Struct, frozen=True):
+class GiftGranted(Struct, gc=False, frozen=True):
     """An ordinal the accrual's total reached and the till granted.
 
     ``version`` is the activity version whose gifts the grant issues;
@@ -50,7 +50,7 @@ class GiftGranted(Struct, frozen=True):
     coupons: tuple[GrantCoupon, ...] = ()
 
 
-class GiftRevoked(Struct, frozen=True):
+class GiftRevoked(Struct, gc=False, frozen=True):
     """A granted ordinal a refund's total no longer reaches, taken back.
 
     ``voided``: its coupons that were still unused; ``kept``: those already
@@ -64,7 +64,7 @@ class GiftRevoked(Struct, frozen=True):
     cancelled: tuple[Id, ...] = ()
 
 
-class GiftAccrued(Struct, frozen=True, tag="gift.accrued", tag_field="kind"):
+class GiftAccrued(Struct, gc=False, frozen=True, tag="gift.accrued", tag_field="kind"):
     """An order added to (or a refund of it took from) a member's activity total.
 
     ``total`` is the member's total as this till saw it afterwards. The
@@ -86,7 +86,7 @@ class GiftAccrued(Struct, frozen=True, tag="gift.accrued", tag_field="kind"):
     revoked: tuple[GiftRevoked, ...] = ()
 
 
-class GiftCouponIssued(Struct, frozen=True, tag="gift.coupon_issued", tag_field="kind"):
+class GiftCouponIssued(Struct, gc=False, frozen=True, tag="gift.coupon_issued", tag_field="kind"):
     """A delayed coupon of a grant went into the member's wallet when it was due."""
 
     coupon_id: Id

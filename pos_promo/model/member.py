@@ -18,7 +18,7 @@ from pos_promo.model.wallet import WalletEntry
 __all__ = ["ActivityMetrics", "ActivityStanding", "GrantView", "MemberGifts"]
 
 
-class ActivityStanding(Struct, frozen=True):
+class ActivityStanding(Struct, gc=False, frozen=True):
     """A member's total in one activity: ``confirmed`` by HQ, ``local`` entries HQ has
     not confirmed yet, their sum, and the progress toward the next gift."""
 
@@ -32,7 +32,7 @@ class ActivityStanding(Struct, frozen=True):
     progress: str = ""
 
 
-class GrantView(Struct, frozen=True):
+class GrantView(Struct, gc=False, frozen=True):
     """One granted (or revoked) ordinal; ``source`` is ``local`` or ``hq``."""
 
     grant_id: Id
@@ -46,7 +46,7 @@ class GrantView(Struct, frozen=True):
     unconfirmed: bool = False
 
 
-class MemberGifts(Struct, frozen=True):
+class MemberGifts(Struct, gc=False, frozen=True):
     """Totals, grants and wallet of one member."""
 
     member_id: Id
@@ -55,7 +55,7 @@ class MemberGifts(Struct, frozen=True):
     wallet: tuple[WalletEntry, ...]
 
 
-class ActivityMetrics(Struct, frozen=True):
+class ActivityMetrics(Struct, gc=False, frozen=True):
     """One activity at this till, net of refunds.
 
     ``members``: members whose orders here still add to it; ``accrued``: what

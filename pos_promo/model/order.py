@@ -44,14 +44,14 @@ a POS has that is none of these is ``other``."""
 TENDERS: tuple[Tender, ...] = ("cash", "card", "prepaid_balance", "points", "voucher", "other")
 
 
-class Payment(Struct, frozen=True, forbid_unknown_fields=False):
+class Payment(Struct, gc=False, frozen=True, forbid_unknown_fields=False):
     """One tender of the order and what it paid; an unknown tender is refused."""
 
     tender: Tender
     amount: Money
 
 
-class RefundLine(Struct, frozen=True):
+class RefundLine(Struct, gc=False, frozen=True):
     """Units of one line given back (a side or modifier goes back with its main
     unit): what those units had been paid and the discount they had, as the
     order stood just before this refund."""
@@ -62,7 +62,7 @@ class RefundLine(Struct, frozen=True):
     discount: OrderMoney
 
 
-class TakenBack(Struct, frozen=True):
+class TakenBack(Struct, gc=False, frozen=True):
     """The discount one benefit took back in a refund: what it gave the units
     held before minus what it gives the kept units now. Negative in the rare
     case a benefit gives the kept units more (a percent coupon after a
@@ -72,7 +72,7 @@ class TakenBack(Struct, frozen=True):
     amount: int
 
 
-class RefundRecord(Struct, frozen=True):
+class RefundRecord(Struct, gc=False, frozen=True):
     """One refund of an order (docs/store.md, "Refunds").
 
     ``amount`` is the money given back: what the customer had paid so far
@@ -113,7 +113,7 @@ class RefundRecord(Struct, frozen=True):
     reevaluated: bool = True
 
 
-class OrderRecord(Struct, frozen=True):
+class OrderRecord(Struct, gc=False, frozen=True):
     """A committed order as stored: the first result, its receipt, and its refunds.
 
     ``cart`` is the cart as committed (item names, quantities, prices,
@@ -131,7 +131,7 @@ class OrderRecord(Struct, frozen=True):
     cart: Cart
 
 
-class CampaignRow(Struct, frozen=True):
+class CampaignRow(Struct, gc=False, frozen=True):
     """A cached campaign's lifecycle facts (the payload is shown separately)."""
 
     id: Id
@@ -142,7 +142,7 @@ class CampaignRow(Struct, frozen=True):
     imported_at: dt.datetime | None = None
 
 
-class ImportReport(Struct, frozen=True):
+class ImportReport(Struct, gc=False, frozen=True):
     """What one import did to the cache, campaign ids per outcome (each sorted).
 
     Coupon templates are campaigns here. ``plans_changed`` lists the sharing
@@ -171,7 +171,7 @@ class ImportReport(Struct, frozen=True):
         )
 
 
-class CampaignMetrics(Struct, frozen=True):
+class CampaignMetrics(Struct, gc=False, frozen=True):
     """A campaign's performance at this till, net of refunds.
 
     ``orders`` counts orders it gave a discount to, minus those it no longer
@@ -193,7 +193,7 @@ class CampaignMetrics(Struct, frozen=True):
     discount_net: int
 
 
-class OutboxCounts(Struct, frozen=True):
+class OutboxCounts(Struct, gc=False, frozen=True):
     """Events waiting for HQ and events HQ has acknowledged."""
 
     pending: int

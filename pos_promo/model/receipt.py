@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 
-class CampaignRef(Struct, frozen=True, forbid_unknown_fields=False):
+class CampaignRef(Struct, gc=False, frozen=True, forbid_unknown_fields=False):
     """A campaign the engine considered, at the version it had in the cache."""
 
     id: Id
@@ -36,14 +36,14 @@ class CampaignRef(Struct, frozen=True, forbid_unknown_fields=False):
     applied: bool
 
 
-class PlanRef(Struct, frozen=True, forbid_unknown_fields=False):
+class PlanRef(Struct, gc=False, frozen=True, forbid_unknown_fields=False):
     """A sharing plan a considered campaign names, at the version the till had."""
 
     id: Id
     version: Version
 
 
-class ReceiptInputs(Struct, frozen=True, forbid_unknown_fields=False):
+class ReceiptInputs(Struct, gc=False, frozen=True, forbid_unknown_fields=False):
     """The facts of the cart that campaigns are checked against (SPEC §9).
 
     ``coupons`` are the ids the cart presented; ``wallet`` the wallet
@@ -77,7 +77,7 @@ class ReceiptInputs(Struct, frozen=True, forbid_unknown_fields=False):
     counts: MemberCounts | None = None
 
 
-class LineAllocation(Struct, frozen=True, forbid_unknown_fields=False):
+class LineAllocation(Struct, gc=False, frozen=True, forbid_unknown_fields=False):
     """One line as sold: its units' discounts (in unit order) and each benefit's share."""
 
     line_id: Id
@@ -89,7 +89,7 @@ class LineAllocation(Struct, frozen=True, forbid_unknown_fields=False):
     benefits: tuple[BenefitShare, ...] = ()
 
 
-class Receipt(Struct, frozen=True, forbid_unknown_fields=False):
+class Receipt(Struct, gc=False, frozen=True, forbid_unknown_fields=False):
     """The evaluation receipt stored with every committed order."""
 
     order_id: Id

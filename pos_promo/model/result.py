@@ -53,14 +53,14 @@ Params = dict[str, str | int]
 from which the edge words the sentence in the store's language."""
 
 
-class BenefitShare(Struct, frozen=True):
+class BenefitShare(Struct, gc=False, frozen=True):
     """How much one benefit took off one line."""
 
     benefit_id: Id
     amount: OrderMoney
 
 
-class LineResult(Struct, frozen=True):
+class LineResult(Struct, gc=False, frozen=True):
     """A cart line after every applied benefit.
 
     ``unit_discounts`` holds each unit's discount in unit order, so a refund
@@ -77,7 +77,7 @@ class LineResult(Struct, frozen=True):
     unit_discounts: tuple[int, ...] = ()
 
 
-class Applied(Struct, frozen=True):
+class Applied(Struct, gc=False, frozen=True):
     """A benefit that went into the order. ``tier`` is 1-based where the kind has tiers."""
 
     id: Id
@@ -90,7 +90,7 @@ class Applied(Struct, frozen=True):
     template_id: Id | None = None
 
 
-class NotApplied(Struct, frozen=True):
+class NotApplied(Struct, gc=False, frozen=True):
     """A campaign or coupon considered and left out, with a code a POS can translate.
 
     The engine gives the code and its facts (``params``, ``needed`` and
@@ -112,7 +112,7 @@ class NotApplied(Struct, frozen=True):
     slots: tuple[TimeSlot, ...] = ()
 
 
-class GiftPreview(Struct, frozen=True):
+class GiftPreview(Struct, gc=False, frozen=True):
     """Coupons of one template an order would trigger (over all its ordinals),
     with the template's ``name`` a cashier reads."""
 
@@ -121,7 +121,7 @@ class GiftPreview(Struct, frozen=True):
     name: str = ""
 
 
-class AccrualPreview(Struct, frozen=True):
+class AccrualPreview(Struct, gc=False, frozen=True):
     """What the order would add to one cumulative gift activity (SPEC §6, §8).
 
     ``total`` is the member's total before the order (HQ-confirmed plus this
@@ -151,7 +151,7 @@ class AccrualPreview(Struct, frozen=True):
     params: Params = {}
 
 
-class EvaluationResult(Struct, frozen=True):
+class EvaluationResult(Struct, gc=False, frozen=True):
     """The whole answer for one cart; ``selection`` is ``bounded`` when the
     stacking search hit its budget and fell back to the best set found.
     ``accruals`` previews each cumulative gift activity the cart touches

@@ -28,7 +28,7 @@ COUPON_SOURCES = ("gift", "hq")
 """The sources pos_promo itself writes."""
 
 
-class WalletEntry(Struct, frozen=True):
+class WalletEntry(Struct, gc=False, frozen=True):
     """One coupon in the till's wallet.
 
     ``redeemed_order_id`` / ``redeemed_at`` name the local order that
@@ -51,7 +51,7 @@ class WalletEntry(Struct, frozen=True):
     updated_at: dt.datetime | None = None
 
 
-class WalletReport(Struct, frozen=True):
+class WalletReport(Struct, gc=False, frozen=True):
     """What one batch of coupons did to the wallet, coupon ids per outcome (sorted).
 
     ``kept_local``: HQ's status was not taken because a local redemption or

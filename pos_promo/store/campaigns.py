@@ -48,13 +48,7 @@ _MANY = msgspec.json.Decoder(list[Campaign])
 SPEND_AND_SAVE = str(SpendAndSave.__struct_config__.tag)
 
 
-class _Scope(msgspec.Struct, forbid_unknown_fields=False):
-    """All that deciding whether a cached campaign is this store's needs."""
-
-    stores: StoreScope = "all"
-
-
-_SCOPES = msgspec.json.Decoder(list[_Scope])
+_SCOPES = msgspec.json.Decoder(list[StoreScope])
 
 
 def apply_import(
@@ -147,17 +141,21 @@ def load_split(
 
     A chain's till caches every store's campaigns; reading only their store
     scope costs a fifth of decoding them whole (1,000 generated campaigns:
-    ~3 ms against ~15 ms), so opening pays for the store's own.
+    ~3 ms against ~15 ms), so opening pays for the store's own. The scope
+    is read from the row's ``stores`` column (migration
+    ``m0011_campaign_store_scopes``), a tenth of parsing it out of each
+    payload; a row without one is decoded whole, and the index sets it
+    apart if it is another store's.
     """
-    rows = conn.execute("SELECT id, kind, payload FROM campaigns ORDER BY id").fetchall()
-    sales = [row for row in rows if row[1] == SPEND_AND_SAVE]
+    rows = conn.execute("SELECT id, kind, stores, payload FROM campaigns ORDER BY id").fetchall()
+    sales = [row for row in rows if row[1] == SPEND_AND_SAVE and row[2] is not None]
     scopes = _SCOPES.decode("[" + ",".join(row[2] for row in sales) + "]") if sales else []
     elsewhere = {
         cid: payload
-        for (cid, _, payload), scope in zip(sales, scopes, strict=True)
-        if not in_scope(scope.stores)
+        for (cid, _, _, payload), scope in zip(sales, scopes, strict=True)
+        if not in_scope(scope)
     }
-    mine = [payload for cid, _, payload in rows if cid not in elsewhere]
+    mine = [payload for cid, _, _, payload in rows if cid not in elsewhere]
     campaigns = _MANY.decode("[" + ",".join(mine) + "]") if mine else []
     return campaigns, OutOfScope(dict(elsewhere))
 

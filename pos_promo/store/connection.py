@@ -20,10 +20,12 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pos_promo.errors import StoreError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["BUSY_TIMEOUT_MS", "DURABILITY", "Durability", "connect", "immediate"]
 

@@ -29,13 +29,16 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import msgspec
 
-from pos_promo.engine.grants import PlannedCoupon
 from pos_promo.model.gift_events import GiftCouponIssued, GrantCoupon
 from pos_promo.store.meta import till_identity
 from pos_promo.store.outbox import event_id
+
+if TYPE_CHECKING:  # the grant rules load with a gift activity, not with this module
+    from pos_promo.engine.grants import PlannedCoupon
 
 __all__ = [
     "EventRow",

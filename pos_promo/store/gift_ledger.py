@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 
 import msgspec
 
@@ -61,12 +60,11 @@ SELECT activity_id, SUM(total), GROUP_CONCAT(ordinal) FROM (
 """
 
 
-@dataclass
-class Standing:
+class Standing(msgspec.Struct):
     """One member's standing in one activity: total, and ordinals granted now."""
 
     total: int = 0
-    granted: set[int] = field(default_factory=set)
+    granted: set[int] = msgspec.field(default_factory=set)
 
 
 def standing(conn: sqlite3.Connection, member_id: str) -> dict[str, Standing]:
@@ -134,8 +132,7 @@ def confirm_accruals(
     return cur.rowcount
 
 
-@dataclass(frozen=True)
-class GrantRow:
+class GrantRow(msgspec.Struct, frozen=True):
     """A grant as the till holds it."""
 
     grant_id: str

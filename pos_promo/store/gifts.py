@@ -26,7 +26,6 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import msgspec
 
@@ -148,8 +147,7 @@ def record_commit(
     return events
 
 
-@dataclass(frozen=True, slots=True)
-class GiftRefundBasis:
+class GiftRefundBasis(msgspec.Struct, frozen=True):
     """What the gift side of a refund reads about the order: its member, when
     it was sold, each activity it accrued to (the basis kept at commit and
     what it still counts for), its receipt's lines and the units refunded."""

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from pos_promo.store.connection import immediate
 
@@ -27,11 +28,10 @@ MIGRATIONS_TABLE = "_migrations"
 Step = Callable[["Database"], None]
 
 
-@dataclass
-class Migrations:
+class Migrations(msgspec.Struct):
     """An ordered registry of migration steps; use an instance as a decorator."""
 
-    steps: list[tuple[str, Step]] = field(default_factory=list)
+    steps: list[tuple[str, Step]] = msgspec.field(default_factory=list)
 
     def __call__(self, step: Step) -> Step:
         name = step.__name__

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 
 import msgspec
 
@@ -41,8 +40,7 @@ _encode = msgspec.json.Encoder().encode
 EventRows = list[tuple[str, str, str, object]]
 
 
-@dataclass(frozen=True, slots=True)
-class Sale:
+class Sale(msgspec.Struct, frozen=True):
     """A committed order as a refund finds it: what was sold and what is left.
 
     ``earlier`` are its refunds so far, in order; ``refunded`` the units

@@ -303,3 +303,26 @@ def m0010_campaign_change_marks(db: Database) -> None:
     """
     db.execute("ALTER TABLE campaigns ADD COLUMN changed_in INTEGER")
     db.execute("CREATE INDEX campaigns_changed_in ON campaigns (changed_in)")
+
+
+@MIGRATIONS
+def m0011_campaign_store_scopes(db: Database) -> None:
+    """Each cached campaign row carries its store scope as JSON (``stores``).
+
+    A till opening reads this short column to tell which cached campaigns
+    are its store's instead of parsing every payload for it (1,000 chain
+    campaigns: ~3 ms). SQLite derives it from the payload itself, filled
+    here for the rows cached before and kept by triggers on every insert
+    and payload change, so a row written by any process, a sync daemon of
+    the previous release included, never carries a stale scope. A payload
+    without ``stores`` leaves it null: such a row is decoded whole.
+    """
+    scope = "NULLIF(json_quote(json_extract({}, '$.stores')), 'null')"
+    db.execute("ALTER TABLE campaigns ADD COLUMN stores TEXT")
+    db.execute(f"UPDATE campaigns SET stores = {scope.format('payload')}")
+    for event in ("INSERT", "UPDATE OF payload"):
+        name = "campaigns_stores_" + event.split()[0].lower()
+        db.execute(
+            f"CREATE TRIGGER {name} AFTER {event} ON campaigns BEGIN "
+            f"UPDATE campaigns SET stores = {scope.format('NEW.payload')} WHERE id = NEW.id; END"
+        )

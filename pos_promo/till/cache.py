@@ -6,6 +6,9 @@ rebuilt only when the cache changed: after this engine's own import, or
 when another process (the sync daemon) committed one, which ``PRAGMA
 data_version`` reveals cheaply and the cache version counter confirms. A
 change to Spend & Save campaigns alone updates the index in place.
+
+The gift rules (:mod:`pos_promo.engine.accrual`) are imported only when the
+cache holds a cumulative gift: a till without one never loads them.
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ from __future__ import annotations
 import sqlite3
 import zoneinfo
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import msgspec
 
 from pos_promo.codec import load_zone
-from pos_promo.engine.accrual import CompiledActivity, compile_activities
 from pos_promo.engine.compiled import scope_includes
 from pos_promo.engine.index import CampaignIndex, build_index
 from pos_promo.model.campaign import SpendAndSave
@@ -27,11 +31,13 @@ from pos_promo.model.gift import CumulativeGift
 from pos_promo.store import campaigns as cache
 from pos_promo.store import documents, meta
 
+if TYPE_CHECKING:
+    from pos_promo.engine.accrual import CompiledActivity
+
 __all__ = ["CampaignCache", "GiftSetup"]
 
 
-@dataclass(frozen=True)
-class GiftSetup:
+class GiftSetup(msgspec.Struct, frozen=True):
     """What the gift rules need from the campaign cache, compiled with the index.
 
     ``activities`` are the store's live ones (archived and other stores'
@@ -42,9 +48,9 @@ class GiftSetup:
     store: StoreContext
     zone: zoneinfo.ZoneInfo
     activities: tuple[CompiledActivity, ...] = ()
-    every: Mapping[str, CumulativeGift] = field(default_factory=dict)
-    templates: Mapping[str, CouponTemplate] = field(default_factory=dict)
-    plans: Mapping[str, Sharing] = field(default_factory=dict)
+    every: Mapping[str, CumulativeGift] = msgspec.field(default_factory=dict)
+    templates: Mapping[str, CouponTemplate] = msgspec.field(default_factory=dict)
+    plans: Mapping[str, Sharing] = msgspec.field(default_factory=dict)
 
 
 class CampaignCache:
@@ -111,11 +117,17 @@ class CampaignCache:
         self.plans = {pid: plan.sharing for pid, plan in plans.items()}
         self.plan_versions = {pid: plan.version for pid, plan in plans.items()}
         self.order = documents.load_execution_order(conn)
+        every = {c.id: c for c in campaigns if isinstance(c, CumulativeGift)}
+        activities: tuple[CompiledActivity, ...] = ()
+        if every:  # else there is no activity to compile
+            from pos_promo.engine.accrual import compile_activities
+
+            activities = compile_activities(campaigns, self.store, self.plans)
         self.gifts = GiftSetup(
             self.store,
             load_zone(self.store.timezone),
-            compile_activities(campaigns, self.store, self.plans),
-            {c.id: c for c in campaigns if isinstance(c, CumulativeGift)},
+            activities,
+            every,
             self.index.templates,
             self.plans,
         )

@@ -6,12 +6,18 @@ first, so the wallet is current even while the daemon is down. A commit
 runs the evaluation inside its write transaction, against the wallet as
 it is then: of two tills presenting one coupon, the second sees it
 redeemed and commits its order without it.
+
+The gift machinery (the engine's accrual and grant rules, the ledger and
+the gift coupons' writes) is imported only when a coupon is due or the
+till has a live gift activity: a till without one never loads it
+(``tests/store/test_store_lean_start.py``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -22,14 +28,15 @@ from pos_promo.model.cart import Cart, MemberCounts
 from pos_promo.model.coupon import Coupon
 from pos_promo.model.order import Payment
 from pos_promo.model.result import Applied, EvaluationResult, NotApplied
-from pos_promo.store import gift_coupons, gifts, orders, outbox
+from pos_promo.store import gift_coupons, orders, outbox
 from pos_promo.store import wallet as wallet_store
 from pos_promo.store.connection import immediate
 from pos_promo.store.counts import member_counts
-from pos_promo.store.gift_coupons import EventRow
 from pos_promo.till.cache import CampaignCache
 from pos_promo.till.checks import check_total
-from pos_promo.till.gifts import decide_order_gifts
+
+if TYPE_CHECKING:
+    from pos_promo.store.gift_coupons import EventRow
 
 __all__ = ["commit_order", "evaluate_cart", "explain_campaign"]
 
@@ -38,6 +45,8 @@ def _release_due(conn: sqlite3.Connection, store_id: str, instant: dt.datetime) 
     """Issue the gift coupons due by ``instant`` (a read first: no write lock
     unless one is due), so the evaluation sees the member's wallet whole."""
     if gift_coupons.has_due(conn, instant):
+        from pos_promo.store import gifts  # only when a gift coupon is due
+
         with immediate(conn):
             gifts.release(conn, store_id, instant)
 
@@ -91,6 +100,8 @@ def evaluate_cart(
     result = _evaluate(conn, cache, cart, instant, now, counts)[0]
     if not cache.gifts.activities:
         return result
+    from pos_promo.till.gifts import decide_order_gifts  # a till with a gift activity
+
     decided = decide_order_gifts(conn, cache.gifts, cart, result, (), now, grant=False)
     return msgspec.structs.replace(result, accruals=tuple(d.preview for d in decided))
 
@@ -138,6 +149,8 @@ def commit_order(
         return msgspec.structs.replace(first, repeat=True)
     # coupons due by now are the member's to use in this very order
     if gift_coupons.has_due(conn, instant):
+        from pos_promo.store import gifts  # only when a gift coupon is due
+
         gifts.release(conn, cache.store.id, instant)
     now = local_moment(instant, cache.gifts.zone)
     result, presented, counts = _evaluate(conn, cache, cart, instant, now)
@@ -146,6 +159,9 @@ def commit_order(
     payments = paid or ()
     gift_events: list[EventRow] = []
     if cache.gifts.activities:  # the engine decides, the store records
+        from pos_promo.store import gifts
+        from pos_promo.till.gifts import decide_order_gifts
+
         decided = decide_order_gifts(conn, cache.gifts, cart, result, payments, now, grant=True)
         gift_events = gifts.record_commit(conn, cache.store.id, cart, result, decided)
         result = msgspec.structs.replace(result, accruals=tuple(d.preview for d in decided))

@@ -5,14 +5,18 @@ one or ``explain`` asks, and then read exactly as a full decode would."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
+from pos_promo.codec import decode_campaigns
 from pos_promo.embedded import Engine
 from pos_promo.engine.compiled import scope_includes
 from pos_promo.engine.index import build_index
 from pos_promo.store import campaigns as cache
-from pos_promo.store.campaigns import OutOfScope
-from pos_promo.store.connection import connect
+from pos_promo.store.campaigns import OutOfScope, apply_import
+from pos_promo.store.connection import connect, immediate
+from pos_promo.store.migrations import Migrations
+from pos_promo.store.schema import MIGRATIONS
 from tests.store.builders import STORE, campaign, cart, dump, line
 
 # STORE is s1 under brand-1
@@ -93,3 +97,79 @@ def test_a_sync_replacing_another_stores_campaign_updates_the_set_apart_one(
         # the index before the update is as it was
         assert before.elsewhere["other-store"].name == "other-store"
         assert "other-brand" in before.elsewhere
+
+
+def stored_scopes(db_path: Path) -> dict[str, str | None]:
+    conn = sqlite3.connect(db_path)
+    try:
+        return dict(conn.execute("SELECT id, stores FROM campaigns ORDER BY id").fetchall())
+    finally:
+        conn.close()
+
+
+SCOPES = {
+    "all-stores": '"all"',
+    "brand": '{"store_ids":[],"org_ids":["brand-1"]}',
+    "listed": '{"store_ids":["s1"],"org_ids":[]}',
+    "other-brand": '{"store_ids":[],"org_ids":["brand-2"]}',
+    "other-store": '{"store_ids":["s2"],"org_ids":[]}',
+    "tpl": '{"store_ids":["s2"],"org_ids":[]}',
+}
+
+
+def test_a_cache_written_before_the_scope_column_gets_it_on_open(db_path: Path) -> None:
+    """m0011 fills ``stores`` for the rows cached before it; the split is the same."""
+    conn = connect(str(db_path))
+    Migrations(MIGRATIONS.steps[:10]).apply(conn)
+    with immediate(conn):
+        apply_import(conn, decode_campaigns(dump(chain())))
+    conn.close()
+    with Engine.open(db_path, STORE) as engine:
+        assert sorted(engine.index.by_id) == sorted(MINE)
+        assert sorted(engine.index.elsewhere) == sorted(THEIRS)
+        assert engine.index.elsewhere.decoded == 0  # set apart by the column alone
+    assert stored_scopes(db_path) == SCOPES
+
+
+def test_sqlite_keeps_the_scope_column_whoever_writes_the_payload(db_path: Path) -> None:
+    """A process that knows nothing of the column (a daemon of the previous
+    release) inserts and replaces payloads; the triggers keep ``stores`` true,
+    so opening never sets apart a campaign that became this store's."""
+    with Engine.open(db_path, STORE) as engine:
+        engine.import_campaigns(dump(chain()))
+    docs = {doc["id"]: doc for doc in chain()}
+    moved = docs["other-store"] | {"stores": {"store_ids": ["s1"]}}  # now this store's
+    added = docs["other-brand"] | {"id": "late", "stores": {"store_ids": ["s3"]}}
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute(
+            "UPDATE campaigns SET payload = ? WHERE id = 'other-store'", (json.dumps(moved),)
+        )
+        conn.execute(
+            "INSERT INTO campaigns (id, kind, version, status, payload) "
+            "VALUES ('late', 'spend_and_save', 1, 'active', ?)",
+            (json.dumps(added),),
+        )
+    conn.close()
+    assert stored_scopes(db_path) == SCOPES | {
+        "other-store": '{"store_ids":["s1"]}',
+        "late": '{"store_ids":["s3"]}',
+    }
+    with Engine.open(db_path) as engine:
+        assert sorted(engine.index.by_id) == sorted([*MINE, "other-store"])
+        assert sorted(engine.index.elsewhere) == ["late", "other-brand"]
+
+
+def test_a_row_without_a_scope_is_decoded_whole_and_set_apart_by_the_index(
+    db_path: Path,
+) -> None:
+    with Engine.open(db_path, STORE) as engine:
+        engine.import_campaigns(dump(chain()))
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute("UPDATE campaigns SET stores = NULL WHERE id IN ('brand', 'other-store')")
+    conn.close()
+    with Engine.open(db_path) as engine:
+        assert sorted(engine.index.by_id) == sorted(MINE)
+        assert sorted(engine.index.elsewhere) == sorted(THEIRS)
+        assert engine.index.elsewhere.decoded == 1  # other-store: decoded to be told apart
