@@ -25,6 +25,7 @@ from pos_promo.engine.sharing import (
     FAMILY_RANK,
     Family,
     Rules,
+    allows,
     coupon_order,
     promotion_order,
     resolve,
@@ -41,7 +42,16 @@ from pos_promo.model.common import Sharing
 from pos_promo.model.coupon import Coupon, ExecutionOrder
 from pos_promo.model.result import NotApplied
 
-__all__ = ["Offer", "bundle_lines", "explain_miss", "gather", "unknown_plan"]
+__all__ = [
+    "Beaten",
+    "Offer",
+    "Qualifying",
+    "bundle_lines",
+    "contenders",
+    "explain_miss",
+    "gather",
+    "unknown_plan",
+]
 
 NO_ITEMS = Miss("no_eligible_items")
 _LAST = 1 << 30  # place of a benefit the published order does not list
@@ -168,8 +178,25 @@ def _promotions(
     out: list[Offer],
     not_applied: list[NotApplied],
 ) -> None:
-    cart, base = ctx.cart, view.base
     places = promotion_order(order)
+    for c, mains, alone in _qualifying(ctx, view, index, plans, not_applied):
+        out.append(_promotion_offer(c, view, mains, alone, plans, places))
+
+
+Qualifying = tuple[Compiled, list[int], Outcome]  # a promotion, its mains, what it gives alone
+
+
+def _qualifying(
+    ctx: Context,
+    view: CartView,
+    index: CampaignIndex,
+    plans: Mapping[str, Sharing],
+    not_applied: list[NotApplied],
+) -> list[Qualifying]:
+    """Every promotion the cart reaches that gives something on its own, with
+    its main lines and what it gives; the others explained in ``not_applied``."""
+    cart, base = ctx.cart, view.base
+    found: list[Qualifying] = []
     considered, hits = index.lookup(cart)
     for c in considered:
         blocked = check_audience(c, ctx)
@@ -196,10 +223,11 @@ def _promotions(
                 )
             )
             continue
-        out.append(_promotion_offer(c, view, mains, verdict, plans, places))
+        found.append((c, mains, verdict))
     # (not ``requested - by_id.keys()``: that walks every key of the index)
     for wanted in sorted(w for w in cart.requested_promotions if not index.knows(w)):
         not_applied.append(NotApplied(wanted, "unknown", "unknown_campaign"))
+    return found
 
 
 def _promotion_offer(
@@ -210,10 +238,7 @@ def _promotion_offer(
     plans: Mapping[str, Sharing],
     places: Mapping[str, int],
 ) -> Offer:
-    rules = c.rules
-    if rules is None:
-        plan = plans.get(c.campaign.sharing_plan) if c.campaign.sharing_plan else None
-        rules = resolve("promotion", c.sharing, plan)
+    rules = _rules(c, plans)
     return Offer(
         c.id,
         c.kind,
@@ -229,6 +254,15 @@ def _promotion_offer(
         lines=bundle_lines(view, mains),
         steady=functools.partial(steady_amount, c, view, mains, alone.amount),
     )
+
+
+def _rules(c: Compiled, plans: Mapping[str, Sharing]) -> Rules:
+    """The promotion's stacking rules: resolved once when it names no plan."""
+    rules = c.rules
+    if rules is None:
+        plan = plans.get(c.campaign.sharing_plan) if c.campaign.sharing_plan else None
+        rules = resolve("promotion", c.sharing, plan)
+    return rules
 
 
 def bundle_lines(view: CartView, mains: list[int]) -> int:
@@ -357,3 +391,85 @@ def gather(
         _coupons(ctx, view, index, at, plans, wallet, order, offers, not_applied)
     offers.sort(key=lambda offer: offer.place)
     return offers
+
+
+@dataclass(frozen=True, slots=True)
+class Beaten:
+    """A qualifying promotion that cannot be in the best set, left out before
+    the search: it combines with no other promotion and no coupon, and what
+    it can give after the member benefits it combines with, with theirs,
+    stays below what the best benefit gives alone. Explained as lost to the
+    set chosen without it; kept to a few facts, as most of the many
+    qualifying promotions under the default scheme are such."""
+
+    compiled: Compiled
+    mains: list[int]
+    saves: int  # what it gives alone
+    members: int  # bit mask of the member offers (by index) it combines with
+
+
+def contenders(
+    ctx: Context,
+    view: CartView,
+    index: CampaignIndex,
+    at: dt.datetime,
+    plans: Mapping[str, Sharing],
+    wallet: Mapping[str, Coupon],
+    order: ExecutionOrder | None,
+    not_applied: list[NotApplied],
+) -> tuple[list[Offer], list[Beaten]]:
+    """:func:`gather`, less the promotions that cannot be in the best set.
+
+    Those are the ones the stacking search's pruning would drop first (see
+    ``evaluate._select_among_winners``): their bound, with the bounds of all
+    they combine with, is below the best stand-alone amount. Only
+    promotions whose rule for promotions is ``none`` and carts without a
+    qualifying coupon are considered, so that nothing left in has a bound
+    or steady amount that counts a left-out one (nothing runs after them
+    that they combine with). They are not made offers at all: one Offer
+    and its runners per promotion is most of the cost with many live.
+    """
+    offers: list[Offer] = []
+    _members(ctx, view, offers)
+    qualifying = _qualifying(ctx, view, index, plans, not_applied)
+    if ctx.cart.coupons:
+        _coupons(ctx, view, index, at, plans, wallet, order, offers, not_applied)
+    places = promotion_order(order)
+    beaten: list[Beaten] = []
+    if any(offer.family == "coupon" for offer in offers):
+        for c, mains, alone in qualifying:
+            offers.append(_promotion_offer(c, view, mains, alone, plans, places))
+    else:
+        floor = max(
+            (
+                *(offer.standalone.amount for offer in offers),
+                *(alone.amount for _, _, alone in qualifying),
+            ),
+            default=0,
+        )
+        members = list(offers)  # only member offers so far
+        for c, mains, alone in qualifying:
+            rules = _rules(c, plans)
+            if rules.promotions.mode == "none":
+                combines, bound = 0, alone.amount
+                for k, m in enumerate(members):
+                    if allows(rules, m.family, m.sharing_key) and allows(
+                        m.rules, "promotion", c.id
+                    ):
+                        combines |= 1 << k
+                if combines:
+                    bound = upper_bound(c, view, mains, alone.amount, 0)
+                    bound += sum(m.bound(0) for k, m in enumerate(members) if combines >> k & 1)
+                if _cannot_win(bound, floor):
+                    beaten.append(Beaten(c, mains, alone.amount, combines))
+                    continue
+            offers.append(_promotion_offer(c, view, mains, alone, plans, places))
+    offers.sort(key=lambda offer: offer.place)
+    return offers, beaten
+
+
+def _cannot_win(bound: int, floor: int) -> bool:
+    """Whether a promotion that, with all it combines with, saves at most
+    ``bound`` is in no best set when one benefit alone saves ``floor``.
+    (Tests replace it to compare with the search over every promotion.)"""
+    return bound < floor
