@@ -16,6 +16,7 @@ from pos_promo.engine.sharing import Rules, resolve
 from pos_promo.model.base import CampaignBase, StoreScope
 from pos_promo.model.campaign import (
     ApplicationOrder,
+    ItemsFree,
     Limits,
     Participants,
     SpendAndSave,
@@ -31,6 +32,7 @@ __all__ = [
     "compile_audience",
     "compile_campaign",
     "compile_slots",
+    "most_saved",
     "period_instants",
     "scope_includes",
     "store_in_scope",
@@ -79,6 +81,9 @@ class Compiled(AudienceFacts):
     # its stacking rules when it names no sharing plan (a plan's settings
     # arrive with each evaluation, so those are resolved then)
     rules: Rules | None = None
+    # the most it can give on any cart: its largest tier saving, capped (-1:
+    # not known without the cart, for "buy X get Y free")
+    most: int = -1
 
     @property
     def store_wide(self) -> bool:
@@ -179,7 +184,18 @@ def compile_campaign(campaign: SpendAndSave, store: StoreContext) -> Compiled:
         # when named or explained, and then work this out themselves)
         child_bits=child_bits(campaign.sides, campaign.modifiers) if in_store else -1,
         rules=resolve("promotion", campaign.sharing, None) if not campaign.sharing_plan else None,
+        most=most_saved(rule, cap),
     )
+
+
+def most_saved(rule: SpendSaveRule, cap: int | None) -> int:
+    """The most a rule capped at ``cap`` gives on any cart: its largest tier
+    saving, or the cap if lower; -1 for "buy X get Y free", whose saving is
+    the price of what it frees."""
+    if isinstance(rule, ItemsFree):
+        return -1
+    most = max(step.save for step in rule.tiers)
+    return most if cap is None else min(most, cap)
 
 
 def child_bits(sides: ChildRule, modifiers: ChildRule) -> int:

@@ -128,8 +128,8 @@ def evaluate(
     # member offers that combine with a left-out promotion: as in the search
     # over every promotion, they are not alone
     with_beaten = 0
-    for b in beaten:
-        with_beaten |= b.members
+    for combines in beaten.members:
+        with_beaten |= combines
     cands: list[Candidate] = []
     members = 0  # member benefits: counted in zero_cost, not in what is ahead
     ahead_of = _Ahead(len(view.lines))
@@ -153,7 +153,7 @@ def evaluate(
         ahead_of.add(i, offer.lines, cands[-1].bound)
     chosen = _select_among_winners(cands, compatible, view.base)
     _explain_left_out(offers, compatible, chosen, view, not_applied)
-    if beaten:
+    if beaten.compiled:
         _explain_beaten(beaten, offers, chosen, view, not_applied)
     applied = tuple(
         Applied(
@@ -371,7 +371,7 @@ def _explain_left_out(
 
 
 def _explain_beaten(
-    beaten: list[Beaten],
+    beaten: Beaten,
     offers: list[Offer],
     chosen: Selection,
     view: CartView,
@@ -384,11 +384,22 @@ def _explain_beaten(
     picked = dict(chosen.picked)
     order = sorted(picked)
     after: Prices | None = None
-    for b in beaten:
-        c = b.compiled
-        rivals = [j for j in order if not b.members >> j & 1]
-        if rivals:
-            winner, winner_saves = offers[rivals[0]], picked[rivals[0]].amount
+    lost: dict[int, tuple[Offer, int, str, str, bool]] = {}  # by the members it combines with
+    for c, saves, combines in zip(beaten.compiled, beaten.saves, beaten.members, strict=True):
+        rivals = lost.get(combines)
+        if rivals is None:
+            found = [j for j in order if not combines >> j & 1]
+            if found:
+                winner = offers[found[0]]
+                rivals = lost[combines] = (
+                    winner,
+                    picked[found[0]].amount,
+                    winner.name,
+                    winner.kind,
+                    len(found) == 1,
+                )
+        if rivals is not None:
+            winner, winner_saves, winner_name, winner_kind, alone = rivals
             not_applied.append(
                 NotApplied(
                     c.id,
@@ -397,17 +408,12 @@ def _explain_beaten(
                     lost_to=winner.id,
                     name=c.campaign.name,
                     params={
-                        "lost_to_name": winner.name,
-                        "lost_to_kind": winner.kind,
+                        "lost_to_name": winner_name,
+                        "lost_to_kind": winner_kind,
                         "won_on": _won_on(
-                            winner,
-                            winner_saves,
-                            b.saves,
-                            c.priority,
-                            loser_coupon=False,
-                            alone=len(rivals) == 1,
+                            winner, winner_saves, saves, c.priority, loser_coupon=False, alone=alone
                         ),
-                        "saves": b.saves,
+                        "saves": saves,
                         "winner_saves": winner_saves,
                     },
                 )
@@ -417,7 +423,7 @@ def _explain_beaten(
             after = view.base
             for j in order:
                 after = apply(after, picked[j].allocation)
-        outcome = run(c, view, after, mains=b.mains)
+        outcome = run(c, view, after, mains=eligible_mains(c, view))
         if isinstance(outcome, Miss):
             explained = explain_miss(c.id, c.kind, outcome, c.campaign.name)
             params = {**explained.params, "after": "discounts_before"}

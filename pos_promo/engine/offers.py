@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pos_promo.engine.audience import Blocked, Context, check_audience
@@ -31,6 +31,7 @@ from pos_promo.engine.sharing import (
     resolve,
 )
 from pos_promo.engine.spend_and_save import (
+    base_saving,
     eligible_mains,
     mains_in_scope,
     run,
@@ -179,11 +180,21 @@ def _promotions(
     not_applied: list[NotApplied],
 ) -> None:
     places = promotion_order(order)
-    for c, mains, alone in _qualifying(ctx, view, index, plans, not_applied):
-        out.append(_promotion_offer(c, view, mains, alone, plans, places))
+    found = _qualifying(ctx, view, index, plans, not_applied)
+    for c, mains in zip(found.compiled, found.mains, strict=True):
+        out.append(_promotion_offer(c, view, mains, plans, places))
 
 
-Qualifying = tuple[Compiled, list[int], Outcome]  # a promotion, its mains, what it gives alone
+@dataclass(frozen=True, slots=True)
+class Qualifying:
+    """The promotions that give something on their own, column by column
+    (the k-th promotion, its main lines, what it gives alone): thousands
+    of them make three lists, not thousands of objects to allocate and
+    for the garbage collector to walk."""
+
+    compiled: list[Compiled]
+    mains: list[Sequence[int]]
+    saves: list[int]
 
 
 def _qualifying(
@@ -192,12 +203,13 @@ def _qualifying(
     index: CampaignIndex,
     plans: Mapping[str, Sharing],
     not_applied: list[NotApplied],
-) -> list[Qualifying]:
+) -> Qualifying:
     """Every promotion the cart reaches that gives something on its own, with
     its main lines and what it gives; the others explained in ``not_applied``."""
-    cart, base = ctx.cart, view.base
-    found: list[Qualifying] = []
-    considered, hits = index.lookup(cart)
+    cart = ctx.cart
+    found = Qualifying([], [], [])
+    requested = cart.requested_promotions
+    considered, hits = index.lookup(cart, ordered=False)  # explained and offered in any order
     for c in considered:
         blocked = check_audience(c, ctx)
         if blocked is None and c.campaign.sharing_plan is not None:
@@ -205,27 +217,27 @@ def _qualifying(
         if blocked is not None:
             not_applied.append(_blocked(c.id, c.kind, blocked, c.campaign.name))
             continue
-        mains = hits.get(id(c))
-        if mains is None:
-            mains = eligible_mains(c, view)
-        verdict = run(c, view, base, mains=mains) if mains else NO_ITEMS
-        if not isinstance(verdict, Outcome):
-            not_applied.append(explain_miss(c.id, c.kind, verdict, c.campaign.name))
+        mains: Sequence[int] | None = hits.get(id(c))
+        if mains is None:  # store-wide or named: every main line, the cart's own tuple, if it can
+            mains = view.mains if c.items.all_items and not c.items.excluded_item_ids else None
+            if mains is None:
+                mains = eligible_mains(c, view)
+        saves = base_saving(c, view, mains) if mains else NO_ITEMS
+        if isinstance(saves, Miss):
+            not_applied.append(explain_miss(c.id, c.kind, saves, c.campaign.name))
             continue
-        if not c.auto_apply and c.id not in cart.requested_promotions:
+        if not c.auto_apply and c.id not in requested:
             not_applied.append(
                 NotApplied(
-                    c.id,
-                    c.kind,
-                    "manual_only",
-                    name=c.campaign.name,
-                    params={"saves": verdict.amount},
+                    c.id, c.kind, "manual_only", name=c.campaign.name, params={"saves": saves}
                 )
             )
             continue
-        found.append((c, mains, verdict))
+        found.compiled.append(c)
+        found.mains.append(mains)
+        found.saves.append(saves)
     # (not ``requested - by_id.keys()``: that walks every key of the index)
-    for wanted in sorted(w for w in cart.requested_promotions if not index.knows(w)):
+    for wanted in sorted(w for w in requested if not index.knows(w)):
         not_applied.append(NotApplied(wanted, "unknown", "unknown_campaign"))
     return found
 
@@ -233,12 +245,13 @@ def _qualifying(
 def _promotion_offer(
     c: Compiled,
     view: CartView,
-    mains: list[int],
-    alone: Outcome,
+    mains: Sequence[int],
     plans: Mapping[str, Sharing],
     places: Mapping[str, int],
 ) -> Offer:
     rules = _rules(c, plans)
+    alone = run(c, view, view.base, mains=mains)
+    assert isinstance(alone, Outcome)  # it qualified
     return Offer(
         c.id,
         c.kind,
@@ -265,7 +278,7 @@ def _rules(c: Compiled, plans: Mapping[str, Sharing]) -> Rules:
     return rules
 
 
-def bundle_lines(view: CartView, mains: list[int]) -> int:
+def bundle_lines(view: CartView, mains: Sequence[int]) -> int:
     """The lines of ``mains`` and of their sides and modifiers, as a bit mask:
     all a promotion or coupon on those mains reads or changes."""
     masks: dict[int, int] | None = view.memo.get("bundle lines")
@@ -395,17 +408,17 @@ def gather(
 
 @dataclass(frozen=True, slots=True)
 class Beaten:
-    """A qualifying promotion that cannot be in the best set, left out before
-    the search: it combines with no other promotion and no coupon, and what
-    it can give after the member benefits it combines with, with theirs,
-    stays below what the best benefit gives alone. Explained as lost to the
-    set chosen without it; kept to a few facts, as most of the many
-    qualifying promotions under the default scheme are such."""
+    """The qualifying promotions that cannot be in the best set, left out
+    before the search, column by column: each combines with no other
+    promotion and no coupon, and what it can give after the member benefits
+    it combines with, with theirs, stays below what the best benefit gives
+    alone. Explained as lost to the set chosen without them; kept to a few
+    facts, as most of the many qualifying promotions under the default
+    scheme are such."""
 
-    compiled: Compiled
-    mains: list[int]
-    saves: int  # what it gives alone
-    members: int  # bit mask of the member offers (by index) it combines with
+    compiled: list[Compiled]
+    saves: list[int]  # what each gives alone
+    members: list[int]  # bit mask of the member offers (by index) each combines with
 
 
 def contenders(
@@ -417,7 +430,7 @@ def contenders(
     wallet: Mapping[str, Coupon],
     order: ExecutionOrder | None,
     not_applied: list[NotApplied],
-) -> tuple[list[Offer], list[Beaten]]:
+) -> tuple[list[Offer], Beaten]:
     """:func:`gather`, less the promotions that cannot be in the best set.
 
     Those are the ones the stacking search's pruning would drop first (see
@@ -431,39 +444,39 @@ def contenders(
     """
     offers: list[Offer] = []
     _members(ctx, view, offers)
-    qualifying = _qualifying(ctx, view, index, plans, not_applied)
+    found = _qualifying(ctx, view, index, plans, not_applied)
     if ctx.cart.coupons:
         _coupons(ctx, view, index, at, plans, wallet, order, offers, not_applied)
     places = promotion_order(order)
-    beaten: list[Beaten] = []
+    beaten = Beaten([], [], [])
     if any(offer.family == "coupon" for offer in offers):
-        for c, mains, alone in qualifying:
-            offers.append(_promotion_offer(c, view, mains, alone, plans, places))
+        for c, mains in zip(found.compiled, found.mains, strict=True):
+            offers.append(_promotion_offer(c, view, mains, plans, places))
     else:
-        floor = max(
-            (
-                *(offer.standalone.amount for offer in offers),
-                *(alone.amount for _, _, alone in qualifying),
-            ),
-            default=0,
-        )
+        floor = max((*(offer.standalone.amount for offer in offers), *found.saves), default=0)
         members = list(offers)  # only member offers so far
-        for c, mains, alone in qualifying:
+        for c, mains, saves in zip(found.compiled, found.mains, found.saves, strict=True):
             rules = _rules(c, plans)
             if rules.promotions.mode == "none":
-                combines, bound = 0, alone.amount
+                combines, bound = 0, saves
                 for k, m in enumerate(members):
                     if allows(rules, m.family, m.sharing_key) and allows(
                         m.rules, "promotion", c.id
                     ):
                         combines |= 1 << k
                 if combines:
-                    bound = upper_bound(c, view, mains, alone.amount, 0)
-                    bound += sum(m.bound(0) for k, m in enumerate(members) if combines >> k & 1)
+                    theirs = sum(m.bound(0) for k, m in enumerate(members) if combines >> k & 1)
+                    # its bound is at most its largest saving: the exact one only if needed
+                    if c.most < 0 or c.most + theirs >= floor:
+                        bound = upper_bound(c, view, mains, saves, 0) + theirs
+                    else:
+                        bound = c.most + theirs
                 if _cannot_win(bound, floor):
-                    beaten.append(Beaten(c, mains, alone.amount, combines))
+                    beaten.compiled.append(c)
+                    beaten.saves.append(saves)
+                    beaten.members.append(combines)
                     continue
-            offers.append(_promotion_offer(c, view, mains, alone, plans, places))
+            offers.append(_promotion_offer(c, view, mains, plans, places))
     offers.sort(key=lambda offer: offer.place)
     return offers, beaten
 

@@ -12,7 +12,7 @@ import functools
 import heapq
 import itertools
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from msgspec import Struct
@@ -25,6 +25,7 @@ from pos_promo.model.campaign import FreeTier, ItemsFree, ItemsSave, SpendSave
 from pos_promo.model.common import ChildRule, ItemScope
 
 __all__ = [
+    "base_saving",
     "eligible_mains",
     "mains_in_scope",
     "run",
@@ -92,7 +93,7 @@ def _unit(
 _Layout = tuple[tuple[UnitRef, tuple[UnitRef, ...], tuple[UnitRef, ...]], ...]
 
 
-def _layout(campaign: Compiled, view: CartView, mains: list[int]) -> _Layout:
+def _layout(campaign: Compiled, view: CartView, mains: Sequence[int]) -> _Layout:
     """Each eligible main unit in application order, with the child units
     that count toward its threshold and those that share its discount.
 
@@ -124,7 +125,7 @@ def _layout(campaign: Compiled, view: CartView, mains: list[int]) -> _Layout:
     return layout
 
 
-def _units(campaign: Compiled, view: CartView, prices: Prices, mains: list[int]) -> list[_Unit]:
+def _units(campaign: Compiled, view: CartView, prices: Prices, mains: Sequence[int]) -> list[_Unit]:
     """The bundle units of ``mains`` on ``prices``, in the campaign's
     application order."""
     units = []
@@ -147,7 +148,7 @@ def _units(campaign: Compiled, view: CartView, prices: Prices, mains: list[int])
 _Line = tuple[int, int, int, tuple[_Unit, ...]]  # counted, discountable, items, units
 
 
-def _run_base(campaign: Compiled, view: CartView, mains: list[int]) -> Outcome | Miss:
+def _run_base(campaign: Compiled, view: CartView, mains: Sequence[int]) -> Outcome | Miss:
     """:func:`run` on the cart's own prices, from per-line totals.
 
     Every unit of a main line has the same price and carries the same
@@ -159,16 +160,7 @@ def _run_base(campaign: Compiled, view: CartView, mains: list[int]) -> Outcome |
     bits = campaign.child_bits
     if bits < 0:
         bits = child_bits(campaign.sides, campaign.modifiers)
-    counted, room, items, item_room = _kept_totals(campaign, view, mains, bits)
-    ordered: list[_Unit] | None = None
-
-    def free_worth(first: int) -> int:
-        nonlocal ordered
-        if ordered is None:
-            ordered = _ordered(campaign, view, mains, bits, True)
-        return sum(u.discountable for u in ordered[:first])
-
-    picked = _pick_tier(campaign, counted, room, items, item_room, free_worth)
+    picked = _base_tier(campaign, view, mains, bits)
     if isinstance(picked, Miss):
         return picked
     only_items = not isinstance(campaign.rule, SpendSave)
@@ -182,11 +174,50 @@ def _run_base(campaign: Compiled, view: CartView, mains: list[int]) -> Outcome |
     return Outcome(picked.amount, picked.tier, picked.capped, later=later)
 
 
+def _base_tier(campaign: Compiled, view: CartView, mains: Sequence[int], bits: int) -> _Tier | Miss:
+    """The tier met on the cart's own prices, from per-line totals (see
+    :func:`_run_base`)."""
+    counted, room, items, item_room = _kept_totals(campaign, view, mains, bits)
+    free_worth = _NO_FREE
+    if isinstance(campaign.rule, ItemsFree):
+        free_worth = functools.partial(_first_worth, campaign, view, mains, bits)
+    return _pick_tier(campaign, counted, room, items, item_room, free_worth)
+
+
+def _first_worth(
+    campaign: Compiled, view: CartView, mains: Sequence[int], bits: int, first: int
+) -> int:
+    """What the first ``first`` priced units in application order can take,
+    on the cart's own prices."""
+    return sum(u.discountable for u in _ordered(campaign, view, mains, bits, True)[:first])
+
+
+def _no_free(first: int) -> int:
+    raise AssertionError("only a free-items rule asks what its free units are worth")
+
+
+_NO_FREE: Callable[[int], int] = _no_free
+
+
+def base_saving(campaign: Compiled, view: CartView, mains: Sequence[int]) -> int | Miss:
+    """What :func:`run` gives on the cart's own prices, the amount only: no
+    outcome (and no way of filling it in) is made, for the many promotions
+    whose amount is all that is read."""
+    if not view.unique_ids:
+        verdict = run(campaign, view, view.base, mains=mains)
+        return verdict if isinstance(verdict, Miss) else verdict.amount
+    bits = campaign.child_bits
+    if bits < 0:
+        bits = child_bits(campaign.sides, campaign.modifiers)
+    picked = _base_tier(campaign, view, mains, bits)
+    return picked if isinstance(picked, Miss) else picked.amount
+
+
 def _fill_ordered(
     amount: int,
     campaign: Compiled,
     view: CartView,
-    mains: list[int],
+    mains: Sequence[int],
     bits: int,
     only_items: bool,
 ) -> dict[UnitRef, int]:
@@ -194,7 +225,7 @@ def _fill_ordered(
 
 
 def _kept_totals(
-    campaign: Compiled, view: CartView, mains: list[int], bits: int
+    campaign: Compiled, view: CartView, mains: Sequence[int], bits: int
 ) -> tuple[int, int, int, int]:
     """The totals of :func:`_pick_tier` on the cart's own prices, added up
     from per-line totals kept in the view's memo (needs unique line ids)."""
@@ -243,7 +274,7 @@ def _line(view: CartView, main: int, sides: ChildRule, modifiers: ChildRule) -> 
 
 
 def _ordered(
-    campaign: Compiled, view: CartView, mains: list[int], bits: int, only_items: bool
+    campaign: Compiled, view: CartView, mains: Sequence[int], bits: int, only_items: bool
 ) -> list[_Unit]:
     """The units of ``mains`` (those with a price only, if ``only_items``) in
     the campaign's application order; their lines are in the memo already."""
@@ -287,7 +318,9 @@ def _fill(amount: int, units: list[_Unit], prices: Prices) -> dict[UnitRef, int]
     return allocation
 
 
-def run(campaign: Compiled, view: CartView, prices: Prices, *, mains: list[int]) -> Outcome | Miss:
+def run(
+    campaign: Compiled, view: CartView, prices: Prices, *, mains: Sequence[int]
+) -> Outcome | Miss:
     """The promotion on ``prices`` for its eligible ``mains`` (best tier, capped)."""
     if view.unique_ids:
         if prices is view.base:
@@ -334,7 +367,7 @@ def _sums_by_unit(layout: _Layout, prices: Prices) -> tuple[int, int, int, int]:
 
 
 def _sums_by_line(
-    campaign: Compiled, view: CartView, prices: Prices, mains: list[int]
+    campaign: Compiled, view: CartView, prices: Prices, mains: Sequence[int]
 ) -> tuple[int, int, int, int]:
     """:func:`_sums_by_unit`, but a main line whose prices and children's
     prices are still the cart's own adds the totals the stand-alone run
@@ -382,7 +415,7 @@ def _sums_by_line(
 
 
 def _first_priced_worth(
-    campaign: Compiled, view: CartView, mains: list[int], prices: Prices, first: int
+    campaign: Compiled, view: CartView, mains: Sequence[int], prices: Prices, first: int
 ) -> int:
     """What the first ``first`` units whose main is above zero can take."""
     worth = found = 0
@@ -400,7 +433,7 @@ def _fill_on(
     campaign: Compiled,
     view: CartView,
     prices: Prices,
-    mains: list[int],
+    mains: Sequence[int],
     only_items: bool,
     free: int | None,
 ) -> dict[UnitRef, int]:
@@ -492,7 +525,7 @@ def _pick_tier(
 
 
 def upper_bound(
-    campaign: Compiled, view: CartView, mains: list[int], alone: int, before: int
+    campaign: Compiled, view: CartView, mains: Sequence[int], alone: int, before: int
 ) -> int:
     """The most the promotion can give on any prices at or below the cart's own.
 
@@ -551,7 +584,7 @@ class _FreeReady(NamedTuple):
     tops: dict[int, list[int]]
 
 
-def _zero_spent(campaign: Compiled, view: CartView, mains: list[int]) -> list[int]:
+def _zero_spent(campaign: Compiled, view: CartView, mains: Sequence[int]) -> list[int]:
     """``spent[z - 1]``: the least other benefits must take off to zero ``z``
     of the promotion's priced units (the ``z`` cheapest zero costs added
     up), so that how many ``before`` can zero is one bisection."""
@@ -563,7 +596,7 @@ def _zero_spent(campaign: Compiled, view: CartView, mains: list[int]) -> list[in
     return spent
 
 
-def _free_ready(campaign: Compiled, view: CartView, mains: list[int]) -> _FreeReady:
+def _free_ready(campaign: Compiled, view: CartView, mains: Sequence[int]) -> _FreeReady:
     key = ("free bound", campaign.id)
     ready: _FreeReady | None = view.memo.get(key)
     if ready is not None:
@@ -589,7 +622,7 @@ def _free_ready(campaign: Compiled, view: CartView, mains: list[int]) -> _FreeRe
 
 
 def steady_amount(
-    campaign: Compiled, view: CartView, mains: list[int], alone: int, before: int
+    campaign: Compiled, view: CartView, mains: Sequence[int], alone: int, before: int
 ) -> int:
     """``alone`` if the promotion gives exactly that after any benefits that
     take off at most ``before`` on its lines, else 0 (not known).
@@ -637,7 +670,9 @@ def steady_amount(
     return alone
 
 
-def _base_totals(campaign: Compiled, view: CartView, mains: list[int]) -> tuple[int, int, int, int]:
+def _base_totals(
+    campaign: Compiled, view: CartView, mains: Sequence[int]
+) -> tuple[int, int, int, int]:
     """The threshold and room totals on the cart's own prices (see
     :func:`_pick_tier`), from the lines the stand-alone run kept; kept per
     promotion, so bounds asked again and again cost a look-up."""
@@ -656,7 +691,7 @@ def _base_totals(campaign: Compiled, view: CartView, mains: list[int]) -> tuple[
     return totals
 
 
-def _priced_units(campaign: Compiled, view: CartView, mains: list[int]) -> list[_Unit]:
+def _priced_units(campaign: Compiled, view: CartView, mains: Sequence[int]) -> list[_Unit]:
     """The units of ``mains`` whose main is above zero on the cart's own
     prices, in application order: the lines' kept units, put in order once
     for all store-wide promotions alike."""
