@@ -17,11 +17,11 @@ from typing import NamedTuple
 
 from msgspec import Struct
 
-from pos_promo.engine.compiled import Compiled, child_bits
+from pos_promo.engine.compiled import FREE, MONEY, Compiled, child_bits
 from pos_promo.engine.money import split
 from pos_promo.engine.outcome import Miss, Outcome
 from pos_promo.engine.units import CartView, Prices, UnitRef, spread
-from pos_promo.model.campaign import FreeTier, ItemsFree, ItemsSave, SpendSave
+from pos_promo.model.campaign import ItemsFree, ItemsSave, SpendSave
 from pos_promo.model.common import ChildRule, ItemScope
 
 __all__ = [
@@ -489,36 +489,27 @@ def _pick_tier(
     eligible unit; ``items`` and ``item_room`` those of the units whose main
     is above zero; ``free_worth(n)`` what the first ``n`` of those can take.
     """
-    rule, cap = campaign.rule, campaign.max_discount
-    met: tuple[int, int, int | None] | None = None  # value, room, free; tiers rise
+    measure = campaign.measure  # the tiers as compiled: see compiled.tier_table
+    reached = money if measure == MONEY else items
     tier = 0
-    if isinstance(rule, SpendSave):
-        for number, step in enumerate(rule.tiers, 1):
-            if money >= step.spend:
-                met, tier = (step.save, room, None), number
-        if met is None:
-            return Miss("threshold_not_met", rule.tiers[0].spend, money, "money")
-    elif isinstance(rule, ItemsSave):
-        for number, items_step in enumerate(rule.tiers, 1):
-            if items >= items_step.items:
-                met, tier = (items_step.save, item_room, None), number
-        if met is None:
-            return Miss("threshold_not_met", rule.tiers[0].items, items, "items")
+    for number, threshold in enumerate(campaign.thresholds, 1):
+        if reached >= threshold:
+            tier = number
+    if not tier:
+        unit = "money" if measure == MONEY else "items"
+        return Miss("threshold_not_met", campaign.thresholds[0], reached, unit)
+    value = campaign.values[tier - 1]
+    free: int | None = None
+    if measure == FREE:
+        free = value
+        value = absorb = free_worth(free)
     else:
-        top: FreeTier | None = None
-        for number, free_step in enumerate(rule.tiers, 1):
-            if items >= free_step.buy + free_step.free:
-                top, tier = free_step, number
-        if top is None:
-            needed = rule.tiers[0].buy + rule.tiers[0].free
-            return Miss("threshold_not_met", needed, items, "items")
-        worth = free_worth(top.free)
-        met = (worth, worth, top.free)
-    value, absorb, free = met
+        absorb = room if measure == MONEY else item_room
     amount = min(value, absorb)
-    capped = cap is not None and cap < amount
-    if cap is not None:
-        amount = min(amount, cap)
+    cap = campaign.max_discount
+    capped = False
+    if cap is not None and cap < amount:
+        amount, capped = cap, True
     if amount == 0:
         return Miss("nothing_to_discount")
     return _Tier(amount, tier, capped, free)
