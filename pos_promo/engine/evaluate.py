@@ -136,9 +136,9 @@ def evaluate(
     for i, offer in enumerate(offers):
         if offer.family in ("member_price", "member_discount"):
             members |= 1 << i
-        if (
-            not compatible[i] and not with_beaten >> i & 1
-        ):  # alone it runs first and gives exactly that
+        # alone (combining with nothing, here or left out) it runs first and
+        # gives exactly that
+        if not compatible[i] and not with_beaten >> i & 1:
             cands.append(_candidate(offer, offer.standalone.amount, None))
             continue
         # what the others ahead of it on its lines can take off: after them it
