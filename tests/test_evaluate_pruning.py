@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from pos_promo.codec import campaign_from_obj, cart_from_obj, load_zone
 from pos_promo.engine import evaluate as evaluate_module
+from pos_promo.engine import offers as offers_module
 from pos_promo.engine.audience import Context
 from pos_promo.engine.clock import local_moment
 from pos_promo.engine.evaluate import evaluate
@@ -57,6 +58,47 @@ def test_pruning_gives_the_unpruned_answer(world: Any) -> None:
         expected = unpruned(monkeypatch, world)
     got = pruned(world)
     assert msgspec.json.encode(got) == msgspec.json.encode(expected)
+
+
+@st.composite
+def crowds_with_members(draw: st.DrawFn) -> tuple[Cart, list[Campaign], dict[str, Coupon]]:
+    """:func:`crowds` with a member, mostly with small member benefits (a
+    promotion and the member benefits it combines with may then still save
+    less than the best promotion alone)."""
+    cart, campaigns, wallet = draw(crowds())
+    doc = msgspec.to_builtins(cart)
+    doc["member"] = {"id": "m1", "discount_rate_bp": draw(st.sampled_from([0, 100, 500, 2500]))}
+    for line in doc["lines"]:
+        if draw(st.integers(0, 3)) == 0:
+            off = draw(st.sampled_from([1, 50, line["unit_price"]]))
+            line["member_unit_price"] = max(line["unit_price"] - off, 0)
+    return cart_from_obj(doc), campaigns, wallet
+
+
+def whole_answer_either_way(world: Any) -> None:
+    cart, campaigns, wallet = world
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(offers_module, "_cannot_win", lambda bound, floor: False)
+        expected = evaluate(cart, build_index(campaigns, STORE), at=AT, wallet=wallet)
+    got = evaluate(cart, build_index(campaigns, STORE), at=AT, wallet=wallet)
+    assert msgspec.json.encode(got) == msgspec.json.encode(expected)
+
+
+@SETTINGS
+@given(st.one_of(crowds(), families.worlds()))
+def test_leaving_out_before_the_search_gives_the_whole_answer(world: Any) -> None:
+    """Promotions left out before the search (combining with no promotion and
+    no coupon, their bound with the member benefits' below the best amount
+    alone) change nothing in the result, explanations included."""
+    whole_answer_either_way(world)
+
+
+@SETTINGS
+@given(crowds_with_members())
+def test_leaving_out_beside_member_benefits_gives_the_whole_answer(world: Any) -> None:
+    """The same with member benefits the left-out promotions combine with,
+    some of them applied and some explanations run after them."""
+    whole_answer_either_way(world)
 
 
 def test_promotions_that_cannot_win_are_not_searched(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from pos_promo.codec import load_zone
 from pos_promo.engine.clock import Slot, clock_minutes, wall_end, wall_start
@@ -16,24 +17,32 @@ from pos_promo.engine.sharing import Rules, resolve
 from pos_promo.model.base import CampaignBase, StoreScope
 from pos_promo.model.campaign import (
     ApplicationOrder,
+    ItemsFree,
+    ItemsSave,
     Limits,
     Participants,
     SpendAndSave,
+    SpendSave,
     SpendSaveRule,
 )
 from pos_promo.model.cart import StoreContext
 from pos_promo.model.common import ChildRule, ItemScope, Sharing
 
 __all__ = [
+    "FREE",
+    "ITEMS",
+    "MONEY",
     "AudienceFacts",
     "Compiled",
     "child_bits",
     "compile_audience",
     "compile_campaign",
     "compile_slots",
+    "most_saved",
     "period_instants",
     "scope_includes",
     "store_in_scope",
+    "tier_table",
 ]
 
 
@@ -79,6 +88,13 @@ class Compiled(AudienceFacts):
     # its stacking rules when it names no sharing plan (a plan's settings
     # arrive with each evaluation, so those are resolved then)
     rules: Rules | None = None
+    # the most it can give on any cart: its largest tier saving, capped (-1:
+    # not known without the cart, for "buy X get Y free")
+    most: int = -1
+    # the rule's tiers as numbers (see tier_table)
+    measure: int = 0
+    thresholds: tuple[int, ...] = ()
+    values: tuple[int, ...] = ()
 
     @property
     def store_wide(self) -> bool:
@@ -179,7 +195,46 @@ def compile_campaign(campaign: SpendAndSave, store: StoreContext) -> Compiled:
         # when named or explained, and then work this out themselves)
         child_bits=child_bits(campaign.sides, campaign.modifiers) if in_store else -1,
         rules=resolve("promotion", campaign.sharing, None) if not campaign.sharing_plan else None,
+        most=most_saved(rule, cap),
+        **tier_table(rule),
     )
+
+
+MONEY, ITEMS, FREE = 0, 1, 2  # what a rule's thresholds count, and what its tiers give
+
+
+def tier_table(rule: SpendSaveRule) -> dict[str, Any]:
+    """The rule's tiers as plain numbers, so that picking the tier a cart meets
+    is a loop over ints: ``measure`` (MONEY: spend and save; ITEMS: items and
+    save; FREE: buy X get Y free), each tier's ``thresholds`` (spend, items,
+    or X + Y) and ``values`` (the saving, or Y)."""
+    if isinstance(rule, SpendSave):
+        return {
+            "measure": MONEY,
+            "thresholds": tuple(step.spend for step in rule.tiers),
+            "values": tuple(step.save for step in rule.tiers),
+        }
+    if isinstance(rule, ItemsSave):
+        return {
+            "measure": ITEMS,
+            "thresholds": tuple(step.items for step in rule.tiers),
+            "values": tuple(step.save for step in rule.tiers),
+        }
+    return {
+        "measure": FREE,
+        "thresholds": tuple(step.buy + step.free for step in rule.tiers),
+        "values": tuple(step.free for step in rule.tiers),
+    }
+
+
+def most_saved(rule: SpendSaveRule, cap: int | None) -> int:
+    """The most a rule capped at ``cap`` gives on any cart: its largest tier
+    saving, or the cap if lower; -1 for "buy X get Y free", whose saving is
+    the price of what it frees."""
+    if isinstance(rule, ItemsFree):
+        return -1
+    most = max(step.save for step in rule.tiers)
+    return most if cap is None else min(most, cap)
 
 
 def child_bits(sides: ChildRule, modifiers: ChildRule) -> int:

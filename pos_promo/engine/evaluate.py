@@ -22,7 +22,7 @@ from pos_promo.engine.clock import local_moment
 from pos_promo.engine.compiled import Compiled
 from pos_promo.engine.index import CampaignIndex
 from pos_promo.engine.masks import positions
-from pos_promo.engine.offers import Offer, explain_miss, gather, unknown_plan
+from pos_promo.engine.offers import Beaten, Offer, contenders, explain_miss, unknown_plan
 from pos_promo.engine.outcome import Miss, Outcome
 from pos_promo.engine.selection import Candidate, Selection, select
 from pos_promo.engine.sharing import allows
@@ -121,15 +121,24 @@ def evaluate(
     instant = at or cart.at
     assert instant is not None  # _setup refused a cart without one
     not_applied: list[NotApplied] = []
-    offers = gather(setup.ctx, view, index, instant, setup.plans, wallet or {}, order, not_applied)
+    offers, beaten = contenders(
+        setup.ctx, view, index, instant, setup.plans, wallet or {}, order, not_applied
+    )
     compatible = _compatibility(offers)
+    # member offers that combine with a left-out promotion: as in the search
+    # over every promotion, they are not alone
+    with_beaten = 0
+    for combines in beaten.members:
+        with_beaten |= combines
     cands: list[Candidate] = []
     members = 0  # member benefits: counted in zero_cost, not in what is ahead
     ahead_of = _Ahead(len(view.lines))
     for i, offer in enumerate(offers):
         if offer.family in ("member_price", "member_discount"):
             members |= 1 << i
-        if not compatible[i]:  # alone it runs first and gives exactly that
+        # alone (combining with nothing, here or left out) it runs first and
+        # gives exactly that
+        if not compatible[i] and not with_beaten >> i & 1:
             cands.append(_candidate(offer, offer.standalone.amount, None, None))
             continue
         # what the others ahead of it on its lines can take off: after them it
@@ -146,6 +155,8 @@ def evaluate(
         ahead_of.add(i, offer.lines, cands[-1].bound)
     chosen = _select_among_winners(cands, compatible, view.base)
     _explain_left_out(offers, compatible, chosen, view, not_applied)
+    if beaten.compiled:
+        _explain_beaten(beaten, offers, chosen, view, not_applied)
     applied = tuple(
         Applied(
             offers[i].id,
@@ -368,6 +379,68 @@ def _explain_left_out(
             not_applied.append(NotApplied(offer.id, offer.kind, "not_best", name=offer.name))
 
 
+def _explain_beaten(
+    beaten: Beaten,
+    offers: list[Offer],
+    chosen: Selection,
+    view: CartView,
+    not_applied: list[NotApplied],
+) -> None:
+    """:func:`_explain_left_out` for the promotions left out before the
+    search: each combines only with some member benefits (the first
+    offers), so what it lost to is the first applied benefit that is not
+    one of those; if there is none, it runs after all applied ones."""
+    picked = dict(chosen.picked)
+    order = sorted(picked)
+    after: Prices | None = None
+    lost: dict[int, tuple[Offer, int, str, str, bool]] = {}  # by the members it combines with
+    for c, saves, combines in zip(beaten.compiled, beaten.saves, beaten.members, strict=True):
+        rivals = lost.get(combines)
+        if rivals is None:
+            found = [j for j in order if not combines >> j & 1]
+            if found:
+                winner = offers[found[0]]
+                rivals = lost[combines] = (
+                    winner,
+                    picked[found[0]].amount,
+                    winner.name,
+                    winner.kind,
+                    len(found) == 1,
+                )
+        if rivals is not None:
+            winner, winner_saves, winner_name, winner_kind, alone = rivals
+            not_applied.append(
+                NotApplied(
+                    c.id,
+                    c.kind,
+                    "not_shareable",
+                    lost_to=winner.id,
+                    name=c.campaign.name,
+                    params={
+                        "lost_to_name": winner_name,
+                        "lost_to_kind": winner_kind,
+                        "won_on": _won_on(
+                            winner, winner_saves, saves, c.priority, loser_coupon=False, alone=alone
+                        ),
+                        "saves": saves,
+                        "winner_saves": winner_saves,
+                    },
+                )
+            )
+            continue
+        if after is None:  # every applied one runs before it (member benefits run first)
+            after = view.base
+            for j in order:
+                after = apply(after, picked[j].allocation)
+        outcome = run(c, view, after, mains=eligible_mains(c, view))
+        if isinstance(outcome, Miss):
+            explained = explain_miss(c.id, c.kind, outcome, c.campaign.name)
+            params = {**explained.params, "after": "discounts_before"}
+            not_applied.append(msgspec.structs.replace(explained, params=params))
+        else:
+            not_applied.append(NotApplied(c.id, c.kind, "not_best", name=c.campaign.name))
+
+
 def won_on(winner: Offer, winner_saves: int, loser: Offer, *, alone: bool = True) -> str:
     """Why ``winner`` was applied rather than ``loser``, which it cannot be
     combined with: the selection's own order of comparison (most saved,
@@ -375,14 +448,28 @@ def won_on(winner: Offer, winner_saves: int, loser: Offer, *, alone: bool = True
     the loser would have saved at least as much but the set around the
     winner saves more (the loser also excludes others that were applied, or
     it alone saves more than the winner)."""
-    saves = loser.standalone.amount
+    return _won_on(
+        winner,
+        winner_saves,
+        loser.standalone.amount,
+        loser.priority,
+        loser_coupon=loser.family == "coupon",
+        alone=alone,
+    )
+
+
+def _won_on(
+    winner: Offer, winner_saves: int, saves: int, priority: int, *, loser_coupon: bool, alone: bool
+) -> str:
+    """:func:`won_on` from the loser's facts: what it saves alone, its
+    priority, whether it is a coupon."""
     if winner_saves > saves:
         return "saves_more"
     if winner_saves < saves or not alone:
         return "combination"
-    if loser.family == "coupon" and winner.family != "coupon":
+    if loser_coupon and winner.family != "coupon":
         return "fewer_coupons"
-    if winner.priority > loser.priority:
+    if winner.priority > priority:
         return "priority"
     return "id"
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 
 from pos_promo.engine.compiled import Compiled, compile_campaign, store_in_scope
+from pos_promo.engine.masks import positions
 from pos_promo.model.base import CampaignBase
 from pos_promo.model.campaign import Campaign, SpendAndSave
 from pos_promo.model.cart import Cart, StoreContext
@@ -67,42 +68,55 @@ class CampaignIndex:
         """
         return self.lookup(cart)[0]
 
-    def lookup(self, cart: Cart) -> tuple[list[Compiled], dict[int, list[int]]]:
+    def lookup(
+        self, cart: Cart, *, ordered: bool = True
+    ) -> tuple[list[Compiled], dict[int, tuple[int, ...]]]:
         """:meth:`considered`, and what the look-ups already tell about each one.
+        (``ordered=False``: in no particular order, for a caller that orders
+        what it makes of them itself.)
 
         The second value maps ``id(campaign)`` of a campaign found through
         the cart's items or categories to its eligible main lines (rising
-        line index, excluded items left out): what
+        line index, excluded items left out; one tuple shared by all that
+        reach the same lines): what
         :func:`~pos_promo.engine.spend_and_save.eligible_mains` would
         return for it. Store-wide and named campaigns are not in it.
         """
         found: dict[str, Compiled] = {c.id: c for c in self.store_wide}
-        hits: dict[int, list[int]] = {}
+        lines: dict[int, int] = {}  # id(campaign) -> its main lines as a bit mask
         by_item, by_category = self.by_item, self.by_category
         for index, line in enumerate(cart.lines):
             if line.role != "main":
                 continue
-            item = line.item_id
+            item, bit = line.item_id, 1 << index
             groups = [by_item.get(item, ())]
             groups.extend(by_category.get(category, ()) for category in line.category_ids)
             for group in groups:
                 for c in group:
                     found[c.id] = c
                     if item not in c.items.excluded_item_ids:
-                        got = hits.get(id(c))
-                        if got is None:
-                            hits[id(c)] = [index]
-                        elif got[-1] != index:
-                            got.append(index)
+                        key = id(c)
+                        lines[key] = lines.get(key, 0) | bit
+        # one tuple per set of lines, shared by the campaigns that reach it: no
+        # list per campaign to make (and for the garbage collector to walk)
+        tuples: dict[int, tuple[int, ...]] = {}
+        hits: dict[int, tuple[int, ...]] = {}
+        for key, mask in lines.items():
+            mains = tuples.get(mask)
+            if mains is None:
+                mains = tuples[mask] = tuple(positions(mask))
+            hits[key] = mains
         for wanted in cart.requested_promotions:
             named = self.compiled(wanted)
             if named is not None:
                 found[named.id] = named
+        if not ordered:
+            return list(found.values()), hits
         # execution order: priority high to low, then id (ids are unique here,
         # and a reversed sort keeps equal priorities in id order)
-        ordered = sorted(found.values(), key=_ID)
-        ordered.sort(key=_PRIORITY, reverse=True)
-        return ordered, hits
+        in_order = sorted(found.values(), key=_ID)
+        in_order.sort(key=_PRIORITY, reverse=True)
+        return in_order, hits
 
     def updated(self, campaigns: Iterable[Campaign]) -> CampaignIndex:
         """The index with ``campaigns`` added or put in place of the cached

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pos_promo.engine.audience import Blocked, Context, check_audience
@@ -25,11 +25,13 @@ from pos_promo.engine.sharing import (
     FAMILY_RANK,
     Family,
     Rules,
+    allows,
     coupon_order,
     promotion_order,
     resolve,
 )
 from pos_promo.engine.spend_and_save import (
+    base_saving,
     eligible_mains,
     fills_units,
     frees_alike,
@@ -43,7 +45,16 @@ from pos_promo.model.common import Sharing
 from pos_promo.model.coupon import Coupon, ExecutionOrder
 from pos_promo.model.result import NotApplied
 
-__all__ = ["Offer", "bundle_lines", "explain_miss", "gather", "unknown_plan"]
+__all__ = [
+    "Beaten",
+    "Offer",
+    "Qualifying",
+    "bundle_lines",
+    "contenders",
+    "explain_miss",
+    "gather",
+    "unknown_plan",
+]
 
 NO_ITEMS = Miss("no_eligible_items")
 _LAST = 1 << 30  # place of a benefit the published order does not list
@@ -180,9 +191,37 @@ def _promotions(
     out: list[Offer],
     not_applied: list[NotApplied],
 ) -> None:
-    cart, base = ctx.cart, view.base
     places = promotion_order(order)
-    considered, hits = index.lookup(cart)
+    found = _qualifying(ctx, view, index, plans, not_applied)
+    for c, mains in zip(found.compiled, found.mains, strict=True):
+        out.append(_promotion_offer(c, view, mains, plans, places))
+
+
+@dataclass(frozen=True, slots=True)
+class Qualifying:
+    """The promotions that give something on their own, column by column
+    (the k-th promotion, its main lines, what it gives alone): thousands
+    of them make three lists, not thousands of objects to allocate and
+    for the garbage collector to walk."""
+
+    compiled: list[Compiled]
+    mains: list[Sequence[int]]
+    saves: list[int]
+
+
+def _qualifying(
+    ctx: Context,
+    view: CartView,
+    index: CampaignIndex,
+    plans: Mapping[str, Sharing],
+    not_applied: list[NotApplied],
+) -> Qualifying:
+    """Every promotion the cart reaches that gives something on its own, with
+    its main lines and what it gives; the others explained in ``not_applied``."""
+    cart = ctx.cart
+    found = Qualifying([], [], [])
+    requested = cart.requested_promotions
+    considered, hits = index.lookup(cart, ordered=False)  # explained and offered in any order
     for c in considered:
         blocked = check_audience(c, ctx)
         if blocked is None and c.campaign.sharing_plan is not None:
@@ -190,42 +229,41 @@ def _promotions(
         if blocked is not None:
             not_applied.append(_blocked(c.id, c.kind, blocked, c.campaign.name))
             continue
-        mains = hits.get(id(c))
-        if mains is None:
-            mains = eligible_mains(c, view)
-        verdict = run(c, view, base, mains=mains) if mains else NO_ITEMS
-        if not isinstance(verdict, Outcome):
-            not_applied.append(explain_miss(c.id, c.kind, verdict, c.campaign.name))
+        mains: Sequence[int] | None = hits.get(id(c))
+        if mains is None:  # store-wide or named: every main line, the cart's own tuple, if it can
+            mains = view.mains if c.items.all_items and not c.items.excluded_item_ids else None
+            if mains is None:
+                mains = eligible_mains(c, view)
+        saves = base_saving(c, view, mains) if mains else NO_ITEMS
+        if isinstance(saves, Miss):
+            not_applied.append(explain_miss(c.id, c.kind, saves, c.campaign.name))
             continue
-        if not c.auto_apply and c.id not in cart.requested_promotions:
+        if not c.auto_apply and c.id not in requested:
             not_applied.append(
                 NotApplied(
-                    c.id,
-                    c.kind,
-                    "manual_only",
-                    name=c.campaign.name,
-                    params={"saves": verdict.amount},
+                    c.id, c.kind, "manual_only", name=c.campaign.name, params={"saves": saves}
                 )
             )
             continue
-        out.append(_promotion_offer(c, view, mains, verdict, plans, places))
+        found.compiled.append(c)
+        found.mains.append(mains)
+        found.saves.append(saves)
     # (not ``requested - by_id.keys()``: that walks every key of the index)
-    for wanted in sorted(w for w in cart.requested_promotions if not index.knows(w)):
+    for wanted in sorted(w for w in requested if not index.knows(w)):
         not_applied.append(NotApplied(wanted, "unknown", "unknown_campaign"))
+    return found
 
 
 def _promotion_offer(
     c: Compiled,
     view: CartView,
-    mains: list[int],
-    alone: Outcome,
+    mains: Sequence[int],
     plans: Mapping[str, Sharing],
     places: Mapping[str, int],
 ) -> Offer:
-    rules = c.rules
-    if rules is None:
-        plan = plans.get(c.campaign.sharing_plan) if c.campaign.sharing_plan else None
-        rules = resolve("promotion", c.sharing, plan)
+    rules = _rules(c, plans)
+    alone = run(c, view, view.base, mains=mains)
+    assert isinstance(alone, Outcome)  # it qualified
     return Offer(
         c.id,
         c.kind,
@@ -245,7 +283,16 @@ def _promotion_offer(
     )
 
 
-def bundle_lines(view: CartView, mains: list[int]) -> int:
+def _rules(c: Compiled, plans: Mapping[str, Sharing]) -> Rules:
+    """The promotion's stacking rules: resolved once when it names no plan."""
+    rules = c.rules
+    if rules is None:
+        plan = plans.get(c.campaign.sharing_plan) if c.campaign.sharing_plan else None
+        rules = resolve("promotion", c.sharing, plan)
+    return rules
+
+
+def bundle_lines(view: CartView, mains: Sequence[int]) -> int:
     """The lines of ``mains`` and of their sides and modifiers, as a bit mask:
     all a promotion or coupon on those mains reads or changes."""
     masks: dict[int, int] | None = view.memo.get("bundle lines")
@@ -371,3 +418,85 @@ def gather(
         _coupons(ctx, view, index, at, plans, wallet, order, offers, not_applied)
     offers.sort(key=lambda offer: offer.place)
     return offers
+
+
+@dataclass(frozen=True, slots=True)
+class Beaten:
+    """The qualifying promotions that cannot be in the best set, left out
+    before the search, column by column: each combines with no other
+    promotion and no coupon, and what it can give after the member benefits
+    it combines with, with theirs, stays below what the best benefit gives
+    alone. Explained as lost to the set chosen without them; kept to a few
+    facts, as most of the many qualifying promotions under the default
+    scheme are such."""
+
+    compiled: list[Compiled]
+    saves: list[int]  # what each gives alone
+    members: list[int]  # bit mask of the member offers (by index) each combines with
+
+
+def contenders(
+    ctx: Context,
+    view: CartView,
+    index: CampaignIndex,
+    at: dt.datetime,
+    plans: Mapping[str, Sharing],
+    wallet: Mapping[str, Coupon],
+    order: ExecutionOrder | None,
+    not_applied: list[NotApplied],
+) -> tuple[list[Offer], Beaten]:
+    """:func:`gather`, less the promotions that cannot be in the best set.
+
+    Those are the ones the stacking search's pruning would drop first (see
+    ``evaluate._select_among_winners``): their bound, with the bounds of all
+    they combine with, is below the best stand-alone amount. Only
+    promotions whose rule for promotions is ``none`` and carts without a
+    qualifying coupon are considered, so that nothing left in has a bound
+    or steady amount that counts a left-out one (nothing runs after them
+    that they combine with). They are not made offers at all: one Offer
+    and its runners per promotion is most of the cost with many live.
+    """
+    offers: list[Offer] = []
+    _members(ctx, view, offers)
+    found = _qualifying(ctx, view, index, plans, not_applied)
+    if ctx.cart.coupons:
+        _coupons(ctx, view, index, at, plans, wallet, order, offers, not_applied)
+    places = promotion_order(order)
+    beaten = Beaten([], [], [])
+    if any(offer.family == "coupon" for offer in offers):
+        for c, mains in zip(found.compiled, found.mains, strict=True):
+            offers.append(_promotion_offer(c, view, mains, plans, places))
+    else:
+        floor = max((*(offer.standalone.amount for offer in offers), *found.saves), default=0)
+        members = list(offers)  # only member offers so far
+        for c, mains, saves in zip(found.compiled, found.mains, found.saves, strict=True):
+            rules = _rules(c, plans)
+            if rules.promotions.mode == "none":
+                combines, bound = 0, saves
+                for k, m in enumerate(members):
+                    if allows(rules, m.family, m.sharing_key) and allows(
+                        m.rules, "promotion", c.id
+                    ):
+                        combines |= 1 << k
+                if combines:
+                    theirs = sum(m.bound(0) for k, m in enumerate(members) if combines >> k & 1)
+                    # its bound is at most its largest saving: the exact one only if needed
+                    if c.most < 0 or c.most + theirs >= floor:
+                        bound = upper_bound(c, view, mains, saves, 0) + theirs
+                    else:
+                        bound = c.most + theirs
+                if _cannot_win(bound, floor):
+                    beaten.compiled.append(c)
+                    beaten.saves.append(saves)
+                    beaten.members.append(combines)
+                    continue
+            offers.append(_promotion_offer(c, view, mains, plans, places))
+    offers.sort(key=lambda offer: offer.place)
+    return offers, beaten
+
+
+def _cannot_win(bound: int, floor: int) -> bool:
+    """Whether a promotion that, with all it combines with, saves at most
+    ``bound`` is in no best set when one benefit alone saves ``floor``.
+    (Tests replace it to compare with the search over every promotion.)"""
+    return bound < floor

@@ -12,19 +12,20 @@ import functools
 import heapq
 import itertools
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from msgspec import Struct
 
-from pos_promo.engine.compiled import Compiled, child_bits
+from pos_promo.engine.compiled import FREE, MONEY, Compiled, child_bits
 from pos_promo.engine.money import split
 from pos_promo.engine.outcome import Miss, Outcome
 from pos_promo.engine.units import CartView, Prices, UnitRef, spread
-from pos_promo.model.campaign import FreeTier, ItemsFree, ItemsSave, SpendSave
+from pos_promo.model.campaign import ItemsFree, ItemsSave, SpendSave
 from pos_promo.model.common import ChildRule, ItemScope
 
 __all__ = [
+    "base_saving",
     "eligible_mains",
     "fills_units",
     "frees_alike",
@@ -94,7 +95,7 @@ def _unit(
 _Layout = tuple[tuple[UnitRef, tuple[UnitRef, ...], tuple[UnitRef, ...]], ...]
 
 
-def _layout(campaign: Compiled, view: CartView, mains: list[int]) -> _Layout:
+def _layout(campaign: Compiled, view: CartView, mains: Sequence[int]) -> _Layout:
     """Each eligible main unit in application order, with the child units
     that count toward its threshold and those that share its discount.
 
@@ -126,7 +127,7 @@ def _layout(campaign: Compiled, view: CartView, mains: list[int]) -> _Layout:
     return layout
 
 
-def _units(campaign: Compiled, view: CartView, prices: Prices, mains: list[int]) -> list[_Unit]:
+def _units(campaign: Compiled, view: CartView, prices: Prices, mains: Sequence[int]) -> list[_Unit]:
     """The bundle units of ``mains`` on ``prices``, in the campaign's
     application order."""
     units = []
@@ -149,7 +150,7 @@ def _units(campaign: Compiled, view: CartView, prices: Prices, mains: list[int])
 _Line = tuple[int, int, int, tuple[_Unit, ...]]  # counted, discountable, items, units
 
 
-def _run_base(campaign: Compiled, view: CartView, mains: list[int]) -> Outcome | Miss:
+def _run_base(campaign: Compiled, view: CartView, mains: Sequence[int]) -> Outcome | Miss:
     """:func:`run` on the cart's own prices, from per-line totals.
 
     Every unit of a main line has the same price and carries the same
@@ -161,16 +162,7 @@ def _run_base(campaign: Compiled, view: CartView, mains: list[int]) -> Outcome |
     bits = campaign.child_bits
     if bits < 0:
         bits = child_bits(campaign.sides, campaign.modifiers)
-    counted, room, items, item_room = _kept_totals(campaign, view, mains, bits)
-    ordered: list[_Unit] | None = None
-
-    def free_worth(first: int) -> int:
-        nonlocal ordered
-        if ordered is None:
-            ordered = _ordered(campaign, view, mains, bits, True)
-        return sum(u.discountable for u in ordered[:first])
-
-    picked = _pick_tier(campaign, counted, room, items, item_room, free_worth)
+    picked = _base_tier(campaign, view, mains, bits)
     if isinstance(picked, Miss):
         return picked
     only_items = not isinstance(campaign.rule, SpendSave)
@@ -184,11 +176,50 @@ def _run_base(campaign: Compiled, view: CartView, mains: list[int]) -> Outcome |
     return Outcome(picked.amount, picked.tier, picked.capped, later=later)
 
 
+def _base_tier(campaign: Compiled, view: CartView, mains: Sequence[int], bits: int) -> _Tier | Miss:
+    """The tier met on the cart's own prices, from per-line totals (see
+    :func:`_run_base`)."""
+    counted, room, items, item_room = _kept_totals(campaign, view, mains, bits)
+    free_worth = _NO_FREE
+    if isinstance(campaign.rule, ItemsFree):
+        free_worth = functools.partial(_first_worth, campaign, view, mains, bits)
+    return _pick_tier(campaign, counted, room, items, item_room, free_worth)
+
+
+def _first_worth(
+    campaign: Compiled, view: CartView, mains: Sequence[int], bits: int, first: int
+) -> int:
+    """What the first ``first`` priced units in application order can take,
+    on the cart's own prices."""
+    return sum(u.discountable for u in _ordered(campaign, view, mains, bits, True)[:first])
+
+
+def _no_free(first: int) -> int:
+    raise AssertionError("only a free-items rule asks what its free units are worth")
+
+
+_NO_FREE: Callable[[int], int] = _no_free
+
+
+def base_saving(campaign: Compiled, view: CartView, mains: Sequence[int]) -> int | Miss:
+    """What :func:`run` gives on the cart's own prices, the amount only: no
+    outcome (and no way of filling it in) is made, for the many promotions
+    whose amount is all that is read."""
+    if not view.unique_ids:
+        verdict = run(campaign, view, view.base, mains=mains)
+        return verdict if isinstance(verdict, Miss) else verdict.amount
+    bits = campaign.child_bits
+    if bits < 0:
+        bits = child_bits(campaign.sides, campaign.modifiers)
+    picked = _base_tier(campaign, view, mains, bits)
+    return picked if isinstance(picked, Miss) else picked.amount
+
+
 def _fill_ordered(
     amount: int,
     campaign: Compiled,
     view: CartView,
-    mains: list[int],
+    mains: Sequence[int],
     bits: int,
     only_items: bool,
 ) -> dict[UnitRef, int]:
@@ -196,7 +227,7 @@ def _fill_ordered(
 
 
 def _kept_totals(
-    campaign: Compiled, view: CartView, mains: list[int], bits: int
+    campaign: Compiled, view: CartView, mains: Sequence[int], bits: int
 ) -> tuple[int, int, int, int]:
     """The totals of :func:`_pick_tier` on the cart's own prices, added up
     from per-line totals kept in the view's memo (needs unique line ids)."""
@@ -245,7 +276,7 @@ def _line(view: CartView, main: int, sides: ChildRule, modifiers: ChildRule) -> 
 
 
 def _ordered(
-    campaign: Compiled, view: CartView, mains: list[int], bits: int, only_items: bool
+    campaign: Compiled, view: CartView, mains: Sequence[int], bits: int, only_items: bool
 ) -> list[_Unit]:
     """The units of ``mains`` (those with a price only, if ``only_items``) in
     the campaign's application order; their lines are in the memo already."""
@@ -289,7 +320,9 @@ def _fill(amount: int, units: list[_Unit], prices: Prices) -> dict[UnitRef, int]
     return allocation
 
 
-def run(campaign: Compiled, view: CartView, prices: Prices, *, mains: list[int]) -> Outcome | Miss:
+def run(
+    campaign: Compiled, view: CartView, prices: Prices, *, mains: Sequence[int]
+) -> Outcome | Miss:
     """The promotion on ``prices`` for its eligible ``mains`` (best tier, capped)."""
     if view.unique_ids:
         if prices is view.base:
@@ -336,7 +369,7 @@ def _sums_by_unit(layout: _Layout, prices: Prices) -> tuple[int, int, int, int]:
 
 
 def _sums_by_line(
-    campaign: Compiled, view: CartView, prices: Prices, mains: list[int]
+    campaign: Compiled, view: CartView, prices: Prices, mains: Sequence[int]
 ) -> tuple[int, int, int, int]:
     """:func:`_sums_by_unit`, but a main line whose prices and children's
     prices are still the cart's own adds the totals the stand-alone run
@@ -384,7 +417,7 @@ def _sums_by_line(
 
 
 def _first_priced_worth(
-    campaign: Compiled, view: CartView, mains: list[int], prices: Prices, first: int
+    campaign: Compiled, view: CartView, mains: Sequence[int], prices: Prices, first: int
 ) -> int:
     """What the first ``first`` units whose main is above zero can take."""
     worth = found = 0
@@ -402,7 +435,7 @@ def _fill_on(
     campaign: Compiled,
     view: CartView,
     prices: Prices,
-    mains: list[int],
+    mains: Sequence[int],
     only_items: bool,
     free: int | None,
 ) -> dict[UnitRef, int]:
@@ -458,43 +491,34 @@ def _pick_tier(
     eligible unit; ``items`` and ``item_room`` those of the units whose main
     is above zero; ``free_worth(n)`` what the first ``n`` of those can take.
     """
-    rule, cap = campaign.rule, campaign.max_discount
-    met: tuple[int, int, int | None] | None = None  # value, room, free; tiers rise
+    measure = campaign.measure  # the tiers as compiled: see compiled.tier_table
+    reached = money if measure == MONEY else items
     tier = 0
-    if isinstance(rule, SpendSave):
-        for number, step in enumerate(rule.tiers, 1):
-            if money >= step.spend:
-                met, tier = (step.save, room, None), number
-        if met is None:
-            return Miss("threshold_not_met", rule.tiers[0].spend, money, "money")
-    elif isinstance(rule, ItemsSave):
-        for number, items_step in enumerate(rule.tiers, 1):
-            if items >= items_step.items:
-                met, tier = (items_step.save, item_room, None), number
-        if met is None:
-            return Miss("threshold_not_met", rule.tiers[0].items, items, "items")
+    for number, threshold in enumerate(campaign.thresholds, 1):
+        if reached >= threshold:
+            tier = number
+    if not tier:
+        unit = "money" if measure == MONEY else "items"
+        return Miss("threshold_not_met", campaign.thresholds[0], reached, unit)
+    value = campaign.values[tier - 1]
+    free: int | None = None
+    if measure == FREE:
+        free = value
+        value = absorb = free_worth(free)
     else:
-        top: FreeTier | None = None
-        for number, free_step in enumerate(rule.tiers, 1):
-            if items >= free_step.buy + free_step.free:
-                top, tier = free_step, number
-        if top is None:
-            needed = rule.tiers[0].buy + rule.tiers[0].free
-            return Miss("threshold_not_met", needed, items, "items")
-        worth = free_worth(top.free)
-        met = (worth, worth, top.free)
-    value, absorb, free = met
+        absorb = room if measure == MONEY else item_room
     amount = min(value, absorb)
-    capped = cap is not None and cap < amount
-    if cap is not None:
-        amount = min(amount, cap)
+    cap = campaign.max_discount
+    capped = False
+    if cap is not None and cap < amount:
+        amount, capped = cap, True
     if amount == 0:
         return Miss("nothing_to_discount")
     return _Tier(amount, tier, capped, free)
 
 
 def upper_bound(
-    campaign: Compiled, view: CartView, mains: list[int], alone: int, before: int
+    campaign: Compiled, view: CartView, mains: Sequence[int], alone: int, before: int
 ) -> int:
     """The most the promotion can give on any prices at or below the cart's own.
 
@@ -553,7 +577,7 @@ class _FreeReady(NamedTuple):
     tops: dict[int, list[int]]
 
 
-def _zero_spent(campaign: Compiled, view: CartView, mains: list[int]) -> list[int]:
+def _zero_spent(campaign: Compiled, view: CartView, mains: Sequence[int]) -> list[int]:
     """``spent[z - 1]``: the least other benefits must take off to zero ``z``
     of the promotion's priced units (the ``z`` cheapest zero costs added
     up), so that how many ``before`` can zero is one bisection."""
@@ -565,7 +589,7 @@ def _zero_spent(campaign: Compiled, view: CartView, mains: list[int]) -> list[in
     return spent
 
 
-def _free_ready(campaign: Compiled, view: CartView, mains: list[int]) -> _FreeReady:
+def _free_ready(campaign: Compiled, view: CartView, mains: Sequence[int]) -> _FreeReady:
     key = ("free bound", campaign.id)
     ready: _FreeReady | None = view.memo.get(key)
     if ready is not None:
@@ -591,7 +615,7 @@ def _free_ready(campaign: Compiled, view: CartView, mains: list[int]) -> _FreeRe
 
 
 def steady_amount(
-    campaign: Compiled, view: CartView, mains: list[int], alone: int, before: int
+    campaign: Compiled, view: CartView, mains: Sequence[int], alone: int, before: int
 ) -> int:
     """``alone`` if the promotion gives exactly that after any benefits that
     take off at most ``before`` on its lines, else 0 (not known).
@@ -639,7 +663,9 @@ def steady_amount(
     return alone
 
 
-def _base_totals(campaign: Compiled, view: CartView, mains: list[int]) -> tuple[int, int, int, int]:
+def _base_totals(
+    campaign: Compiled, view: CartView, mains: Sequence[int]
+) -> tuple[int, int, int, int]:
     """The threshold and room totals on the cart's own prices (see
     :func:`_pick_tier`), from the lines the stand-alone run kept; kept per
     promotion, so bounds asked again and again cost a look-up."""
@@ -658,7 +684,7 @@ def _base_totals(campaign: Compiled, view: CartView, mains: list[int]) -> tuple[
     return totals
 
 
-def _priced_units(campaign: Compiled, view: CartView, mains: list[int]) -> list[_Unit]:
+def _priced_units(campaign: Compiled, view: CartView, mains: Sequence[int]) -> list[_Unit]:
     """The units of ``mains`` whose main is above zero on the cart's own
     prices, in application order: the lines' kept units, put in order once
     for all store-wide promotions alike."""
@@ -709,7 +735,7 @@ def _rising(rule: SpendSave | ItemsSave) -> bool:
     return all(a <= b for a, b in itertools.pairwise(saves))
 
 
-def fills_units(campaign: Compiled, view: CartView, mains: list[int]) -> bool:
+def fills_units(campaign: Compiled, view: CartView, mains: Sequence[int]) -> bool:
     """Whether its discount falls unit by unit, each unit's part whole: no
     bundle of its lines shares the discount with a side or modifier.
 
@@ -725,7 +751,7 @@ def fills_units(campaign: Compiled, view: CartView, mains: list[int]) -> bool:
     return not any(shares & relevant[main] for main in mains)
 
 
-def frees_alike(campaign: Compiled, view: CartView, mains: list[int], before: int) -> bool:
+def frees_alike(campaign: Compiled, view: CartView, mains: Sequence[int], before: int) -> bool:
     """Whether a "buy X get Y free" promotion, after benefits that take off at
     most ``before`` on its lines (besides the member's), always frees as many
     units at the same tier, and loses at most what the prices of its lines

@@ -90,16 +90,18 @@ class CartView:
                         total += lines[child].unit_price * self.per_unit[child]
                 return total
 
-            by_price = sorted(
-                self.mains,
-                key=lambda m: (
-                    sign * worth(m),
-                    sign * lines[m].unit_price,
-                    lines[m].item_id,
-                    self.content(m),
-                    lines[m].line_id,
-                ),
-            )
+            # by (worth, price, item id), which tells most lines apart; content
+            # and line id are worked out only when some of those tie
+            first = {
+                m: (sign * worth(m), sign * lines[m].unit_price, lines[m].item_id)
+                for m in self.mains
+            }
+            if len(set(first.values())) == len(first):
+                by_price = sorted(self.mains, key=first.__getitem__)
+            else:
+                by_price = sorted(
+                    self.mains, key=lambda m: (*first[m], self.content(m), lines[m].line_id)
+                )
             for place, m in enumerate(by_price):
                 places[m] = place
             ranks = self.memo[key] = tuple(places)
@@ -161,6 +163,8 @@ def view_cart(cart: Cart) -> CartView:
     # the same way whatever the ids are
     children = {
         m: tuple(sorted(c, key=lambda i: (_own(lines[i], per_unit[i]), lines[i].line_id)))
+        if len(c) > 1
+        else tuple(c)
         for m, c in kids.items()
     }
     return CartView(cart, lines, mains, children, per_unit, base, unique_ids, tuple(relevant))
