@@ -217,18 +217,31 @@ def _dominated(cands: Sequence[Candidate], compatible: Sequence[int], lines: Seq
     valid. So only the best of them, by stand-alone amount, then as sets
     compare, can be in the best set.
     """
-    reach: dict[int, int] = {}  # compatibility mask -> lines its members touch
+    # who touches each line, so that whether a candidate shares a line with
+    # any it combines with costs its own lines, not a walk over all of them
+    # (under open sharing each has a mask of its own, nearly everyone)
+    on_line: dict[int, int] = {}
+    on_all = priced = 0  # candidates on every line; candidates on any line
+    for j, mask in enumerate(lines):
+        if mask:
+            priced |= 1 << j
+        if mask < 0:
+            on_all |= 1 << j
+            continue
+        for line in positions(mask):
+            on_line[line] = on_line.get(line, 0) | 1 << j
     best: dict[int, int] = {}
     dropped = 0
     for i, c in enumerate(cands):
         mask = compatible[i]
-        touched = reach.get(mask)
-        if touched is None:
-            touched = 0
-            for j in positions(mask):
-                touched |= lines[j]
-            reach[mask] = touched
-        if lines[i] & touched:
+        own = lines[i]
+        if own < 0:
+            near = priced
+        else:
+            near = on_all if own else 0
+            for line in positions(own):
+                near |= on_line[line]
+        if near & mask:
             continue
         rival = best.get(mask)
         if rival is None:
