@@ -76,6 +76,8 @@ Runner = Callable[[Prices], Outcome | Miss]
 _LAST_PRIORITY = 1 << 62  # closes a set's priority list (see _Found.key)
 _LAST_ID = "\U0010ffff"  # closes a set's id list
 _OVER_BUDGET = Miss("budget")  # what a run past the budget gives
+# how a candidate answers a change before it (see _Search.role)
+_SAME_FILLED, _SAME, _ALIKE, _LOSES = range(4)
 
 
 class Candidate(Struct, frozen=True):
@@ -292,6 +294,7 @@ class _Search:
         self._touching: dict[int, int] | None = None  # line -> candidates on it
         self._steady: list[bool | None] = [None] * n
         self._traits: dict[tuple[int, str], bool] = {}
+        self._roles = [-1] * n  # see role()
         # (i, what it gives) -> (adding it to any set after it wins, those
         # that alone spoil that)
         self._wins: dict[tuple[int, int], tuple[bool, int]] = {}
@@ -486,22 +489,35 @@ class _Search:
 
     def _sure(self, j: int) -> bool:
         """Whether ``j`` surely gives its amount or frees "alike"."""
-        return self.steady(j) or self.known(j, "alike")
+        return self.role(j) != _LOSES
+
+    def role(self, j: int) -> int:
+        """How ``j`` answers a change before it (see :meth:`left_needs`):
+        gives the same unit by unit, gives the same, frees "alike", or may
+        lose all; worked out once, when first asked."""
+        found = self._roles[j]
+        if found < 0:
+            if self.steady(j):
+                found = _SAME_FILLED if self.known(j, "fills") else _SAME
+            else:
+                found = _ALIKE if self.known(j, "alike") else _LOSES
+            self._roles[j] = found
+        return found
 
     def _adding_wins(self, i: int, others: int, low: int) -> bool:
         """:meth:`adding_wins`, worked out."""
-        reached, lines = self.lines[i], self.lines
+        reached, lines, amounts = self.lines[i], self.lines, self.amounts
         below = True  # prices with i at or below those without, line by line
         exchange = not self.cands[i].is_coupon
         for j in positions(others):
             if lines[j] & reached:
-                if self.steady(j):
-                    if below and not self.known(j, "fills"):
-                        below = False
-                elif below and self.known(j, "alike"):
-                    low = max(low - self.amounts[j], 0)
-                else:
-                    low -= self.amounts[j]  # it may lose up to all it could give
+                role = self.role(j)
+                if role == _SAME:
+                    below = False
+                elif role == _ALIKE and below:
+                    low = max(low - amounts[j], 0)
+                elif role != _SAME_FILLED:
+                    low -= amounts[j]  # it may lose up to all it could give
                     below = exchange = False
                     if low <= 0:
                         return False
