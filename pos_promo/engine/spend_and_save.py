@@ -581,10 +581,17 @@ def _zero_spent(campaign: Compiled, view: CartView, mains: Sequence[int]) -> lis
     """``spent[z - 1]``: the least other benefits must take off to zero ``z``
     of the promotion's priced units (the ``z`` cheapest zero costs added
     up), so that how many ``before`` can zero is one bisection."""
-    key = ("zero spent", campaign.id)
+    # the same for every promotion on the same mains: store-wide ones share it
+    key = ("zero spent", "*" if len(mains) == len(view.mains) else campaign.id)
     spent: list[int] | None = view.memo.get(key)
     if spent is None:
-        costs = sorted(zero_cost(view, u.ref[0]) for u in _priced_units(campaign, view, mains))
+        lines = view.lines
+        costs = sorted(
+            cost
+            for main in mains
+            if lines[main].unit_price > 0
+            for cost in (zero_cost(view, main),) * lines[main].quantity
+        )
         spent = view.memo[key] = list(itertools.accumulate(costs))
     return spent
 
