@@ -296,8 +296,8 @@ class _Search:
         self._traits: dict[tuple[int, str], bool] = {}
         self._roles = [-1] * n  # see role()
         # (i, what it gives) -> (adding it to any set after it wins, those
-        # that alone spoil that)
-        self._wins: dict[tuple[int, int], tuple[bool, int]] = {}
+        # that alone spoil that), once asked twice; () once asked once
+        self._wins: dict[tuple[int, int], tuple[bool, int] | tuple[()]] = {}
         self._reach: dict[int, int] = {}  # candidate -> candidates it interacts with
         self._ran: dict[tuple[int, object], Outcome | Miss] = {}
         self._line_lists: dict[int, list[int]] = {}  # candidate -> its lines, when asked
@@ -460,23 +460,29 @@ class _Search:
         apart = later & ~self.compatible[i]
         if apart.bit_count() > 8:
             return later  # too many to help (the default scheme's promotions)
-        if not self.adding_wins(i, later & ~apart, gave):
-            return later
         needed = apart
         for x in positions(apart):
             needed |= self.compatible[x]
+        if not later & ~needed:
+            return later  # the sets holding one of those are all there are
+        if not self.adding_wins(i, later & ~apart, gave):
+            return later
         return later & needed
 
     def adding_wins(self, i: int, others: int, gave: int) -> bool:
         """Whether adding ``i``, giving ``gave``, to any set of ``others``
         (after it, each combining with it) saves more, or as much and wins
         the tie (see :meth:`left_needs`). Fewer others can only help, so
-        the answer for all that combine with ``i`` is kept, with those that
-        alone spoil it, and only a no is worked out again for the set asked.
+        once asked twice, the answer for all that combine with ``i`` is
+        kept, with those that alone spoil it, and only a no is worked out
+        again for the set asked.
         """
         key = (i, gave)
         known = self._wins.get(key)
-        if known is None:
+        if known is None:  # asked once: the set asked only (a walk that stops early)
+            self._wins[key] = ()
+            return self._adding_wins(i, others, gave)
+        if not known:  # asked again: worth knowing for all
             after = self.alive >> (i + 1) << (i + 1) & self.compatible[i]
             spoilers = 0
             own = self.lines[i]
