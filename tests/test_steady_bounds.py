@@ -29,6 +29,27 @@ from pos_promo.model.campaign import ItemsFree, SpendAndSave
 from tests.test_properties import SETTINGS, STORE, campaign_dicts, cart_dicts
 
 
+def _promotion(
+    rule: dict[str, Any], lines: list[dict[str, Any]], **settings: Any
+) -> tuple[Any, Any, list[int]]:
+    """Promotion p0 with ``rule`` (and any other ``settings``), compiled for
+    store s1, with the cart of ``lines`` and the mains it reaches."""
+    campaign = campaign_from_obj(
+        {
+            "kind": "spend_and_save",
+            "id": "p0",
+            "name": "p0",
+            "period": {"start": "2026-01-01T00:00:00", "end": "2026-12-31T23:59:59"},
+            "rule": rule,
+            **settings,
+        }
+    )
+    assert isinstance(campaign, SpendAndSave)
+    cart = cart_from_obj({"order_id": "o-1", "store_id": "s1", "lines": lines})
+    c, view = compile_campaign(campaign, STORE), view_cart(cart)
+    return c, view, list(eligible_mains(c, view))
+
+
 @st.composite
 def discounted(draw: st.DrawFn) -> tuple[Any, ...]:
     """A promotion that gives something on a cart, an amount ``before``, and
@@ -124,37 +145,22 @@ def test_not_steady_when_the_others_may_leave_less_room_than_it_gives() -> None:
     """Spend 1,000 save 500 on a 300 main whose 800 side counts toward the
     threshold but takes no discount: it gives 300, all the room. After others
     take off 100 the tier still holds (1,000 counted), but the room is 200."""
-    campaign = campaign_from_obj(
-        {
-            "kind": "spend_and_save",
-            "id": "p0",
-            "name": "p0",
-            "period": {"start": "2026-01-01T00:00:00", "end": "2026-12-31T23:59:59"},
-            "rule": {"type": "spend_save", "tiers": [{"spend": 1000, "save": 500}]},
-            "items": {"item_ids": ["burger"]},
-            "sides": {"counts_toward_threshold": True, "shares_discount": False},
-        }
+    c, view, mains = _promotion(
+        {"type": "spend_save", "tiers": [{"spend": 1000, "save": 500}]},
+        [
+            {"line_id": "A", "item_id": "burger", "quantity": 1, "unit_price": 300},
+            {
+                "line_id": "B",
+                "item_id": "fries",
+                "quantity": 1,
+                "unit_price": 800,
+                "role": "side",
+                "parent_line_id": "A",
+            },
+        ],
+        items={"item_ids": ["burger"]},
+        sides={"counts_toward_threshold": True, "shares_discount": False},
     )
-    cart = cart_from_obj(
-        {
-            "order_id": "o-1",
-            "store_id": "s1",
-            "lines": [
-                {"line_id": "A", "item_id": "burger", "quantity": 1, "unit_price": 300},
-                {
-                    "line_id": "B",
-                    "item_id": "fries",
-                    "quantity": 1,
-                    "unit_price": 800,
-                    "role": "side",
-                    "parent_line_id": "A",
-                },
-            ],
-        }
-    )
-    assert isinstance(campaign, SpendAndSave)
-    c, view = compile_campaign(campaign, STORE), view_cart(cart)
-    mains = eligible_mains(c, view)
     alone = run(c, view, view.base, mains=mains)
     assert isinstance(alone, Outcome) and alone.amount == 300
     after = run(c, view, apply(view.base, {(0, 0): 100}), mains=mains)
@@ -245,29 +251,14 @@ def test_a_free_frees_alike_only_while_no_unit_it_counts_on_can_reach_zero() -> 
     zero none, so it keeps its tier and frees the first burger still
     priced: alike. With $3.00 they can zero the $3.00 burger; two priced
     burgers no longer meet "buy 2 get 1": not alike."""
-    campaign = campaign_from_obj(
-        {
-            "kind": "spend_and_save",
-            "id": "p0",
-            "name": "p0",
-            "period": {"start": "2026-01-01T00:00:00", "end": "2026-12-31T23:59:59"},
-            "rule": {"type": "items_free", "tiers": [{"buy": 2, "free": 1}]},
-            "items": {"item_ids": ["burger"]},
-        }
+    c, view, mains = _promotion(
+        {"type": "items_free", "tiers": [{"buy": 2, "free": 1}]},
+        [
+            {"line_id": f"L{k}", "item_id": "burger", "quantity": 1, "unit_price": price}
+            for k, price in enumerate((300, 400, 500))
+        ],
+        items={"item_ids": ["burger"]},
     )
-    cart = cart_from_obj(
-        {
-            "order_id": "o-1",
-            "store_id": "s1",
-            "lines": [
-                {"line_id": f"L{k}", "item_id": "burger", "quantity": 1, "unit_price": price}
-                for k, price in enumerate((300, 400, 500))
-            ],
-        }
-    )
-    assert isinstance(campaign, SpendAndSave)
-    c, view = compile_campaign(campaign, STORE), view_cart(cart)
-    mains = eligible_mains(c, view)
     alone = run(c, view, view.base, mains=mains)
     assert isinstance(alone, Outcome) and alone.amount == 300
     assert frees_alike(c, view, mains, 299)
@@ -283,39 +274,24 @@ def test_a_free_whose_unit_may_lose_its_main_but_keep_its_side_is_not_alike() ->
     no longer priced, and it frees B: $0.50, $4.80 less for $0.30 taken off.
     So it is not alike after $0.35 (found in review of the search's exchange
     argument, which needs "loses at most what its lines went down by")."""
-    campaign = campaign_from_obj(
-        {
-            "kind": "spend_and_save",
-            "id": "p0",
-            "name": "p0",
-            "period": {"start": "2026-01-01T00:00:00", "end": "2026-12-31T23:59:59"},
-            "rule": {"type": "items_free", "tiers": [{"buy": 1, "free": 1}]},
-            "items": {"all_items": True},
-            "application_order": "high_to_low",
-        }
+    c, view, mains = _promotion(
+        {"type": "items_free", "tiers": [{"buy": 1, "free": 1}]},
+        [
+            {"line_id": "A", "item_id": "a", "quantity": 1, "unit_price": 30},
+            {
+                "line_id": "As",
+                "item_id": "s",
+                "quantity": 1,
+                "unit_price": 500,
+                "role": "side",
+                "parent_line_id": "A",
+            },
+            {"line_id": "B", "item_id": "b", "quantity": 1, "unit_price": 50},
+            {"line_id": "C", "item_id": "c", "quantity": 1, "unit_price": 40},
+        ],
+        items={"all_items": True},
+        application_order="high_to_low",
     )
-    cart = cart_from_obj(
-        {
-            "order_id": "o-1",
-            "store_id": "s1",
-            "lines": [
-                {"line_id": "A", "item_id": "a", "quantity": 1, "unit_price": 30},
-                {
-                    "line_id": "As",
-                    "item_id": "s",
-                    "quantity": 1,
-                    "unit_price": 500,
-                    "role": "side",
-                    "parent_line_id": "A",
-                },
-                {"line_id": "B", "item_id": "b", "quantity": 1, "unit_price": 50},
-                {"line_id": "C", "item_id": "c", "quantity": 1, "unit_price": 40},
-            ],
-        }
-    )
-    assert isinstance(campaign, SpendAndSave)
-    c, view = compile_campaign(campaign, STORE), view_cart(cart)
-    mains = eligible_mains(c, view)
     alone = run(c, view, view.base, mains=mains)
     assert isinstance(alone, Outcome) and alone.amount == 530
     after = run(c, view, apply(view.base, {(0, 0): 30}), mains=mains)
