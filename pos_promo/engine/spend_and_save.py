@@ -102,12 +102,18 @@ def _layout(campaign: Compiled, view: CartView, mains: Sequence[int]) -> _Layout
     Only prices change between runs of one promotion on one cart, so the
     shape is worked out once per evaluation (kept in the view's memo).
     """
-    key = ("layout", campaign.id)
+    bits = campaign.child_bits
+    if bits < 0:
+        bits = child_bits(campaign.sides, campaign.modifiers)
+    high = campaign.application_order == "high_to_low"
+    # store-wide promotions with the same order and side settings share one
+    key: tuple[object, ...] = (
+        ("layout", high, bits) if len(mains) == len(view.mains) else ("layout", campaign.id)
+    )
     layout: _Layout | None = view.memo.get(key)
     if layout is not None:
         return layout
-    shares = child_bits(campaign.sides, campaign.modifiers) & 10
-    order = view.unit_order(campaign.application_order == "high_to_low", shares)
+    order = view.unit_order(high, bits & 10)
     eligible = set(mains)
     sides, modifiers = campaign.sides, campaign.modifiers
     found = []
@@ -405,6 +411,14 @@ def _sums_by_line(
             if stat[2]:
                 items += stat[2]
                 item_room += stat[1]
+            continue
+        if not relevant[main]:  # no side or modifier: each unit counts and takes its price
+            total = sum(row)
+            reached_money += total
+            room += total
+            if total:
+                items += len(row) - row.count(0)
+                item_room += total
             continue
         for k, net in enumerate(row):
             unit = _unit((main, k), prices, view.carried(main, k), sides, modifiers)
