@@ -182,21 +182,6 @@ def _members(ctx: Context, view: CartView, out: list[Offer]) -> None:
             )
 
 
-def _promotions(
-    ctx: Context,
-    view: CartView,
-    index: CampaignIndex,
-    plans: Mapping[str, Sharing],
-    order: ExecutionOrder | None,
-    out: list[Offer],
-    not_applied: list[NotApplied],
-) -> None:
-    places = promotion_order(order)
-    found = _qualifying(ctx, view, index, plans, not_applied)
-    for c, mains in zip(found.compiled, found.mains, strict=True):
-        out.append(_promotion_offer(c, view, mains, plans, places))
-
-
 @dataclass(frozen=True, slots=True)
 class Qualifying:
     """The promotions that give something on their own, column by column
@@ -410,14 +395,10 @@ def gather(
     order: ExecutionOrder | None,
     not_applied: list[NotApplied],
 ) -> list[Offer]:
-    """Every benefit that qualifies alone, in execution order; the rest explained."""
-    offers: list[Offer] = []
-    _members(ctx, view, offers)
-    _promotions(ctx, view, index, plans, order, offers, not_applied)
-    if ctx.cart.coupons:
-        _coupons(ctx, view, index, at, plans, wallet, order, offers, not_applied)
-    offers.sort(key=lambda offer: offer.place)
-    return offers
+    """Every benefit that qualifies alone, in execution order; the rest
+    explained: :func:`contenders` leaving none out (what the tests weigh
+    every set of)."""
+    return contenders(ctx, view, index, at, plans, wallet, order, not_applied, prune=False)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -444,6 +425,8 @@ def contenders(
     wallet: Mapping[str, Coupon],
     order: ExecutionOrder | None,
     not_applied: list[NotApplied],
+    *,
+    prune: bool = True,
 ) -> tuple[list[Offer], Beaten]:
     """:func:`gather`, less the promotions that cannot be in the best set.
 
@@ -455,6 +438,7 @@ def contenders(
     or steady amount that counts a left-out one (nothing runs after them
     that they combine with). They are not made offers at all: one Offer
     and its runners per promotion is most of the cost with many live.
+    ``prune=False`` leaves none out.
     """
     offers: list[Offer] = []
     _members(ctx, view, offers)
@@ -463,7 +447,7 @@ def contenders(
         _coupons(ctx, view, index, at, plans, wallet, order, offers, not_applied)
     places = promotion_order(order)
     beaten = Beaten([], [], [])
-    if any(offer.family == "coupon" for offer in offers):
+    if not prune or any(offer.family == "coupon" for offer in offers):
         for c, mains in zip(found.compiled, found.mains, strict=True):
             offers.append(_promotion_offer(c, view, mains, plans, places))
     else:
