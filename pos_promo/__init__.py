@@ -17,7 +17,6 @@ Babel and the message catalogs, some 20 ms to import that a till opening to
 evaluate and commit never uses: those two names are imported on first use.
 """
 
-import importlib
 from typing import TYPE_CHECKING
 
 from pos_promo.codec import (
@@ -50,6 +49,7 @@ from pos_promo.errors import (
     UnknownOrder,
     UnreadableInput,
 )
+from pos_promo.lazy import on_first_use
 from pos_promo.model.campaign import Campaign, SpendAndSave
 from pos_promo.model.cart import Cart, Line, Member, MemberCounts, ParticipationCount, StoreContext
 from pos_promo.model.order import OrderRecord, Payment, RefundRecord
@@ -68,14 +68,7 @@ _ON_FIRST_USE = {
 }
 
 
-def __getattr__(name: str) -> object:
-    """Import the wording functions the first time one is asked for."""
-    module = _ON_FIRST_USE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'pos_promo' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # once found, a plain attribute
-    return value
+__getattr__ = on_first_use(__name__, _ON_FIRST_USE, globals())
 
 
 __all__ = [

@@ -11,10 +11,10 @@ here to open and sell; the wording modules import Babel's dates and numbers,
 so their names are imported the first time one is asked for.
 """
 
-import importlib
 from typing import TYPE_CHECKING
 
 from pos_promo.i18n.catalog import parse_locale, translations
+from pos_promo.lazy import on_first_use
 
 if TYPE_CHECKING:  # imported on first use: see __getattr__
     from pos_promo.i18n.format import Words, display_width, words_for
@@ -38,14 +38,7 @@ _ON_FIRST_USE = {
 }
 
 
-def __getattr__(name: str) -> object:
-    """Import a wording name the first time it is asked for."""
-    module = _ON_FIRST_USE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'pos_promo.i18n' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # once found, a plain attribute
-    return value
+__getattr__ = on_first_use(__name__, _ON_FIRST_USE, globals())
 
 
 __all__ = [
