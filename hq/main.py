@@ -17,8 +17,9 @@ publishes the catalog before it starts them.
 
 Exit codes: 0 stopped cleanly; 2 bad arguments or an unreadable input file
 (stores, catalog, admin token); 3 the address is in use or cannot be
-listened on; 4 the database cannot be opened or migrated. Each failure is
-one line on standard error.
+listened on; 4 the database cannot be opened or migrated; 5 a worker could
+not start (gunicorn gave up; the log says why). Each failure is one line on
+standard error.
 """
 
 from __future__ import annotations
@@ -198,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         added,
     )
     try:
-        serve(
+        status = serve(
             app,
             ServerOptions(
                 host=args.host,
@@ -214,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         app.faults.remove()
         log.info("stopped")
-    return 0
+    return 0 if status == 0 else 5
 
 
 def _one_line(exc: BaseException) -> str:

@@ -25,6 +25,7 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ __all__ = ["REPLAY_NICENESS", "REPLAY_PROCESS_NAME", "ServerOptions", "serve"]
 log = logging.getLogger("hq")
 REPLAY_NICENESS = 10
 REPLAY_PROCESS_NAME = "hq-replay"
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGQUIT}
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,17 @@ class _ReplayingArbiter(Arbiter):  # type: ignore[misc]
         if self._hq.replay and not self._replay_alive():
             self._replay_pid = _fork_replay(self._hq, self.LISTENERS)
 
+    def spawn_worker(self) -> int:
+        """gunicorn's fork of a worker, with the stop signals held from the fork
+        until the worker has its own handlers (:func:`_worker_ready` lets them
+        through). Without this a SIGTERM sent while HQ is still starting hit the
+        main process's handler in the child, which only queues it, and was lost."""
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            return int(super().spawn_worker())
+        finally:  # in the worker this runs only as it exits
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
     def stop(self, graceful: bool = True) -> None:
         replaying = self._replay_alive()
         if replaying:
@@ -115,17 +128,28 @@ class _ReplayingArbiter(Arbiter):  # type: ignore[misc]
         return done == 0
 
 
+def _worker_ready(worker: Any) -> None:
+    """In a worker that has set its handlers: the stop signals held since the fork."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+
+
 def _fork_replay(app: HQApp, listeners: list[Any]) -> int:
-    """Fork the replay process; its pid (in the child this never returns)."""
+    """Fork the replay process; its pid (in the child this never returns).
+
+    The stop signals are held across the fork and let through in the child
+    once its own handlers are set, so a SIGTERM that arrives meanwhile waits
+    for them instead of reaching the main process's inherited handler."""
     parent = os.getpid()
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     pid = os.fork()
     if pid:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
         return pid
     status = 1
     try:
         for listener in listeners:  # the port is the workers': a stopped HQ must free it
             listener.close()
-        _replay_forever(app, parent)
+        _replay_forever(app, parent, held)
         status = 0
     except BaseException:
         log.exception("the replay process failed")
@@ -133,14 +157,15 @@ def _fork_replay(app: HQApp, listeners: list[Any]) -> int:
         os._exit(status)
 
 
-def _replay_forever(app: HQApp, parent: int) -> None:
+def _replay_forever(app: HQApp, parent: int, mask: set[int | signal.Signals]) -> None:
     """The replay process: niced, works the queue until SIGTERM/SIGINT or its parent is gone."""
     stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+    for sig in _STOP_SIGNALS:
         signal.signal(sig, lambda *_: stop.set())
     for sig in (signal.SIGHUP, signal.SIGCHLD, signal.SIGTTIN, signal.SIGTTOU, signal.SIGUSR1):
         signal.signal(sig, signal.SIG_DFL)
     signal.signal(signal.SIGWINCH, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a stop sent since the fork lands now
     with contextlib.suppress(OSError):  # Linux: what ps and top call it, and how tests find it
         Path("/proc/self/comm").write_text(REPLAY_PROCESS_NAME)
     os.nice(REPLAY_NICENESS)
@@ -166,6 +191,7 @@ def serve(app: HQApp, options: ServerOptions) -> int:
 
     def post_worker_init(worker: Any) -> None:
         app.start_process()  # its connections, before any request
+        _worker_ready(worker)
 
     def worker_exit(arbiter: Any, worker: Any) -> None:
         app.close()
@@ -186,8 +212,17 @@ def serve(app: HQApp, options: ServerOptions) -> int:
         "proc_name": "pos-promo-hq",
     }
     app.replay_thread = False  # the replay process replays (_ReplayingArbiter)
+    main_process = os.getpid()
     try:
         _Gunicorn(app, settings).run()
     except SystemExit as stop:
-        return int(stop.code or 0)
+        status = int(stop.code or 0)
+        if os.getpid() != main_process:
+            # A worker leaving: gunicorn forks workers from inside run(), so their
+            # exit unwinds through here. It ends with gunicorn's status and runs
+            # none of the main process's clean-up (HQ's "stopped", the fault file).
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(status)
+        return status
     return 0

@@ -31,6 +31,7 @@ from pos_promo.sync.local import open_database
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = "admin-secret"
+STOP_WAIT = 30  # seconds: well past HQ's default graceful timeout (10 s)
 AT = dt.datetime(2026, 11, 20, 17, 0, tzinfo=dt.UTC)
 PERIOD = {"start": "2026-01-01T00:00:00", "end": "2026-12-31T23:59:59"}
 STORES = {"s1": "token-s1", "s2": "token-s2"}
@@ -153,14 +154,20 @@ class HQ:
         return self
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self.proc = None
+        """SIGTERM, as an operator stops it: HQ must exit by itself (it gives
+        requests and the replay in hand ``--graceful-timeout``, 10 s by
+        default). One that does not is killed, and that is a failure: its
+        processes could keep the port after the test."""
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(STOP_WAIT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+            raise AssertionError(f"HQ did not stop within {STOP_WAIT} s of SIGTERM") from None
 
     def _admin(self, method: str, path: str, body: Any = None) -> Any:
         response = requests.request(

@@ -119,6 +119,25 @@ def test_the_admin_token_file_opens_the_admin_door_and_nothing_else_does(
             os.environ["POS_PROMO_HQ_ADMIN_TOKEN"] = saved
 
 
+def test_hq_stopped_as_it_starts_stops_at_once_and_frees_the_port(tmp_path: Path) -> None:
+    """SIGTERM right after the port opens reaches gunicorn's main process while it
+    is still forking the worker and the replay process. A child that has not yet
+    set its own handlers must not lose it (it once did: the main process waited
+    its whole graceful timeout for the replay process and then killed it, and a
+    worker left behind kept the port)."""
+    for round_ in range(5):
+        folder = tmp_path / str(round_)
+        folder.mkdir()
+        server = HQ(folder, extra=["--graceful-timeout", "60"]).start()
+        server.stop()  # fails unless HQ exits by itself within 30 s
+        log = (folder / "hq.log").read_text()
+        assert "SIGKILL" not in log, log
+        assert log.count("stopped") == 1, log  # the main process's word, once
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(("127.0.0.1", server.port))
+
+
 def test_the_port_is_free_again_once_hq_stopped(hq: HQ) -> None:
     port = hq.port
     hq.stop()
