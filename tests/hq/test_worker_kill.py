@@ -252,7 +252,9 @@ def test_the_replay_process_runs_niced_beside_the_workers_and_is_replaced_when_k
         first = wait_for(lambda: _replay_processes(hq), what="the replay process")
         assert len(first) == 1
         (replayer,) = first
-        assert _niceness(replayer) == _niceness(hq.proc.pid) + REPLAY_NICENESS  # type: ignore[union-attr]
+        # nice values stop at 19: an HQ already started niced gets as far as that
+        expected = min(_niceness(hq.proc.pid) + REPLAY_NICENESS, 19)  # type: ignore[union-attr]
+        assert _niceness(replayer) == expected
         wait_for(lambda: len(_workers(hq)) == 2, what="two workers")
         os.kill(replayer, signal.SIGKILL)
         second = wait_for(
