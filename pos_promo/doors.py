@@ -34,6 +34,7 @@ from pos_promo.codec import (
     decode_store,
     validation_error,
 )
+from pos_promo.decoders import LazyDecoder
 from pos_promo.engine.evaluate import evaluate as engine_evaluate
 from pos_promo.engine.evaluate import explain as engine_explain
 from pos_promo.engine.index import CampaignIndex
@@ -68,7 +69,7 @@ __all__ = [
     "explain",
 ]
 
-_PAYMENTS = msgspec.json.Decoder(Annotated[list[Payment], Meta(max_length=MAX_PAYMENTS)])
+_PAYMENTS = LazyDecoder[list[Payment]](Annotated[list[Payment], Meta(max_length=MAX_PAYMENTS)])
 
 
 def _type_name(value: object) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from msgspec import Struct
 
@@ -22,9 +21,9 @@ from pos_promo.model.result import Params
 __all__ = ["Blocked", "Context", "check_audience"]
 
 
-@dataclass(frozen=True, slots=True)
-class Context:
-    """The facts of one evaluation that every campaign is checked against."""
+class Context(Struct, frozen=True):
+    """The facts of one evaluation that every campaign is checked against
+    (a frozen struct: a dataclass costs a till's start a millisecond to define)."""
 
     cart: Cart
     store: StoreContext

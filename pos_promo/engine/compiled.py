@@ -8,8 +8,9 @@ campaign against a cart is a handful of set look-ups.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from pos_promo.codec import load_zone
 from pos_promo.engine.clock import Slot, clock_minutes, wall_end, wall_start
@@ -46,10 +47,13 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AudienceFacts:
+class AudienceFacts(msgspec.Struct, frozen=True, kw_only=True):
     """Who and when, for a campaign of any other kind (a coupon template, a
-    cumulative gift), as one store sees it: what the audience checks read."""
+    cumulative gift), as one store sees it: what the audience checks read.
+
+    A frozen struct, not a dataclass: the same value semantics (equal and
+    hashed field by field, immutable), at a fraction of the cost to define
+    when a till starts and to build for each campaign it compiles."""
 
     campaign: CampaignBase
     id: str
@@ -68,8 +72,7 @@ class AudienceFacts:
     limits: Limits
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Compiled(AudienceFacts):
+class Compiled(AudienceFacts, frozen=True, kw_only=True):
     """A Spend & Save campaign as one store sees it: its audience facts plus
     the rule, cap and order resolved for the store."""
 

@@ -5,8 +5,6 @@ extend :class:`CampaignBase`, so one set of checks decides when and for whom
 any of them applies. Periods, slots and dates are store-local wall clock.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Annotated, Literal
 

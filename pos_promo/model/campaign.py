@@ -6,8 +6,6 @@ fields always get defaults, and unknown fields from a newer HQ are ignored.
 Periods, slots and dates are store-local wall clock.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from msgspec import Meta, Struct

@@ -1,8 +1,6 @@
 """The order being rung up (SPEC §2), the store it is rung up in, and the
 per-member counts a participation limit needs."""
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Annotated
 

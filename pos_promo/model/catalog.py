@@ -9,8 +9,6 @@ another name. Unknown sections are refused: a misspelt section name must
 not silently import nothing.
 """
 
-from __future__ import annotations
-
 from msgspec import Struct
 
 from pos_promo.model.campaign import Campaign

@@ -5,8 +5,6 @@ one is refused at decode time with the JSON path of the offending value. The
 bounds come from :mod:`pos_promo.limits`, the one place they are written.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from msgspec import Meta, Struct

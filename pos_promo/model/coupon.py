@@ -7,8 +7,6 @@ every campaign (stores, channels, service types, period), so the same checks
 decide where a coupon can be used.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Annotated, Literal
 

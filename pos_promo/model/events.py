@@ -6,8 +6,6 @@ same ids and HQ, which ignores repeats, counts it once. The payloads form
 a tagged union on ``kind``; new fields get defaults, as for every wire type.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 
 from msgspec import Struct

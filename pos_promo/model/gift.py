@@ -15,8 +15,6 @@ default differs from a promotion's: it combines with everything unless its
 own settings (or its sharing plan) say otherwise (SPEC §5).
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from msgspec import Meta, Struct

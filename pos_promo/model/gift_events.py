@@ -9,8 +9,6 @@ same ``grant_id`` and coupon ids), and grants the ordinals only the
 combined total reaches. Amounts are signed: a refund's accrual is negative.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 
 from msgspec import Struct

@@ -6,8 +6,6 @@ member's standing as the till computes it (HQ-confirmed plus this till's
 unconfirmed entries); metrics count what happened at this till.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 
 from msgspec import Struct

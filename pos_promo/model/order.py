@@ -5,8 +5,6 @@ evaluation result. Money is integer minor units everywhere; amounts that
 go back to the customer are positive numbers on a refund record.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Literal
 

@@ -6,8 +6,6 @@ and per unit. Nothing in it is derived at refund time from the live
 campaign cache, which may have changed since the order was rung up.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """What an evaluation returns (SPEC §8): nothing in it is ever written back."""
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Literal
 

@@ -8,8 +8,6 @@ still waiting for HQ to confirm it. While it waits, a pull of HQ state
 that predates it cannot undo it (docs/store.md, "The wallet").
 """
 
-from __future__ import annotations
-
 import datetime as dt
 
 from msgspec import Struct

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, MutableMapping, Sequence
 
 import msgspec
 
+from pos_promo.decoders import LazyDecoder
 from pos_promo.errors import UnknownCampaign
 from pos_promo.model.base import StoreScope
 from pos_promo.model.campaign import Campaign, SpendAndSave
@@ -43,12 +44,12 @@ __all__ = [
     "template_ids",
 ]
 
-_ONE = msgspec.json.Decoder(Campaign)
-_MANY = msgspec.json.Decoder(list[Campaign])
+_ONE = LazyDecoder[Campaign](Campaign)
+_MANY = LazyDecoder[list[Campaign]](list[Campaign])
 SPEND_AND_SAVE = str(SpendAndSave.__struct_config__.tag)
 
 
-_SCOPES = msgspec.json.Decoder(list[StoreScope])
+_SCOPES = LazyDecoder[list[StoreScope]](list[StoreScope])
 
 
 def apply_import(

@@ -7,6 +7,7 @@ import sqlite3
 
 import msgspec
 
+from pos_promo.decoders import LazyDecoder
 from pos_promo.errors import StoreError
 from pos_promo.model.cart import StoreContext
 
@@ -25,7 +26,7 @@ per database (migration ``m0009_till_identity``) and mixed into every event
 id, so two tills of one store never write the same id and no other store can
 work out this till's ids from public facts (store, order number)."""
 
-_STORE = msgspec.json.Decoder(StoreContext)
+_STORE = LazyDecoder[StoreContext](StoreContext)
 
 
 def recorded_store(conn: sqlite3.Connection) -> StoreContext | None:

@@ -1,8 +1,10 @@
 """A till starts lean: a new process that imports ``pos_promo``, opens its
 database, evaluates and commits loads none of the pieces only other paths
-need (migrations' sqlite-utils, the words' Babel, the sync stack, HTTP,
-PostgreSQL, templates, the scheduler; the cumulative gift machinery, when
-the till has no gift activity and no gift coupon is due). Each of those
+need (migrations' sqlite-utils, the words' Babel and the locale checks of
+:mod:`pos_promo.i18n`, the sync stack, HTTP, PostgreSQL, templates, the
+scheduler; refunds, reports, catalog imports and the demo; the cumulative
+gift machinery, when the till has no gift activity and no gift coupon is
+due). Each of those
 costs milliseconds to tens of milliseconds to import, and a till that
 restarts pays them on its first cart. Checked in a fresh interpreter, since
 this test process has long imported everything, started without the site
@@ -32,17 +34,32 @@ NOT_FOR_A_TILL = (
     "json",
     "pathlib",
     "pos_promo.cli",
+    "pos_promo.demo",
     "pos_promo.engine.accrual",
     "pos_promo.engine.gift_orders",
     "pos_promo.engine.gift_refunds",
+    "pos_promo.engine.gift_reports",
     "pos_promo.engine.grants",
-    "pos_promo.i18n.format",
+    "pos_promo.engine.refund_orders",
+    "pos_promo.engine.refunds",
+    "pos_promo.engine.reversal",
+    "pos_promo.i18n",
     "pos_promo.model.member",
     "pos_promo.render",
+    "pos_promo.scenario",
+    "pos_promo.schemas",
     "pos_promo.store.gift_ledger",
+    "pos_promo.store.gift_report",
     "pos_promo.store.gifts",
+    "pos_promo.store.members",
+    "pos_promo.store.metrics",
+    "pos_promo.store.refunds",
     "pos_promo.sync",
+    "pos_promo.till.catalog",
     "pos_promo.till.gifts",
+    "pos_promo.till.refunds",
+    "pos_promo.till.reports",
+    "pos_promo.unknown",
     "psycopg",
     "requests",
     "sqlite_utils",
