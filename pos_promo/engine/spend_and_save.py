@@ -153,7 +153,7 @@ def _units(campaign: Compiled, view: CartView, prices: Prices, mains: Sequence[i
     return units
 
 
-_Line = tuple[int, int, int, tuple[_Unit, ...]]  # counted, discountable, items, units
+_Line = tuple[int, int, int]  # counted, discountable, items
 
 
 def _run_base(campaign: Compiled, view: CartView, mains: Sequence[int]) -> Outcome | Miss:
@@ -174,7 +174,7 @@ def _run_base(campaign: Compiled, view: CartView, mains: Sequence[int]) -> Outco
     only_items = not isinstance(campaign.rule, SpendSave)
     if picked.free is None:
         later = functools.partial(
-            _fill_ordered, picked.amount, campaign, view, mains, bits, only_items
+            _fill_on, picked.amount, campaign, view, view.base, mains, only_items, None
         )
     else:
         chosen = _ordered(campaign, view, mains, bits, True)[: picked.free]
@@ -221,17 +221,6 @@ def base_saving(campaign: Compiled, view: CartView, mains: Sequence[int]) -> int
     return picked if isinstance(picked, Miss) else picked.amount
 
 
-def _fill_ordered(
-    amount: int,
-    campaign: Compiled,
-    view: CartView,
-    mains: Sequence[int],
-    bits: int,
-    only_items: bool,
-) -> dict[UnitRef, int]:
-    return _fill(amount, _ordered(campaign, view, mains, bits, only_items), view.base)
-
-
 def _kept_totals(
     campaign: Compiled, view: CartView, mains: Sequence[int], bits: int
 ) -> tuple[int, int, int, int]:
@@ -264,21 +253,37 @@ def _kept_totals(
 
 
 def _line(view: CartView, main: int, sides: ChildRule, modifiers: ChildRule) -> _Line:
-    """A main line's units on the cart's own prices, and their totals."""
+    """A main line's totals on the cart's own prices: every unit of it has
+    the same price and carries children at the same prices, so one unit's
+    worth times the quantity (its units: :func:`_line_units`, when asked)."""
+    line = view.lines[main]
+    price = line.unit_price
+    quantity = len(view.base[main])
+    items = quantity if price > 0 else 0
+    if not view.relevant[main]:  # no child: each unit counts and takes its own price
+        total = price * quantity
+        return total, total, items
+    counted = discountable = price
+    lines, per_unit = view.lines, view.per_unit
+    for child in view.children[main]:
+        rule = sides if lines[child].role == "side" else modifiers
+        worth = lines[child].unit_price * per_unit[child]
+        if rule.counts_toward_threshold:
+            counted += worth
+        if rule.shares_discount:
+            discountable += worth
+    return counted * quantity, discountable * quantity, items
+
+
+def _line_units(view: CartView, main: int, sides: ChildRule, modifiers: ChildRule) -> list[_Unit]:
+    """A main line's units on the cart's own prices (see :func:`_line`)."""
     base = view.base
     if view.relevant[main]:
-        units = tuple(
+        return [
             _unit((main, k), base, view.carried(main, k), sides, modifiers)
             for k in range(len(base[main]))
-        )
-    else:  # no child: each unit counts and takes its own price
-        units = tuple(_Unit((main, k), net, ((main, k),), net) for k, net in enumerate(base[main]))
-    counted = discountable = 0
-    for unit in units:
-        counted += unit.counted
-        discountable += unit.discountable
-    items = len(units) if view.lines[main].unit_price > 0 else 0
-    return counted, discountable, items, units
+        ]
+    return [_Unit((main, k), net, ((main, k),), net) for k, net in enumerate(base[main])]
 
 
 def _ordered(
@@ -295,12 +300,18 @@ def _ordered(
     if len(mains) > 1:
         mains = sorted(mains, key=view.ranks(high, bits & 10).__getitem__)
     stats: dict[int, _Line] = view.memo["lines"]
+    units: dict[int, list[_Unit]] | None = view.memo.get("line units")
+    if units is None:
+        units = view.memo["line units"] = {}
     relevant = view.relevant
     found: list[_Unit] = []
     for main in mains:
-        stat = stats[main * 16 + (bits & relevant[main])]
-        if stat[2] or not only_items:
-            found.extend(stat[3])
+        key = main * 16 + (bits & relevant[main])
+        if stats[key][2] or not only_items:
+            kept = units.get(key)
+            if kept is None:
+                kept = units[key] = _line_units(view, main, campaign.sides, campaign.modifiers)
+            found.extend(kept)
     if every:
         view.memo["ordered", bits, high, only_items] = found
     return found
