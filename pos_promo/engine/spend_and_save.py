@@ -467,31 +467,66 @@ def _fill_on(
     """Fill ``amount`` unit by unit in application order, each up to what its
     bundle can take: over every unit for a money threshold, over units whose
     main is above zero for item counts, over the first ``free`` of those for
-    "get Y free". Stops as soon as the amount is placed."""
+    "get Y free". Stops as soon as the amount is placed.
+
+    A discount is usually placed on the first bundle or two, so the units
+    are walked in order as they come (the units of one main line are
+    alike, in unit order), each bundle's sharing children looked up only
+    when the walk reaches it, not laid out for every unit first."""
     allocation: dict[UnitRef, int] = {}
     left, used = amount, 0
-    for ref, _counted, shared in _layout(campaign, view, mains):
-        if left == 0:
-            break
-        if only_items:
-            if prices[ref[0]][ref[1]] <= 0:
+    bits = campaign.child_bits
+    if bits < 0:
+        bits = child_bits(campaign.sides, campaign.modifiers)
+    shares = bits & 10  # side shares 2, modifier shares 8
+    relevant = view.relevant
+    for main in _in_application_order(campaign, view, mains, shares):
+        row = prices[main]
+        for k, net in enumerate(row):
+            if left == 0:
+                return allocation
+            if only_items:
+                if net <= 0:
+                    continue
+                if free is not None:
+                    if used == free:
+                        return allocation
+                    used += 1
+            shared = [(main, k)]
+            if shares & relevant[main]:
+                for child, side in view.carried(main, k):
+                    if shares & (2 if side else 8):
+                        shared.append(child)
+            if len(shared) == 1:
+                take = min(left, net)
+                if take > 0:
+                    allocation[main, k] = take
+                    left -= take
                 continue
-            if free is not None:
-                if used == free:
-                    break
-                used += 1
-        if len(shared) == 1:
-            take = min(left, prices[ref[0]][ref[1]])
+            weights = [prices[c][j] for c, j in shared]
+            take = min(left, sum(weights))
             if take > 0:
-                allocation[ref] = take
                 left -= take
-            continue
-        weights = [prices[c][j] for c, j in shared]
-        take = min(left, sum(weights))
-        if take > 0:
-            left -= take
-            allocation.update(spread(take, list(shared), weights))
+                allocation.update(spread(take, shared, weights))
     return allocation
+
+
+def _in_application_order(
+    campaign: Compiled, view: CartView, mains: Sequence[int], shares: int
+) -> list[int]:
+    """``mains`` in the campaign's application order (``shares``: which
+    children's prices rank a bundle, see ``CartView.ranks``); kept once per
+    cart for the store-wide promotions alike."""
+    high = campaign.application_order == "high_to_low"
+    key: tuple[object, ...] = (
+        ("application order", high, shares)
+        if len(mains) == len(view.mains)
+        else ("application order", campaign.id)
+    )
+    found: list[int] | None = view.memo.get(key)
+    if found is None:
+        found = view.memo[key] = sorted(mains, key=view.ranks(high, shares).__getitem__)
+    return found
 
 
 class _Tier(NamedTuple):
