@@ -104,8 +104,7 @@ class Candidate(Struct, frozen=True):
     alike: Callable[[], bool] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Selection:
+class Selection(Struct, frozen=True):
     """The search's answer: the outcomes it picked (candidate index and outcome, in application
     order), the prices they leave, whether the search was exact, and how many benefit runs it
     spent."""
@@ -299,7 +298,9 @@ class _Search:
         self.alive = ((1 << n) - 1) & ~_dominated(cands, compatible, self.lines)
         # what each can add to a set (one that would take off nothing stays out)
         self.gains = [max(amount, 0) for amount in self.amounts]
-        self.pool, self.groups = _exclusive_groups(compatible, self.alive, self.gains)
+        # the groups room() reads, made by group() once a search is needed
+        self.pool = _Pool(0, [], [0], [0])
+        self.groups: list[_Group] = []
         self._touching: dict[int, int] | None = None  # line -> candidates on it
         self._steady: list[bool | None] = [None] * n
         self._traits: dict[tuple[int, str], bool] = {}
@@ -316,6 +317,11 @@ class _Search:
         self._last: tuple[Prices | None, int] = (None, -1)  # the prices numbered last
 
     # -- bounds ------------------------------------------------------------
+
+    def group(self) -> None:
+        """Cover the candidates by exclusive groups, for :meth:`room` (only a
+        search reads them: a seed that settles it needs none)."""
+        self.pool, self.groups = _exclusive_groups(self.compatible, self.alive, self.gains)
 
     def room(self, open_: int, start: int, target: int) -> int:
         """The most the ``open_`` candidates (all at ``start`` or later) could
@@ -770,6 +776,7 @@ def select(
     if search.settled(seed):
         best = seed
     else:
+        search.group()
         found = search.solve(search.alive, base, 0, seed.saved, 0)
         best = seed if found is None or seed.key < found.key else found
         if not search.exact:
