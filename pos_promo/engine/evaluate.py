@@ -11,10 +11,10 @@ import datetime as dt
 import functools
 from bisect import bisect_left
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from operator import attrgetter
 
 import msgspec
+from msgspec import Struct
 
 from pos_promo.codec import load_zone
 from pos_promo.engine.audience import Blocked, Context, check_audience
@@ -46,8 +46,7 @@ NO_COUNTS = MemberCounts()
 NO_ITEMS = Miss("no_eligible_items")
 
 
-@dataclass(frozen=True, slots=True)
-class _Setup:
+class _Setup(Struct, frozen=True):
     ctx: Context
     view: CartView
     plans: Mapping[str, Sharing]
@@ -572,22 +571,28 @@ def _line_results(
     base = view.base
     results = []
     cart_subtotal = cart_discount = 0
+    zeros: dict[int, tuple[int, ...]] = {}  # untouched lines of one quantity share their units
     for index, line in enumerate(view.lines):
         nets = prices[index]
-        subtotal = line.unit_price * line.quantity
+        quantity = line.quantity
+        subtotal = line.unit_price * quantity
         cart_subtotal += subtotal
-        units: tuple[int, ...]
-        if nets is base[index]:  # untouched by every benefit
-            units, discount = (0,) * line.quantity, 0
-        else:
-            units = tuple(line.unit_price - net for net in nets)
-            discount = sum(units)
-            cart_discount += discount
+        if nets is base[index]:  # untouched by every benefit: no share either
+            units = zeros.get(quantity)
+            if units is None:
+                units = zeros[quantity] = (0,) * quantity
+            results.append(
+                LineResult(line.line_id, line.item_id, quantity, subtotal, 0, subtotal, (), units)
+            )
+            continue
+        units = tuple(line.unit_price - net for net in nets)
+        discount = sum(units)
+        cart_discount += discount
         results.append(
             LineResult(
                 line.line_id,
                 line.item_id,
-                line.quantity,
+                quantity,
                 subtotal,
                 discount,
                 subtotal - discount,
