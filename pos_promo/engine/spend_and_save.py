@@ -349,11 +349,10 @@ def run(
         sums = _sums_by_unit(_layout(campaign, view, mains), prices)
     # most runs in the stacking search only compete on the amount, so the
     # units are put in order only when "get Y free" asks and when filled
-    picked = _pick_tier(
-        campaign,
-        *sums,
-        functools.partial(_first_priced_worth, campaign, view, mains, prices),
-    )
+    free_worth = _NO_FREE
+    if campaign.measure == FREE:
+        free_worth = functools.partial(_first_priced_worth, campaign, view, mains, prices)
+    picked = _pick_tier(campaign, *sums, free_worth)
     if isinstance(picked, Miss):
         return picked
     only_items = not isinstance(campaign.rule, SpendSave)
