@@ -168,7 +168,9 @@ def _run_base(campaign: Compiled, view: CartView, mains: Sequence[int]) -> Outco
     bits = campaign.child_bits
     if bits < 0:
         bits = child_bits(campaign.sides, campaign.modifiers)
-    picked = _base_tier(campaign, view, mains, bits)
+    picked: _Tier | Miss | None = view.memo.get(("base tier", campaign.id))
+    if picked is None:
+        picked = _base_tier(campaign, view, mains, bits)
     if isinstance(picked, Miss):
         return picked
     only_items = not isinstance(campaign.rule, SpendSave)
@@ -218,7 +220,10 @@ def base_saving(campaign: Compiled, view: CartView, mains: Sequence[int]) -> int
     if bits < 0:
         bits = child_bits(campaign.sides, campaign.modifiers)
     picked = _base_tier(campaign, view, mains, bits)
-    return picked if isinstance(picked, Miss) else picked.amount
+    if isinstance(picked, Miss):
+        return picked
+    view.memo["base tier", campaign.id] = picked  # the offer's run on these prices reads it
+    return picked.amount
 
 
 def _kept_totals(
@@ -797,6 +802,8 @@ def zeroable(costs: list[int], before: int) -> int:
 
 
 def _rising(rule: SpendSave | ItemsSave) -> bool:
+    if len(rule.tiers) == 1:
+        return True
     saves = [step.save for step in rule.tiers]
     return all(a <= b for a, b in itertools.pairwise(saves))
 
