@@ -435,13 +435,20 @@ def _sums_by_line(
                 items += len(row) - row.count(0)
                 item_room += total
             continue
-        for k, net in enumerate(row):
-            unit = _unit((main, k), prices, view.carried(main, k), sides, modifiers)
-            reached_money += unit.counted
-            room += unit.discountable
+        for k, net in enumerate(row):  # as _unit adds them up, without making the unit
+            counted = worth = net
+            for (child, j), side in view.carried(main, k):
+                rule = sides if side else modifiers
+                child_net = prices[child][j]
+                if rule.counts_toward_threshold:
+                    counted += child_net
+                if rule.shares_discount:
+                    worth += child_net
+            reached_money += counted
+            room += worth
             if net > 0:
                 items += 1
-                item_room += unit.discountable
+                item_room += worth
     return reached_money, room, items, item_room
 
 
