@@ -11,14 +11,14 @@ import datetime as dt
 import functools
 from bisect import bisect_left
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from operator import attrgetter
 
 import msgspec
+from msgspec import Struct
 
 from pos_promo.codec import load_zone
 from pos_promo.engine.audience import Blocked, Context, check_audience
-from pos_promo.engine.clock import local_moment
+from pos_promo.engine.clock import LocalMoment, local_moment
 from pos_promo.engine.compiled import Compiled
 from pos_promo.engine.index import CampaignIndex
 from pos_promo.engine.masks import positions
@@ -46,8 +46,7 @@ NO_COUNTS = MemberCounts()
 NO_ITEMS = Miss("no_eligible_items")
 
 
-@dataclass(frozen=True, slots=True)
-class _Setup:
+class _Setup(Struct, frozen=True):
     ctx: Context
     view: CartView
     plans: Mapping[str, Sharing]
@@ -59,6 +58,7 @@ def _setup(
     at: dt.datetime | None,
     counts: MemberCounts | None,
     plans: Mapping[str, Sharing] | None,
+    now: LocalMoment | None = None,
 ) -> _Setup:
     instant = at or cart.at
     if instant is None:
@@ -69,9 +69,16 @@ def _setup(
         raise InvalidCart(
             "$.store_id", f"must be this engine's store {index.store.id!r}", cart.store_id
         )
-    now = local_moment(instant, load_zone(index.store.timezone))
+    zone = load_zone(index.store.timezone)
+    if now is None or now.zone is not zone or now.instant != _to_second(instant):
+        now = local_moment(instant, zone)
     participations = (counts or NO_COUNTS).participations
     return _Setup(Context(cart, index.store, now, participations), view_cart(cart), plans or {})
+
+
+def _to_second(instant: dt.datetime) -> dt.datetime:
+    """``instant`` in UTC, truncated to the second, as :class:`LocalMoment` keeps it."""
+    return instant.astimezone(dt.UTC).replace(microsecond=0)
 
 
 def assess(c: Compiled, setup: _Setup, prices: Prices) -> Blocked | Miss | Outcome:
@@ -109,14 +116,18 @@ def evaluate(
     plans: Mapping[str, Sharing] | None = None,
     wallet: Mapping[str, Coupon] | None = None,
     order: ExecutionOrder | None = None,
+    now: LocalMoment | None = None,
 ) -> EvaluationResult:
     """Evaluate ``cart`` at the instant ``at`` (default: ``cart.at``).
 
     ``counts`` are the member's participations, ``plans`` the sharing plans
     HQ published (id -> settings), ``wallet`` the wallet entries of the
-    coupons the cart presents, ``order`` HQ's execution order.
+    coupons the cart presents, ``order`` HQ's execution order. ``now`` is
+    that instant on the store's clock when the caller has worked it out
+    already (a till does, for the day of the counts); one for another
+    instant or zone is ignored.
     """
-    setup = _setup(cart, index, at, counts, plans)
+    setup = _setup(cart, index, at, counts, plans, now)
     view, currency = setup.view, index.store.currency
     instant = at or cart.at
     assert instant is not None  # _setup refused a cart without one
@@ -332,6 +343,8 @@ def _explain_left_out(
     prices those ahead of it left, or that the best set simply does better
     without it."""
     picked = dict(chosen.picked)
+    if len(picked) == len(offers):
+        return  # every one applied (the prices after each are not needed)
     taken = 0
     for j in picked:
         taken |= 1 << j
@@ -558,22 +571,28 @@ def _line_results(
     base = view.base
     results = []
     cart_subtotal = cart_discount = 0
+    zeros: dict[int, tuple[int, ...]] = {}  # untouched lines of one quantity share their units
     for index, line in enumerate(view.lines):
         nets = prices[index]
-        subtotal = line.unit_price * line.quantity
+        quantity = line.quantity
+        subtotal = line.unit_price * quantity
         cart_subtotal += subtotal
-        units: tuple[int, ...]
-        if nets is base[index]:  # untouched by every benefit
-            units, discount = (0,) * line.quantity, 0
-        else:
-            units = tuple(line.unit_price - net for net in nets)
-            discount = sum(units)
-            cart_discount += discount
+        if nets is base[index]:  # untouched by every benefit: no share either
+            units = zeros.get(quantity)
+            if units is None:
+                units = zeros[quantity] = (0,) * quantity
+            results.append(
+                LineResult(line.line_id, line.item_id, quantity, subtotal, 0, subtotal, (), units)
+            )
+            continue
+        units = tuple(line.unit_price - net for net in nets)
+        discount = sum(units)
+        cart_discount += discount
         results.append(
             LineResult(
                 line.line_id,
                 line.item_id,
-                line.quantity,
+                quantity,
                 subtotal,
                 discount,
                 subtotal - discount,

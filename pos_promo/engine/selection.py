@@ -40,6 +40,11 @@ execution order, made cheap per node in six ways:
   the prices, so it is kept and reused when another path meets the same
   state (about half of them do when many benefits combine).
 
+The search starts from a seed: the best benefit alone with all that combine
+with it. When the seed holds every candidate and saves what their bounds add
+up to, every other set saves less and no search is made (a few promotions
+that all apply and stack, the everyday order).
+
 Sets compare by (most saved, fewest coupons, higher priorities, smaller ids).
 The last two compare, from the highest priority and the smallest id, which
 set holds more of it; that order adds up over disjoint groups, which is what
@@ -99,8 +104,7 @@ class Candidate(Struct, frozen=True):
     alike: Callable[[], bool] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Selection:
+class Selection(Struct, frozen=True):
     """The search's answer: the outcomes it picked (candidate index and outcome, in application
     order), the prices they leave, whether the search was exact, and how many benefit runs it
     spent."""
@@ -111,13 +115,17 @@ class Selection:
     runs: int = 0  # benefit runs the search spent (stand-alone amounts are free)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Found:
-    """A set of candidates and what it saves, with its comparison key."""
+    """A set of candidates and what it saves, with its comparison key (and
+    the prices it leaves, when they were worked out along the way). Not
+    frozen, only never changed: the search makes many, and a frozen
+    dataclass sets each field through ``object.__setattr__``."""
 
     saved: int
     picked: tuple[tuple[int, Outcome], ...]
     key: tuple[object, ...]
+    prices: Prices | None = None
 
 
 def _key(cands: Sequence[Candidate], picked: Sequence[tuple[int, Outcome]]) -> tuple[object, ...]:
@@ -290,7 +298,9 @@ class _Search:
         self.alive = ((1 << n) - 1) & ~_dominated(cands, compatible, self.lines)
         # what each can add to a set (one that would take off nothing stays out)
         self.gains = [max(amount, 0) for amount in self.amounts]
-        self.pool, self.groups = _exclusive_groups(compatible, self.alive, self.gains)
+        # the groups room() reads, made by group() once a search is needed
+        self.pool = _Pool(0, [], [0], [0])
+        self.groups: list[_Group] = []
         self._touching: dict[int, int] | None = None  # line -> candidates on it
         self._steady: list[bool | None] = [None] * n
         self._traits: dict[tuple[int, str], bool] = {}
@@ -307,6 +317,11 @@ class _Search:
         self._last: tuple[Prices | None, int] = (None, -1)  # the prices numbered last
 
     # -- bounds ------------------------------------------------------------
+
+    def group(self) -> None:
+        """Cover the candidates by exclusive groups, for :meth:`room` (only a
+        search reads them: a seed that settles it needs none)."""
+        self.pool, self.groups = _exclusive_groups(self.compatible, self.alive, self.gains)
 
     def room(self, open_: int, start: int, target: int) -> int:
         """The most the ``open_`` candidates (all at ``start`` or later) could
@@ -695,6 +710,28 @@ class _Search:
         around = self.greedy(base, self.compatible[top] | 1 << top, counted=True)
         return around if around.key < alone.key else alone
 
+    def settled(self, seed: _Found) -> bool:
+        """Whether ``seed`` is the answer without a search: it holds every
+        open candidate and saves what their bounds add up to.
+
+        Any other set leaves out one of them, each giving something in the
+        seed (so its bound is above zero), and saves at most its own bounds
+        added up: less. The search would walk that one path, every run on
+        it already made for the seed, and find the same set, so the answer,
+        the runs and exactness are those of the search; the common case of
+        a few promotions that all apply and stack then costs no search. Kept
+        to paths the search walks within its depth and step limits.
+        """
+        taken = len(seed.picked)
+        if (
+            not self.exact
+            or taken != self.alive.bit_count()
+            or taken > DEPTH
+            or 2 * taken > self.budget * STEPS_PER_RUN
+        ):
+            return False
+        return seed.saved >= sum(self.gains[i] for i, _ in seed.picked)
+
     def greedy(self, base: Prices, within: int = -1, *, counted: bool = False) -> _Found:
         """Every candidate of ``within`` in execution order that still
         combines and gives (its runs ``counted`` in the budget if asked)."""
@@ -715,7 +752,9 @@ class _Search:
                 prices = apply(prices, outcome.allocation)
                 mask &= self.compatible[i]
                 dirty |= self.lines[i]
-        return _Found(sum(out.amount for _, out in picked), tuple(picked), _key(self.cands, picked))
+        return _Found(
+            sum(out.amount for _, out in picked), tuple(picked), _key(self.cands, picked), prices
+        )
 
 
 def select(
@@ -734,14 +773,19 @@ def select(
     """
     search = _Search(cands, compatible, budget, split, len(base))
     seed = search.seed(base)
-    best = search.solve(search.alive, base, 0, seed.saved, 0)
-    if best is None or seed.key < best.key:
+    if search.settled(seed):
         best = seed
-    if not search.exact:
-        greedy = search.greedy(base)
-        if greedy.key < best.key:
-            best = greedy
-    prices = base
-    for _, out in best.picked:
-        prices = apply(prices, out.allocation)
+    else:
+        search.group()
+        found = search.solve(search.alive, base, 0, seed.saved, 0)
+        best = seed if found is None or seed.key < found.key else found
+        if not search.exact:
+            greedy = search.greedy(base)
+            if greedy.key < best.key:
+                best = greedy
+    prices = best.prices
+    if prices is None:
+        prices = base
+        for _, out in best.picked:
+            prices = apply(prices, out.allocation)
     return Selection(best.picked, prices, search.exact, search.runs)

@@ -153,7 +153,7 @@ def _units(campaign: Compiled, view: CartView, prices: Prices, mains: Sequence[i
     return units
 
 
-_Line = tuple[int, int, int, tuple[_Unit, ...]]  # counted, discountable, items, units
+_Line = tuple[int, int, int]  # counted, discountable, items
 
 
 def _run_base(campaign: Compiled, view: CartView, mains: Sequence[int]) -> Outcome | Miss:
@@ -168,13 +168,15 @@ def _run_base(campaign: Compiled, view: CartView, mains: Sequence[int]) -> Outco
     bits = campaign.child_bits
     if bits < 0:
         bits = child_bits(campaign.sides, campaign.modifiers)
-    picked = _base_tier(campaign, view, mains, bits)
+    picked: _Tier | Miss | None = view.memo.get(("base tier", campaign.id))
+    if picked is None:
+        picked = _base_tier(campaign, view, mains, bits)
     if isinstance(picked, Miss):
         return picked
     only_items = not isinstance(campaign.rule, SpendSave)
     if picked.free is None:
         later = functools.partial(
-            _fill_ordered, picked.amount, campaign, view, mains, bits, only_items
+            _fill_on, picked.amount, campaign, view, view.base, mains, only_items, None
         )
     else:
         chosen = _ordered(campaign, view, mains, bits, True)[: picked.free]
@@ -218,18 +220,10 @@ def base_saving(campaign: Compiled, view: CartView, mains: Sequence[int]) -> int
     if bits < 0:
         bits = child_bits(campaign.sides, campaign.modifiers)
     picked = _base_tier(campaign, view, mains, bits)
-    return picked if isinstance(picked, Miss) else picked.amount
-
-
-def _fill_ordered(
-    amount: int,
-    campaign: Compiled,
-    view: CartView,
-    mains: Sequence[int],
-    bits: int,
-    only_items: bool,
-) -> dict[UnitRef, int]:
-    return _fill(amount, _ordered(campaign, view, mains, bits, only_items), view.base)
+    if isinstance(picked, Miss):
+        return picked
+    view.memo["base tier", campaign.id] = picked  # the offer's run on these prices reads it
+    return picked.amount
 
 
 def _kept_totals(
@@ -264,21 +258,37 @@ def _kept_totals(
 
 
 def _line(view: CartView, main: int, sides: ChildRule, modifiers: ChildRule) -> _Line:
-    """A main line's units on the cart's own prices, and their totals."""
+    """A main line's totals on the cart's own prices: every unit of it has
+    the same price and carries children at the same prices, so one unit's
+    worth times the quantity (its units: :func:`_line_units`, when asked)."""
+    line = view.lines[main]
+    price = line.unit_price
+    quantity = len(view.base[main])
+    items = quantity if price > 0 else 0
+    if not view.relevant[main]:  # no child: each unit counts and takes its own price
+        total = price * quantity
+        return total, total, items
+    counted = discountable = price
+    lines, per_unit = view.lines, view.per_unit
+    for child in view.children[main]:
+        rule = sides if lines[child].role == "side" else modifiers
+        worth = lines[child].unit_price * per_unit[child]
+        if rule.counts_toward_threshold:
+            counted += worth
+        if rule.shares_discount:
+            discountable += worth
+    return counted * quantity, discountable * quantity, items
+
+
+def _line_units(view: CartView, main: int, sides: ChildRule, modifiers: ChildRule) -> list[_Unit]:
+    """A main line's units on the cart's own prices (see :func:`_line`)."""
     base = view.base
     if view.relevant[main]:
-        units = tuple(
+        return [
             _unit((main, k), base, view.carried(main, k), sides, modifiers)
             for k in range(len(base[main]))
-        )
-    else:  # no child: each unit counts and takes its own price
-        units = tuple(_Unit((main, k), net, ((main, k),), net) for k, net in enumerate(base[main]))
-    counted = discountable = 0
-    for unit in units:
-        counted += unit.counted
-        discountable += unit.discountable
-    items = len(units) if view.lines[main].unit_price > 0 else 0
-    return counted, discountable, items, units
+        ]
+    return [_Unit((main, k), net, ((main, k),), net) for k, net in enumerate(base[main])]
 
 
 def _ordered(
@@ -295,12 +305,18 @@ def _ordered(
     if len(mains) > 1:
         mains = sorted(mains, key=view.ranks(high, bits & 10).__getitem__)
     stats: dict[int, _Line] = view.memo["lines"]
+    units: dict[int, list[_Unit]] | None = view.memo.get("line units")
+    if units is None:
+        units = view.memo["line units"] = {}
     relevant = view.relevant
     found: list[_Unit] = []
     for main in mains:
-        stat = stats[main * 16 + (bits & relevant[main])]
-        if stat[2] or not only_items:
-            found.extend(stat[3])
+        key = main * 16 + (bits & relevant[main])
+        if stats[key][2] or not only_items:
+            kept = units.get(key)
+            if kept is None:
+                kept = units[key] = _line_units(view, main, campaign.sides, campaign.modifiers)
+            found.extend(kept)
     if every:
         view.memo["ordered", bits, high, only_items] = found
     return found
@@ -338,11 +354,10 @@ def run(
         sums = _sums_by_unit(_layout(campaign, view, mains), prices)
     # most runs in the stacking search only compete on the amount, so the
     # units are put in order only when "get Y free" asks and when filled
-    picked = _pick_tier(
-        campaign,
-        *sums,
-        functools.partial(_first_priced_worth, campaign, view, mains, prices),
-    )
+    free_worth = _NO_FREE
+    if campaign.measure == FREE:
+        free_worth = functools.partial(_first_priced_worth, campaign, view, mains, prices)
+    picked = _pick_tier(campaign, *sums, free_worth)
     if isinstance(picked, Miss):
         return picked
     only_items = not isinstance(campaign.rule, SpendSave)
@@ -420,13 +435,20 @@ def _sums_by_line(
                 items += len(row) - row.count(0)
                 item_room += total
             continue
-        for k, net in enumerate(row):
-            unit = _unit((main, k), prices, view.carried(main, k), sides, modifiers)
-            reached_money += unit.counted
-            room += unit.discountable
+        for k, net in enumerate(row):  # as _unit adds them up, without making the unit
+            counted = worth = net
+            for (child, j), side in view.carried(main, k):
+                rule = sides if side else modifiers
+                child_net = prices[child][j]
+                if rule.counts_toward_threshold:
+                    counted += child_net
+                if rule.shares_discount:
+                    worth += child_net
+            reached_money += counted
+            room += worth
             if net > 0:
                 items += 1
-                item_room += unit.discountable
+                item_room += worth
     return reached_money, room, items, item_room
 
 
@@ -456,31 +478,66 @@ def _fill_on(
     """Fill ``amount`` unit by unit in application order, each up to what its
     bundle can take: over every unit for a money threshold, over units whose
     main is above zero for item counts, over the first ``free`` of those for
-    "get Y free". Stops as soon as the amount is placed."""
+    "get Y free". Stops as soon as the amount is placed.
+
+    A discount is usually placed on the first bundle or two, so the units
+    are walked in order as they come (the units of one main line are
+    alike, in unit order), each bundle's sharing children looked up only
+    when the walk reaches it, not laid out for every unit first."""
     allocation: dict[UnitRef, int] = {}
     left, used = amount, 0
-    for ref, _counted, shared in _layout(campaign, view, mains):
-        if left == 0:
-            break
-        if only_items:
-            if prices[ref[0]][ref[1]] <= 0:
+    bits = campaign.child_bits
+    if bits < 0:
+        bits = child_bits(campaign.sides, campaign.modifiers)
+    shares = bits & 10  # side shares 2, modifier shares 8
+    relevant = view.relevant
+    for main in _in_application_order(campaign, view, mains, shares):
+        row = prices[main]
+        for k, net in enumerate(row):
+            if left == 0:
+                return allocation
+            if only_items:
+                if net <= 0:
+                    continue
+                if free is not None:
+                    if used == free:
+                        return allocation
+                    used += 1
+            shared = [(main, k)]
+            if shares & relevant[main]:
+                for child, side in view.carried(main, k):
+                    if shares & (2 if side else 8):
+                        shared.append(child)
+            if len(shared) == 1:
+                take = min(left, net)
+                if take > 0:
+                    allocation[main, k] = take
+                    left -= take
                 continue
-            if free is not None:
-                if used == free:
-                    break
-                used += 1
-        if len(shared) == 1:
-            take = min(left, prices[ref[0]][ref[1]])
+            weights = [prices[c][j] for c, j in shared]
+            take = min(left, sum(weights))
             if take > 0:
-                allocation[ref] = take
                 left -= take
-            continue
-        weights = [prices[c][j] for c, j in shared]
-        take = min(left, sum(weights))
-        if take > 0:
-            left -= take
-            allocation.update(spread(take, list(shared), weights))
+                allocation.update(spread(take, shared, weights))
     return allocation
+
+
+def _in_application_order(
+    campaign: Compiled, view: CartView, mains: Sequence[int], shares: int
+) -> list[int]:
+    """``mains`` in the campaign's application order (``shares``: which
+    children's prices rank a bundle, see ``CartView.ranks``); kept once per
+    cart for the store-wide promotions alike."""
+    high = campaign.application_order == "high_to_low"
+    key: tuple[object, ...] = (
+        ("application order", high, shares)
+        if len(mains) == len(view.mains)
+        else ("application order", campaign.id)
+    )
+    found: list[int] | None = view.memo.get(key)
+    if found is None:
+        found = view.memo[key] = sorted(mains, key=view.ranks(high, shares).__getitem__)
+    return found
 
 
 class _Tier(NamedTuple):
@@ -752,6 +809,8 @@ def zeroable(costs: list[int], before: int) -> int:
 
 
 def _rising(rule: SpendSave | ItemsSave) -> bool:
+    if len(rule.tiers) == 1:
+        return True
     saves = [step.save for step in rule.tiers]
     return all(a <= b for a, b in itertools.pairwise(saves))
 

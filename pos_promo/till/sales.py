@@ -82,6 +82,7 @@ def _evaluate(
         plans=cache.plans,
         wallet=presented,
         order=cache.order,
+        now=now,
     )
     return result, presented, counts
 
