@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from pos_promo.codec import campaign_from_obj, cart_from_obj
 from pos_promo.engine import spend_and_save
 from pos_promo.engine.compiled import compile_campaign
+from pos_promo.engine.members import member_discount, member_price
 from pos_promo.engine.outcome import Outcome
 from pos_promo.engine.spend_and_save import (
     eligible_mains,
@@ -298,3 +299,96 @@ def test_a_free_whose_unit_may_lose_its_main_but_keep_its_side_is_not_alike() ->
     assert isinstance(after, Outcome) and after.amount == 50
     assert not frees_alike(c, view, mains, 35)
     assert frees_alike(c, view, mains, 29)  # A's main cannot be zeroed: $0.30
+
+
+@st.composite
+def after_member_and_others(draw: st.DrawFn) -> tuple[Any, ...]:
+    """As :func:`discounted`, on a cart with member prices and a member rate:
+    the member's benefits run first, as the engine runs them, and the other
+    benefits then take off at most ``before`` (which leaves the member's out)."""
+    doc = draw(campaign_dicts("p0", ("p0",)))
+    campaign = campaign_from_obj(doc)
+    assert isinstance(campaign, SpendAndSave)
+    cart_doc = draw(cart_dicts())
+    for line in cart_doc["lines"]:
+        if draw(st.booleans()):
+            line["member_unit_price"] = draw(st.integers(0, line["unit_price"]))
+    cart_doc["member"] = {"id": "m1", "discount_rate_bp": draw(st.integers(1, 5000))}
+    view = view_cart(cart_from_obj(cart_doc))
+    c = compile_campaign(campaign, STORE)
+    mains = eligible_mains(c, view)
+    alone = run(c, view, view.base, mains=mains) if mains else None
+    prices = view.base
+    if draw(st.booleans()):
+        prices = _applied(prices, member_price(view, prices))
+    if draw(st.booleans()):
+        prices = _applied(prices, member_discount(view, prices, view.cart.member.discount_rate_bp))
+    before = draw(st.integers(0, 6000))
+    units = draw(
+        st.permutations([(li, k) for li, line in enumerate(prices) for k in range(len(line))])
+    )
+    allocation: dict[tuple[int, int], int] = {}
+    left = before
+    for ref in units:
+        take = min(prices[ref[0]][ref[1]], left)
+        if take:
+            allocation[ref] = take
+            left -= take
+    return c, view, mains, alone, before, apply(prices, allocation)
+
+
+def _applied(prices: Any, outcome: Any) -> Any:
+    return apply(prices, outcome.allocation) if isinstance(outcome, Outcome) else prices
+
+
+@SETTINGS
+@given(after_member_and_others())
+def test_upper_bound_holds_after_the_member_benefits_and_others(case: Any) -> None:
+    """The bound of tiers that save less as they rise counts only the tiers
+    the threshold total can fall to: the member's benefits take off what
+    ``before`` leaves out, and the bound must hold after them too."""
+    c, view, mains, alone, before, prices = case
+    if not isinstance(alone, Outcome):
+        return
+    after = run(c, view, prices, mains=mains)
+    got = after.amount if isinstance(after, Outcome) else 0
+    assert got <= upper_bound(c, view, mains, alone.amount, before)
+
+
+def test_upper_bound_counts_a_richer_lower_tier_only_when_reachable() -> None:
+    """Spend 20.00 save 3.00, spend 30.00 save 1.50, on a 40.00 cart: the
+    total falls below 30.00 only once 10.01 or more is taken off first."""
+    rule = {
+        "type": "spend_save",
+        "tiers": [{"spend": 2000, "save": 300}, {"spend": 3000, "save": 150}],
+    }
+    lines = [{"line_id": "a", "item_id": "i1", "quantity": 1, "unit_price": 4000}]
+    c, view, mains = _promotion(rule, lines, items={"all_items": True})
+    assert upper_bound(c, view, mains, 150, 1000) == 150
+    assert upper_bound(c, view, mains, 150, 1001) == 300
+    after = run(c, view, apply(view.base, {(0, 0): 1001}), mains=mains)
+    assert isinstance(after, Outcome) and after.amount == 300
+    assert upper_bound(c, view, mains, 150, 2001) == 300  # below 20.00: nothing, at most 3.00
+
+
+def test_upper_bound_counts_what_the_member_price_takes_off() -> None:
+    """The same tiers, the cart's line at a member price of 39.00: 1.00 of
+    the 10.01 may come from the member's benefits, outside ``before``."""
+    rule = {
+        "type": "spend_save",
+        "tiers": [{"spend": 2000, "save": 300}, {"spend": 3000, "save": 150}],
+    }
+    lines = [
+        {
+            "line_id": "a",
+            "item_id": "i1",
+            "quantity": 1,
+            "unit_price": 4000,
+            "member_unit_price": 3900,
+        }
+    ]
+    c, view, mains = _promotion(rule, lines, items={"all_items": True})
+    assert upper_bound(c, view, mains, 150, 900) == 150
+    assert upper_bound(c, view, mains, 150, 901) == 300
+    after = run(c, view, apply(view.base, {(0, 0): 1001}), mains=mains)
+    assert isinstance(after, Outcome) and after.amount == 300

@@ -606,6 +606,9 @@ def upper_bound(
     When a saving rule's tiers save no less as they rise (the usual set-up),
     the highest tier met is also worth the most, so the bound is ``alone``,
     the amount on the cart's own prices, and nothing needs working out.
+    Otherwise only the tiers it can still fall to count: the threshold total
+    after them lies between what ``before`` and the member's benefits can
+    take off it (see :func:`_fallen_tiers`) and the total now.
     """
     rule = campaign.rule
     if not isinstance(rule, ItemsFree) and _rising(rule):
@@ -613,14 +616,14 @@ def upper_bound(
     best = 0
     if isinstance(rule, SpendSave):
         reached, room, _, _ = _base_totals(campaign, view, mains)
-        for step in rule.tiers:
-            if reached >= step.spend:
-                best = max(best, min(step.save, room))
+        lowest = reached - before - _member_drop(view)
+        for number in _fallen_tiers(campaign.thresholds, lowest, reached):
+            best = max(best, min(rule.tiers[number].save, room))
     elif isinstance(rule, ItemsSave):
         _, _, count, room = _base_totals(campaign, view, mains)
-        for items_step in rule.tiers:
-            if count >= items_step.items:
-                best = max(best, min(items_step.save, room))
+        lowest = count - bisect_right(_zero_spent(campaign, view, mains), before)
+        for number in _fallen_tiers(campaign.thresholds, lowest, count):
+            best = max(best, min(rule.tiers[number].save, room))
     else:
         ready = _free_ready(campaign, view, mains)
         zeroed = bisect_right(ready.spent, before)  # the cheapest costs it can pay for
@@ -633,6 +636,39 @@ def upper_bound(
                 best = max(best, tops[min(zeroed + free_step.free, count)])
     cap = campaign.max_discount
     return best if cap is None else min(best, cap)
+
+
+def _fallen_tiers(thresholds: Sequence[int], lowest: int, reached: int) -> set[int]:
+    """The tiers (0-based) :func:`_pick_tier` can pick for a threshold total
+    anywhere from ``lowest`` to ``reached``.
+
+    It picks the last tier whose threshold the total meets, which changes
+    only where the total crosses a threshold: the total at ``lowest`` and
+    at each threshold above it, up to ``reached``, meets every pick there is.
+    """
+    found = set()
+    for total in (lowest, *(t for t in thresholds if lowest < t <= reached)):
+        met = -1
+        for number, threshold in enumerate(thresholds):
+            if total >= threshold:
+                met = number
+        if met >= 0:
+            found.add(met)
+    return found
+
+
+def _member_drop(view: CartView) -> int:
+    """The most the member's benefits (member price, member discount) can
+    take off the cart, every unit at most down to its :func:`zero_cost`: a
+    bound on what they take off any promotion's threshold total, which
+    ``before`` amounts leave out."""
+    drop: int | None = view.memo.get("member drop")
+    if drop is None:
+        drop = view.memo["member drop"] = sum(
+            (line.unit_price - zero_cost(view, index)) * len(view.base[index])
+            for index, line in enumerate(view.lines)
+        )
+    return drop
 
 
 class _FreeReady(NamedTuple):
