@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from msgspec import Struct
 
 from pos_promo.engine.audience import Blocked, Context, check_audience
-from pos_promo.engine.compiled import Compiled, compile_audience
+from pos_promo.engine.compiled import MONEY, Compiled, child_bits, compile_audience
 from pos_promo.engine.coupons import check_coupon, coupon_bound, coupon_steady, run_coupon
 from pos_promo.engine.index import CampaignIndex
 from pos_promo.engine.members import member_discount, member_price
@@ -36,6 +36,7 @@ from pos_promo.engine.spend_and_save import (
     eligible_mains,
     fills_units,
     frees_alike,
+    kept_totals,
     mains_in_scope,
     run,
     steady_amount,
@@ -117,7 +118,7 @@ def _blocked(benefit_id: str, kind: str, blocked: Blocked, name: str) -> NotAppl
         kind,
         blocked.reason,  # type: ignore[arg-type]
         name=name,
-        params=blocked.params,
+        params=dict(blocked.params),  # its own: one verdict may explain many (see _qualifying)
         slots=blocked.slots,
     )
 
@@ -195,6 +196,9 @@ class Qualifying(Struct, frozen=True):
     compiled: list[Compiled]
     mains: list[Sequence[int]]
     saves: list[int]
+    # the most each can give on prices at or below the cart's own, known
+    # without working out its exact bound (-1: not known)
+    most: list[int]
 
 
 def _qualifying(
@@ -205,29 +209,81 @@ def _qualifying(
     not_applied: list[NotApplied],
 ) -> Qualifying:
     """Every promotion the cart reaches that gives something on its own, with
-    its main lines and what it gives; the others explained in ``not_applied``."""
+    its main lines and what it gives; the others explained in ``not_applied``.
+
+    With many promotions live a cart reaches hundreds, and most stay below
+    their first tier: so the threshold and room totals are added up once per
+    set of main lines and side settings (promotions found through the same
+    item or category share one tuple of lines, store-wide ones every line)
+    and the first tier is checked against them before anything else is made.
+    """
     cart = ctx.cart
-    found = Qualifying([], [], [])
+    found = Qualifying([], [], [], [])
     requested = cart.requested_promotions
     considered, hits = index.lookup(cart, ordered=False)  # explained and offered in any order
+    every = view.mains
+    # (id of a tuple of lines, alive in ``hits`` or the view throughout) * 16
+    # + side settings -> its totals
+    shared: dict[int, tuple[int, int, int, int]] | None = {} if view.unique_ids else None
+    explain = not_applied.append
+    classes = index.audience  # campaigns alike in what the audience checks read
+    verdicts: dict[int, Blocked | None] = {}  # by class
     for c in considered:
-        blocked = check_audience(c, ctx)
+        group = classes.get(c.id)
+        if group is None:
+            blocked = check_audience(c, ctx)
+        elif group in verdicts:
+            blocked = verdicts[group]
+        else:
+            blocked = verdicts[group] = check_audience(c, ctx)
         if blocked is None and c.campaign.sharing_plan is not None:
             blocked = unknown_plan(c.campaign.sharing_plan, plans)
         if blocked is not None:
-            not_applied.append(_blocked(c.id, c.kind, blocked, c.campaign.name))
+            explain(_blocked(c.id, c.kind, blocked, c.campaign.name))
             continue
         mains: Sequence[int] | None = hits.get(id(c))
+        kept = mains is not None
         if mains is None:  # store-wide or named: every main line, the cart's own tuple, if it can
-            mains = view.mains if c.items.all_items and not c.items.excluded_item_ids else None
-            if mains is None:
+            if c.items.all_items and not c.items.excluded_item_ids:
+                mains, kept = every, True
+            else:
                 mains = eligible_mains(c, view)
-        saves = base_saving(c, view, mains) if mains else NO_ITEMS
+        if not mains:
+            explain(explain_miss(c.id, c.kind, NO_ITEMS, c.campaign.name))
+            continue
+        totals = None
+        if shared is not None:
+            bits = c.child_bits
+            if bits < 0:
+                bits = child_bits(c.sides, c.modifiers)
+            key = id(mains) * 16 + bits if kept else -1
+            totals = shared.get(key)
+            if totals is None:
+                totals = kept_totals(c, view, mains, bits)
+                if kept:
+                    shared[key] = totals
+            measure = c.measure
+            reached = totals[0] if measure == MONEY else totals[2]
+            thresholds = c.thresholds
+            if reached < thresholds[0] and reached < min(thresholds):  # no tier met
+                explain(
+                    NotApplied(
+                        c.id,
+                        c.kind,
+                        "threshold_not_met",
+                        needed=thresholds[0],
+                        reached=reached,
+                        name=c.campaign.name,
+                        params={} if measure == MONEY else {"measure": "items"},
+                    )
+                )
+                continue
+        saves = base_saving(c, view, mains, totals)
         if isinstance(saves, Miss):
-            not_applied.append(explain_miss(c.id, c.kind, saves, c.campaign.name))
+            explain(explain_miss(c.id, c.kind, saves, c.campaign.name))
             continue
         if not c.auto_apply and c.id not in requested:
-            not_applied.append(
+            explain(
                 NotApplied(
                     c.id, c.kind, "manual_only", name=c.campaign.name, params={"saves": saves}
                 )
@@ -236,9 +292,15 @@ def _qualifying(
         found.compiled.append(c)
         found.mains.append(mains)
         found.saves.append(saves)
+        most = c.most
+        if most < 0 and totals is not None:
+            # "buy X get Y free" frees at most every priced unit it reaches
+            cap = c.max_discount
+            most = totals[3] if cap is None or cap > totals[3] else cap
+        found.most.append(most)
     # (not ``requested - by_id.keys()``: that walks every key of the index)
     for wanted in sorted(w for w in requested if not index.knows(w)):
-        not_applied.append(NotApplied(wanted, "unknown", "unknown_campaign"))
+        explain(NotApplied(wanted, "unknown", "unknown_campaign"))
     return found
 
 
@@ -455,8 +517,10 @@ def contenders(
     else:
         floor = max((*(offer.standalone.amount for offer in offers), *found.saves), default=0)
         members = list(offers)  # only member offers so far
-        for c, mains, saves in zip(found.compiled, found.mains, found.saves, strict=True):
-            rules = _rules(c, plans)
+        for c, mains, saves, most in zip(
+            found.compiled, found.mains, found.saves, found.most, strict=True
+        ):
+            rules = c.rules if c.rules is not None else _rules(c, plans)
             if rules.promotions.mode == "none":
                 combines, bound = 0, saves
                 for k, m in enumerate(members):
@@ -466,11 +530,12 @@ def contenders(
                         combines |= 1 << k
                 if combines:
                     theirs = sum(m.bound(0) for k, m in enumerate(members) if combines >> k & 1)
-                    # its bound is at most its largest saving: the exact one only if needed
-                    if c.most < 0 or c.most + theirs >= floor:
+                    # its bound is at most its largest saving (freeing units: all it
+                    # reaches): the exact one only if needed
+                    if most < 0 or most + theirs >= floor:
                         bound = upper_bound(c, view, mains, saves, 0) + theirs
                     else:
-                        bound = c.most + theirs
+                        bound = most + theirs
                 if _cannot_win(bound, floor):
                     beaten.compiled.append(c)
                     beaten.saves.append(saves)
