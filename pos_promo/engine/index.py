@@ -77,20 +77,19 @@ class CampaignIndex(msgspec.Struct, frozen=True):
 
     def lookup(
         self, cart: Cart, *, ordered: bool = True
-    ) -> tuple[list[Compiled], dict[int, tuple[int, ...]]]:
+    ) -> tuple[list[Compiled], dict[str, tuple[int, ...]]]:
         """:meth:`considered`, and what the look-ups already tell about each one.
         (``ordered=False``: in no particular order, for a caller that orders
         what it makes of them itself.)
 
-        The second value maps ``id(campaign)`` of a campaign found through
-        the cart's items or categories to its eligible main lines (rising
-        line index, excluded items left out; one tuple shared by all that
-        reach the same lines): what
-        :func:`~pos_promo.engine.spend_and_save.eligible_mains` would
-        return for it. Store-wide and named campaigns are not in it.
+        The second value maps the id of a campaign found through the cart's
+        items or categories to its eligible main lines (rising line index,
+        excluded items left out; one tuple shared by all that reach the same
+        lines): what :func:`~pos_promo.engine.spend_and_save.eligible_mains`
+        would return for it. Store-wide and named campaigns are not in it.
         """
         found: dict[str, Compiled] = {c.id: c for c in self.store_wide}
-        lines: dict[int, int] = {}  # id(campaign) -> its main lines as a bit mask
+        lines: dict[str, int] = {}  # campaign id -> its main lines as a bit mask
         by_item, by_category = self.by_item, self.by_category
         for index, line in enumerate(cart.lines):
             if line.role != "main":
@@ -100,14 +99,14 @@ class CampaignIndex(msgspec.Struct, frozen=True):
             groups.extend(by_category.get(category, ()) for category in line.category_ids)
             for group in groups:
                 for c in group:
-                    found[c.id] = c
+                    key = c.id
+                    found[key] = c
                     if item not in c.items.excluded_item_ids:
-                        key = id(c)
                         lines[key] = lines.get(key, 0) | bit
         # one tuple per set of lines, shared by the campaigns that reach it: no
         # list per campaign to make (and for the garbage collector to walk)
         tuples: dict[int, tuple[int, ...]] = {}
-        hits: dict[int, tuple[int, ...]] = {}
+        hits: dict[str, tuple[int, ...]] = {}
         for key, mask in lines.items():
             mains = tuples.get(mask)
             if mains is None:

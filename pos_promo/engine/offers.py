@@ -19,6 +19,7 @@ from pos_promo.engine.audience import Blocked, Context, check_audience
 from pos_promo.engine.compiled import MONEY, Compiled, child_bits, compile_audience
 from pos_promo.engine.coupons import check_coupon, coupon_bound, coupon_steady, run_coupon
 from pos_promo.engine.index import CampaignIndex
+from pos_promo.engine.masks import positions
 from pos_promo.engine.members import member_discount, member_price
 from pos_promo.engine.outcome import Miss, Outcome
 from pos_promo.engine.sharing import (
@@ -226,6 +227,9 @@ def _qualifying(
     # + side settings -> its totals
     shared: dict[int, tuple[int, int, int, int]] | None = {} if view.unique_ids else None
     explain = not_applied.append
+    # store-wide promotions that leave items out: the cart's main lines by
+    # item, as bit masks, and one tuple per set of lines they keep
+    items: _ByItem | None = None
     classes = index.audience  # campaigns alike in what the audience checks read
     verdicts: dict[int, Blocked | None] = {}  # by class
     for c in considered:
@@ -241,13 +245,17 @@ def _qualifying(
         if blocked is not None:
             explain(_blocked(c.id, c.kind, blocked, c.campaign.name))
             continue
-        mains: Sequence[int] | None = hits.get(id(c))
+        mains: Sequence[int] | None = hits.get(c.id)
         kept = mains is not None
         if mains is None:  # store-wide or named: every main line, the cart's own tuple, if it can
-            if c.items.all_items and not c.items.excluded_item_ids:
+            if not c.items.all_items:
+                mains = eligible_mains(c, view)
+            elif not c.items.excluded_item_ids:
                 mains, kept = every, True
             else:
-                mains = eligible_mains(c, view)
+                if items is None:
+                    items = _mains_by_item(view)
+                mains, kept = _store_wide_mains(c.items.excluded_item_ids, items, view), True
         if not mains:
             explain(explain_miss(c.id, c.kind, NO_ITEMS, c.campaign.name))
             continue
@@ -301,6 +309,45 @@ def _qualifying(
     # (not ``requested - by_id.keys()``: that walks every key of the index)
     for wanted in sorted(w for w in requested if not index.knows(w)):
         explain(NotApplied(wanted, "unknown", "unknown_campaign"))
+    return found
+
+
+class _ByItem(Struct):
+    """The cart's main lines by item id, as bit masks, and the tuples of
+    lines store-wide promotions that leave items out keep (one per set)."""
+
+    masks: dict[str, int]
+    every: int
+    kept: dict[int, tuple[int, ...]]
+
+
+def _mains_by_item(view: CartView) -> _ByItem:
+    masks: dict[str, int] = {}
+    every = 0
+    for main in view.mains:
+        item = view.lines[main].item_id
+        masks[item] = masks.get(item, 0) | 1 << main
+        every |= 1 << main
+    return _ByItem(masks, every, {every: view.mains})
+
+
+def _store_wide_mains(excluded: frozenset[str], items: _ByItem, view: CartView) -> tuple[int, ...]:
+    """The main lines of a store-wide promotion that leaves ``excluded``
+    items out (what :func:`eligible_mains` gives, as a tuple): the cart's
+    own tuple when it holds none of them, as it mostly does; one tuple per
+    set of lines otherwise, so that their totals are added up once."""
+    out = 0
+    if len(excluded) <= len(items.masks):
+        for item in excluded:
+            out |= items.masks.get(item, 0)
+    else:
+        for item, bits in items.masks.items():
+            if item in excluded:
+                out |= bits
+    mask = items.every & ~out
+    found = items.kept.get(mask)
+    if found is None:
+        found = items.kept[mask] = tuple(positions(mask))
     return found
 
 
@@ -517,6 +564,8 @@ def contenders(
     else:
         floor = max((*(offer.standalone.amount for offer in offers), *found.saves), default=0)
         members = list(offers)  # only member offers so far
+        # the member offers' bounds added up, by the set of them (few sets)
+        theirs_by: dict[int, int] = {}
         for c, mains, saves, most in zip(
             found.compiled, found.mains, found.saves, found.most, strict=True
         ):
@@ -529,7 +578,11 @@ def contenders(
                     ):
                         combines |= 1 << k
                 if combines:
-                    theirs = sum(m.bound(0) for k, m in enumerate(members) if combines >> k & 1)
+                    theirs = theirs_by.get(combines, -1)
+                    if theirs < 0:
+                        theirs = theirs_by[combines] = sum(
+                            m.bound(0) for k, m in enumerate(members) if combines >> k & 1
+                        )
                     # its bound is at most its largest saving (freeing units: all it
                     # reaches): the exact one only if needed
                     if most < 0 or most + theirs >= floor:
