@@ -200,12 +200,27 @@ def _first_worth(
 ) -> int:
     """What the first ``first`` priced units in application order can take,
     on the cart's own prices: the same for every "buy X get Y free" on the
-    same lines with the same settings and order, so worked out once."""
+    same lines with the same settings and order, so worked out once, from
+    the lines' kept totals (the units of a line are alike, and sit together
+    in application order), without making a unit."""
     key = ("first worth", bits, campaign.application_order, first, tuple(mains))
     worth: int | None = view.memo.get(key)
-    if worth is None:
-        units = _ordered(campaign, view, mains, bits, True)[:first]
-        worth = view.memo[key] = sum(u.discountable for u in units)
+    if worth is not None:
+        return worth
+    ranks = view.ranks(campaign.application_order == "high_to_low", bits & 10)
+    stats: dict[int, _Line] = view.memo["lines"]  # kept by _kept_totals for these lines
+    relevant = view.relevant
+    worth, left = 0, first
+    for main in sorted(mains, key=ranks.__getitem__):
+        _, room, items = stats[main * 16 + (bits & relevant[main])]
+        if not items:  # no priced unit
+            continue
+        take = items if items < left else left
+        worth += room // items * take
+        left -= take
+        if not left:
+            break
+    view.memo[key] = worth
     return worth
 
 
