@@ -120,3 +120,51 @@ def test_only_this_stores_campaigns_are_compiled() -> None:
     assert (verdict.id, getattr(verdict, "reason", None)) == ("there", "store_not_eligible")
     missed = {n.id: n.reason for n in evaluate(one, index).not_applied}
     assert missed["there"] == "store_not_eligible"
+
+
+def test_campaigns_alike_in_audience_share_a_class_and_keep_their_own_verdicts() -> None:
+    """The index files campaigns by what the audience checks read, so that a
+    cart checks each class once: alike ones share a class and are each
+    explained under their own id and name; one fact apart, or with
+    participation limits (counted per campaign), is not in it; an update
+    moves a campaign to the class of its new facts."""
+    docs = [
+        campaign("twin-a", items={"all_items": True}, channels=["online"]),
+        campaign("twin-b", items={"all_items": True}, channels=["online"]),
+        campaign("other", items={"all_items": True}, channels=["online"], service_types=["pickup"]),
+        campaign(
+            "limited",
+            items={"all_items": True},
+            channels=["online"],
+            limits={"per_member_total": 1},
+        ),
+    ]
+    index = build_index([campaign_from_obj(d) for d in docs], STORE)
+    assert index.audience["twin-a"] == index.audience["twin-b"] != index.audience["other"]
+    assert "limited" not in index.audience
+    one = cart_from_obj(cart(line("L1", 12000)))  # at the till (pos), dine in
+    missed = {n.id: (n.name, n.reason, n.params) for n in evaluate(one, index).not_applied}
+    assert missed == {
+        "twin-a": ("twin-a", "channel_not_eligible", {"channel": "pos"}),
+        "twin-b": ("twin-b", "channel_not_eligible", {"channel": "pos"}),
+        "other": ("other", "channel_not_eligible", {"channel": "pos"}),
+        "limited": ("limited", "channel_not_eligible", {"channel": "pos"}),
+    }
+    online = cart_from_obj(cart(line("L1", 12000), channel="online"))
+    result = evaluate(online, index)
+    assert {n.id: n.reason for n in result.not_applied} == {
+        "twin-b": "not_shareable",  # saves as much as twin-a, which comes first by id
+        "other": "service_type_not_eligible",
+        "limited": "member_required",
+    }
+    assert [a.id for a in result.applied] == ["twin-a"]
+    moved = index.updated([campaign_from_obj(campaign("twin-b", items={"all_items": True}))])
+    assert moved.audience["twin-b"] != moved.audience["twin-a"]
+    assert index.audience["twin-b"] == index.audience["twin-a"]  # the old index as it was
+    result = evaluate(one, moved)
+    assert {n.id: n.reason for n in result.not_applied} == {
+        "twin-a": "channel_not_eligible",
+        "other": "channel_not_eligible",
+        "limited": "channel_not_eligible",
+    }
+    assert [a.id for a in result.applied] == ["twin-b"]

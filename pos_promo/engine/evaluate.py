@@ -432,7 +432,10 @@ def _explain_beaten(
                     params={
                         "lost_to_name": winner_name,
                         "lost_to_kind": winner_kind,
-                        "won_on": _won_on(
+                        # (most lose on what they save: said without a call)
+                        "won_on": "saves_more"
+                        if winner_saves > saves
+                        else _won_on(
                             winner, winner_saves, saves, c.priority, loser_coupon=False, alone=alone
                         ),
                         "saves": saves,

@@ -22,7 +22,7 @@ from pos_promo.model.campaign import Campaign, SpendAndSave
 from pos_promo.model.cart import Cart, StoreContext
 from pos_promo.model.coupon import CouponTemplate
 
-__all__ = ["CampaignIndex", "build_index"]
+__all__ = ["CampaignIndex", "audience_class", "build_index"]
 
 
 class CampaignIndex(msgspec.Struct, frozen=True):
@@ -46,6 +46,11 @@ class CampaignIndex(msgspec.Struct, frozen=True):
     # Spend & Save campaigns of other stores, not compiled (a till's are decoded
     # only when asked for: see pos_promo.store.campaigns.OutOfScope)
     elsewhere: MutableMapping[str, SpendAndSave] = field(default_factory=dict)
+    # campaign id -> its audience class (see audience_class), for the
+    # compiled campaigns without participation limits; and each class's
+    # number by its facts, so that campaigns added later join their class
+    audience: dict[str, int] = field(default_factory=dict)
+    audience_classes: dict[tuple[object, ...], int] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.by_id) + len(self.elsewhere)
@@ -72,20 +77,19 @@ class CampaignIndex(msgspec.Struct, frozen=True):
 
     def lookup(
         self, cart: Cart, *, ordered: bool = True
-    ) -> tuple[list[Compiled], dict[int, tuple[int, ...]]]:
+    ) -> tuple[list[Compiled], dict[str, tuple[int, ...]]]:
         """:meth:`considered`, and what the look-ups already tell about each one.
         (``ordered=False``: in no particular order, for a caller that orders
         what it makes of them itself.)
 
-        The second value maps ``id(campaign)`` of a campaign found through
-        the cart's items or categories to its eligible main lines (rising
-        line index, excluded items left out; one tuple shared by all that
-        reach the same lines): what
-        :func:`~pos_promo.engine.spend_and_save.eligible_mains` would
-        return for it. Store-wide and named campaigns are not in it.
+        The second value maps the id of a campaign found through the cart's
+        items or categories to its eligible main lines (rising line index,
+        excluded items left out; one tuple shared by all that reach the same
+        lines): what :func:`~pos_promo.engine.spend_and_save.eligible_mains`
+        would return for it. Store-wide and named campaigns are not in it.
         """
         found: dict[str, Compiled] = {c.id: c for c in self.store_wide}
-        lines: dict[int, int] = {}  # id(campaign) -> its main lines as a bit mask
+        lines: dict[str, int] = {}  # campaign id -> its main lines as a bit mask
         by_item, by_category = self.by_item, self.by_category
         for index, line in enumerate(cart.lines):
             if line.role != "main":
@@ -95,14 +99,14 @@ class CampaignIndex(msgspec.Struct, frozen=True):
             groups.extend(by_category.get(category, ()) for category in line.category_ids)
             for group in groups:
                 for c in group:
-                    found[c.id] = c
+                    key = c.id
+                    found[key] = c
                     if item not in c.items.excluded_item_ids:
-                        key = id(c)
                         lines[key] = lines.get(key, 0) | bit
         # one tuple per set of lines, shared by the campaigns that reach it: no
         # list per campaign to make (and for the garbage collector to walk)
         tuples: dict[int, tuple[int, ...]] = {}
-        hits: dict[int, tuple[int, ...]] = {}
+        hits: dict[str, tuple[int, ...]] = {}
         for key, mask in lines.items():
             mains = tuples.get(mask)
             if mains is None:
@@ -130,10 +134,12 @@ class CampaignIndex(msgspec.Struct, frozen=True):
         by_id, elsewhere = dict(self.by_id), copy.copy(self.elsewhere)
         by_item, by_category = dict(self.by_item), dict(self.by_category)
         templates = dict(self.templates)
+        audience = dict(self.audience)
         store_wide = self.store_wide
         for cid in ids:
             elsewhere.pop(cid, None)
             templates.pop(cid, None)
+            audience.pop(cid, None)
             old = by_id.pop(cid, None)
             if old is None:
                 continue
@@ -157,6 +163,8 @@ class CampaignIndex(msgspec.Struct, frozen=True):
             templates,
             {kind: listed for kind, listed in others.items() if listed},
             elsewhere,
+            audience,
+            dict(self.audience_classes),
         )
         for campaign in changed:
             _add(index, campaign, shared=True)
@@ -190,6 +198,13 @@ def _add(index: CampaignIndex, campaign: Campaign, *, shared: bool) -> None:
         return
     compiled = compile_campaign(campaign, index.store)
     index.by_id[compiled.id] = compiled
+    facts = audience_class(compiled)
+    if facts is not None:
+        classes = index.audience_classes
+        number = classes.get(facts)
+        if number is None:
+            number = classes[facts] = len(classes)
+        index.audience[compiled.id] = number
     if campaign.status == "archived":
         return
     scope = compiled.items
@@ -202,6 +217,35 @@ def _add(index: CampaignIndex, campaign: Campaign, *, shared: bool) -> None:
                 table[key] = [*table.get(key, ()), compiled]
             else:
                 table.setdefault(key, []).append(compiled)
+
+
+def audience_class(c: Compiled) -> tuple[object, ...] | None:
+    """Everything :func:`~pos_promo.engine.audience.check_audience` reads of
+    a campaign without participation limits (status, period, calendar,
+    store, channels, service types, participants), or ``None`` for one with
+    limits (their counts are the member's for that campaign alone).
+
+    Campaigns with equal facts get the same verdict, reason and facts for
+    any cart: with thousands live, many share a period and audience, and a
+    cart's evaluation checks each such class once, not each campaign."""
+    if c.limits.per_member_total is not None or c.limits.per_member_daily is not None:
+        return None
+    campaign = c.campaign
+    return (
+        campaign.status,
+        c.start,
+        c.end,
+        c.start_at,
+        c.end_at,
+        c.slots,
+        c.wraps,
+        c.dates,
+        campaign.time_slots,
+        c.in_store,
+        campaign.channels,
+        campaign.service_types,
+        c.participants,
+    )
 
 
 def build_index(

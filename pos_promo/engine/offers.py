@@ -16,9 +16,10 @@ from collections.abc import Callable, Mapping, Sequence
 from msgspec import Struct
 
 from pos_promo.engine.audience import Blocked, Context, check_audience
-from pos_promo.engine.compiled import Compiled, compile_audience
+from pos_promo.engine.compiled import MONEY, Compiled, child_bits, compile_audience
 from pos_promo.engine.coupons import check_coupon, coupon_bound, coupon_steady, run_coupon
 from pos_promo.engine.index import CampaignIndex
+from pos_promo.engine.masks import positions
 from pos_promo.engine.members import member_discount, member_price
 from pos_promo.engine.outcome import Miss, Outcome
 from pos_promo.engine.sharing import (
@@ -36,6 +37,7 @@ from pos_promo.engine.spend_and_save import (
     eligible_mains,
     fills_units,
     frees_alike,
+    kept_totals,
     mains_in_scope,
     run,
     steady_amount,
@@ -117,7 +119,7 @@ def _blocked(benefit_id: str, kind: str, blocked: Blocked, name: str) -> NotAppl
         kind,
         blocked.reason,  # type: ignore[arg-type]
         name=name,
-        params=blocked.params,
+        params=dict(blocked.params),  # its own: one verdict may explain many (see _qualifying)
         slots=blocked.slots,
     )
 
@@ -195,6 +197,9 @@ class Qualifying(Struct, frozen=True):
     compiled: list[Compiled]
     mains: list[Sequence[int]]
     saves: list[int]
+    # the most each can give on prices at or below the cart's own, known
+    # without working out its exact bound (-1: not known)
+    most: list[int]
 
 
 def _qualifying(
@@ -205,29 +210,88 @@ def _qualifying(
     not_applied: list[NotApplied],
 ) -> Qualifying:
     """Every promotion the cart reaches that gives something on its own, with
-    its main lines and what it gives; the others explained in ``not_applied``."""
+    its main lines and what it gives; the others explained in ``not_applied``.
+
+    With many promotions live a cart reaches hundreds, and most stay below
+    their first tier: so the threshold and room totals are added up once per
+    set of main lines and side settings (promotions found through the same
+    item or category share one tuple of lines, store-wide ones every line)
+    and the first tier is checked against them before anything else is made.
+    """
     cart = ctx.cart
-    found = Qualifying([], [], [])
+    found = Qualifying([], [], [], [])
     requested = cart.requested_promotions
     considered, hits = index.lookup(cart, ordered=False)  # explained and offered in any order
+    every = view.mains
+    # (id of a tuple of lines, alive in ``hits`` or the view throughout) * 16
+    # + side settings -> its totals
+    shared: dict[int, tuple[int, int, int, int]] | None = {} if view.unique_ids else None
+    explain = not_applied.append
+    # store-wide promotions that leave items out: the cart's main lines by
+    # item, as bit masks, and one tuple per set of lines they keep
+    items: _ByItem | None = None
+    classes = index.audience  # campaigns alike in what the audience checks read
+    verdicts: dict[int, Blocked | None] = {}  # by class
     for c in considered:
-        blocked = check_audience(c, ctx)
+        group = classes.get(c.id)
+        if group is None:
+            blocked = check_audience(c, ctx)
+        elif group in verdicts:
+            blocked = verdicts[group]
+        else:
+            blocked = verdicts[group] = check_audience(c, ctx)
         if blocked is None and c.campaign.sharing_plan is not None:
             blocked = unknown_plan(c.campaign.sharing_plan, plans)
         if blocked is not None:
-            not_applied.append(_blocked(c.id, c.kind, blocked, c.campaign.name))
+            explain(_blocked(c.id, c.kind, blocked, c.campaign.name))
             continue
-        mains: Sequence[int] | None = hits.get(id(c))
+        mains: Sequence[int] | None = hits.get(c.id)
+        kept = mains is not None
         if mains is None:  # store-wide or named: every main line, the cart's own tuple, if it can
-            mains = view.mains if c.items.all_items and not c.items.excluded_item_ids else None
-            if mains is None:
+            if not c.items.all_items:
                 mains = eligible_mains(c, view)
-        saves = base_saving(c, view, mains) if mains else NO_ITEMS
+            elif not c.items.excluded_item_ids:
+                mains, kept = every, True
+            else:
+                if items is None:
+                    items = _mains_by_item(view)
+                mains, kept = _store_wide_mains(c.items.excluded_item_ids, items, view), True
+        if not mains:
+            explain(explain_miss(c.id, c.kind, NO_ITEMS, c.campaign.name))
+            continue
+        totals = None
+        if shared is not None:
+            bits = c.child_bits
+            if bits < 0:
+                bits = child_bits(c.sides, c.modifiers)
+            key = id(mains) * 16 + bits if kept else -1
+            totals = shared.get(key)
+            if totals is None:
+                totals = kept_totals(c, view, mains, bits)
+                if kept:
+                    shared[key] = totals
+            measure = c.measure
+            reached = totals[0] if measure == MONEY else totals[2]
+            thresholds = c.thresholds
+            if reached < thresholds[0] and reached < min(thresholds):  # no tier met
+                explain(
+                    NotApplied(
+                        c.id,
+                        c.kind,
+                        "threshold_not_met",
+                        needed=thresholds[0],
+                        reached=reached,
+                        name=c.campaign.name,
+                        params={} if measure == MONEY else {"measure": "items"},
+                    )
+                )
+                continue
+        saves = base_saving(c, view, mains, totals)
         if isinstance(saves, Miss):
-            not_applied.append(explain_miss(c.id, c.kind, saves, c.campaign.name))
+            explain(explain_miss(c.id, c.kind, saves, c.campaign.name))
             continue
         if not c.auto_apply and c.id not in requested:
-            not_applied.append(
+            explain(
                 NotApplied(
                     c.id, c.kind, "manual_only", name=c.campaign.name, params={"saves": saves}
                 )
@@ -236,9 +300,54 @@ def _qualifying(
         found.compiled.append(c)
         found.mains.append(mains)
         found.saves.append(saves)
+        most = c.most
+        if most < 0 and totals is not None:
+            # "buy X get Y free" frees at most every priced unit it reaches
+            cap = c.max_discount
+            most = totals[3] if cap is None or cap > totals[3] else cap
+        found.most.append(most)
     # (not ``requested - by_id.keys()``: that walks every key of the index)
     for wanted in sorted(w for w in requested if not index.knows(w)):
-        not_applied.append(NotApplied(wanted, "unknown", "unknown_campaign"))
+        explain(NotApplied(wanted, "unknown", "unknown_campaign"))
+    return found
+
+
+class _ByItem(Struct):
+    """The cart's main lines by item id, as bit masks, and the tuples of
+    lines store-wide promotions that leave items out keep (one per set)."""
+
+    masks: dict[str, int]
+    every: int
+    kept: dict[int, tuple[int, ...]]
+
+
+def _mains_by_item(view: CartView) -> _ByItem:
+    masks: dict[str, int] = {}
+    every = 0
+    for main in view.mains:
+        item = view.lines[main].item_id
+        masks[item] = masks.get(item, 0) | 1 << main
+        every |= 1 << main
+    return _ByItem(masks, every, {every: view.mains})
+
+
+def _store_wide_mains(excluded: frozenset[str], items: _ByItem, view: CartView) -> tuple[int, ...]:
+    """The main lines of a store-wide promotion that leaves ``excluded``
+    items out (what :func:`eligible_mains` gives, as a tuple): the cart's
+    own tuple when it holds none of them, as it mostly does; one tuple per
+    set of lines otherwise, so that their totals are added up once."""
+    out = 0
+    if len(excluded) <= len(items.masks):
+        for item in excluded:
+            out |= items.masks.get(item, 0)
+    else:
+        for item, bits in items.masks.items():
+            if item in excluded:
+                out |= bits
+    mask = items.every & ~out
+    found = items.kept.get(mask)
+    if found is None:
+        found = items.kept[mask] = tuple(positions(mask))
     return found
 
 
@@ -455,8 +564,12 @@ def contenders(
     else:
         floor = max((*(offer.standalone.amount for offer in offers), *found.saves), default=0)
         members = list(offers)  # only member offers so far
-        for c, mains, saves in zip(found.compiled, found.mains, found.saves, strict=True):
-            rules = _rules(c, plans)
+        # the member offers' bounds added up, by the set of them (few sets)
+        theirs_by: dict[int, int] = {}
+        for c, mains, saves, most in zip(
+            found.compiled, found.mains, found.saves, found.most, strict=True
+        ):
+            rules = c.rules if c.rules is not None else _rules(c, plans)
             if rules.promotions.mode == "none":
                 combines, bound = 0, saves
                 for k, m in enumerate(members):
@@ -465,12 +578,17 @@ def contenders(
                     ):
                         combines |= 1 << k
                 if combines:
-                    theirs = sum(m.bound(0) for k, m in enumerate(members) if combines >> k & 1)
-                    # its bound is at most its largest saving: the exact one only if needed
-                    if c.most < 0 or c.most + theirs >= floor:
+                    theirs = theirs_by.get(combines, -1)
+                    if theirs < 0:
+                        theirs = theirs_by[combines] = sum(
+                            m.bound(0) for k, m in enumerate(members) if combines >> k & 1
+                        )
+                    # its bound is at most its largest saving (freeing units: all it
+                    # reaches): the exact one only if needed
+                    if most < 0 or most + theirs >= floor:
                         bound = upper_bound(c, view, mains, saves, 0) + theirs
                     else:
-                        bound = c.most + theirs
+                        bound = most + theirs
                 if _cannot_win(bound, floor):
                     beaten.compiled.append(c)
                     beaten.saves.append(saves)

@@ -29,6 +29,7 @@ __all__ = [
     "eligible_mains",
     "fills_units",
     "frees_alike",
+    "kept_totals",
     "mains_in_scope",
     "run",
     "steady_amount",
@@ -198,8 +199,29 @@ def _first_worth(
     campaign: Compiled, view: CartView, mains: Sequence[int], bits: int, first: int
 ) -> int:
     """What the first ``first`` priced units in application order can take,
-    on the cart's own prices."""
-    return sum(u.discountable for u in _ordered(campaign, view, mains, bits, True)[:first])
+    on the cart's own prices: the same for every "buy X get Y free" on the
+    same lines with the same settings and order, so worked out once, from
+    the lines' kept totals (the units of a line are alike, and sit together
+    in application order), without making a unit."""
+    key = ("first worth", bits, campaign.application_order, first, tuple(mains))
+    worth: int | None = view.memo.get(key)
+    if worth is not None:
+        return worth
+    ranks = view.ranks(campaign.application_order == "high_to_low", bits & 10)
+    stats: dict[int, _Line] = view.memo["lines"]  # kept by _kept_totals for these lines
+    relevant = view.relevant
+    worth, left = 0, first
+    for main in sorted(mains, key=ranks.__getitem__):
+        _, room, items = stats[main * 16 + (bits & relevant[main])]
+        if not items:  # no priced unit
+            continue
+        take = items if items < left else left
+        worth += room // items * take
+        left -= take
+        if not left:
+            break
+    view.memo[key] = worth
+    return worth
 
 
 def _no_free(first: int) -> int:
@@ -209,21 +231,43 @@ def _no_free(first: int) -> int:
 _NO_FREE: Callable[[int], int] = _no_free
 
 
-def base_saving(campaign: Compiled, view: CartView, mains: Sequence[int]) -> int | Miss:
+def base_saving(
+    campaign: Compiled,
+    view: CartView,
+    mains: Sequence[int],
+    totals: tuple[int, int, int, int] | None = None,
+) -> int | Miss:
     """What :func:`run` gives on the cart's own prices, the amount only: no
     outcome (and no way of filling it in) is made, for the many promotions
-    whose amount is all that is read."""
+    whose amount is all that is read. ``totals``: those of
+    :func:`kept_totals` for it, when the caller has them (promotions on the
+    same lines with the same side settings share them)."""
     if not view.unique_ids:
         verdict = run(campaign, view, view.base, mains=mains)
         return verdict if isinstance(verdict, Miss) else verdict.amount
     bits = campaign.child_bits
     if bits < 0:
         bits = child_bits(campaign.sides, campaign.modifiers)
-    picked = _base_tier(campaign, view, mains, bits)
+    if totals is None:
+        totals = _kept_totals(campaign, view, mains, bits)
+    free_worth = _NO_FREE
+    if campaign.measure == FREE:
+        free_worth = functools.partial(_first_worth, campaign, view, mains, bits)
+    picked = _pick_tier(campaign, *totals, free_worth)
     if isinstance(picked, Miss):
         return picked
     view.memo["base tier", campaign.id] = picked  # the offer's run on these prices reads it
     return picked.amount
+
+
+def kept_totals(
+    campaign: Compiled, view: CartView, mains: Sequence[int], bits: int
+) -> tuple[int, int, int, int]:
+    """The cart's own threshold and room totals of ``mains`` for a promotion
+    whose side and modifier settings are ``bits`` (see ``child_bits``):
+    money counted, room, priced items, their room. The same for every
+    promotion on those lines with those settings (needs unique line ids)."""
+    return _kept_totals(campaign, view, mains, bits)
 
 
 def _kept_totals(
@@ -540,7 +584,10 @@ def _in_application_order(
     return found
 
 
-class _Tier(NamedTuple):
+class _Tier(Struct, frozen=True, gc=False):
+    """The tier a cart meets and what it gives (a struct, made in C: one is
+    made for every promotion that meets a tier, hundreds a cart with many live)."""
+
     amount: int
     tier: int  # 1-based
     capped: bool
@@ -578,7 +625,7 @@ def _pick_tier(
         value = absorb = free_worth(free)
     else:
         absorb = room if measure == MONEY else item_room
-    amount = min(value, absorb)
+    amount = value if value < absorb else absorb
     cap = campaign.max_discount
     capped = False
     if cap is not None and cap < amount:
