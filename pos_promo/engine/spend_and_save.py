@@ -250,10 +250,7 @@ def base_saving(
         bits = child_bits(campaign.sides, campaign.modifiers)
     if totals is None:
         totals = _kept_totals(campaign, view, mains, bits)
-    free_worth = _NO_FREE
-    if campaign.measure == FREE:
-        free_worth = functools.partial(_first_worth, campaign, view, mains, bits)
-    picked = _pick_tier(campaign, *totals, free_worth)
+    picked = _tier_met(campaign, totals, _first_worth, view, mains, bits)
     if isinstance(picked, Miss):
         return picked
     view.memo["base tier", campaign.id] = picked  # the offer's run on these prices reads it
@@ -398,10 +395,7 @@ def run(
         sums = _sums_by_unit(_layout(campaign, view, mains), prices)
     # most runs in the stacking search only compete on the amount, so the
     # units are put in order only when "get Y free" asks and when filled
-    free_worth = _NO_FREE
-    if campaign.measure == FREE:
-        free_worth = functools.partial(_first_priced_worth, campaign, view, mains, prices)
-    picked = _pick_tier(campaign, *sums, free_worth)
+    picked = _tier_met(campaign, sums, _first_priced_worth, view, mains, prices)
     if isinstance(picked, Miss):
         return picked
     only_items = not isinstance(campaign.rule, SpendSave)
@@ -592,6 +586,22 @@ class _Tier(Struct, frozen=True, gc=False):
     tier: int  # 1-based
     capped: bool
     free: int | None  # "get Y free": how many units are free
+
+
+def _tier_met(
+    campaign: Compiled,
+    totals: tuple[int, int, int, int],
+    worth: Callable[..., int],
+    *args: object,
+) -> _Tier | Miss:
+    """The tier ``totals`` (eligible money, its room, items, their room) meet.
+    Only "get Y free" asks what its first free units are worth
+    (``worth(campaign, *args, first)``), so the question is put together for
+    it alone."""
+    free_worth = _NO_FREE
+    if campaign.measure == FREE:
+        free_worth = functools.partial(worth, campaign, *args)
+    return _pick_tier(campaign, *totals, free_worth)
 
 
 def _pick_tier(
