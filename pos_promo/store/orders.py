@@ -150,8 +150,7 @@ def record_order(
             )
         )
     record_participations(conn, ledger)
-    if any(a.kind == "coupon" for a in result.applied):  # else nothing to redeem: no look-up
-        events.extend(redeem(conn, store, order, member, result.at, result.applied))
+    events.extend(redeem(conn, store, order, member, result.at, result.applied))
     add_events(conn, events)
 
 

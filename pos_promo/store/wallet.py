@@ -223,11 +223,12 @@ def redeem(
     longer ``issued``, which that evaluation makes impossible.
     """
     events: list[EventRow] = []
+    coupons = [benefit for benefit in applied if benefit.kind == "coupon"]
+    if not coupons:  # most orders: nothing to mark, and no till identity to read
+        return events
     stamp = _iso(at)
     till = till_identity(conn)
-    for benefit in applied:
-        if benefit.kind != "coupon":
-            continue
+    for benefit in coupons:
         eid = event_id(store_id, order_id, f"coupon.redeemed/{benefit.id}", till=till)
         cur = conn.execute(
             "UPDATE wallet SET status = 'redeemed', redeemed_order_id = ?, redeemed_at = ?, "
