@@ -42,6 +42,7 @@ __all__ = [
     "most_saved",
     "period_instants",
     "scope_includes",
+    "settings_bits",
     "store_in_scope",
     "tier_table",
 ]
@@ -238,6 +239,14 @@ def most_saved(rule: SpendSaveRule, cap: int | None) -> int:
         return -1
     most = max(step.save for step in rule.tiers)
     return most if cap is None else min(most, cap)
+
+
+def settings_bits(c: Compiled) -> int:
+    """``c``'s side and modifier settings as :func:`child_bits` gives them:
+    kept when it was compiled for this store, worked out for one that was
+    not (``child_bits`` -1)."""
+    bits = c.child_bits
+    return bits if bits >= 0 else child_bits(c.sides, c.modifiers)
 
 
 def child_bits(sides: ChildRule, modifiers: ChildRule) -> int:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from msgspec import Struct
 
 from pos_promo.engine.audience import Blocked, Context, check_audience
-from pos_promo.engine.compiled import MONEY, Compiled, child_bits, compile_audience
+from pos_promo.engine.compiled import MONEY, Compiled, compile_audience, settings_bits
 from pos_promo.engine.coupons import check_coupon, coupon_bound, coupon_steady, run_coupon
 from pos_promo.engine.index import CampaignIndex
 from pos_promo.engine.masks import positions
@@ -261,9 +261,7 @@ def _qualifying(
             continue
         totals = None
         if shared is not None:
-            bits = c.child_bits
-            if bits < 0:
-                bits = child_bits(c.sides, c.modifiers)
+            bits = settings_bits(c)
             key = id(mains) * 16 + bits if kept else -1
             totals = shared.get(key)
             if totals is None:

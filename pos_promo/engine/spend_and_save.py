@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from msgspec import Struct
 
-from pos_promo.engine.compiled import FREE, MONEY, Compiled, child_bits
+from pos_promo.engine.compiled import FREE, MONEY, Compiled, settings_bits
 from pos_promo.engine.money import split
 from pos_promo.engine.outcome import Miss, Outcome
 from pos_promo.engine.units import CartView, Prices, UnitRef, spread
@@ -96,6 +96,17 @@ def _unit(
 _Layout = tuple[tuple[UnitRef, tuple[UnitRef, ...], tuple[UnitRef, ...]], ...]
 
 
+def _memo_key(
+    name: str, campaign: Compiled, view: CartView, mains: Sequence[int], *settings: object
+) -> tuple[object, ...]:
+    """The view-memo key of what ``campaign`` works out on ``mains`` that
+    depends on ``settings`` alone: one key for every store-wide promotion
+    with the same settings (they reach every main line), its own otherwise."""
+    if len(mains) == len(view.mains):
+        return (name, *settings)
+    return (name, campaign.id)
+
+
 def _layout(campaign: Compiled, view: CartView, mains: Sequence[int]) -> _Layout:
     """Each eligible main unit in application order, with the child units
     that count toward its threshold and those that share its discount.
@@ -103,14 +114,9 @@ def _layout(campaign: Compiled, view: CartView, mains: Sequence[int]) -> _Layout
     Only prices change between runs of one promotion on one cart, so the
     shape is worked out once per evaluation (kept in the view's memo).
     """
-    bits = campaign.child_bits
-    if bits < 0:
-        bits = child_bits(campaign.sides, campaign.modifiers)
+    bits = settings_bits(campaign)
     high = campaign.application_order == "high_to_low"
-    # store-wide promotions with the same order and side settings share one
-    key: tuple[object, ...] = (
-        ("layout", high, bits) if len(mains) == len(view.mains) else ("layout", campaign.id)
-    )
+    key = _memo_key("layout", campaign, view, mains, high, bits)
     layout: _Layout | None = view.memo.get(key)
     if layout is not None:
         return layout
@@ -166,9 +172,7 @@ def _run_base(campaign: Compiled, view: CartView, mains: Sequence[int]) -> Outco
     discount is filled in only when it is read. Needs unique line ids
     (``view.unique_ids``), so that ordering the lines orders the units.
     """
-    bits = campaign.child_bits
-    if bits < 0:
-        bits = child_bits(campaign.sides, campaign.modifiers)
+    bits = settings_bits(campaign)
     picked: _Tier | Miss | None = view.memo.get(("base tier", campaign.id))
     if picked is None:
         picked = _base_tier(campaign, view, mains, bits)
@@ -245,9 +249,7 @@ def base_saving(
     if not view.unique_ids:
         verdict = run(campaign, view, view.base, mains=mains)
         return verdict if isinstance(verdict, Miss) else verdict.amount
-    bits = campaign.child_bits
-    if bits < 0:
-        bits = child_bits(campaign.sides, campaign.modifiers)
+    bits = settings_bits(campaign)
     if totals is None:
         totals = _kept_totals(campaign, view, mains, bits)
     picked = _tier_met(campaign, totals, _first_worth, view, mains, bits)
@@ -436,9 +438,7 @@ def _sums_by_line(
     unit. (Prices share the rows of lines no benefit touched, so "still the
     cart's own" is an identity check.) Needs unique line ids, as the kept
     totals do."""
-    bits = campaign.child_bits
-    if bits < 0:
-        bits = child_bits(campaign.sides, campaign.modifiers)
+    bits = settings_bits(campaign)
     memo = view.memo
     stats: dict[int, _Line] | None = memo.get("lines")
     if stats is None:
@@ -524,9 +524,7 @@ def _fill_on(
     when the walk reaches it, not laid out for every unit first."""
     allocation: dict[UnitRef, int] = {}
     left, used = amount, 0
-    bits = campaign.child_bits
-    if bits < 0:
-        bits = child_bits(campaign.sides, campaign.modifiers)
+    bits = settings_bits(campaign)
     shares = bits & 10  # side shares 2, modifier shares 8
     relevant = view.relevant
     for main in _in_application_order(campaign, view, mains, shares):
@@ -567,11 +565,7 @@ def _in_application_order(
     children's prices rank a bundle, see ``CartView.ranks``); kept once per
     cart for the store-wide promotions alike."""
     high = campaign.application_order == "high_to_low"
-    key: tuple[object, ...] = (
-        ("application order", high, shares)
-        if len(mains) == len(view.mains)
-        else ("application order", campaign.id)
-    )
+    key = _memo_key("application order", campaign, view, mains, high, shares)
     found: list[int] | None = view.memo.get(key)
     if found is None:
         found = view.memo[key] = sorted(mains, key=view.ranks(high, shares).__getitem__)
@@ -745,8 +739,7 @@ def _zero_spent(campaign: Compiled, view: CartView, mains: Sequence[int]) -> lis
     """``spent[z - 1]``: the least other benefits must take off to zero ``z``
     of the promotion's priced units (the ``z`` cheapest zero costs added
     up), so that how many ``before`` can zero is one bisection."""
-    # the same for every promotion on the same mains: store-wide ones share it
-    key = ("zero spent", "*" if len(mains) == len(view.mains) else campaign.id)
+    key = _memo_key("zero spent", campaign, view, mains)
     spent: list[int] | None = view.memo.get(key)
     if spent is None:
         lines = view.lines
@@ -847,9 +840,7 @@ def _base_totals(
     if not view.unique_ids:
         totals = _sums_by_unit(_layout(campaign, view, mains), view.base)
     else:
-        bits = campaign.child_bits
-        if bits < 0:
-            bits = child_bits(campaign.sides, campaign.modifiers)
+        bits = settings_bits(campaign)
         totals = _kept_totals(campaign, view, mains, bits)
     view.memo[key] = totals
     return totals
@@ -862,9 +853,7 @@ def _priced_units(campaign: Compiled, view: CartView, mains: Sequence[int]) -> l
     base = view.base
     if not view.unique_ids:
         return [u for u in _units(campaign, view, base, mains) if base[u.ref[0]][u.ref[1]] > 0]
-    bits = campaign.child_bits
-    if bits < 0:
-        bits = child_bits(campaign.sides, campaign.modifiers)
+    bits = settings_bits(campaign)
     _kept_totals(campaign, view, mains, bits)  # every line's units kept
     return _ordered(campaign, view, mains, bits, True)
 
@@ -917,7 +906,7 @@ def fills_units(campaign: Compiled, view: CartView, mains: Sequence[int]) -> boo
     before the next), where a share split by weights could round a cent the
     other way. The stacking search leans on it (``selection``).
     """
-    shares = child_bits(campaign.sides, campaign.modifiers) & 10
+    shares = settings_bits(campaign) & 10
     if not shares:
         return True
     relevant = view.relevant
