@@ -142,6 +142,18 @@ def test_free_bound_from_kept_sums_is_the_one_from_scratch(case: Any) -> None:
     )
 
 
+def _side(line_id: str, item_id: str, unit_price: int, *, of: str) -> dict[str, Any]:
+    """One side line of ``of``, quantity 1."""
+    return {
+        "line_id": line_id,
+        "item_id": item_id,
+        "quantity": 1,
+        "unit_price": unit_price,
+        "role": "side",
+        "parent_line_id": of,
+    }
+
+
 def test_not_steady_when_the_others_may_leave_less_room_than_it_gives() -> None:
     """Spend 1,000 save 500 on a 300 main whose 800 side counts toward the
     threshold but takes no discount: it gives 300, all the room. After others
@@ -150,14 +162,7 @@ def test_not_steady_when_the_others_may_leave_less_room_than_it_gives() -> None:
         {"type": "spend_save", "tiers": [{"spend": 1000, "save": 500}]},
         [
             {"line_id": "A", "item_id": "burger", "quantity": 1, "unit_price": 300},
-            {
-                "line_id": "B",
-                "item_id": "fries",
-                "quantity": 1,
-                "unit_price": 800,
-                "role": "side",
-                "parent_line_id": "A",
-            },
+            _side("B", "fries", 800, of="A"),
         ],
         items={"item_ids": ["burger"]},
         sides={"counts_toward_threshold": True, "shares_discount": False},
@@ -279,14 +284,7 @@ def test_a_free_whose_unit_may_lose_its_main_but_keep_its_side_is_not_alike() ->
         {"type": "items_free", "tiers": [{"buy": 1, "free": 1}]},
         [
             {"line_id": "A", "item_id": "a", "quantity": 1, "unit_price": 30},
-            {
-                "line_id": "As",
-                "item_id": "s",
-                "quantity": 1,
-                "unit_price": 500,
-                "role": "side",
-                "parent_line_id": "A",
-            },
+            _side("As", "s", 500, of="A"),
             {"line_id": "B", "item_id": "b", "quantity": 1, "unit_price": 50},
             {"line_id": "C", "item_id": "c", "quantity": 1, "unit_price": 40},
         ],
