@@ -1013,6 +1013,9 @@ def node_bound(
         return functools.partial(_count_bound, campaign.thresholds, saves, spent, sum(worths))
     tops: dict[int, list[int]] = {}
     for free in {step.free for step in rule.tiers}:
+        if free == 1:  # the usual "get one free": the largest so far
+            tops[1] = [0, *itertools.accumulate(worths, max)]
+            continue
         kept: list[int] = []
         total = 0
         row_tops = [0]
