@@ -293,6 +293,7 @@ class _Search:
         self.budget = budget
         self.split_groups = split
         self.runs = 0
+        self.bounds_worked = 0  # bounds worked out on a node's prices (see refined_room)
         self.steps = 0
         self.exact = True
         # a benefit on every line of the cart reads as one on all lines (-1):
@@ -571,7 +572,7 @@ class _Search:
         off up to their bounds: the bound there is often a fraction. Kept to
         pooled candidates, whose bounds the room adds up (a group's largest
         would need its members walked). Working one out for new prices
-        costs about a run, and is counted as one in the steps.
+        costs about a run, and is counted as one in the budget.
         """
         total = self.room(open_, start, 1 << 62)
         gains, compatible, lines = self.gains, self.compatible, self.lines
@@ -587,7 +588,9 @@ class _Search:
                     before += gains[k]
             bound = self._node_bounds.get((j, seen))
             if bound is None:
-                self.steps += STEPS_PER_RUN
+                if self.runs + self.bounds_worked >= self.budget:
+                    return total  # a run's worth each: the budget is spent
+                self.bounds_worked += 1
                 make = self.cands[j].node_bound
                 assert make is not None
                 bound = self._node_bounds[j, seen] = make(prices)
@@ -627,7 +630,7 @@ class _Search:
         if known is not None:
             return known
         if counted:
-            if self.runs >= self.budget:
+            if self.runs + self.bounds_worked >= self.budget:
                 self.exact = False
                 return _OVER_BUDGET
             self.runs += 1
