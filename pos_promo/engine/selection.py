@@ -63,6 +63,7 @@ runs spent are reported either way.
 
 from __future__ import annotations
 
+import itertools
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -77,6 +78,8 @@ __all__ = ["BUDGET", "DEPTH", "STEPS_PER_RUN", "Candidate", "Selection", "select
 
 BUDGET = 1_000
 DEPTH = 150  # benefits taken on one path of the search (keeps Python's stack safe)
+_LOOSE = 8  # open refinable candidates up to which their bounds are refined
+_FEW = 64  # open candidates up to which a bound's 'before' is walked exactly
 STEPS_PER_RUN = 5  # search steps allowed per budgeted run (a step costs far less)
 
 Runner = Callable[[Prices], Outcome | Miss]
@@ -322,6 +325,7 @@ class _Search:
         self._solved: dict[tuple[int, int], tuple[_Found | None, int]] = {}
         self._numbers: dict[Prices, int] = {}  # prices met -> their number
         self._last: tuple[Prices | None, int] = (None, -1)  # the prices numbered last
+        self.gain_prefix: list[int] = []  # [k]: the gains of the alive ones before k
         self.refinable = 0  # pooled candidates whose bound is refined on a node's prices
         # (candidate, prices' number) -> its bound there, by what may still come before it
         self._node_bounds: dict[tuple[int, int], Callable[[int], int]] = {}
@@ -336,6 +340,14 @@ class _Search:
             c = self.cands[j]
             if c.node_bound is not None and c.bound > c.standalone.amount:
                 self.refinable |= 1 << j
+        if self.refinable:
+            alive = self.alive
+            self.gain_prefix = [
+                0,
+                *itertools.accumulate(
+                    gain if alive >> k & 1 else 0 for k, gain in enumerate(self.gains)
+                ),
+            ]
 
     def room(self, open_: int, start: int, target: int) -> int:
         """The most the ``open_`` candidates (all at ``start`` or later) could
@@ -575,17 +587,28 @@ class _Search:
         costs about a run, and is counted as one in the budget.
         """
         total = self.room(open_, start, 1 << 62)
+        loose = open_ & self.refinable
+        if loose.bit_count() > _LOOSE:
+            return total  # working out so many at every node costs more than it saves
         gains, compatible, lines = self.gains, self.compatible, self.lines
-        refined = positions(open_ & self.refinable)
+        refined = positions(loose)
         if total - sum(gains[j] for j in refined) >= target:
             return total  # even none of theirs would leave it at or above the target
         seen = self.number(prices)
+        # what may come before each: the open ones ahead that combine with it
+        # on a shared line; with many open, all alive between ``start`` and it
+        # (more, so still a bound), from the prefix sums, not a walk for each
+        few = open_.bit_count() <= _FEW
+        prefix = self.gain_prefix
         for j in refined:
-            own = lines[j]
-            before = 0
-            for k in positions(open_ & ((1 << j) - 1)):
-                if compatible[k] >> j & 1 and lines[k] & own:
-                    before += gains[k]
+            if few:
+                own = lines[j]
+                before = 0
+                for k in positions(open_ & ((1 << j) - 1)):
+                    if compatible[k] >> j & 1 and lines[k] & own:
+                        before += gains[k]
+            else:
+                before = prefix[j] - prefix[start]
             bound = self._node_bounds.get((j, seen))
             if bound is None:
                 if self.runs + self.bounds_worked >= self.budget:
