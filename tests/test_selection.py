@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import unittest.mock
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,6 +25,7 @@ import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pos_promo.engine import selection
 from pos_promo.engine.outcome import Miss, Outcome
 from pos_promo.engine.selection import Candidate, select
 from pos_promo.engine.units import Prices, UnitRef, apply
@@ -271,6 +273,24 @@ def test_search_picks_the_set_an_exhaustive_search_picks(
     # unbudgeted: a dozen equal benefits on one line tie in thousands of sets,
     # which the default budget stops weighing (and then says "bounded")
     chosen = select(cands, compatible, base, budget=UNBOUNDED)
+    expected, saved = exhaustive(cands, compatible, base)
+    assert chosen.exact
+    assert tuple(i for i, _ in chosen.picked) == expected
+    assert sum(out.amount for _, out in chosen.picked) == saved
+
+
+@SETTINGS
+@given(problems())
+def test_bounds_refined_with_what_may_come_before_from_prefix_sums_stay_exact(
+    problem: tuple[list[Candidate], list[int], Prices],
+) -> None:
+    """With many candidates open, a refined bound counts every alive one
+    between the node and it as what may come before it (a prefix sum, not a
+    walk): more than the exact walk, so still a bound. Forced here for the
+    small problems an exhaustive search can check."""
+    cands, compatible, base = problem
+    with unittest.mock.patch.object(selection, "_FEW", 0):
+        chosen = select(cands, compatible, base, budget=UNBOUNDED)
     expected, saved = exhaustive(cands, compatible, base)
     assert chosen.exact
     assert tuple(i for i, _ in chosen.picked) == expected

@@ -537,8 +537,7 @@ def test_a_nodes_bound_counts_a_richer_lower_item_tier_once_units_can_be_zeroed(
         "tiers": [{"items": 3, "save": 300}, {"items": 4, "save": 150}],
     }
     lines = [
-        {"line_id": f"l{k}", "item_id": f"i{k}", "quantity": 1, "unit_price": 100}
-        for k in range(4)
+        {"line_id": f"l{k}", "item_id": f"i{k}", "quantity": 1, "unit_price": 100} for k in range(4)
     ]
     c, view, mains = _promotion(rule, lines, items={"all_items": True})
     bound = node_bound(c, view, mains, apply(view.base, {(2, 0): 40}))
