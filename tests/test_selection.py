@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import unittest.mock
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,6 +25,7 @@ import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pos_promo.engine import selection
 from pos_promo.engine.outcome import Miss, Outcome
 from pos_promo.engine.selection import Candidate, select
 from pos_promo.engine.units import Prices, UnitRef, apply
@@ -87,6 +89,12 @@ class CheapestFree:
         alone = self(base)
         return alone.amount if before == 0 and isinstance(alone, Outcome) else 0
 
+    def node_bound(self, prices: Prices) -> functools.partial[int]:
+        """On ``prices``: at most ``zeroable`` units go to zero, so the
+        cheapest still priced after is one of the ``zeroable + 1`` cheapest."""
+        priced = sorted(p for line in self.lines for p in prices[line] if p > 0)
+        return functools.partial(_nth_after_zeroing, priced, priced)
+
 
 @dataclass(frozen=True)
 class FirstFree:
@@ -118,6 +126,27 @@ class FirstFree:
             spent += cost
             zeroed += 1
         return zeroed < len(costs)
+
+    def node_bound(self, prices: Prices) -> functools.partial[int]:
+        """On ``prices``: the first unit still priced after others zero at
+        most ``zeroable`` units is among the first ``zeroable + 1`` priced now."""
+        priced = [p for line in self.lines for p in prices[line] if p > 0]
+        tops = list(itertools.accumulate(priced, max))
+        return functools.partial(_nth_after_zeroing, sorted(priced), tops)
+
+
+def _nth_after_zeroing(costs: list[int], worths: list[int], before: int) -> int:
+    """``worths[z]``, ``z`` being how many of ``costs`` (sorted) ``before`` can
+    pay for (the last of them if all)."""
+    if not worths:
+        return 0
+    spent = zeroed = 0
+    for cost in costs:
+        if spent + cost > before:
+            break
+        spent += cost
+        zeroed += 1
+    return worths[min(zeroed, len(worths) - 1)]
 
 
 def _fills() -> bool:
@@ -166,6 +195,7 @@ def problems(draw: st.DrawFn) -> tuple[list[Candidate], list[int], Prices]:
                 benefit.bound(base),
                 _mask(lines),
                 fills=_fills if isinstance(benefit, Threshold) else None,
+                node_bound=None if isinstance(benefit, Threshold) else benefit.node_bound,
             )
         )
     n = len(cands)
@@ -251,6 +281,24 @@ def test_search_picks_the_set_an_exhaustive_search_picks(
 
 @SETTINGS
 @given(problems())
+def test_bounds_refined_with_what_may_come_before_from_prefix_sums_stay_exact(
+    problem: tuple[list[Candidate], list[int], Prices],
+) -> None:
+    """With many candidates open, a refined bound counts every alive one
+    between the node and it as what may come before it (a prefix sum, not a
+    walk): more than the exact walk, so still a bound. Forced here for the
+    small problems an exhaustive search can check."""
+    cands, compatible, base = problem
+    with unittest.mock.patch.object(selection, "_FEW", 0):
+        chosen = select(cands, compatible, base, budget=UNBOUNDED)
+    expected, saved = exhaustive(cands, compatible, base)
+    assert chosen.exact
+    assert tuple(i for i, _ in chosen.picked) == expected
+    assert sum(out.amount for _, out in chosen.picked) == saved
+
+
+@SETTINGS
+@given(problems())
 def test_independent_groups_decided_apart_give_the_undivided_answer(
     problem: tuple[list[Candidate], list[int], Prices],
 ) -> None:
@@ -274,6 +322,33 @@ def test_a_small_benefit_taken_first_can_cost_a_bigger_one_its_threshold() -> No
     chosen = select(cands, [0b10, 0b01], base)
     assert [(i, out.amount) for i, out in chosen.picked] == [(1, 250)]
     assert chosen.prices == ((250,), (300,))
+
+
+def test_a_loose_bound_worked_out_on_the_nodes_prices_spares_a_run() -> None:
+    """Lines at $1.00, $4.00 and $10.00. A ($4.00 off lines 1-2, filled line
+    by line) and B (the cheapest unit still priced of lines 1-2 free)
+    combine; C ($5.20 off line 3) combines with neither. B's bound is $4.00
+    (once A zeroes the $1 unit, the $4 one could be the cheapest). After A
+    the prices are $0, $1.00 and $10.00: B can give at most $1.00 there,
+    short of the $1.20 that A + B needs to beat C, so B is never run on
+    them. Without the bound on the node's prices it is."""
+    base: Prices = ((100,), (400,), (1000,))
+    a = Threshold((0, 1), 0, 400)
+    b = CheapestFree((0, 1))
+    c = Threshold((2,), 0, 520)
+    alone_b = b(base)
+    assert isinstance(alone_b, Outcome) and alone_b.amount == 100 and b.bound(base) == 400
+    cands = [
+        Candidate("a", 0, False, a(base), a, 400, 0b011, fills=_fills),  # type: ignore[arg-type]
+        Candidate("b", 0, False, alone_b, b, 400, 0b011, node_bound=b.node_bound),
+        Candidate("c", 0, False, c(base), c, 520, 0b100, fills=_fills),  # type: ignore[arg-type]
+    ]
+    compatible = [0b010, 0b001, 0]
+    chosen = select(cands, compatible, base)
+    assert [(i, out.amount) for i, out in chosen.picked] == [(2, 520)]
+    assert (chosen.runs, chosen.exact) == (0, True)
+    plain = [msgspec.structs.replace(cand, node_bound=None) for cand in cands]
+    assert select(plain, compatible, base).runs == 1
 
 
 def test_benefits_on_different_lines_are_searched_apart_without_runs() -> None:

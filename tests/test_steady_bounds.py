@@ -21,6 +21,7 @@ from pos_promo.engine.spend_and_save import (
     eligible_mains,
     fills_units,
     frees_alike,
+    node_bound,
     run,
     steady_amount,
     upper_bound,
@@ -390,3 +391,154 @@ def test_upper_bound_counts_what_the_member_price_takes_off() -> None:
     assert upper_bound(c, view, mains, 150, 901) == 300
     after = run(c, view, apply(view.base, {(0, 0): 1001}), mains=mains)
     assert isinstance(after, Outcome) and after.amount == 300
+
+
+@st.composite
+def discounted_twice(draw: st.DrawFn) -> tuple[Any, ...]:
+    """A promotion on a cart, prices some benefits already took off (the
+    node of a search), an amount ``before``, and the prices after others took
+    off at most ``before`` more from there: cheapest units first or in any
+    order, as :func:`discounted` does it."""
+    c, view, mains, alone, _, first = draw(discounted())
+    node = apply(view.base, first)
+    before = draw(st.integers(0, 4000))
+    units = [(li, k) for li, line in enumerate(node) for k in range(len(line))]
+    if draw(st.booleans()):
+        units.sort(key=lambda ref: node[ref[0]][ref[1]])
+    else:
+        units = draw(st.permutations(units))
+    allocation: dict[tuple[int, int], int] = {}
+    left = before
+    for ref in units:
+        take = min(node[ref[0]][ref[1]], left)
+        if take:
+            allocation[ref] = take
+            left -= take
+    return c, view, mains, alone, node, before, apply(node, allocation)
+
+
+@SETTINGS
+@given(discounted_twice())
+def test_the_bound_on_a_nodes_prices_holds_after_any_further_discounts(case: Any) -> None:
+    """The stacking search prunes with the bound worked out on a node's
+    prices: what the promotion gives after others take off at most
+    ``before`` more never exceeds it."""
+    c, view, mains, alone, node, before, after = case
+    if not isinstance(alone, Outcome):
+        return
+    got = run(c, view, after, mains=mains)
+    amount = got.amount if isinstance(got, Outcome) else 0
+    assert amount <= node_bound(c, view, mains, node)(before)
+
+
+def test_a_free_unit_bound_on_a_nodes_prices_sees_which_units_were_taken() -> None:
+    """Units at $1, $2, $3 and $4, buy 2 get 1 free, cheapest first. With
+    $3.00 that others may take off, the bound on the cart's own prices is
+    $3.00 (zero the $1 and $2 units and the $3 one is free). On a node where
+    a benefit took $3.00 off the $4 unit, the units cost $1, $2, $3, $1: the
+    cheapest still priced ($1) is all it can free with nothing more to come,
+    and with $1.00 more to come, the $2 unit at most (the $1 one zeroed)."""
+    c, view, mains = _promotion(
+        {"type": "items_free", "tiers": [{"buy": 2, "free": 1}]},
+        [
+            {"line_id": f"l{k}", "item_id": f"i{k}", "unit_price": 100 * k, "quantity": 1}
+            for k in range(1, 5)
+        ],
+        items={"all_items": True},
+    )
+    alone = run(c, view, view.base, mains=mains)
+    assert isinstance(alone, Outcome) and alone.amount == 100
+    assert upper_bound(c, view, mains, alone.amount, 300) == 300
+    assert node_bound(c, view, mains, view.base)(300) == 300
+    node = apply(view.base, {(3, 0): 300})
+    assert node_bound(c, view, mains, node)(0) == 100
+    assert node_bound(c, view, mains, node)(100) == 200
+    assert node_bound(c, view, mains, node)(99) == 100
+
+
+@st.composite
+def free_nodes(draw: st.DrawFn) -> tuple[Any, ...]:
+    """A "buy X get Y free" on a few lines of different prices (where which
+    unit others zero decides which one is free), a node's prices after
+    benefits took something off one or two units, an amount ``before``, and
+    the prices after others took off at most that more."""
+    lines = [
+        {
+            "line_id": f"l{k}",
+            "item_id": f"i{k}",
+            "unit_price": draw(st.integers(1, 30)) * 50,
+            "quantity": draw(st.integers(1, 2)),
+        }
+        for k in range(draw(st.integers(2, 5)))
+    ]
+    rule = {"type": "items_free", "tiers": [{"buy": draw(st.integers(1, 3)), "free": 1}]}
+    if draw(st.booleans()):
+        rule["tiers"].append({"buy": rule["tiers"][0]["buy"] + 1, "free": 2})
+    c, view, mains = _promotion(
+        rule,
+        lines,
+        items={"all_items": True},
+        application_order=draw(st.sampled_from(["low_to_high", "high_to_low"])),
+    )
+    units = [(li, k) for li, row in enumerate(view.base) for k in range(len(row))]
+    first = {
+        ref: draw(st.integers(1, view.base[ref[0]][ref[1]]))
+        for ref in draw(st.lists(st.sampled_from(units), unique=True, max_size=2))
+    }
+    node = apply(view.base, first)
+    before = draw(st.integers(0, 3000))
+    if draw(st.booleans()):
+        order = sorted(units, key=lambda ref: node[ref[0]][ref[1]])
+    else:
+        order = draw(st.permutations(units))
+    allocation: dict[tuple[int, int], int] = {}
+    left = before
+    for ref in order:
+        take = min(node[ref[0]][ref[1]], left)
+        if take:
+            allocation[ref] = take
+            left -= take
+    return c, view, mains, node, before, apply(node, allocation)
+
+
+@SETTINGS
+@given(free_nodes())
+def test_a_free_units_bound_on_a_nodes_prices_holds_whichever_units_others_zero(
+    case: Any,
+) -> None:
+    c, view, mains, node, before, after = case
+    got = run(c, view, after, mains=mains)
+    amount = got.amount if isinstance(got, Outcome) else 0
+    assert amount <= node_bound(c, view, mains, node)(before)
+
+
+def test_a_nodes_bound_counts_a_richer_lower_tier_from_the_nodes_total() -> None:
+    """Spend 20.00 save 3.00, spend 30.00 save 1.50, on a 40.00 cart that a
+    benefit already took 5.00 off: from 35.00, the total falls below 30.00
+    once 5.01 more is taken off, and below 20.00 (nothing) past 15.00."""
+    rule = {
+        "type": "spend_save",
+        "tiers": [{"spend": 2000, "save": 300}, {"spend": 3000, "save": 150}],
+    }
+    lines = [{"line_id": "a", "item_id": "i1", "quantity": 1, "unit_price": 4000}]
+    c, view, mains = _promotion(rule, lines, items={"all_items": True})
+    bound = node_bound(c, view, mains, apply(view.base, {(0, 0): 500}))
+    assert (bound(500), bound(501), bound(1501)) == (150, 300, 300)
+    gone = node_bound(c, view, mains, apply(view.base, {(0, 0): 2001}))
+    assert gone(0) == 0  # 19.99 left: no tier met, and prices only go down
+
+
+def test_a_nodes_bound_counts_a_richer_lower_item_tier_once_units_can_be_zeroed() -> None:
+    """3 items save 3.00, 4 items save 1.50, on four $1.00 items of which a
+    benefit already zeroed none but took $0.40 off one: one unit can be
+    zeroed with $0.60 more (the one at $0.60), leaving 3 items."""
+    rule = {
+        "type": "items_save",
+        "tiers": [{"items": 3, "save": 300}, {"items": 4, "save": 150}],
+    }
+    lines = [
+        {"line_id": f"l{k}", "item_id": f"i{k}", "quantity": 1, "unit_price": 100} for k in range(4)
+    ]
+    c, view, mains = _promotion(rule, lines, items={"all_items": True})
+    bound = node_bound(c, view, mains, apply(view.base, {(2, 0): 40}))
+    assert (bound(59), bound(60)) == (150, 300)

@@ -274,6 +274,7 @@ def _candidate(
         steady,
         offer.fills,
         alike,
+        offer.node_bound,
     )
 
 

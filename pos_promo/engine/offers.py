@@ -39,6 +39,7 @@ from pos_promo.engine.spend_and_save import (
     frees_alike,
     kept_totals,
     mains_in_scope,
+    node_bound,
     run,
     steady_amount,
     upper_bound,
@@ -93,6 +94,9 @@ class Offer(Struct, frozen=True):
     # whether it loses at most what its lines went down by, after benefits
     # before it that take off at most the amount it is given (see selection)
     alike: Callable[[int], bool] | None = None
+    # the most it can give on prices at or below the given ones after others
+    # that take off at most the amount given (see selection)
+    node_bound: Callable[[Prices], Callable[[int], int]] | None = None
 
     @property
     def sharing_key(self) -> str:
@@ -375,6 +379,7 @@ def _promotion_offer(
         steady=functools.partial(steady_amount, c, view, mains, alone.amount),
         fills=functools.partial(fills_units, c, view, mains),
         alike=functools.partial(frees_alike, c, view, mains),
+        node_bound=functools.partial(node_bound, c, view, mains),
     )
 
 

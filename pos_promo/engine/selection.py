@@ -15,6 +15,9 @@ execution order, made cheap per node in six ways:
   walk over the members, whenever the group is open from some point on;
   candidates alone in their group (those that combine with all others) are
   pooled, their bounds added up once, so many of them cost one look-up too.
+  Where that is not enough, the pooled bounds that assume the worst of the
+  benefits ahead ("buy X get Y free" once others zero cheap units) are
+  worked out again on the node's prices (see ``_Search.refined_room``).
 - **Runs only where they can win.** A candidate whose bound, with the best of
   what may follow it, cannot reach the best set found is never run; one whose
   lines no benefit taken before it changed gives its stand-alone amount,
@@ -60,6 +63,7 @@ runs spent are reported either way.
 
 from __future__ import annotations
 
+import itertools
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -74,6 +78,8 @@ __all__ = ["BUDGET", "DEPTH", "STEPS_PER_RUN", "Candidate", "Selection", "select
 
 BUDGET = 1_000
 DEPTH = 150  # benefits taken on one path of the search (keeps Python's stack safe)
+_LOOSE = 8  # open refinable candidates up to which their bounds are refined
+_FEW = 64  # open candidates up to which a bound's 'before' is walked exactly
 STEPS_PER_RUN = 5  # search steps allowed per budgeted run (a step costs far less)
 
 Runner = Callable[[Prices], Outcome | Miss]
@@ -102,6 +108,9 @@ class Candidate(Struct, frozen=True):
     # whether, after any benefits before it, it loses at most what the prices
     # of its lines went down by and never drops out (see _Search.left_needs)
     alike: Callable[[], bool] | None = None
+    # on prices met in the search: the most it can give on any prices at or
+    # below them that benefits taking off at most a given amount reach
+    node_bound: Callable[[Prices], Callable[[int], int]] | None = None
 
 
 class Selection(Struct, frozen=True):
@@ -287,6 +296,7 @@ class _Search:
         self.budget = budget
         self.split_groups = split
         self.runs = 0
+        self.bounds_worked = 0  # bounds worked out on a node's prices (see refined_room)
         self.steps = 0
         self.exact = True
         # a benefit on every line of the cart reads as one on all lines (-1):
@@ -315,6 +325,10 @@ class _Search:
         self._solved: dict[tuple[int, int], tuple[_Found | None, int]] = {}
         self._numbers: dict[Prices, int] = {}  # prices met -> their number
         self._last: tuple[Prices | None, int] = (None, -1)  # the prices numbered last
+        self.gain_prefix: list[int] = []  # [k]: the gains of the alive ones before k
+        self.refinable = 0  # pooled candidates whose bound is refined on a node's prices
+        # (candidate, prices' number) -> its bound there, by what may still come before it
+        self._node_bounds: dict[tuple[int, int], Callable[[int], int]] = {}
 
     # -- bounds ------------------------------------------------------------
 
@@ -322,6 +336,18 @@ class _Search:
         """Cover the candidates by exclusive groups, for :meth:`room` (only a
         search reads them: a seed that settles it needs none)."""
         self.pool, self.groups = _exclusive_groups(self.compatible, self.alive, self.gains)
+        for j in positions(self.pool.mask):
+            c = self.cands[j]
+            if c.node_bound is not None and c.bound > c.standalone.amount:
+                self.refinable |= 1 << j
+        if self.refinable:
+            alive = self.alive
+            self.gain_prefix = [
+                0,
+                *itertools.accumulate(
+                    gain if alive >> k & 1 else 0 for k, gain in enumerate(self.gains)
+                ),
+            ]
 
     def room(self, open_: int, start: int, target: int) -> int:
         """The most the ``open_`` candidates (all at ``start`` or later) could
@@ -545,6 +571,57 @@ class _Search:
                 reached |= lines[j]
         return low > 0 or exchange
 
+    def refined_room(self, open_: int, start: int, prices: Prices, target: int) -> int:
+        """:meth:`room`, with the bounds of the open refinable candidates
+        worked out again on ``prices``: only when that could bring it below
+        ``target``.
+
+        A bound that counts on earlier benefits zeroing the cheapest units
+        ("buy X get Y free" freeing a dearer one) assumes the worst of every
+        candidate ahead of it. On a node's prices, the benefits taken have
+        done what they did (often to other units), and only the open ones
+        ahead of it, combining with it and sharing a line, can still take
+        off up to their bounds: the bound there is often a fraction. Kept to
+        pooled candidates, whose bounds the room adds up (a group's largest
+        would need its members walked). Working one out for new prices
+        costs about a run, and is counted as one in the budget.
+        """
+        total = self.room(open_, start, 1 << 62)
+        loose = open_ & self.refinable
+        if loose.bit_count() > _LOOSE:
+            return total  # working out so many at every node costs more than it saves
+        gains, compatible, lines = self.gains, self.compatible, self.lines
+        refined = positions(loose)
+        if total - sum(gains[j] for j in refined) >= target:
+            return total  # even none of theirs would leave it at or above the target
+        seen = self.number(prices)
+        # what may come before each: the open ones ahead that combine with it
+        # on a shared line; with many open, all alive between ``start`` and it
+        # (more, so still a bound), from the prefix sums, not a walk for each
+        few = open_.bit_count() <= _FEW
+        prefix = self.gain_prefix
+        for j in refined:
+            if few:
+                own = lines[j]
+                before = 0
+                for k in positions(open_ & ((1 << j) - 1)):
+                    if compatible[k] >> j & 1 and lines[k] & own:
+                        before += gains[k]
+            else:
+                before = prefix[j] - prefix[start]
+            bound = self._node_bounds.get((j, seen))
+            if bound is None:
+                if self.runs + self.bounds_worked >= self.budget:
+                    return total  # a run's worth each: the budget is spent
+                self.bounds_worked += 1
+                make = self.cands[j].node_bound
+                assert make is not None
+                bound = self._node_bounds[j, seen] = make(prices)
+            found = bound(before)
+            if found < gains[j]:
+                total -= gains[j] - found
+        return total
+
     # -- runs ----------------------------------------------------------------
 
     def number(self, prices: Prices) -> int:
@@ -576,7 +653,7 @@ class _Search:
         if known is not None:
             return known
         if counted:
-            if self.runs >= self.budget:
+            if self.runs + self.bounds_worked >= self.budget:
                 self.exact = False
                 return _OVER_BUDGET
             self.runs += 1
@@ -648,6 +725,8 @@ class _Search:
             open_ = mask >> i << i
             if self.room(open_, i, target) < target:
                 return best  # neither taking nor leaving any of them can do it
+            if open_ & self.refinable and self.refined_room(open_, i, prices, target) < target:
+                return best  # nor with the loose bounds worked out on these prices
             after = (mask & compatible[i]) >> (i + 1) << (i + 1)
             if amounts[i] + self.room(after, i + 1, target - amounts[i]) < target:
                 start = i + 1

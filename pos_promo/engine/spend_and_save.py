@@ -31,6 +31,7 @@ __all__ = [
     "frees_alike",
     "kept_totals",
     "mains_in_scope",
+    "node_bound",
     "run",
     "steady_amount",
     "upper_bound",
@@ -955,3 +956,106 @@ def _free_tier(rule: ItemsFree, units: int) -> int | None:
         if units >= step.buy + step.free:
             found = number
     return found
+
+
+def node_bound(
+    campaign: Compiled, view: CartView, mains: Sequence[int], prices: Prices
+) -> Callable[[int], int]:
+    """How much the promotion can give at most, on any prices at or below
+    ``prices`` that benefits taking off at most ``before`` more reach (the
+    member's included): a function of ``before``, its data worked out once
+    for these prices."""
+    rule = campaign.rule
+    cap = campaign.max_discount
+    if isinstance(rule, SpendSave):
+        if prices is view.base:
+            money, room, _, _ = _base_totals(campaign, view, mains)
+        elif view.unique_ids:
+            money, room, _, _ = _sums_by_line(campaign, view, prices, mains)
+        else:
+            money, room, _, _ = _sums_by_unit(_layout(campaign, view, mains), prices)
+        saves = [step.save if cap is None else min(step.save, cap) for step in rule.tiers]
+        return functools.partial(_money_bound, campaign.thresholds, saves, money, room)
+    costs: list[int] = []
+    worths: list[int] = []
+    shares = settings_bits(campaign) & 10
+    relevant, base, children = view.relevant, view.base, view.children
+    stats: dict[int, _Line] | None = view.memo.get("lines")
+    bits = settings_bits(campaign)
+    for main in _in_application_order(campaign, view, mains, shares):
+        row = prices[main]
+        clean = row is base[main]
+        if clean and relevant[main]:
+            for child in children[main]:
+                if prices[child] is not base[child]:
+                    clean = False
+                    break
+        if clean and stats is not None:
+            stat = stats.get(main * 16 + (bits & relevant[main]))
+            if stat is not None:
+                if stat[2]:
+                    costs.extend(row)
+                    worths.extend((stat[1] // stat[2],) * stat[2])
+                continue
+        for k, net in enumerate(row):
+            if net <= 0:
+                continue
+            costs.append(net)
+            worth = net
+            if shares & relevant[main]:
+                for (child, j), side in view.carried(main, k):
+                    if shares & (2 if side else 8):
+                        worth += prices[child][j]
+            worths.append(worth)
+    spent = list(itertools.accumulate(sorted(costs)))
+    if isinstance(rule, ItemsSave):
+        saves = [step.save if cap is None else min(step.save, cap) for step in rule.tiers]
+        return functools.partial(_count_bound, campaign.thresholds, saves, spent, sum(worths))
+    tops: dict[int, list[int]] = {}
+    for free in {step.free for step in rule.tiers}:
+        if free == 1:  # the usual "get one free": the largest so far
+            tops[1] = [0, *itertools.accumulate(worths, max)]
+            continue
+        kept: list[int] = []
+        total = 0
+        row_tops = [0]
+        for worth in worths:
+            if len(kept) < free:
+                heapq.heappush(kept, worth)
+                total += worth
+            elif worth > kept[0]:
+                total += worth - heapq.heapreplace(kept, worth)
+            row_tops.append(total)
+        tops[free] = row_tops
+    count = len(spent)
+    steps = [(step.free, tops[step.free]) for step in rule.tiers if count >= step.buy + step.free]
+    return functools.partial(_free_bound, steps, spent, count, cap)
+
+
+def _money_bound(
+    thresholds: Sequence[int], saves: Sequence[int], money: int, room: int, before: int
+) -> int:
+    best = 0
+    for number in _fallen_tiers(thresholds, money - before, money):
+        best = max(best, min(saves[number], room))
+    return best
+
+
+def _count_bound(
+    thresholds: Sequence[int], saves: Sequence[int], spent: list[int], room: int, before: int
+) -> int:
+    count = len(spent)
+    best = 0
+    for number in _fallen_tiers(thresholds, count - bisect_right(spent, before), count):
+        best = max(best, min(saves[number], room))
+    return best
+
+
+def _free_bound(
+    steps: list[tuple[int, list[int]]], spent: list[int], count: int, cap: int | None, before: int
+) -> int:
+    zeroed = bisect_right(spent, before)
+    best = 0
+    for free, tops in steps:
+        best = max(best, tops[min(zeroed + free, count)])
+    return best if cap is None else min(best, cap)
