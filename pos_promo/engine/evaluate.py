@@ -349,13 +349,10 @@ def _explain_left_out(
     taken = 0
     for j in picked:
         taken |= 1 << j
-    # the prices after each applied benefit, in execution order
+    # the prices after each applied benefit, in execution order: worked out
+    # only for one that combines with every applied one (most lose to one)
     order = sorted(picked)
     after: list[Prices] = []
-    prices = view.base
-    for j in order:
-        prices = apply(prices, picked[j].allocation)
-        after.append(prices)
     for i, offer in enumerate(offers):
         if i in picked:
             continue
@@ -383,6 +380,11 @@ def _explain_left_out(
             )
             continue
         # the prices the benefits ahead of it in execution order left
+        if not after:
+            prices = view.base
+            for j in order:
+                prices = apply(prices, picked[j].allocation)
+                after.append(prices)
         ahead = bisect_left(order, i)
         outcome = offer.run(after[ahead - 1] if ahead else view.base)
         if isinstance(outcome, Miss):
