@@ -185,8 +185,7 @@ def _run_base(campaign: Compiled, view: CartView, mains: Sequence[int]) -> Outco
             _fill_on, picked.amount, campaign, view, view.base, mains, only_items, None
         )
     else:
-        chosen = _ordered(campaign, view, mains, bits, True)[: picked.free]
-        later = functools.partial(_fill, picked.amount, chosen, view.base)
+        later = functools.partial(_fill_first, picked.amount, picked.free, campaign, view, mains)
     return Outcome(picked.amount, picked.tier, picked.capped, later=later)
 
 
@@ -341,11 +340,11 @@ def _ordered(
     """The units of ``mains`` (those with a price only, if ``only_items``) in
     the campaign's application order; their lines are in the memo already."""
     high = campaign.application_order == "high_to_low"
-    every = len(mains) == len(view.mains)  # store-wide: the same list for many campaigns
-    if every:
-        known: list[_Unit] | None = view.memo.get(("ordered", bits, high, only_items))
-        if known is not None:
-            return known
+    # the same list for every promotion on the same lines with these settings
+    memo_key = _lines_key("ordered", view, mains, bits, high, only_items)
+    known: list[_Unit] | None = view.memo.get(memo_key)
+    if known is not None:
+        return known
     if len(mains) > 1:
         mains = sorted(mains, key=view.ranks(high, bits & 10).__getitem__)
     stats: dict[int, _Line] = view.memo["lines"]
@@ -361,9 +360,18 @@ def _ordered(
             if kept is None:
                 kept = units[key] = _line_units(view, main, campaign.sides, campaign.modifiers)
             found.extend(kept)
-    if every:
-        view.memo["ordered", bits, high, only_items] = found
+    view.memo[memo_key] = found
     return found
+
+
+def _fill_first(
+    amount: int, free: int, campaign: Compiled, view: CartView, mains: Sequence[int]
+) -> dict[UnitRef, int]:
+    """A "get Y free" rule on the cart's own prices: ``amount`` over its first
+    ``free`` priced units in application order (put in order only when the
+    allocation is read)."""
+    units = _ordered(campaign, view, mains, settings_bits(campaign), True)
+    return _fill(amount, units[:free], view.base)
 
 
 def _fill(amount: int, units: list[_Unit], prices: Prices) -> dict[UnitRef, int]:
@@ -716,8 +724,9 @@ def _member_drop(view: CartView) -> int:
     ``before`` amounts leave out."""
     drop: int | None = view.memo.get("member drop")
     if drop is None:
+        costs = _zero_costs(view)
         drop = view.memo["member drop"] = sum(
-            (line.unit_price - zero_cost(view, index)) * len(view.base[index])
+            (line.unit_price - costs[index]) * len(view.base[index])
             for index, line in enumerate(view.lines)
         )
     return drop
@@ -740,30 +749,44 @@ def _zero_spent(campaign: Compiled, view: CartView, mains: Sequence[int]) -> lis
     """``spent[z - 1]``: the least other benefits must take off to zero ``z``
     of the promotion's priced units (the ``z`` cheapest zero costs added
     up), so that how many ``before`` can zero is one bisection."""
-    key = _memo_key("zero spent", campaign, view, mains)
+    key = _lines_key("zero spent", view, mains)
     spent: list[int] | None = view.memo.get(key)
     if spent is None:
-        lines = view.lines
-        costs = sorted(
-            cost
-            for main in mains
-            if lines[main].unit_price > 0
-            for cost in (zero_cost(view, main),) * lines[main].quantity
-        )
+        lines, zero = view.lines, _zero_costs(view)
+        costs: list[int] = []
+        for main in mains:
+            if lines[main].unit_price > 0:
+                costs.extend((zero[main],) * lines[main].quantity)
+        costs.sort()
         spent = view.memo[key] = list(itertools.accumulate(costs))
     return spent
 
 
+def _lines_key(name: str, view: CartView, mains: Sequence[int], *settings: object) -> object:
+    """The view-memo key of what depends on ``mains`` and ``settings`` alone:
+    promotions found through the same category (or store-wide ones) share
+    it, whatever campaign asks."""
+    if len(mains) == len(view.mains):
+        return (name, *settings)
+    return (name, tuple(mains), *settings)
+
+
 def _free_ready(campaign: Compiled, view: CartView, mains: Sequence[int]) -> _FreeReady:
-    key = ("free bound", campaign.id)
+    """The costs and worths "buy X get Y free" bounds read: the same for
+    every such promotion on the same lines with the same settings, order
+    and numbers of free units."""
+    rule = campaign.rule
+    assert isinstance(rule, ItemsFree)
+    frees = sorted({step.free for step in rule.tiers})
+    bits = settings_bits(campaign)
+    key = _lines_key("free bound", view, mains, bits, campaign.application_order, *frees)
     ready: _FreeReady | None = view.memo.get(key)
     if ready is not None:
         return ready
     items = _priced_units(campaign, view, mains)
     spent = _zero_spent(campaign, view, mains)
     tops: dict[int, list[int]] = {}
-    assert isinstance(campaign.rule, ItemsFree)
-    for free in {step.free for step in campaign.rule.tiers}:
+    for free in frees:
         kept: list[int] = []  # a min-heap of the ``free`` largest so far
         total = 0
         row = [0]
@@ -868,6 +891,21 @@ def zero_cost(view: CartView, line: int) -> int:
     instead, as if both applied: the unit at its member price, less the
     member's rate of it and a cent of rounding.
     """
+    return _zero_costs(view)[line]
+
+
+def _zero_costs(view: CartView) -> tuple[int, ...]:
+    """:func:`zero_cost` of every line, by line index: worked out once per
+    cart, as the bounds of many promotions read the same lines."""
+    costs: tuple[int, ...] | None = view.memo.get("zero costs")
+    if costs is None:
+        costs = view.memo["zero costs"] = tuple(
+            _zero_cost(view, line) for line in range(len(view.lines))
+        )
+    return costs
+
+
+def _zero_cost(view: CartView, line: int) -> int:
     item = view.lines[line]
     price = item.unit_price
     if item.member_unit_price is not None:
