@@ -95,7 +95,10 @@ def _eligible_units(view: CartView, mains: list[int]) -> _Scope:
     lines = view.lines
     refs: list[UnitRef] = []
     main_refs: list[UnitRef] = []
-    for main in sorted(mains, key=lambda m: (view.content(m), lines[m].line_id)):
+    eligible = set(mains)
+    for main in view.content_order():
+        if main not in eligible:
+            continue
         for k in range(lines[main].quantity):
             refs.append((main, k))
             main_refs.append((main, k))

@@ -43,9 +43,8 @@ def _discount_lines(view: CartView) -> tuple[tuple[int, bool], ...]:
     found: tuple[tuple[int, bool], ...] | None = view.memo.get("member discount lines")
     if found is None:
         lines = view.lines
-        order = sorted(range(len(lines)), key=lambda i: (view.content(i), lines[i].line_id))
         marked = []
-        for i in order:
+        for i in view.content_order():
             member = lines[i].member_unit_price
             marked.append((i, member is not None and member < lines[i].unit_price))
         found = view.memo["member discount lines"] = tuple(marked)

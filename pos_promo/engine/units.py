@@ -108,6 +108,34 @@ class CartView(msgspec.Struct, frozen=True):
             ranks = self.memo[key] = tuple(places)
         return ranks
 
+    def content_order(self) -> tuple[int, ...]:
+        """Every line index, by (:meth:`content`, line id): the order member
+        discount and coupons split over, so that ties in a split fall the
+        same way whatever the ids are.
+
+        Sorted by the line's role, item, price and member price alone when
+        those tell every line apart (each item once in the cart, the usual
+        case): that prefix then decides the full order, and no line's
+        content is worked out."""
+        order: tuple[int, ...] | None = self.memo.get("content order")
+        if order is None:
+            lines = self.lines
+            first = [
+                (
+                    line.role,
+                    line.item_id,
+                    line.unit_price,
+                    -1 if line.member_unit_price is None else line.member_unit_price,
+                )
+                for line in lines
+            ]
+            if len(set(first)) == len(first):
+                found = sorted(range(len(lines)), key=first.__getitem__)
+            else:
+                found = sorted(range(len(lines)), key=lambda i: (self.content(i), lines[i].line_id))
+            order = self.memo["content order"] = tuple(found)
+        return order
+
     def content(self, index: int) -> tuple[object, ...]:
         """What a line is, without its line ids: item, prices, categories, and
         for a main the content of its children; a canonical key that orders
