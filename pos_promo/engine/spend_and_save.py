@@ -13,12 +13,10 @@ import heapq
 import itertools
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
 
 from msgspec import Struct
 
 from pos_promo.engine.compiled import FREE, MONEY, Compiled, settings_bits
-from pos_promo.engine.money import split
 from pos_promo.engine.outcome import Miss, Outcome
 from pos_promo.engine.units import CartView, Prices, UnitRef, spread
 from pos_promo.model.campaign import ItemsFree, ItemsSave, SpendSave
@@ -169,8 +167,8 @@ def _run_base(campaign: Compiled, view: CartView, mains: Sequence[int]) -> Outco
 
     Every unit of a main line has the same price and carries the same
     children there, so thresholds and room add up line by line; the units
-    are put in application order only when a tier is met, and their
-    discount is filled in only when it is read. Needs unique line ids
+    are walked in application order only when the discount is read (as
+    any run fills it, "get Y free" its first free units). Needs unique line ids
     (``view.unique_ids``), so that ordering the lines orders the units.
     """
     bits = settings_bits(campaign)
@@ -180,12 +178,9 @@ def _run_base(campaign: Compiled, view: CartView, mains: Sequence[int]) -> Outco
     if isinstance(picked, Miss):
         return picked
     only_items = not isinstance(campaign.rule, SpendSave)
-    if picked.free is None:
-        later = functools.partial(
-            _fill_on, picked.amount, campaign, view, view.base, mains, only_items, None
-        )
-    else:
-        later = functools.partial(_fill_first, picked.amount, picked.free, campaign, view, mains)
+    later = functools.partial(
+        _fill_on, picked.amount, campaign, view, view.base, mains, only_items, picked.free
+    )
     return Outcome(picked.amount, picked.tier, picked.capped, later=later)
 
 
@@ -362,36 +357,6 @@ def _ordered(
             found.extend(kept)
     view.memo[memo_key] = found
     return found
-
-
-def _fill_first(
-    amount: int, free: int, campaign: Compiled, view: CartView, mains: Sequence[int]
-) -> dict[UnitRef, int]:
-    """A "get Y free" rule on the cart's own prices: ``amount`` over its first
-    ``free`` priced units in application order (put in order only when the
-    allocation is read)."""
-    units = _ordered(campaign, view, mains, settings_bits(campaign), True)
-    return _fill(amount, units[:free], view.base)
-
-
-def _fill(amount: int, units: list[_Unit], prices: Prices) -> dict[UnitRef, int]:
-    allocation: dict[UnitRef, int] = {}
-    left = amount
-    for unit in units:
-        if left == 0:
-            break
-        take = min(left, unit.discountable)
-        if take == 0:
-            continue
-        left -= take
-        if len(unit.shared) == 1:  # a unit alone takes it all (take <= its price)
-            allocation[unit.ref] = take
-            continue
-        weights = [prices[line][k] for line, k in unit.shared]
-        for ref, part in zip(unit.shared, split(take, weights), strict=True):
-            if part:
-                allocation[ref] = part
-    return allocation
 
 
 def run(
@@ -685,15 +650,15 @@ def upper_bound(
         for number in _fallen_tiers(campaign.thresholds, lowest, count):
             best = max(best, min(rule.tiers[number].save, room))
     else:
-        ready = _free_ready(campaign, view, mains)
-        zeroed = bisect_right(ready.spent, before)  # the cheapest costs it can pay for
-        count = len(ready.spent)
+        spent = _zero_spent(campaign, view, mains)
+        zeroed = bisect_right(spent, before)  # the cheapest costs it can pay for
+        count = len(spent)
         for free_step in rule.tiers:
             if count >= free_step.buy + free_step.free:
                 # the free units are the first ``free`` units still priced, in
                 # application order: among the first zeroed + free of them
-                tops = ready.tops[free_step.free]
-                best = max(best, tops[min(zeroed + free_step.free, count)])
+                first = min(zeroed + free_step.free, count)
+                best = max(best, _largest_worths(campaign, view, mains, free_step.free, first))
     cap = campaign.max_discount
     return best if cap is None else min(best, cap)
 
@@ -732,19 +697,6 @@ def _member_drop(view: CartView) -> int:
     return drop
 
 
-class _FreeReady(NamedTuple):
-    """What "buy X get Y free" bounds read, worked out once per cart.
-
-    ``spent[z - 1]``: the least that zeroes ``z`` of its priced units (the
-    ``z`` cheapest zero costs added up); ``tops[free][k]``: the ``free``
-    largest discountable worths among its first ``k`` priced units in
-    application order, added up.
-    """
-
-    spent: list[int]
-    tops: dict[int, list[int]]
-
-
 def _zero_spent(campaign: Compiled, view: CartView, mains: Sequence[int]) -> list[int]:
     """``spent[z - 1]``: the least other benefits must take off to zero ``z``
     of the promotion's priced units (the ``z`` cheapest zero costs added
@@ -771,35 +723,55 @@ def _lines_key(name: str, view: CartView, mains: Sequence[int], *settings: objec
     return (name, tuple(mains), *settings)
 
 
-def _free_ready(campaign: Compiled, view: CartView, mains: Sequence[int]) -> _FreeReady:
-    """The costs and worths "buy X get Y free" bounds read: the same for
-    every such promotion on the same lines with the same settings, order
-    and numbers of free units."""
-    rule = campaign.rule
-    assert isinstance(rule, ItemsFree)
-    frees = sorted({step.free for step in rule.tiers})
+def _largest_worths(
+    campaign: Compiled, view: CartView, mains: Sequence[int], free: int, first: int
+) -> int:
+    """The ``free`` largest discountable worths among the promotion's first
+    ``first`` priced units in application order, added up: walked from the
+    lines' runs of alike units (a bound asks about the first few units)."""
+    taken: list[tuple[int, int]] = []
+    left = first
+    for worth, units in _worth_runs(campaign, view, mains):
+        if not left:
+            break
+        take = units if units < left else left
+        taken.append((worth, take))
+        left -= take
+    taken.sort(reverse=True)
+    total, want = 0, free
+    for worth, units in taken:
+        take = units if units < want else want
+        total += worth * take
+        want -= take
+        if not want:
+            break
+    return total
+
+
+def _worth_runs(campaign: Compiled, view: CartView, mains: Sequence[int]) -> list[tuple[int, int]]:
+    """The discountable worths of the promotion's priced units in application
+    order, as runs (worth, units): the units of one main line are alike on
+    the cart's own prices, so with unique line ids a line is one run, read
+    from its kept totals without making a unit. The same for every
+    promotion on the same lines with the same settings and order."""
     bits = settings_bits(campaign)
-    key = _lines_key("free bound", view, mains, bits, campaign.application_order, *frees)
-    ready: _FreeReady | None = view.memo.get(key)
-    if ready is not None:
-        return ready
-    items = _priced_units(campaign, view, mains)
-    spent = _zero_spent(campaign, view, mains)
-    tops: dict[int, list[int]] = {}
-    for free in frees:
-        kept: list[int] = []  # a min-heap of the ``free`` largest so far
-        total = 0
-        row = [0]
-        for unit in items:
-            if len(kept) < free:
-                heapq.heappush(kept, unit.discountable)
-                total += unit.discountable
-            elif unit.discountable > kept[0]:
-                total += unit.discountable - heapq.heapreplace(kept, unit.discountable)
-            row.append(total)
-        tops[free] = row
-    ready = view.memo[key] = _FreeReady(spent, tops)
-    return ready
+    key = _lines_key("worth runs", view, mains, bits, campaign.application_order)
+    runs: list[tuple[int, int]] | None = view.memo.get(key)
+    if runs is not None:
+        return runs
+    if not view.unique_ids:
+        runs = [(unit.discountable, 1) for unit in _priced_units(campaign, view, mains)]
+    else:
+        _kept_totals(campaign, view, mains, bits)  # every line's totals kept
+        stats: dict[int, _Line] = view.memo["lines"]
+        relevant = view.relevant
+        runs = []
+        for main in _in_application_order(campaign, view, mains, bits & 10):
+            _, room, items = stats[main * 16 + (bits & relevant[main])]
+            if items:  # a priced line: each of its units takes room / items
+                runs.append((room // items, items))
+    view.memo[key] = runs
+    return runs
 
 
 def steady_amount(
