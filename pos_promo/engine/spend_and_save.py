@@ -946,15 +946,29 @@ def frees_alike(campaign: Compiled, view: CartView, mains: Sequence[int], before
     spent = _zero_spent(campaign, view, mains)
     count = len(spent)
     fewest = count - bisect_right(spent, before)
-    tiers = {_free_tier(rule, units) for units in range(fewest, count + 1)}
-    if len(tiers) != 1 or None in tiers:
+    # the tier met is the last whose count is reached: more units meet the
+    # same or a later one, so the tiers from ``fewest`` to ``count`` are one
+    # when the ends are
+    tier = _free_tier(rule, count)
+    if tier is None or _free_tier(rule, fewest) != tier:
         return False
     if fewest == count:
         return True  # no main can reach zero
+    costs = _zero_costs(view)
+    if view.unique_ids:  # the units of a line are alike: one look at its kept totals
+        bits = settings_bits(campaign)
+        _kept_totals(campaign, view, mains, bits)
+        stats: dict[int, _Line] = view.memo["lines"]
+        lines, relevant = view.lines, view.relevant
+        for main in mains:
+            _, room, items = stats[main * 16 + (bits & relevant[main])]
+            if items and room // items > lines[main].unit_price and costs[main] <= before:
+                return False
+        return True
     base = view.base
     for unit in _priced_units(campaign, view, mains):
         main, k = unit.ref
-        if unit.discountable > base[main][k] and zero_cost(view, main) <= before:
+        if unit.discountable > base[main][k] and costs[main] <= before:
             return False
     return True
 
