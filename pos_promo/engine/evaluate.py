@@ -25,7 +25,7 @@ from pos_promo.engine.masks import positions
 from pos_promo.engine.offers import Beaten, Offer, contenders, explain_miss, unknown_plan
 from pos_promo.engine.outcome import Miss, Outcome
 from pos_promo.engine.selection import Candidate, Selection, select
-from pos_promo.engine.sharing import allows
+from pos_promo.engine.sharing import Rules, allows
 from pos_promo.engine.spend_and_save import eligible_mains, run
 from pos_promo.engine.units import CartView, Prices, apply, view_cart
 from pos_promo.errors import InvalidCart
@@ -510,16 +510,35 @@ def _compatibility(offers: list[Offer]) -> list[int]:
 
     promos = [i for i, offer in enumerate(offers) if offer.family == "promotion"]
     _open_promotions(offers, promos, masks)
+    # promotions with equal rules let the same benefits in: asked once per rules
+    every_promo = 0
+    by_rules: dict[Rules, int] = {}
+    for j in promos:
+        every_promo |= 1 << j
+        rules = offers[j].rules
+        by_rules[rules] = by_rules.get(rules, 0) | 1 << j
     others = [i for i, offer in enumerate(offers) if offer.family != "promotion"]
     for x, i in enumerate(others):
         for j in others[x + 1 :]:
             if both(i, j):
                 masks[i] |= 1 << j
                 masks[j] |= 1 << i
-        for j in promos:
-            if both(i, j):
-                masks[i] |= 1 << j
-                masks[j] |= 1 << i
+        a = offers[i]
+        rule = a.rules.promotions
+        if rule.mode == "none" or not every_promo:
+            continue
+        letting_in = 0  # the promotions that let ``a`` join them
+        for rules, group in by_rules.items():
+            if allows(rules, a.family, a.sharing_key):
+                letting_in |= group
+        if rule.mode == "all_except":
+            for j in positions(letting_in):
+                if offers[j].id in rule.except_ids:
+                    letting_in &= ~(1 << j)
+        masks[i] |= letting_in
+        bit = 1 << i
+        for j in positions(letting_in):
+            masks[j] |= bit
     return masks
 
 
