@@ -218,18 +218,20 @@ def _select_among_winners(cands: list[Candidate], compatible: list[int], base: P
     changed = True
     while changed:  # what a left-out one could add to the others goes too
         changed = False
-        sums: dict[int, int] = {}  # many share their mask once they count themselves in
+        # the bounds of those each combines with, by that set: many share it
+        # (the promotions of the default scheme, the coupons)
+        sums: dict[int, int] = {}
         for i in positions(alive):
-            key = (compatible[i] | 1 << i) & alive
-            total = sums.get(key)
-            if total is None:
+            key = compatible[i] & alive  # (none combines with itself)
+            theirs = sums.get(key)
+            if theirs is None:
                 rest = alive & ~key  # under open sharing, the few it does not combine with
                 if rest.bit_count() < key.bit_count():
-                    total = alive_total - _sum_bounds(cands, rest)
+                    theirs = alive_total - _sum_bounds(cands, rest)
                 else:
-                    total = _sum_bounds(cands, key)
-                sums[key] = total
-            if total < floor:
+                    theirs = _sum_bounds(cands, key)
+                sums[key] = theirs
+            if theirs + cands[i].bound < floor:
                 alive &= ~(1 << i)
                 alive_total -= cands[i].bound
                 changed = True
