@@ -467,14 +467,26 @@ def _sums_by_line(
 def _first_priced_worth(
     campaign: Compiled, view: CartView, mains: Sequence[int], prices: Prices, first: int
 ) -> int:
-    """What the first ``first`` units whose main is above zero can take."""
+    """What the first ``first`` units whose main is above zero can take.
+
+    Walked line by line in application order, as :func:`_fill_on` walks
+    them (the units of one main line keep their unit order), each bundle's
+    sharing children looked up only when reached: "get Y free" asks about
+    its first few units, not the layout of all of them."""
     worth = found = 0
-    for ref, _counted, shared in _layout(campaign, view, mains):
-        if found == first:
-            break
-        if prices[ref[0]][ref[1]] > 0:
-            found += 1
-            worth += sum(prices[c][j] for c, j in shared)
+    shares = settings_bits(campaign) & 10  # side shares 2, modifier shares 8
+    relevant = view.relevant
+    for main in _in_application_order(campaign, view, mains, shares):
+        for k, net in enumerate(prices[main]):
+            if found == first:
+                return worth
+            if net > 0:
+                found += 1
+                worth += net
+                if shares & relevant[main]:
+                    for (child, j), side in view.carried(main, k):
+                        if shares & (2 if side else 8):
+                            worth += prices[child][j]
     return worth
 
 
