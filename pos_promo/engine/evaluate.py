@@ -218,20 +218,26 @@ def _select_among_winners(cands: list[Candidate], compatible: list[int], base: P
     changed = True
     while changed:  # what a left-out one could add to the others goes too
         changed = False
-        # the bounds of those each combines with, by that set: many share it
-        # (the promotions of the default scheme, the coupons)
+        # bounds added up, by the set of candidates: many share the set they
+        # combine with (the promotions of the default scheme, the coupons),
+        # or that set with themselves (under open sharing, nearly everyone)
         sums: dict[int, int] = {}
         for i in positions(alive):
-            key = compatible[i] & alive  # (none combines with itself)
-            theirs = sums.get(key)
-            if theirs is None:
-                rest = alive & ~key  # under open sharing, the few it does not combine with
-                if rest.bit_count() < key.bit_count():
-                    theirs = alive_total - _sum_bounds(cands, rest)
-                else:
-                    theirs = _sum_bounds(cands, key)
-                sums[key] = theirs
-            if theirs + cands[i].bound < floor:
+            bit = 1 << i
+            theirs = compatible[i] & alive  # (none combines with itself)
+            total = sums.get(theirs)
+            if total is not None:
+                total += cands[i].bound
+            else:
+                total = sums.get(theirs | bit)
+                if total is None:
+                    rest = alive & ~theirs  # under open sharing, it alone or a few
+                    if rest.bit_count() < theirs.bit_count():
+                        sums[theirs] = alive_total - _sum_bounds(cands, rest)
+                    else:
+                        sums[theirs] = _sum_bounds(cands, theirs)
+                    total = sums[theirs | bit] = sums[theirs] + cands[i].bound
+            if total < floor:
                 alive &= ~(1 << i)
                 alive_total -= cands[i].bound
                 changed = True
@@ -512,14 +518,14 @@ def _compatibility(offers: list[Offer]) -> list[int]:
 
     promos = [i for i, offer in enumerate(offers) if offer.family == "promotion"]
     _open_promotions(offers, promos, masks)
+    others = [i for i, offer in enumerate(offers) if offer.family != "promotion"]
     # promotions with equal rules let the same benefits in: asked once per rules
     every_promo = 0
     by_rules: dict[Rules, int] = {}
-    for j in promos:
+    for j in promos if others else ():
         every_promo |= 1 << j
         rules = offers[j].rules
         by_rules[rules] = by_rules.get(rules, 0) | 1 << j
-    others = [i for i, offer in enumerate(offers) if offer.family != "promotion"]
     for x, i in enumerate(others):
         for j in others[x + 1 :]:
             if both(i, j):
