@@ -802,36 +802,37 @@ def steady_amount(
     """
     if before <= 0:
         return alone
-    rule = campaign.rule
-    if isinstance(rule, ItemsFree):
+    measure = campaign.measure  # the tiers as compiled: see compiled.tier_table
+    if measure == FREE:
         return 0
-    cap = campaign.max_discount
-    thresholds: list[int]
-    if isinstance(rule, SpendSave):
+    if measure == MONEY:
         reached, room, _, _ = _base_totals(campaign, view, mains)
         lowest = reached - before
-        thresholds = [step.spend for step in rule.tiers]
     else:
         _, _, reached, room = _base_totals(campaign, view, mains)
         lowest = reached - bisect_right(_zero_spent(campaign, view, mains), before)
-        thresholds = [step.items for step in rule.tiers]
     if room - before < alone:
         return 0  # the others may leave it less room than it gives
     # the tier it meets after them is one of those met at ``lowest`` .. ``reached``
     # (the highest of them; at least the lowest tier must stay met)
-    saves = [step.save for step in rule.tiers]
+    cap = campaign.max_discount
+    thresholds = campaign.thresholds
     possible = [
-        save if cap is None else min(save, cap)
-        for threshold, save in zip(thresholds, saves, strict=True)
+        save if cap is None or save < cap else cap
+        for threshold, save in zip(thresholds, campaign.values, strict=True)
         if threshold <= reached
     ]
-    floor_tier = sum(1 for threshold in thresholds if threshold <= lowest)
+    floor_tier = 0
+    for threshold in thresholds:
+        if threshold <= lowest:
+            floor_tier += 1
     if floor_tier == 0:
         return 0
     # each of them must be worth ``alone`` once capped (the room, at least
     # ``alone`` as checked, then leaves it whole), rising tiers or not
-    if any(value != alone for value in possible[floor_tier - 1 :]):
-        return 0
+    for value in possible[floor_tier - 1 :]:
+        if value != alone:
+            return 0
     return alone
 
 
