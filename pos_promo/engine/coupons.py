@@ -153,8 +153,14 @@ def run_coupon(
 
 
 def _spread_over(amount: int, refs: list[UnitRef], prices: Prices) -> dict[UnitRef, int]:
-    priced = [ref for ref in refs if prices[ref[0]][ref[1]] > 0]
-    return spread(amount, priced, [prices[line][k] for line, k in priced])
+    priced: list[UnitRef] = []
+    weights: list[int] = []
+    for ref in refs:
+        net = prices[ref[0]][ref[1]]
+        if net > 0:
+            priced.append(ref)
+            weights.append(net)
+    return spread(amount, priced, weights)
 
 
 def coupon_bound(
