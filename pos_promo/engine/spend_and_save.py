@@ -884,21 +884,18 @@ def _zero_costs(view: CartView) -> tuple[int, ...]:
     cart, as the bounds of many promotions read the same lines."""
     costs: tuple[int, ...] | None = view.memo.get("zero costs")
     if costs is None:
-        costs = view.memo["zero costs"] = tuple(
-            _zero_cost(view, line) for line in range(len(view.lines))
-        )
+        member = view.cart.member
+        rate = member.discount_rate_bp if member is not None else 0
+        found = []
+        for item in view.lines:
+            price = item.unit_price
+            if item.member_unit_price is not None and item.member_unit_price < price:
+                price = item.member_unit_price
+            if rate:
+                price -= price * rate // 10_000 + 1
+            found.append(price if price > 0 else 0)
+        costs = view.memo["zero costs"] = tuple(found)
     return costs
-
-
-def _zero_cost(view: CartView, line: int) -> int:
-    item = view.lines[line]
-    price = item.unit_price
-    if item.member_unit_price is not None:
-        price = min(price, item.member_unit_price)
-    member = view.cart.member
-    if member is not None and member.discount_rate_bp:
-        price -= price * member.discount_rate_bp // 10_000 + 1
-    return max(price, 0)
 
 
 def zeroable(costs: list[int], before: int) -> int:
