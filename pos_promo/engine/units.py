@@ -177,25 +177,26 @@ def view_cart(cart: Cart) -> CartView:
     lines = cart.lines
     position = {line.line_id: index for index, line in enumerate(lines)}
     mains = tuple(i for i, line in enumerate(lines) if line.role == "main")
-    kids: dict[int, list[int]] = {m: [] for m in mains}
+    kids: dict[int, list[int]] = {}  # only the mains that have children
     per_unit: dict[int, int] = {}
     relevant = [0] * len(lines)
     for index, line in enumerate(lines):
         if line.role != "main":
             main = position[line.parent_line_id or ""]
-            kids[main].append(index)
+            kids.setdefault(main, []).append(index)
             per_unit[index] = line.quantity // lines[main].quantity
             relevant[main] |= 3 if line.role == "side" else 12
     base = tuple((line.unit_price,) * line.quantity for line in lines)
     unique_ids = len(position) == len(lines)
     # children in content order (line id last), so that proration ties fall
-    # the same way whatever the ids are
-    children = {
-        m: tuple(sorted(c, key=lambda i: (_own(lines[i], per_unit[i]), lines[i].line_id)))
-        if len(c) > 1
-        else tuple(c)
-        for m, c in kids.items()
-    }
+    # the same way whatever the ids are; every main has an entry
+    children: dict[int, tuple[int, ...]] = dict.fromkeys(mains, ())
+    for m, c in kids.items():
+        children[m] = (
+            tuple(sorted(c, key=lambda i: (_own(lines[i], per_unit[i]), lines[i].line_id)))
+            if len(c) > 1
+            else tuple(c)
+        )
     return CartView(cart, lines, mains, children, per_unit, base, unique_ids, tuple(relevant))
 
 
