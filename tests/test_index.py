@@ -11,9 +11,13 @@ from hypothesis import strategies as st
 from pos_promo.codec import campaign_from_obj, cart_from_obj
 from pos_promo.engine.evaluate import evaluate, explain
 from pos_promo.engine.index import CampaignIndex, build_index
+from pos_promo.engine.spend_and_save import eligible_mains
+from pos_promo.engine.units import view_cart
 from pos_promo.model.campaign import Campaign
 from pos_promo.model.cart import StoreContext
 from tests.helpers import campaign, cart, line
+from tests.test_properties import STORE as PROPERTY_STORE
+from tests.test_properties import worlds
 
 STORE = StoreContext("s1", "America/New_York", org_ids=frozenset({"east"}))
 ITEMS = ("a", "b", "c", "d")
@@ -168,3 +172,29 @@ def test_campaigns_alike_in_audience_share_a_class_and_keep_their_own_verdicts()
         "limited": "channel_not_eligible",
     }
     assert [a.id for a in result.applied] == ["twin-b"]
+
+
+@SETTINGS
+@given(st.data())
+def test_the_look_up_gives_each_campaign_the_main_lines_its_scope_selects(
+    data: st.DataObject,
+) -> None:
+    """What the look-up tells about a campaign found through the cart's items
+    or categories (excluded items left out) is what ``eligible_mains`` works
+    out from the scope; the store-wide ones and those reaching a line are
+    all found."""
+    cart_, campaigns = data.draw(worlds())
+    index = build_index(campaigns, PROPERTY_STORE)
+    found, hits = index.lookup(cart_, ordered=False)
+    view = view_cart(cart_)
+    for campaign_id, mains in hits.items():
+        compiled = index.compiled(campaign_id)
+        assert compiled is not None
+        assert mains == tuple(eligible_mains(compiled, view))
+    found_ids = {c.id for c in found}
+    for compiled in index.by_id.values():
+        if compiled.items.all_items:
+            assert compiled.id in found_ids
+        elif eligible_mains(compiled, view):
+            assert compiled.id in found_ids
+            assert compiled.id in hits

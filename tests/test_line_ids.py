@@ -86,3 +86,50 @@ def test_the_lattes_get_the_same_discount_whichever_id_the_syrup_latte_has() -> 
             cart = cart_from_obj({"order_id": "o", "store_id": "s1", "lines": lines})
             result = evaluate(cart, build_index([campaign], STORE), at=AT)
             assert result.total_discount == off, (order, syrup_latte)
+
+
+@SETTINGS
+@given(worlds())
+def test_the_content_order_is_the_lines_by_content_then_line_id(world: Any) -> None:
+    """The order member discount and coupons split over: sorted by a short
+    prefix of the content when that tells the lines apart, the same order
+    as by the full content then line id."""
+    from pos_promo.engine.units import view_cart
+
+    cart = world[0]
+    view = view_cart(cart)
+    lines = view.lines
+    full = sorted(range(len(lines)), key=lambda i: (view.content(i), lines[i].line_id))
+    assert view_cart(cart).content_order() == tuple(full)
+
+
+def test_the_member_discount_cent_falls_on_the_same_tea_whichever_id_it_has() -> None:
+    """Two $0.05 teas, one in category "a", one in "b"; 10 % member discount.
+
+    10 % of $0.10 is one cent, and the two teas tie for it: it goes to the
+    first in content order, the tea in category "a" (categories come before
+    the line id), whichever line id each tea has."""
+    from pos_promo.codec import cart_from_obj
+    from pos_promo.engine.evaluate import evaluate
+    from pos_promo.engine.index import build_index
+    from tests.test_properties import AT, STORE
+
+    for a_id, b_id in (("L1", "L2"), ("L2", "L1")):
+        lines = [
+            {"line_id": b_id, "item_id": "tea", "category_ids": ["b"], "unit_price": 5},
+            {"line_id": a_id, "item_id": "tea", "category_ids": ["a"], "unit_price": 5},
+        ]
+        for line in lines:
+            line["quantity"] = 1
+        cart = cart_from_obj(
+            {
+                "order_id": "o",
+                "store_id": "s1",
+                "lines": lines,
+                "member": {"id": "m1", "discount_rate_bp": 1000},
+            }
+        )
+        result = evaluate(cart, build_index([], STORE), at=AT)
+        discounts = {line.line_id: line.discount for line in result.lines}
+        assert result.total_discount == 1
+        assert discounts == {a_id: 1, b_id: 0}

@@ -65,24 +65,46 @@ def check_coupon(
     return None
 
 
-def _eligible_units(view: CartView, mains: list[int]) -> tuple[list[UnitRef], list[UnitRef]]:
+class _Scope(msgspec.Struct):
+    """A coupon scope's units on one cart (see :func:`_eligible_units`), with
+    what they add up to on the prices last asked about: the coupons of a
+    wallet mostly reach the same lines and are weighed on the same prices
+    one after another (alone, then as rivals after the same set)."""
+
+    refs: list[UnitRef]
+    main_refs: list[UnitRef]
+    last: Prices | None = None
+    spent: int = 0
+
+    def spent_on(self, prices: Prices) -> int:
+        """What the units cost on ``prices``."""
+        if prices is not self.last:
+            self.spent = sum(prices[line][k] for line, k in self.refs)
+            self.last = prices
+        return self.spent
+
+
+def _eligible_units(view: CartView, mains: list[int]) -> _Scope:
     """Eligible main units with the child units they carry, in content order
     (line id only between lines alike in every way, so ids never move a cent),
     and the main units alone; the same for every run on one cart (memo)."""
     key = ("coupon units", tuple(mains))
-    found: tuple[list[UnitRef], list[UnitRef]] | None = view.memo.get(key)
+    found: _Scope | None = view.memo.get(key)
     if found is not None:
         return found
     lines = view.lines
     refs: list[UnitRef] = []
     main_refs: list[UnitRef] = []
-    for main in sorted(mains, key=lambda m: (view.content(m), lines[m].line_id)):
+    eligible = set(mains)
+    for main in view.content_order():
+        if main not in eligible:
+            continue
         for k in range(lines[main].quantity):
             refs.append((main, k))
             main_refs.append((main, k))
             for child in view.children[main]:
                 refs.extend((child, j) for j in view.child_units(child, k))
-    found = view.memo[key] = (refs, main_refs)
+    found = view.memo[key] = _Scope(refs, main_refs)
     return found
 
 
@@ -96,8 +118,9 @@ def run_coupon(
     """
     if not mains:
         return Miss("no_eligible_items")
-    refs, main_refs = _eligible_units(view, mains)
-    spent = sum(prices[line][k] for line, k in refs)
+    scope = _eligible_units(view, mains)
+    refs, main_refs = scope.refs, scope.main_refs
+    spent = scope.spent_on(prices)
     benefit = template.benefit
     if spent < benefit.min_spend:
         return Miss("min_spend_not_met", benefit.min_spend, spent)
@@ -130,8 +153,14 @@ def run_coupon(
 
 
 def _spread_over(amount: int, refs: list[UnitRef], prices: Prices) -> dict[UnitRef, int]:
-    priced = [ref for ref in refs if prices[ref[0]][ref[1]] > 0]
-    return spread(amount, priced, [prices[line][k] for line, k in priced])
+    priced: list[UnitRef] = []
+    weights: list[int] = []
+    for ref in refs:
+        net = prices[ref[0]][ref[1]]
+        if net > 0:
+            priced.append(ref)
+            weights.append(net)
+    return spread(amount, priced, weights)
 
 
 def coupon_bound(
@@ -163,8 +192,7 @@ def coupon_steady(
     benefit = template.benefit
     if isinstance(benefit, FreeItem):
         return 0
-    refs, _ = _eligible_units(view, mains)
-    spent = sum(view.base[line][k] for line, k in refs) - before
+    spent = _eligible_units(view, mains).spent_on(view.base) - before
     if spent < benefit.min_spend:
         return 0
     if isinstance(benefit, AmountOff):

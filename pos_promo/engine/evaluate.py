@@ -25,7 +25,7 @@ from pos_promo.engine.masks import positions
 from pos_promo.engine.offers import Beaten, Offer, contenders, explain_miss, unknown_plan
 from pos_promo.engine.outcome import Miss, Outcome
 from pos_promo.engine.selection import Candidate, Selection, select
-from pos_promo.engine.sharing import allows
+from pos_promo.engine.sharing import Rules, allows
 from pos_promo.engine.spend_and_save import eligible_mains, run
 from pos_promo.engine.units import CartView, Prices, apply, view_cart
 from pos_promo.errors import InvalidCart
@@ -218,17 +218,25 @@ def _select_among_winners(cands: list[Candidate], compatible: list[int], base: P
     changed = True
     while changed:  # what a left-out one could add to the others goes too
         changed = False
-        sums: dict[int, int] = {}  # many share their mask once they count themselves in
+        # bounds added up, by the set of candidates: many share the set they
+        # combine with (the promotions of the default scheme, the coupons),
+        # or that set with themselves (under open sharing, nearly everyone)
+        sums: dict[int, int] = {}
         for i in positions(alive):
-            key = (compatible[i] | 1 << i) & alive
-            total = sums.get(key)
-            if total is None:
-                rest = alive & ~key  # under open sharing, the few it does not combine with
-                if rest.bit_count() < key.bit_count():
-                    total = alive_total - _sum_bounds(cands, rest)
-                else:
-                    total = _sum_bounds(cands, key)
-                sums[key] = total
+            bit = 1 << i
+            theirs = compatible[i] & alive  # (none combines with itself)
+            total = sums.get(theirs)
+            if total is not None:
+                total += cands[i].bound
+            else:
+                total = sums.get(theirs | bit)
+                if total is None:
+                    rest = alive & ~theirs  # under open sharing, it alone or a few
+                    if rest.bit_count() < theirs.bit_count():
+                        sums[theirs] = alive_total - _sum_bounds(cands, rest)
+                    else:
+                        sums[theirs] = _sum_bounds(cands, theirs)
+                    total = sums[theirs | bit] = sums[theirs] + cands[i].bound
             if total < floor:
                 alive &= ~(1 << i)
                 alive_total -= cands[i].bound
@@ -349,13 +357,10 @@ def _explain_left_out(
     taken = 0
     for j in picked:
         taken |= 1 << j
-    # the prices after each applied benefit, in execution order
+    # the prices after each applied benefit, in execution order: worked out
+    # only for one that combines with every applied one (most lose to one)
     order = sorted(picked)
     after: list[Prices] = []
-    prices = view.base
-    for j in order:
-        prices = apply(prices, picked[j].allocation)
-        after.append(prices)
     for i, offer in enumerate(offers):
         if i in picked:
             continue
@@ -383,6 +388,11 @@ def _explain_left_out(
             )
             continue
         # the prices the benefits ahead of it in execution order left
+        if not after:
+            prices = view.base
+            for j in order:
+                prices = apply(prices, picked[j].allocation)
+                after.append(prices)
         ahead = bisect_left(order, i)
         outcome = offer.run(after[ahead - 1] if ahead else view.base)
         if isinstance(outcome, Miss):
@@ -509,15 +519,34 @@ def _compatibility(offers: list[Offer]) -> list[int]:
     promos = [i for i, offer in enumerate(offers) if offer.family == "promotion"]
     _open_promotions(offers, promos, masks)
     others = [i for i, offer in enumerate(offers) if offer.family != "promotion"]
+    # promotions with equal rules let the same benefits in: asked once per rules
+    every_promo = 0
+    by_rules: dict[Rules, int] = {}
+    for j in promos if others else ():
+        every_promo |= 1 << j
+        rules = offers[j].rules
+        by_rules[rules] = by_rules.get(rules, 0) | 1 << j
     for x, i in enumerate(others):
         for j in others[x + 1 :]:
             if both(i, j):
                 masks[i] |= 1 << j
                 masks[j] |= 1 << i
-        for j in promos:
-            if both(i, j):
-                masks[i] |= 1 << j
-                masks[j] |= 1 << i
+        a = offers[i]
+        rule = a.rules.promotions
+        if rule.mode == "none" or not every_promo:
+            continue
+        letting_in = 0  # the promotions that let ``a`` join them
+        for rules, group in by_rules.items():
+            if allows(rules, a.family, a.sharing_key):
+                letting_in |= group
+        if rule.mode == "all_except":
+            for j in positions(letting_in):
+                if offers[j].id in rule.except_ids:
+                    letting_in &= ~(1 << j)
+        masks[i] |= letting_in
+        bit = 1 << i
+        for j in positions(letting_in):
+            masks[j] |= bit
     return masks
 
 

@@ -91,18 +91,33 @@ class CampaignIndex(msgspec.Struct, frozen=True):
         found: dict[str, Compiled] = {c.id: c for c in self.store_wide}
         lines: dict[str, int] = {}  # campaign id -> its main lines as a bit mask
         by_item, by_category = self.by_item, self.by_category
+        # the main lines by item and by category, as bit masks: each campaign
+        # listed under one is then met once, not once per line
+        item_lines: dict[str, int] = {}
+        category_lines: dict[str, int] = {}
         for index, line in enumerate(cart.lines):
             if line.role != "main":
                 continue
-            item, bit = line.item_id, 1 << index
-            groups = [by_item.get(item, ())]
-            groups.extend(by_category.get(category, ()) for category in line.category_ids)
-            for group in groups:
-                for c in group:
+            bit = 1 << index
+            item_lines[line.item_id] = item_lines.get(line.item_id, 0) | bit
+            for category in line.category_ids:
+                category_lines[category] = category_lines.get(category, 0) | bit
+        for listed, reached in ((by_item, item_lines), (by_category, category_lines)):
+            for name, mask in reached.items():
+                for c in listed.get(name, ()):
                     key = c.id
                     found[key] = c
-                    if item not in c.items.excluded_item_ids:
-                        lines[key] = lines.get(key, 0) | bit
+                    kept = mask
+                    excluded = c.items.excluded_item_ids  # the lines of those it leaves out
+                    if excluded and len(excluded) <= len(item_lines):
+                        for item in excluded:
+                            kept &= ~item_lines.get(item, 0)
+                    elif excluded:
+                        for item, bits in item_lines.items():
+                            if item in excluded:
+                                kept &= ~bits
+                    if kept:
+                        lines[key] = lines.get(key, 0) | kept
         # one tuple per set of lines, shared by the campaigns that reach it: no
         # list per campaign to make (and for the garbage collector to walk)
         tuples: dict[int, tuple[int, ...]] = {}

@@ -31,12 +31,16 @@ def split(amount: int, weights: Sequence[int]) -> list[int]:
     total = sum(weights)
     if amount == 0 or total == 0:
         return [0] * len(weights)
-    shares = [amount * w // total for w in weights]
+    products = [amount * w for w in weights]
+    shares = [p // total for p in products]
     left = amount - sum(shares)
     if left:
-        order = sorted(range(len(weights)), key=lambda i: (-(amount * weights[i] % total), i))
-        for i in order[:left]:
-            shares[i] += 1
+        # by remainder, largest first, then by place: one int per weight
+        # ((total - remainder) * n + place), which sorts without a key function
+        n = len(products)
+        ranked = sorted([(total - p % total) * n + i for i, p in enumerate(products)])
+        for key in ranked[:left]:
+            shares[key % n] += 1
     return shares
 
 

@@ -398,11 +398,16 @@ def bundle_lines(view: CartView, mains: Sequence[int]) -> int:
     masks: dict[int, int] | None = view.memo.get("bundle lines")
     if masks is None:
         masks = view.memo["bundle lines"] = {}
+        every = 0
         for main, kids in view.children.items():
             bits = 1 << main
             for child in kids:
                 bits |= 1 << child
             masks[main] = bits
+            every |= bits
+        masks[-1] = every  # every main's (store-wide promotions, most coupons)
+    if len(mains) == len(view.mains):
+        return masks[-1]
     found = 0
     for main in mains:
         found |= masks[main]

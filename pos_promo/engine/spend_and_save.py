@@ -13,12 +13,10 @@ import heapq
 import itertools
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
 
 from msgspec import Struct
 
 from pos_promo.engine.compiled import FREE, MONEY, Compiled, settings_bits
-from pos_promo.engine.money import split
 from pos_promo.engine.outcome import Miss, Outcome
 from pos_promo.engine.units import CartView, Prices, UnitRef, spread
 from pos_promo.model.campaign import ItemsFree, ItemsSave, SpendSave
@@ -169,8 +167,8 @@ def _run_base(campaign: Compiled, view: CartView, mains: Sequence[int]) -> Outco
 
     Every unit of a main line has the same price and carries the same
     children there, so thresholds and room add up line by line; the units
-    are put in application order only when a tier is met, and their
-    discount is filled in only when it is read. Needs unique line ids
+    are walked in application order only when the discount is read (as
+    any run fills it, "get Y free" its first free units). Needs unique line ids
     (``view.unique_ids``), so that ordering the lines orders the units.
     """
     bits = settings_bits(campaign)
@@ -180,13 +178,9 @@ def _run_base(campaign: Compiled, view: CartView, mains: Sequence[int]) -> Outco
     if isinstance(picked, Miss):
         return picked
     only_items = not isinstance(campaign.rule, SpendSave)
-    if picked.free is None:
-        later = functools.partial(
-            _fill_on, picked.amount, campaign, view, view.base, mains, only_items, None
-        )
-    else:
-        chosen = _ordered(campaign, view, mains, bits, True)[: picked.free]
-        later = functools.partial(_fill, picked.amount, chosen, view.base)
+    later = functools.partial(
+        _fill_on, picked.amount, campaign, view, view.base, mains, only_items, picked.free
+    )
     return Outcome(picked.amount, picked.tier, picked.capped, later=later)
 
 
@@ -341,11 +335,11 @@ def _ordered(
     """The units of ``mains`` (those with a price only, if ``only_items``) in
     the campaign's application order; their lines are in the memo already."""
     high = campaign.application_order == "high_to_low"
-    every = len(mains) == len(view.mains)  # store-wide: the same list for many campaigns
-    if every:
-        known: list[_Unit] | None = view.memo.get(("ordered", bits, high, only_items))
-        if known is not None:
-            return known
+    # the same list for every promotion on the same lines with these settings
+    memo_key = _lines_key("ordered", view, mains, bits, high, only_items)
+    known: list[_Unit] | None = view.memo.get(memo_key)
+    if known is not None:
+        return known
     if len(mains) > 1:
         mains = sorted(mains, key=view.ranks(high, bits & 10).__getitem__)
     stats: dict[int, _Line] = view.memo["lines"]
@@ -361,29 +355,8 @@ def _ordered(
             if kept is None:
                 kept = units[key] = _line_units(view, main, campaign.sides, campaign.modifiers)
             found.extend(kept)
-    if every:
-        view.memo["ordered", bits, high, only_items] = found
+    view.memo[memo_key] = found
     return found
-
-
-def _fill(amount: int, units: list[_Unit], prices: Prices) -> dict[UnitRef, int]:
-    allocation: dict[UnitRef, int] = {}
-    left = amount
-    for unit in units:
-        if left == 0:
-            break
-        take = min(left, unit.discountable)
-        if take == 0:
-            continue
-        left -= take
-        if len(unit.shared) == 1:  # a unit alone takes it all (take <= its price)
-            allocation[unit.ref] = take
-            continue
-        weights = [prices[line][k] for line, k in unit.shared]
-        for ref, part in zip(unit.shared, split(take, weights), strict=True):
-            if part:
-                allocation[ref] = part
-    return allocation
 
 
 def run(
@@ -494,14 +467,26 @@ def _sums_by_line(
 def _first_priced_worth(
     campaign: Compiled, view: CartView, mains: Sequence[int], prices: Prices, first: int
 ) -> int:
-    """What the first ``first`` units whose main is above zero can take."""
+    """What the first ``first`` units whose main is above zero can take.
+
+    Walked line by line in application order, as :func:`_fill_on` walks
+    them (the units of one main line keep their unit order), each bundle's
+    sharing children looked up only when reached: "get Y free" asks about
+    its first few units, not the layout of all of them."""
     worth = found = 0
-    for ref, _counted, shared in _layout(campaign, view, mains):
-        if found == first:
-            break
-        if prices[ref[0]][ref[1]] > 0:
-            found += 1
-            worth += sum(prices[c][j] for c, j in shared)
+    shares = settings_bits(campaign) & 10  # side shares 2, modifier shares 8
+    relevant = view.relevant
+    for main in _in_application_order(campaign, view, mains, shares):
+        for k, net in enumerate(prices[main]):
+            if found == first:
+                return worth
+            if net > 0:
+                found += 1
+                worth += net
+                if shares & relevant[main]:
+                    for (child, j), side in view.carried(main, k):
+                        if shares & (2 if side else 8):
+                            worth += prices[child][j]
     return worth
 
 
@@ -677,15 +662,15 @@ def upper_bound(
         for number in _fallen_tiers(campaign.thresholds, lowest, count):
             best = max(best, min(rule.tiers[number].save, room))
     else:
-        ready = _free_ready(campaign, view, mains)
-        zeroed = bisect_right(ready.spent, before)  # the cheapest costs it can pay for
-        count = len(ready.spent)
+        spent = _zero_spent(campaign, view, mains)
+        zeroed = bisect_right(spent, before)  # the cheapest costs it can pay for
+        count = len(spent)
         for free_step in rule.tiers:
             if count >= free_step.buy + free_step.free:
                 # the free units are the first ``free`` units still priced, in
                 # application order: among the first zeroed + free of them
-                tops = ready.tops[free_step.free]
-                best = max(best, tops[min(zeroed + free_step.free, count)])
+                first = min(zeroed + free_step.free, count)
+                best = max(best, _largest_worths(campaign, view, mains, free_step.free, first))
     cap = campaign.max_discount
     return best if cap is None else min(best, cap)
 
@@ -716,67 +701,89 @@ def _member_drop(view: CartView) -> int:
     ``before`` amounts leave out."""
     drop: int | None = view.memo.get("member drop")
     if drop is None:
+        costs = _zero_costs(view)
         drop = view.memo["member drop"] = sum(
-            (line.unit_price - zero_cost(view, index)) * len(view.base[index])
+            (line.unit_price - costs[index]) * len(view.base[index])
             for index, line in enumerate(view.lines)
         )
     return drop
-
-
-class _FreeReady(NamedTuple):
-    """What "buy X get Y free" bounds read, worked out once per cart.
-
-    ``spent[z - 1]``: the least that zeroes ``z`` of its priced units (the
-    ``z`` cheapest zero costs added up); ``tops[free][k]``: the ``free``
-    largest discountable worths among its first ``k`` priced units in
-    application order, added up.
-    """
-
-    spent: list[int]
-    tops: dict[int, list[int]]
 
 
 def _zero_spent(campaign: Compiled, view: CartView, mains: Sequence[int]) -> list[int]:
     """``spent[z - 1]``: the least other benefits must take off to zero ``z``
     of the promotion's priced units (the ``z`` cheapest zero costs added
     up), so that how many ``before`` can zero is one bisection."""
-    key = _memo_key("zero spent", campaign, view, mains)
+    key = _lines_key("zero spent", view, mains)
     spent: list[int] | None = view.memo.get(key)
     if spent is None:
-        lines = view.lines
-        costs = sorted(
-            cost
-            for main in mains
-            if lines[main].unit_price > 0
-            for cost in (zero_cost(view, main),) * lines[main].quantity
-        )
+        lines, zero = view.lines, _zero_costs(view)
+        costs: list[int] = []
+        for main in mains:
+            if lines[main].unit_price > 0:
+                costs.extend((zero[main],) * lines[main].quantity)
+        costs.sort()
         spent = view.memo[key] = list(itertools.accumulate(costs))
     return spent
 
 
-def _free_ready(campaign: Compiled, view: CartView, mains: Sequence[int]) -> _FreeReady:
-    key = ("free bound", campaign.id)
-    ready: _FreeReady | None = view.memo.get(key)
-    if ready is not None:
-        return ready
-    items = _priced_units(campaign, view, mains)
-    spent = _zero_spent(campaign, view, mains)
-    tops: dict[int, list[int]] = {}
-    assert isinstance(campaign.rule, ItemsFree)
-    for free in {step.free for step in campaign.rule.tiers}:
-        kept: list[int] = []  # a min-heap of the ``free`` largest so far
-        total = 0
-        row = [0]
-        for unit in items:
-            if len(kept) < free:
-                heapq.heappush(kept, unit.discountable)
-                total += unit.discountable
-            elif unit.discountable > kept[0]:
-                total += unit.discountable - heapq.heapreplace(kept, unit.discountable)
-            row.append(total)
-        tops[free] = row
-    ready = view.memo[key] = _FreeReady(spent, tops)
-    return ready
+def _lines_key(name: str, view: CartView, mains: Sequence[int], *settings: object) -> object:
+    """The view-memo key of what depends on ``mains`` and ``settings`` alone:
+    promotions found through the same category (or store-wide ones) share
+    it, whatever campaign asks."""
+    if len(mains) == len(view.mains):
+        return (name, *settings)
+    return (name, tuple(mains), *settings)
+
+
+def _largest_worths(
+    campaign: Compiled, view: CartView, mains: Sequence[int], free: int, first: int
+) -> int:
+    """The ``free`` largest discountable worths among the promotion's first
+    ``first`` priced units in application order, added up: walked from the
+    lines' runs of alike units (a bound asks about the first few units)."""
+    taken: list[tuple[int, int]] = []
+    left = first
+    for worth, units in _worth_runs(campaign, view, mains):
+        if not left:
+            break
+        take = units if units < left else left
+        taken.append((worth, take))
+        left -= take
+    taken.sort(reverse=True)
+    total, want = 0, free
+    for worth, units in taken:
+        take = units if units < want else want
+        total += worth * take
+        want -= take
+        if not want:
+            break
+    return total
+
+
+def _worth_runs(campaign: Compiled, view: CartView, mains: Sequence[int]) -> list[tuple[int, int]]:
+    """The discountable worths of the promotion's priced units in application
+    order, as runs (worth, units): the units of one main line are alike on
+    the cart's own prices, so with unique line ids a line is one run, read
+    from its kept totals without making a unit. The same for every
+    promotion on the same lines with the same settings and order."""
+    bits = settings_bits(campaign)
+    key = _lines_key("worth runs", view, mains, bits, campaign.application_order)
+    runs: list[tuple[int, int]] | None = view.memo.get(key)
+    if runs is not None:
+        return runs
+    if not view.unique_ids:
+        runs = [(unit.discountable, 1) for unit in _priced_units(campaign, view, mains)]
+    else:
+        _kept_totals(campaign, view, mains, bits)  # every line's totals kept
+        stats: dict[int, _Line] = view.memo["lines"]
+        relevant = view.relevant
+        runs = []
+        for main in _in_application_order(campaign, view, mains, bits & 10):
+            _, room, items = stats[main * 16 + (bits & relevant[main])]
+            if items:  # a priced line: each of its units takes room / items
+                runs.append((room // items, items))
+    view.memo[key] = runs
+    return runs
 
 
 def steady_amount(
@@ -795,36 +802,37 @@ def steady_amount(
     """
     if before <= 0:
         return alone
-    rule = campaign.rule
-    if isinstance(rule, ItemsFree):
+    measure = campaign.measure  # the tiers as compiled: see compiled.tier_table
+    if measure == FREE:
         return 0
-    cap = campaign.max_discount
-    thresholds: list[int]
-    if isinstance(rule, SpendSave):
+    if measure == MONEY:
         reached, room, _, _ = _base_totals(campaign, view, mains)
         lowest = reached - before
-        thresholds = [step.spend for step in rule.tiers]
     else:
         _, _, reached, room = _base_totals(campaign, view, mains)
         lowest = reached - bisect_right(_zero_spent(campaign, view, mains), before)
-        thresholds = [step.items for step in rule.tiers]
     if room - before < alone:
         return 0  # the others may leave it less room than it gives
     # the tier it meets after them is one of those met at ``lowest`` .. ``reached``
     # (the highest of them; at least the lowest tier must stay met)
-    saves = [step.save for step in rule.tiers]
+    cap = campaign.max_discount
+    thresholds = campaign.thresholds
     possible = [
-        save if cap is None else min(save, cap)
-        for threshold, save in zip(thresholds, saves, strict=True)
+        save if cap is None or save < cap else cap
+        for threshold, save in zip(thresholds, campaign.values, strict=True)
         if threshold <= reached
     ]
-    floor_tier = sum(1 for threshold in thresholds if threshold <= lowest)
+    floor_tier = 0
+    for threshold in thresholds:
+        if threshold <= lowest:
+            floor_tier += 1
     if floor_tier == 0:
         return 0
     # each of them must be worth ``alone`` once capped (the room, at least
     # ``alone`` as checked, then leaves it whole), rising tiers or not
-    if any(value != alone for value in possible[floor_tier - 1 :]):
-        return 0
+    for value in possible[floor_tier - 1 :]:
+        if value != alone:
+            return 0
     return alone
 
 
@@ -868,14 +876,26 @@ def zero_cost(view: CartView, line: int) -> int:
     instead, as if both applied: the unit at its member price, less the
     member's rate of it and a cent of rounding.
     """
-    item = view.lines[line]
-    price = item.unit_price
-    if item.member_unit_price is not None:
-        price = min(price, item.member_unit_price)
-    member = view.cart.member
-    if member is not None and member.discount_rate_bp:
-        price -= price * member.discount_rate_bp // 10_000 + 1
-    return max(price, 0)
+    return _zero_costs(view)[line]
+
+
+def _zero_costs(view: CartView) -> tuple[int, ...]:
+    """:func:`zero_cost` of every line, by line index: worked out once per
+    cart, as the bounds of many promotions read the same lines."""
+    costs: tuple[int, ...] | None = view.memo.get("zero costs")
+    if costs is None:
+        member = view.cart.member
+        rate = member.discount_rate_bp if member is not None else 0
+        found = []
+        for item in view.lines:
+            price = item.unit_price
+            if item.member_unit_price is not None and item.member_unit_price < price:
+                price = item.member_unit_price
+            if rate:
+                price -= price * rate // 10_000 + 1
+            found.append(price if price > 0 else 0)
+        costs = view.memo["zero costs"] = tuple(found)
+    return costs
 
 
 def zeroable(costs: list[int], before: int) -> int:
@@ -936,15 +956,29 @@ def frees_alike(campaign: Compiled, view: CartView, mains: Sequence[int], before
     spent = _zero_spent(campaign, view, mains)
     count = len(spent)
     fewest = count - bisect_right(spent, before)
-    tiers = {_free_tier(rule, units) for units in range(fewest, count + 1)}
-    if len(tiers) != 1 or None in tiers:
+    # the tier met is the last whose count is reached: more units meet the
+    # same or a later one, so the tiers from ``fewest`` to ``count`` are one
+    # when the ends are
+    tier = _free_tier(rule, count)
+    if tier is None or _free_tier(rule, fewest) != tier:
         return False
     if fewest == count:
         return True  # no main can reach zero
+    costs = _zero_costs(view)
+    if view.unique_ids:  # the units of a line are alike: one look at its kept totals
+        bits = settings_bits(campaign)
+        _kept_totals(campaign, view, mains, bits)
+        stats: dict[int, _Line] = view.memo["lines"]
+        lines, relevant = view.lines, view.relevant
+        for main in mains:
+            _, room, items = stats[main * 16 + (bits & relevant[main])]
+            if items and room // items > lines[main].unit_price and costs[main] <= before:
+                return False
+        return True
     base = view.base
     for unit in _priced_units(campaign, view, mains):
         main, k = unit.ref
-        if unit.discountable > base[main][k] and zero_cost(view, main) <= before:
+        if unit.discountable > base[main][k] and costs[main] <= before:
             return False
     return True
 

@@ -108,6 +108,34 @@ class CartView(msgspec.Struct, frozen=True):
             ranks = self.memo[key] = tuple(places)
         return ranks
 
+    def content_order(self) -> tuple[int, ...]:
+        """Every line index, by (:meth:`content`, line id): the order member
+        discount and coupons split over, so that ties in a split fall the
+        same way whatever the ids are.
+
+        Sorted by the line's role, item, price and member price alone when
+        those tell every line apart (each item once in the cart, the usual
+        case): that prefix then decides the full order, and no line's
+        content is worked out."""
+        order: tuple[int, ...] | None = self.memo.get("content order")
+        if order is None:
+            lines = self.lines
+            first = [
+                (
+                    line.role,
+                    line.item_id,
+                    line.unit_price,
+                    -1 if line.member_unit_price is None else line.member_unit_price,
+                )
+                for line in lines
+            ]
+            if len(set(first)) == len(first):
+                found = sorted(range(len(lines)), key=first.__getitem__)
+            else:
+                found = sorted(range(len(lines)), key=lambda i: (self.content(i), lines[i].line_id))
+            order = self.memo["content order"] = tuple(found)
+        return order
+
     def content(self, index: int) -> tuple[object, ...]:
         """What a line is, without its line ids: item, prices, categories, and
         for a main the content of its children; a canonical key that orders
@@ -149,25 +177,26 @@ def view_cart(cart: Cart) -> CartView:
     lines = cart.lines
     position = {line.line_id: index for index, line in enumerate(lines)}
     mains = tuple(i for i, line in enumerate(lines) if line.role == "main")
-    kids: dict[int, list[int]] = {m: [] for m in mains}
+    kids: dict[int, list[int]] = {}  # only the mains that have children
     per_unit: dict[int, int] = {}
     relevant = [0] * len(lines)
     for index, line in enumerate(lines):
         if line.role != "main":
             main = position[line.parent_line_id or ""]
-            kids[main].append(index)
+            kids.setdefault(main, []).append(index)
             per_unit[index] = line.quantity // lines[main].quantity
             relevant[main] |= 3 if line.role == "side" else 12
     base = tuple((line.unit_price,) * line.quantity for line in lines)
     unique_ids = len(position) == len(lines)
     # children in content order (line id last), so that proration ties fall
-    # the same way whatever the ids are
-    children = {
-        m: tuple(sorted(c, key=lambda i: (_own(lines[i], per_unit[i]), lines[i].line_id)))
-        if len(c) > 1
-        else tuple(c)
-        for m, c in kids.items()
-    }
+    # the same way whatever the ids are; every main has an entry
+    children: dict[int, tuple[int, ...]] = dict.fromkeys(mains, ())
+    for m, c in kids.items():
+        children[m] = (
+            tuple(sorted(c, key=lambda i: (_own(lines[i], per_unit[i]), lines[i].line_id)))
+            if len(c) > 1
+            else tuple(c)
+        )
     return CartView(cart, lines, mains, children, per_unit, base, unique_ids, tuple(relevant))
 
 
