@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import msgspec
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -279,17 +280,22 @@ def test_search_picks_the_set_an_exhaustive_search_picks(
     assert sum(out.amount for _, out in chosen.picked) == saved
 
 
+@pytest.mark.parametrize("few", [selection._FEW, 0], ids=["walked", "prefix-sums"])
 @SETTINGS
-@given(problems())
-def test_bounds_refined_with_what_may_come_before_from_prefix_sums_stay_exact(
-    problem: tuple[list[Candidate], list[int], Prices],
+@given(problem=problems())
+def test_bounds_refined_on_a_nodes_prices_from_the_first_run_stay_exact(
+    few: int, problem: tuple[list[Candidate], list[int], Prices]
 ) -> None:
-    """With many candidates open, a refined bound counts every alive one
-    between the node and it as what may come before it (a prefix sum, not a
-    walk): more than the exact walk, so still a bound. Forced here for the
-    small problems an exhaustive search can check."""
+    """A search refines loose bounds on a node's prices only once it has
+    spent a few dozen runs, which these small problems seldom do: forced
+    here from the first, with what may come before each bound walked (few
+    open) or taken from prefix sums (many open: every alive one between the
+    node and it, more than the walk, so still a bound)."""
     cands, compatible, base = problem
-    with unittest.mock.patch.object(selection, "_FEW", 0):
+    with (
+        unittest.mock.patch.object(selection, "_LATE", 0),
+        unittest.mock.patch.object(selection, "_FEW", few),
+    ):
         chosen = select(cands, compatible, base, budget=UNBOUNDED)
     expected, saved = exhaustive(cands, compatible, base)
     assert chosen.exact
@@ -331,7 +337,8 @@ def test_a_loose_bound_worked_out_on_the_nodes_prices_spares_a_run() -> None:
     (once A zeroes the $1 unit, the $4 one could be the cheapest). After A
     the prices are $0, $1.00 and $10.00: B can give at most $1.00 there,
     short of the $1.20 that A + B needs to beat C, so B is never run on
-    them. Without the bound on the node's prices it is."""
+    them. Without the bound on the node's prices it is. (A search refines
+    only after a few dozen runs; this one is made to from the first.)"""
     base: Prices = ((100,), (400,), (1000,))
     a = Threshold((0, 1), 0, 400)
     b = CheapestFree((0, 1))
@@ -344,11 +351,12 @@ def test_a_loose_bound_worked_out_on_the_nodes_prices_spares_a_run() -> None:
         Candidate("c", 0, False, c(base), c, 520, 0b100, fills=_fills),  # type: ignore[arg-type]
     ]
     compatible = [0b010, 0b001, 0]
-    chosen = select(cands, compatible, base)
+    with unittest.mock.patch.object(selection, "_LATE", 0):  # from the first run
+        chosen = select(cands, compatible, base)
+        plain = [msgspec.structs.replace(cand, node_bound=None) for cand in cands]
+        assert select(plain, compatible, base).runs == 1
     assert [(i, out.amount) for i, out in chosen.picked] == [(2, 520)]
     assert (chosen.runs, chosen.exact) == (0, True)
-    plain = [msgspec.structs.replace(cand, node_bound=None) for cand in cands]
-    assert select(plain, compatible, base).runs == 1
 
 
 def test_benefits_on_different_lines_are_searched_apart_without_runs() -> None:

@@ -78,6 +78,13 @@ __all__ = ["BUDGET", "DEPTH", "STEPS_PER_RUN", "Candidate", "Selection", "select
 
 BUDGET = 1_000
 DEPTH = 150  # benefits taken on one path of the search (keeps Python's stack safe)
+# a search stops refining bounds once it worked out _TRIAL of them and fewer
+# than one in _PAYS pruned a node (each costs about a run)
+_TRIAL = 8
+# runs a search spends before it refines bounds at all: one settled within
+# a few dozen runs gains less than the bounds cost
+_LATE = 32
+_PAYS = 8
 _LOOSE = 8  # open refinable candidates up to which their bounds are refined
 _FEW = 64  # open candidates up to which a bound's 'before' is walked exactly
 STEPS_PER_RUN = 5  # search steps allowed per budgeted run (a step costs far less)
@@ -297,6 +304,7 @@ class _Search:
         self.split_groups = split
         self.runs = 0
         self.bounds_worked = 0  # bounds worked out on a node's prices (see refined_room)
+        self.refined_prunes = 0  # nodes those bounds pruned
         self.steps = 0
         self.exact = True
         # a benefit on every line of the cart reads as one on all lines (-1):
@@ -584,16 +592,24 @@ class _Search:
         off up to their bounds: the bound there is often a fraction. Kept to
         pooled candidates, whose bounds the room adds up (a group's largest
         would need its members walked). Working one out for new prices
-        costs about a run, and is counted as one in the budget.
+        costs about a run, and is counted as one in the budget; a search
+        where they seldom prune (many open frees that all stay possible, as
+        when every benefit combines) stops working them out.
         """
         total = self.room(open_, start, 1 << 62)
         loose = open_ & self.refinable
         if loose.bit_count() > _LOOSE:
             return total  # working out so many at every node costs more than it saves
+        worked = self.bounds_worked
+        if worked >= _TRIAL and self.refined_prunes * _PAYS < worked:
+            self.refinable = 0  # this search's loose bounds seldom prune: left as they are
+            return total
         gains, compatible, lines = self.gains, self.compatible, self.lines
-        refined = positions(loose)
-        if total - sum(gains[j] for j in refined) >= target:
-            return total  # even none of theirs would leave it at or above the target
+        # the largest first: each worked out can only take off its own bound,
+        # so once what the rest could take off cannot bring the total below
+        # the target, the rest are not worked out
+        refined = sorted(positions(loose), key=gains.__getitem__, reverse=True)
+        left = sum(gains[j] for j in refined)
         seen = self.number(prices)
         # what may come before each: the open ones ahead that combine with it
         # on a shared line; with many open, all alive between ``start`` and it
@@ -601,6 +617,9 @@ class _Search:
         few = open_.bit_count() <= _FEW
         prefix = self.gain_prefix
         for j in refined:
+            if total - left >= target:
+                return total  # even none of theirs would bring it below the target
+            left -= gains[j]
             if few:
                 own = lines[j]
                 before = 0
@@ -725,7 +744,12 @@ class _Search:
             open_ = mask >> i << i
             if self.room(open_, i, target) < target:
                 return best  # neither taking nor leaving any of them can do it
-            if open_ & self.refinable and self.refined_room(open_, i, prices, target) < target:
+            if (
+                open_ & self.refinable
+                and self.runs >= _LATE
+                and self.refined_room(open_, i, prices, target) < target
+            ):
+                self.refined_prunes += 1
                 return best  # nor with the loose bounds worked out on these prices
             after = (mask & compatible[i]) >> (i + 1) << (i + 1)
             if amounts[i] + self.room(after, i + 1, target - amounts[i]) < target:

@@ -1031,15 +1031,19 @@ def node_bound(
                     costs.extend(row)
                     worths.extend((stat[1] // stat[2],) * stat[2])
                 continue
+        if not shares & relevant[main]:  # each unit's worth is its own price
+            priced = [net for net in row if net > 0]
+            costs += priced
+            worths += priced
+            continue
         for k, net in enumerate(row):
             if net <= 0:
                 continue
             costs.append(net)
             worth = net
-            if shares & relevant[main]:
-                for (child, j), side in view.carried(main, k):
-                    if shares & (2 if side else 8):
-                        worth += prices[child][j]
+            for (child, j), side in view.carried(main, k):
+                if shares & (2 if side else 8):
+                    worth += prices[child][j]
             worths.append(worth)
     spent = list(itertools.accumulate(sorted(costs)))
     if isinstance(rule, ItemsSave):
