@@ -561,12 +561,14 @@ class _Search:
 
     def _adding_wins(self, i: int, others: int, low: int) -> bool:
         """:meth:`adding_wins`, worked out."""
-        reached, lines, amounts = self.lines[i], self.lines, self.amounts
+        reached, lines, amounts, roles = self.lines[i], self.lines, self.amounts, self._roles
         below = True  # prices with i at or below those without, line by line
         exchange = not self.cands[i].is_coupon
         for j in positions(others):
             if lines[j] & reached:
-                role = self.role(j)
+                role = roles[j]
+                if role < 0:
+                    role = self.role(j)
                 if role == _SAME:
                     below = False
                 elif role == _ALIKE and below:
@@ -881,7 +883,8 @@ def select(
     else:
         search.group()
         found = search.solve(search.alive, base, 0, seed.saved, 0)
-        best = seed if found is None or seed.key < found.key else found
+        # the same set found again keeps the seed's record: it has the prices
+        best = found if found is not None and found.key < seed.key else seed
         if not search.exact:
             greedy = search.greedy(base)
             if greedy.key < best.key:
