@@ -50,7 +50,7 @@ from pos_promo.store.gift_ledger import (
 )
 from pos_promo.store.meta import till_identity
 from pos_promo.store.orders import refunded_units
-from pos_promo.store.outbox import add_events, event_id
+from pos_promo.store.outbox import add_events, event_id, order_event_id
 
 __all__ = [
     "GiftRefundBasis",
@@ -122,7 +122,7 @@ def record_commit(
         if not decision.accrues or not isinstance(verdict, AccrualBasis):
             continue
         gift = decision.activity.campaign
-        eid = event_id(store_id, order_id, f"gift.accrued/{gift.id}", till=till)
+        eid = order_event_id(store_id, order_id, f"gift.accrued/{gift.id}", till=till, at=at)
         rows.append(
             (eid, order_id, gift.id, member.id, decision.adds, None, stamp, basis_json(verdict))
         )

@@ -23,7 +23,7 @@ from pos_promo.model.receipt import Receipt
 from pos_promo.model.result import EvaluationResult, LineResult
 from pos_promo.store.counts import ParticipationRow, record_participations
 from pos_promo.store.meta import till_identity
-from pos_promo.store.outbox import add_events, event_id
+from pos_promo.store.outbox import add_events, order_event_id
 from pos_promo.store.wallet import redeem
 
 __all__ = [
@@ -133,13 +133,20 @@ def record_order(
     # The payload of order.committed is composed from this row when read
     # (see outbox.pending_events), so the receipt and cart are written once.
     events: list[tuple[str, str, str, object]] = [
-        (event_id(store, order, "order.committed", till=till), "order.committed", order, None)
+        (
+            order_event_id(store, order, "order.committed", till=till, at=result.at),
+            "order.committed",
+            order,
+            None,
+        )
     ]
     ledger: list[ParticipationRow] = []
     for a in result.applied:
         if a.kind in NOT_PARTICIPATIONS:
             continue
-        eid = event_id(store, order, f"participation.recorded/{a.id}", till=till)
+        eid = order_event_id(
+            store, order, f"participation.recorded/{a.id}", till=till, at=result.at
+        )
         ledger.append((eid, order, a.id, member, day, 1))
         events.append(
             (

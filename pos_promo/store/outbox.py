@@ -8,7 +8,14 @@ ids, so HQ, which holds each id once, applies each effect once; two tills
 of one store reusing an order number write different ids; and no store can
 work out another's ids from public facts to claim them first at HQ. Events
 written before the identity existed keep the old form
-(:func:`legacy_event_id`). Rows stay
+(:func:`legacy_event_id`).
+
+The events a commit writes lead their id with the order's instant
+(:func:`order_event_id`), so the ids of one order sort together and after
+those of the orders before it: the unique index on ``outbox.id`` and the
+participation ledger keyed by event id take a commit's rows on their last
+page instead of on one random page each (three to five pages a commit
+wrote, and fsynced, fewer). Rows stay
 ``pending`` until the sync daemon marks them ``sent``; nothing is deleted
 here.
 """
@@ -34,6 +41,7 @@ __all__ = [
     "event_id",
     "legacy_event_id",
     "mark_sent",
+    "order_event_id",
     "outbox_counts",
     "pending_events",
 ]
@@ -50,6 +58,8 @@ ORDER_COMMITTED = (
 ``orders AS o``. Only the order's status ever changes after commit, so the
 payload reads the same every time it is composed."""
 _encode = msgspec.json.Encoder().encode
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MILLISECOND = dt.timedelta(milliseconds=1)
 
 
 class PendingEvent(msgspec.Struct, frozen=True):
@@ -65,6 +75,22 @@ class PendingEvent(msgspec.Struct, frozen=True):
 def event_id(store_id: str, order_id: str, key: str, *, till: str) -> str:
     """The id of the event ``key`` (e.g. ``order.committed``) of one order at one till."""
     return uuid5(NAMESPACE, f"{store_id}\x1f{till}\x1f{order_id}\x1f{key}")
+
+
+def order_event_id(store_id: str, order_id: str, key: str, *, till: str, at: dt.datetime) -> str:
+    """The id of the event ``key`` a commit writes for the order committed at ``at``.
+
+    :func:`event_id`'s hash behind the order's instant in milliseconds,
+    laid out as a time-ordered UUID (RFC 9562: 48 bits of Unix time first,
+    version 8, the variant, then 74 bits of the uuid5 hash in place of
+    random ones): still the same id for the same order at the same till,
+    still not to be worked out without the till's identity, and in order of
+    the orders' instants. An instant before 1970 counts as 1970.
+    """
+    digits = event_id(store_id, order_id, key, till=till).replace("-", "")
+    ms = max(0, (at - _EPOCH) // _MILLISECOND)
+    h = f"{ms:012x}8{digits[13:]}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def legacy_event_id(store_id: str, order_id: str, key: str) -> str:

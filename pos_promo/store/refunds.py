@@ -27,7 +27,7 @@ from pos_promo.model.receipt import Receipt
 from pos_promo.store.counts import ParticipationRow, record_participations
 from pos_promo.store.meta import till_identity
 from pos_promo.store.orders import refunded_units
-from pos_promo.store.outbox import add_events, event_id, legacy_event_id
+from pos_promo.store.outbox import add_events, event_id, legacy_event_id, order_event_id
 from pos_promo.store.wallet import restore
 
 __all__ = ["Sale", "find_refund", "load_sale", "refund_id_for", "write_refund"]
@@ -217,17 +217,24 @@ def _give_back(
     ]
 
     # the benefits that got a +1 at commit (promotions, not member benefits or
-    # coupons), found by the +1 row's key: the ledger has no order_id index; an
-    # order committed before the till drew its identity has the old keys
+    # coupons), found by the +1 row's key: the ledger has no order_id index. The
+    # key has the form of the release that committed the order: led by the
+    # order's instant, or not, or (before the till drew its identity) the old one
     till = till_identity(conn)
+    (stamp,) = conn.execute("SELECT at FROM orders WHERE order_id = ?", (order_id,)).fetchone()
+    ordered_at = dt.datetime.fromisoformat(stamp)
 
     def held(cid: str) -> bool:
         def has(name: str) -> bool:
             key = f"{name}/{cid}"
-            ids = (event_id(store, order_id, key, till=till), legacy_event_id(store, order_id, key))
+            ids = (
+                order_event_id(store, order_id, key, till=till, at=ordered_at),
+                event_id(store, order_id, key, till=till),
+                legacy_event_id(store, order_id, key),
+            )
             return bool(
                 conn.execute(
-                    "SELECT 1 FROM participations WHERE event_id IN (?, ?)", ids
+                    "SELECT 1 FROM participations WHERE event_id IN (?, ?, ?)", ids
                 ).fetchone()
             )
 

@@ -36,7 +36,7 @@ from pos_promo.model.events import CouponRedeemed, CouponRestored
 from pos_promo.model.result import Applied
 from pos_promo.model.wallet import WalletEntry, WalletReport
 from pos_promo.store.meta import till_identity
-from pos_promo.store.outbox import event_id
+from pos_promo.store.outbox import event_id, order_event_id
 
 __all__ = [
     "EventRow",
@@ -229,7 +229,7 @@ def redeem(
     stamp = _iso(at)
     till = till_identity(conn)
     for benefit in coupons:
-        eid = event_id(store_id, order_id, f"coupon.redeemed/{benefit.id}", till=till)
+        eid = order_event_id(store_id, order_id, f"coupon.redeemed/{benefit.id}", till=till, at=at)
         cur = conn.execute(
             "UPDATE wallet SET status = 'redeemed', redeemed_order_id = ?, redeemed_at = ?, "
             "pending_event = ?, updated_at = ? WHERE coupon_id = ? AND status = 'issued'",

@@ -16,7 +16,7 @@ from pos_promo.model.events import Event, OrderCommitted, ParticipationChanged
 from pos_promo.model.order import Payment
 from pos_promo.store import outbox
 from pos_promo.store.connection import connect, immediate
-from pos_promo.store.outbox import event_id
+from pos_promo.store.outbox import order_event_id
 from tests.store.builders import (
     STORE,
     campaign,
@@ -120,7 +120,7 @@ def test_a_commit_writes_outbox_events_with_unique_derived_ids(till: Engine, db_
     (till_id,) = conn.execute("SELECT value FROM meta WHERE key = 'till'").fetchone()
     conn.close()
     assert len(till_id) == 32
-    assert ids[0] == event_id("s1", "o-1", "order.committed", till=till_id)
+    assert ids[0] == order_event_id("s1", "o-1", "order.committed", till=till_id, at=result.at)
     pending = pending_events(Path(till.path))
     assert [e.id for e in pending] == ids
     committed = EVENTS.decode(pending[0].payload)

@@ -8,6 +8,7 @@ The parent never holds a connection across a fork.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import multiprocessing
 import os
@@ -29,7 +30,7 @@ from pos_promo.model.result import EvaluationResult
 from pos_promo.store import outbox
 from pos_promo.store.connection import connect, immediate
 from pos_promo.store.orders import NOT_PARTICIPATIONS
-from pos_promo.store.outbox import event_id
+from pos_promo.store.outbox import order_event_id
 from pos_promo.store.schema import MIGRATIONS
 from tests.gifts.builders import activity
 from tests.gifts.builders import template as gift_template
@@ -286,11 +287,12 @@ def test_sigkill_at_random_moments_never_loses_or_half_writes_an_order(db_path: 
     assert mid_commit >= CRASH_ROUNDS // 10, mid_commit
     conn = sqlite3.connect(db_path)
     assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    present = {oid for (oid,) in conn.execute("SELECT order_id FROM orders")}
-    assert set(reported) <= present
+    present = dict(conn.execute("SELECT order_id, at FROM orders"))
+    assert set(reported) <= set(present)
     (till_id,) = conn.execute("SELECT value FROM meta WHERE key = 'till'").fetchone()
     for oid in reported:
-        committed = event_id(STORE.id, oid, "order.committed", till=till_id)
+        at = dt.datetime.fromisoformat(present[oid])
+        committed = order_event_id(STORE.id, oid, "order.committed", till=till_id, at=at)
         assert conn.execute("SELECT 1 FROM outbox WHERE id = ?", (committed,)).fetchone(), oid
     check_whole(conn)
     # the killed work really was coupons, gift accruals and refunds, not just sales

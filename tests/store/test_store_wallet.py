@@ -14,20 +14,24 @@ from pos_promo.errors import InvalidCoupon
 from pos_promo.model.coupon import Coupon
 from pos_promo.model.events import CouponRedeemed, CouponRestored, Event
 from pos_promo.model.receipt import CampaignRef
-from pos_promo.store.outbox import event_id
+from pos_promo.store.outbox import event_id, order_event_id
 from tests.store.builders import STORE, dump, line, row_counts
 from tests.store.coupon_builders import coupon, member_cart, template
 
 EVENTS = msgspec.json.Decoder(Event)
 
 
-def till_event_id(path: Path, order_id: str, key: str) -> str:
-    """The id this till's database gives the event ``key`` of ``order_id``."""
+def till_event_id(path: Path, order_id: str, key: str, *, committing: bool = False) -> str:
+    """The id this till's database gives the event ``key`` of ``order_id``
+    (``committing``: an event the order's commit writes, led by its instant)."""
     conn = sqlite3.connect(path)
     try:
         (till,) = conn.execute("SELECT value FROM meta WHERE key = 'till'").fetchone()
+        (at,) = conn.execute("SELECT at FROM orders WHERE order_id = ?", (order_id,)).fetchone()
     finally:
         conn.close()
+    if committing:
+        return order_event_id(STORE.id, order_id, key, till=till, at=dt.datetime.fromisoformat(at))
     return event_id(STORE.id, order_id, key, till=till)
 
 
@@ -69,7 +73,7 @@ def test_a_commit_redeems_the_coupon_with_its_event_and_receipt(
     assert (entry.status, entry.redeemed_order_id, entry.unconfirmed) == ("redeemed", "o-1", True)
     assert entry.redeemed_at == dt.datetime(2026, 11, 20, 17, tzinfo=dt.UTC)
     [(eid, event)] = events(db_path, "coupon.redeemed")
-    assert eid == till_event_id(db_path, "o-1", "coupon.redeemed/c1")
+    assert eid == till_event_id(db_path, "o-1", "coupon.redeemed/c1", committing=True)
     assert event == CouponRedeemed("o-1", "s1", "c1", "t5", "m1", result.at, 500)
     receipt = till.order("o-1").receipt
     assert receipt.inputs.coupons == ("c1",)
@@ -256,7 +260,9 @@ def test_hq_state_that_includes_the_local_change_wins_again(till: Engine, db_pat
         with immediate(conn):
             redeemed = msgspec.convert(coupon(status="redeemed"), Coupon)
             report = upsert_coupons(
-                conn, [redeemed], confirmed={till_event_id(db_path, "o-1", "coupon.redeemed/c1")}
+                conn,
+                [redeemed],
+                confirmed={till_event_id(db_path, "o-1", "coupon.redeemed/c1", committing=True)},
             )
         assert report.updated == ("c1",)
         [entry] = till.wallet("m1")

@@ -12,7 +12,7 @@ from pos_promo_hq.db import next_seq, write
 from pos_promo.store.connection import connect
 from pos_promo.store.meta import till_identity
 from pos_promo.store.migrations import Migrations
-from pos_promo.store.outbox import event_id
+from pos_promo.store.outbox import order_event_id
 from pos_promo.store.schema import MIGRATIONS
 from pos_promo.sync import steps
 from pos_promo.sync.local import SYNC_MIGRATIONS, iso, open_database
@@ -44,7 +44,7 @@ CART = {
 
 def redemption_id(till: Till) -> str:
     """The id of o-1's redemption of c1 at this till."""
-    return event_id("s1", "o-1", "coupon.redeemed/c1", till=till_identity(till.conn))
+    return order_event_id("s1", "o-1", "coupon.redeemed/c1", till=till_identity(till.conn), at=AT)
 
 
 def page(cursor: str, *items: WalletCoupon) -> MemberStatePage:
