@@ -140,7 +140,7 @@ class _Found:
 
     saved: int
     picked: tuple[tuple[int, Outcome], ...]
-    key: tuple[object, ...]
+    key: tuple[object, ...] | None  # None: not worked out yet (see _key_of)
     prices: Prices | None = None
 
 
@@ -154,6 +154,16 @@ def _key(cands: Sequence[Candidate], picked: Sequence[tuple[int, Outcome]]) -> t
     priorities = (*sorted(-cands[i].priority for i, _ in picked), _LAST_PRIORITY)
     ids = (*sorted(cands[i].id for i, _ in picked), _LAST_ID)
     return (-saved, coupons, priorities, ids)
+
+
+def _key_of(cands: Sequence[Candidate], found: _Found) -> tuple[object, ...]:
+    """``found``'s key, worked out when first compared: a set that saves
+    more than the best so far wins on its amount, and most never meet one
+    that saves as much."""
+    key = found.key
+    if key is None:
+        key = found.key = _key(cands, found.picked)
+    return key
 
 
 @dataclass(slots=True)
@@ -724,7 +734,7 @@ class _Search:
                         return None
                     found.append(best)
                 picked = tuple(sorted(pair for f in found for pair in f.picked))
-                return _Found(sum(f.saved for f in found), picked, _key(self.cands, picked))
+                return _Found(sum(f.saved for f in found), picked, None)
         return self.search(mask, prices, dirty, need, depth)
 
     def search(self, mask: int, prices: Prices, dirty: int, need: int, depth: int) -> _Found | None:
@@ -778,15 +788,19 @@ class _Search:
                         depth + 1,
                     )
                 else:
-                    rest_found = _Found(0, (), ()) if outcome.amount >= target else None
+                    rest_found = _Found(0, (), None) if outcome.amount >= target else None
                 saved = -1 if rest_found is None else rest_found.saved + outcome.amount
                 if rest_found is not None and (best is None or saved >= best.saved):
                     # the rest all come after i, in order: the set stays sorted
                     picked = ((i, outcome), *rest_found.picked)
-                    key = _key(cands, picked)
-                    if best is None or key < best.key:
-                        best = _Found(saved, picked, key)
+                    if best is None or saved > best.saved:
+                        best = _Found(saved, picked, None)  # it wins on the amount
                         target = saved
+                    else:
+                        key = _key(cands, picked)
+                        if key < _key_of(cands, best):
+                            best = _Found(saved, picked, key)
+                            target = saved
                 needs = self.left_needs(i, mask, gave)
                 if not needs:
                     return best  # every set leaving it out does worse
@@ -810,10 +824,9 @@ class _Search:
                 top = i
         if top < 0:
             return _Found(0, (), _key(cands, ()))
-        alone = _Found(cands[top].standalone.amount, ((top, cands[top].standalone),), ())
-        alone = _Found(alone.saved, alone.picked, _key(cands, alone.picked))
+        alone = _Found(cands[top].standalone.amount, ((top, cands[top].standalone),), None)
         around = self.greedy(base, self.compatible[top] | 1 << top, counted=True)
-        return around if around.key < alone.key else alone
+        return around if _key_of(cands, around) < _key_of(cands, alone) else alone
 
     def settled(self, seed: _Found) -> bool:
         """Whether ``seed`` is the answer without a search: it holds every
@@ -857,9 +870,7 @@ class _Search:
                 prices = apply(prices, outcome.allocation)
                 mask &= self.compatible[i]
                 dirty |= self.lines[i]
-        return _Found(
-            sum(out.amount for _, out in picked), tuple(picked), _key(self.cands, picked), prices
-        )
+        return _Found(sum(out.amount for _, out in picked), tuple(picked), None, prices)
 
 
 def select(
@@ -884,10 +895,12 @@ def select(
         search.group()
         found = search.solve(search.alive, base, 0, seed.saved, 0)
         # the same set found again keeps the seed's record: it has the prices
-        best = found if found is not None and found.key < seed.key else seed
+        best = seed
+        if found is not None and _key_of(cands, found) < _key_of(cands, seed):
+            best = found
         if not search.exact:
             greedy = search.greedy(base)
-            if greedy.key < best.key:
+            if _key_of(cands, greedy) < _key_of(cands, best):
                 best = greedy
     prices = best.prices
     if prices is None:
