@@ -343,6 +343,7 @@ class _Search:
         self._solved: dict[tuple[int, int], tuple[_Found | None, int]] = {}
         self._numbers: dict[Prices, int] = {}  # prices met -> their number
         self._last: tuple[Prices | None, int] = (None, -1)  # the prices numbered last
+        self._after: dict[tuple[int, int], Prices] = {}  # (prices' number, taken) -> prices
         self.gain_prefix: list[int] = []  # [k]: the gains of the alive ones before k
         self.refinable = 0  # pooled candidates whose bound is refined on a node's prices
         # (candidate, prices' number) -> its bound there, by what may still come before it
@@ -692,6 +693,16 @@ class _Search:
         self._ran[key] = found
         return found
 
+    def taken(self, i: int, prices: Prices, outcome: Outcome) -> Prices:
+        """The prices once candidate ``i`` took ``outcome`` off ``prices``:
+        kept, as its outcome there is always the same, so the search's first
+        path, which mostly retraces the seed's, makes none of them again."""
+        key = (self.number(prices), i)
+        after = self._after.get(key)
+        if after is None:
+            after = self._after[key] = apply(prices, outcome.allocation)
+        return after
+
     # -- the search ----------------------------------------------------------
 
     def solve(self, mask: int, prices: Prices, dirty: int, need: int, depth: int) -> _Found | None:
@@ -782,7 +793,7 @@ class _Search:
                 elif after:
                     rest_found = self.solve(
                         after,
-                        apply(prices, outcome.allocation),
+                        self.taken(i, prices, outcome),
                         dirty | lines[i],
                         target - outcome.amount,
                         depth + 1,
@@ -867,7 +878,7 @@ class _Search:
                     break
             if isinstance(outcome, Outcome) and outcome.amount > 0:
                 picked.append((i, outcome))
-                prices = apply(prices, outcome.allocation)
+                prices = self.taken(i, prices, outcome)
                 mask &= self.compatible[i]
                 dirty |= self.lines[i]
         return _Found(sum(out.amount for _, out in picked), tuple(picked), None, prices)
