@@ -133,3 +133,27 @@ def test_the_member_discount_cent_falls_on_the_same_tea_whichever_id_it_has() ->
         discounts = {line.line_id: line.discount for line in result.lines}
         assert result.total_discount == 1
         assert discounts == {a_id: 1, b_id: 0}
+
+
+@SETTINGS
+@given(worlds())
+def test_each_mains_children_are_in_content_order_then_line_id(world: Any) -> None:
+    """Children split a bundle's discount in content order (role first, so a
+    modifier before a side), line id last: the same order whatever the ids,
+    whether the view sorts them or, for one side and one modifier, reads it
+    off their roles."""
+    from pos_promo.engine.units import view_cart
+
+    view = view_cart(world[0])
+    lines = view.lines
+
+    def content(i: int) -> tuple[object, ...]:
+        line = lines[i]
+        price = -1 if line.member_unit_price is None else line.member_unit_price
+        categories = tuple(sorted(line.category_ids))
+        return (line.role, line.item_id, line.unit_price, price, categories, view.per_unit[i])
+
+    for main in view.mains:
+        kids = [i for i, line in enumerate(lines) if line.parent_line_id == lines[main].line_id]
+        expected = sorted(kids, key=lambda i: (content(i), lines[i].line_id))
+        assert view.children[main] == tuple(expected)

@@ -192,11 +192,17 @@ def view_cart(cart: Cart) -> CartView:
     # the same way whatever the ids are; every main has an entry
     children: dict[int, tuple[int, ...]] = dict.fromkeys(mains, ())
     for m, c in kids.items():
-        children[m] = (
-            tuple(sorted(c, key=lambda i: (_own(lines[i], per_unit[i]), lines[i].line_id)))
-            if len(c) > 1
-            else tuple(c)
-        )
+        if len(c) == 1:
+            children[m] = (c[0],)
+        elif len(c) == 2 and lines[c[0]].role != lines[c[1]].role:
+            # a side and a modifier: the role leads the content, so it alone
+            # orders them (the usual bundle: no content to work out)
+            a, b = c
+            children[m] = (a, b) if lines[a].role < lines[b].role else (b, a)
+        else:
+            children[m] = tuple(
+                sorted(c, key=lambda i: (_own(lines[i], per_unit[i]), lines[i].line_id))
+            )
     return CartView(cart, lines, mains, children, per_unit, base, unique_ids, tuple(relevant))
 
 
