@@ -594,8 +594,8 @@ class _Search:
 
     def refined_room(self, open_: int, start: int, prices: Prices, target: int) -> int:
         """:meth:`room`, with the bounds of the open refinable candidates
-        worked out again on ``prices``: only when that could bring it below
-        ``target``.
+        worked out again on ``prices``, when that could bring it below
+        ``target``; ``target`` itself (no prune) when they are not worked out.
 
         A bound that counts on earlier benefits zeroing the cheapest units
         ("buy X get Y free" freeing a dearer one) assumes the worst of every
@@ -609,14 +609,16 @@ class _Search:
         where they seldom prune (many open frees that all stay possible, as
         when every benefit combines) stops working them out.
         """
-        total = self.room(open_, start, 1 << 62)
         loose = open_ & self.refinable
-        if loose.bit_count() > _LOOSE:
-            return total  # working out so many at every node costs more than it saves
         worked = self.bounds_worked
         if worked >= _TRIAL and self.refined_prunes * _PAYS < worked:
             self.refinable = 0  # this search's loose bounds seldom prune: left as they are
-            return total
+            return target
+        if loose.bit_count() > _LOOSE or self.runs + worked >= self.budget:
+            # working out so many at every node costs more than it saves; or
+            # the budget is spent (each costs about a run)
+            return target
+        total = self.room(open_, start, 1 << 62)
         gains, compatible, lines = self.gains, self.compatible, self.lines
         # the largest first: each worked out can only take off its own bound,
         # so once what the rest could take off cannot bring the total below
