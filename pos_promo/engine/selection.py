@@ -769,9 +769,11 @@ class _Search:
             open_ = mask >> i << i
             if self.room(open_, i, target) < target:
                 return best  # neither taking nor leaving any of them can do it
+            loose = open_ & self.refinable
             if (
-                open_ & self.refinable
+                loose
                 and self.runs >= _LATE
+                and loose.bit_count() <= _LOOSE  # (checked here: most nodes stop at it)
                 and self.refined_room(open_, i, prices, target) < target
             ):
                 self.refined_prunes += 1
