@@ -120,13 +120,7 @@ class FirstFree:
     def alike(self, base: Prices, before: int) -> bool:
         """A unit stays priced however ``before`` is taken off: it never drops out."""
         costs = sorted(price for line in self.lines for price in base[line])
-        spent = zeroed = 0
-        for cost in costs:
-            if spent + cost > before:
-                break
-            spent += cost
-            zeroed += 1
-        return zeroed < len(costs)
+        return _zeroable(costs, before) < len(costs)
 
     def node_bound(self, prices: Prices) -> functools.partial[int]:
         """On ``prices``: the first unit still priced after others zero at
@@ -136,18 +130,23 @@ class FirstFree:
         return functools.partial(_nth_after_zeroing, sorted(priced), tops)
 
 
-def _nth_after_zeroing(costs: list[int], worths: list[int], before: int) -> int:
-    """``worths[z]``, ``z`` being how many of ``costs`` (sorted) ``before`` can
-    pay for (the last of them if all)."""
-    if not worths:
-        return 0
+def _zeroable(costs: list[int], before: int) -> int:
+    """How many of ``costs`` (sorted) ``before`` can pay for, cheapest first."""
     spent = zeroed = 0
     for cost in costs:
         if spent + cost > before:
             break
         spent += cost
         zeroed += 1
-    return worths[min(zeroed, len(worths) - 1)]
+    return zeroed
+
+
+def _nth_after_zeroing(costs: list[int], worths: list[int], before: int) -> int:
+    """``worths[z]``, ``z`` being how many of ``costs`` (sorted) ``before`` can
+    pay for (the last of them if all)."""
+    if not worths:
+        return 0
+    return worths[min(_zeroable(costs, before), len(worths) - 1)]
 
 
 def _fills() -> bool:

@@ -52,6 +52,25 @@ def _promotion(
     return c, view, list(eligible_mains(c, view))
 
 
+def _taken_off(draw: st.DrawFn, prices: Any, before: int) -> dict[tuple[int, int], int]:
+    """Discounts adding up to at most ``before`` on ``prices``, unit by unit,
+    cheapest units first (zeroing the most units) or in any drawn order
+    (moving the most money off the thresholds)."""
+    units = [(li, k) for li, line in enumerate(prices) for k in range(len(line))]
+    if draw(st.booleans()):
+        units.sort(key=lambda ref: prices[ref[0]][ref[1]])
+    else:
+        units = draw(st.permutations(units))
+    allocation: dict[tuple[int, int], int] = {}
+    left = before
+    for ref in units:
+        take = min(prices[ref[0]][ref[1]], left)
+        if take:
+            allocation[ref] = take
+            left -= take
+    return allocation
+
+
 @st.composite
 def discounted(draw: st.DrawFn) -> tuple[Any, ...]:
     """A promotion that gives something on a cart, an amount ``before``, and
@@ -67,21 +86,7 @@ def discounted(draw: st.DrawFn) -> tuple[Any, ...]:
     mains = eligible_mains(c, view)
     alone = run(c, view, view.base, mains=mains) if mains else None
     before = draw(st.integers(0, 6000))
-    units = [(li, k) for li, line in enumerate(view.base) for k in range(len(line))]
-    allocation: dict[tuple[int, int], int] = {}
-    left = before
-    # the whole amount, unit by unit in a drawn order: cheapest first zeroes
-    # the most units, any order moves the most money off the thresholds
-    if draw(st.booleans()):
-        units.sort(key=lambda ref: view.base[ref[0]][ref[1]])
-    else:
-        units = draw(st.permutations(units))
-    for ref in units:
-        take = min(view.base[ref[0]][ref[1]], left)
-        if take:
-            allocation[ref] = take
-            left -= take
-    return c, view, mains, alone, before, allocation
+    return c, view, mains, alone, before, _taken_off(draw, view.base, before)
 
 
 @SETTINGS
@@ -323,17 +328,7 @@ def after_member_and_others(draw: st.DrawFn) -> tuple[Any, ...]:
     if draw(st.booleans()):
         prices = _applied(prices, member_discount(view, prices, view.cart.member.discount_rate_bp))
     before = draw(st.integers(0, 6000))
-    units = draw(
-        st.permutations([(li, k) for li, line in enumerate(prices) for k in range(len(line))])
-    )
-    allocation: dict[tuple[int, int], int] = {}
-    left = before
-    for ref in units:
-        take = min(prices[ref[0]][ref[1]], left)
-        if take:
-            allocation[ref] = take
-            left -= take
-    return c, view, mains, alone, before, apply(prices, allocation)
+    return c, view, mains, alone, before, apply(prices, _taken_off(draw, prices, before))
 
 
 def _applied(prices: Any, outcome: Any) -> Any:
@@ -402,19 +397,7 @@ def discounted_twice(draw: st.DrawFn) -> tuple[Any, ...]:
     c, view, mains, alone, _, first = draw(discounted())
     node = apply(view.base, first)
     before = draw(st.integers(0, 4000))
-    units = [(li, k) for li, line in enumerate(node) for k in range(len(line))]
-    if draw(st.booleans()):
-        units.sort(key=lambda ref: node[ref[0]][ref[1]])
-    else:
-        units = draw(st.permutations(units))
-    allocation: dict[tuple[int, int], int] = {}
-    left = before
-    for ref in units:
-        take = min(node[ref[0]][ref[1]], left)
-        if take:
-            allocation[ref] = take
-            left -= take
-    return c, view, mains, alone, node, before, apply(node, allocation)
+    return c, view, mains, alone, node, before, apply(node, _taken_off(draw, node, before))
 
 
 @SETTINGS
@@ -487,18 +470,7 @@ def free_nodes(draw: st.DrawFn) -> tuple[Any, ...]:
     }
     node = apply(view.base, first)
     before = draw(st.integers(0, 3000))
-    if draw(st.booleans()):
-        order = sorted(units, key=lambda ref: node[ref[0]][ref[1]])
-    else:
-        order = draw(st.permutations(units))
-    allocation: dict[tuple[int, int], int] = {}
-    left = before
-    for ref in order:
-        take = min(node[ref[0]][ref[1]], left)
-        if take:
-            allocation[ref] = take
-            left -= take
-    return c, view, mains, node, before, apply(node, allocation)
+    return c, view, mains, node, before, apply(node, _taken_off(draw, node, before))
 
 
 @SETTINGS

@@ -403,6 +403,20 @@ def _sums_by_unit(layout: _Layout, prices: Prices) -> tuple[int, int, int, int]:
     return reached_money, room, items, item_room
 
 
+def _untouched(view: CartView, prices: Prices, main: int) -> bool:
+    """Whether ``main`` and its children still have the cart's own prices.
+    Prices share the rows of lines no benefit touched, so this is an
+    identity check, not a comparison of every unit."""
+    base = view.base
+    if prices[main] is not base[main]:
+        return False
+    if view.relevant[main]:
+        for child in view.children[main]:
+            if prices[child] is not base[child]:
+                return False
+    return True
+
+
 def _sums_by_line(
     campaign: Compiled, view: CartView, prices: Prices, mains: Sequence[int]
 ) -> tuple[int, int, int, int]:
@@ -422,6 +436,7 @@ def _sums_by_line(
     reached_money = room = items = item_room = 0
     for main in mains:
         row = prices[main]
+        # (_untouched, written out: this loop runs for every line of every run)
         clean = row is base[main]
         if clean and relevant[main]:
             for child in children[main]:
@@ -1013,18 +1028,12 @@ def node_bound(
     costs: list[int] = []
     worths: list[int] = []
     shares = settings_bits(campaign) & 10
-    relevant, base, children = view.relevant, view.base, view.children
+    relevant = view.relevant
     stats: dict[int, _Line] | None = view.memo.get("lines")
     bits = settings_bits(campaign)
     for main in _in_application_order(campaign, view, mains, shares):
         row = prices[main]
-        clean = row is base[main]
-        if clean and relevant[main]:
-            for child in children[main]:
-                if prices[child] is not base[child]:
-                    clean = False
-                    break
-        if clean and stats is not None:
+        if stats is not None and _untouched(view, prices, main):
             stat = stats.get(main * 16 + (bits & relevant[main]))
             if stat is not None:
                 if stat[2]:
