@@ -60,7 +60,7 @@ def _is_replay_process(pid: int) -> bool:
     """gunicorn's main process also forks HQ's replay process; it serves no requests."""
     try:
         return Path(f"/proc/{pid}/comm").read_text().strip() == REPLAY_PROCESS_NAME
-    except FileNotFoundError:  # gone since the listing
+    except OSError:  # gone since the listing: no entry, or (reaped mid-read) ESRCH
         return False
 
 
