@@ -532,16 +532,16 @@ def _compatibility(offers: list[Offer]) -> list[int]:
                 masks[i] |= 1 << j
                 masks[j] |= 1 << i
         a = offers[i]
-        rule = a.rules.promotions
-        if rule.mode == "none" or not every_promo:
+        mode = a.rules.promotions.mode
+        if mode == "none" or not every_promo:
             continue
         letting_in = 0  # the promotions that let ``a`` join them
         for rules, group in by_rules.items():
             if allows(rules, a.family, a.sharing_key):
                 letting_in |= group
-        if rule.mode == "all_except":
+        if mode != "all":  # and that ``a`` lets join it, asked of each only then
             for j in positions(letting_in):
-                if offers[j].id in rule.except_ids:
+                if not allows(a.rules, "promotion", offers[j].id):
                     letting_in &= ~(1 << j)
         masks[i] |= letting_in
         bit = 1 << i

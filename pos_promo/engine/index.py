@@ -16,7 +16,7 @@ import msgspec
 from msgspec import field
 
 from pos_promo.engine.compiled import Compiled, compile_campaign, store_in_scope
-from pos_promo.engine.masks import positions
+from pos_promo.engine.masks import items_lines, positions
 from pos_promo.model.base import CampaignBase
 from pos_promo.model.campaign import Campaign, SpendAndSave
 from pos_promo.model.cart import Cart, StoreContext
@@ -109,13 +109,8 @@ class CampaignIndex(msgspec.Struct, frozen=True):
                     found[key] = c
                     kept = mask
                     excluded = c.items.excluded_item_ids  # the lines of those it leaves out
-                    if excluded and len(excluded) <= len(item_lines):
-                        for item in excluded:
-                            kept &= ~item_lines.get(item, 0)
-                    elif excluded:
-                        for item, bits in item_lines.items():
-                            if item in excluded:
-                                kept &= ~bits
+                    if excluded:
+                        kept &= ~items_lines(excluded, item_lines)
                     if kept:
                         lines[key] = lines.get(key, 0) | kept
         # one tuple per set of lines, shared by the campaigns that reach it: no

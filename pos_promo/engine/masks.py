@@ -3,7 +3,9 @@ as bit sets, and both the search and the pruning before it walk them."""
 
 from __future__ import annotations
 
-__all__ = ["positions"]
+from collections.abc import Collection, Mapping
+
+__all__ = ["items_lines", "positions"]
 
 
 def positions(mask: int) -> list[int]:
@@ -23,6 +25,21 @@ def positions(mask: int) -> list[int]:
         if byte:
             base = index * 8
             found.extend(base + bit for bit in _BYTE_BITS[byte])
+    return found
+
+
+def items_lines(items: Collection[str], by_item: Mapping[str, int]) -> int:
+    """The lines of ``items`` (``by_item``: each item's lines as a bit mask):
+    walking the shorter of the two, as a campaign may leave out more items
+    than a cart holds, or the other way round."""
+    found = 0
+    if len(items) <= len(by_item):
+        for item in items:
+            found |= by_item.get(item, 0)
+    else:
+        for item, lines in by_item.items():
+            if item in items:
+                found |= lines
     return found
 
 

@@ -19,7 +19,7 @@ from pos_promo.engine.audience import Blocked, Context, check_audience
 from pos_promo.engine.compiled import MONEY, Compiled, compile_audience, settings_bits
 from pos_promo.engine.coupons import check_coupon, coupon_bound, coupon_steady, run_coupon
 from pos_promo.engine.index import CampaignIndex
-from pos_promo.engine.masks import positions
+from pos_promo.engine.masks import items_lines, positions
 from pos_promo.engine.members import member_discount, member_price
 from pos_promo.engine.outcome import Miss, Outcome
 from pos_promo.engine.sharing import (
@@ -338,15 +338,7 @@ def _store_wide_mains(excluded: frozenset[str], items: _ByItem, view: CartView) 
     items out (what :func:`eligible_mains` gives, as a tuple): the cart's
     own tuple when it holds none of them, as it mostly does; one tuple per
     set of lines otherwise, so that their totals are added up once."""
-    out = 0
-    if len(excluded) <= len(items.masks):
-        for item in excluded:
-            out |= items.masks.get(item, 0)
-    else:
-        for item, bits in items.masks.items():
-            if item in excluded:
-                out |= bits
-    mask = items.every & ~out
+    mask = items.every & ~items_lines(excluded, items.masks)
     found = items.kept.get(mask)
     if found is None:
         found = items.kept[mask] = tuple(positions(mask))

@@ -78,15 +78,16 @@ __all__ = ["BUDGET", "DEPTH", "STEPS_PER_RUN", "Candidate", "Selection", "select
 
 BUDGET = 1_000
 DEPTH = 150  # benefits taken on one path of the search (keeps Python's stack safe)
-# a search stops refining bounds once it worked out _TRIAL of them and fewer
-# than one in _PAYS pruned a node (each costs about a run)
-_TRIAL = 8
-# runs a search spends before it refines bounds at all: one settled within
-# a few dozen runs gains less than the bounds cost
+# when the search refines loose bounds on a node's prices (see refined_room):
+# only once it has spent _LATE runs (one settled within a few dozen gains less
+# than the bounds cost), with at most _LOOSE of them open, and no more once it
+# worked out _TRIAL of them and fewer than one in _PAYS pruned a node; what
+# may come before each is walked exactly with at most _FEW candidates open
 _LATE = 32
+_LOOSE = 8
+_TRIAL = 8
 _PAYS = 8
-_LOOSE = 8  # open refinable candidates up to which their bounds are refined
-_FEW = 64  # open candidates up to which a bound's 'before' is walked exactly
+_FEW = 64
 STEPS_PER_RUN = 5  # search steps allowed per budgeted run (a step costs far less)
 
 Runner = Callable[[Prices], Outcome | Miss]
@@ -596,6 +597,7 @@ class _Search:
         """:meth:`room`, with the bounds of the open refinable candidates
         worked out again on ``prices``, when that could bring it below
         ``target``; ``target`` itself (no prune) when they are not worked out.
+        The search asks only with at most ``_LOOSE`` of them open.
 
         A bound that counts on earlier benefits zeroing the cheapest units
         ("buy X get Y free" freeing a dearer one) assumes the worst of every
@@ -609,21 +611,18 @@ class _Search:
         where they seldom prune (many open frees that all stay possible, as
         when every benefit combines) stops working them out.
         """
-        loose = open_ & self.refinable
         worked = self.bounds_worked
         if worked >= _TRIAL and self.refined_prunes * _PAYS < worked:
             self.refinable = 0  # this search's loose bounds seldom prune: left as they are
             return target
-        if loose.bit_count() > _LOOSE or self.runs + worked >= self.budget:
-            # working out so many at every node costs more than it saves; or
-            # the budget is spent (each costs about a run)
-            return target
+        if self.spent():
+            return target  # (a search past its budget still steps until it stops)
         total = self.room(open_, start, 1 << 62)
         gains, compatible, lines = self.gains, self.compatible, self.lines
         # the largest first: each worked out can only take off its own bound,
         # so once what the rest could take off cannot bring the total below
         # the target, the rest are not worked out
-        refined = sorted(positions(loose), key=gains.__getitem__, reverse=True)
+        refined = sorted(positions(open_ & self.refinable), key=gains.__getitem__, reverse=True)
         left = sum(gains[j] for j in refined)
         seen = self.number(prices)
         # what may come before each: the open ones ahead that combine with it
@@ -645,8 +644,8 @@ class _Search:
                 before = prefix[j] - prefix[start]
             bound = self._node_bounds.get((j, seen))
             if bound is None:
-                if self.runs + self.bounds_worked >= self.budget:
-                    return total  # a run's worth each: the budget is spent
+                if self.spent():
+                    return total  # a run's worth each
                 self.bounds_worked += 1
                 make = self.cands[j].node_bound
                 assert make is not None
@@ -687,13 +686,18 @@ class _Search:
         if known is not None:
             return known
         if counted:
-            if self.runs + self.bounds_worked >= self.budget:
+            if self.spent():
                 self.exact = False
                 return _OVER_BUDGET
             self.runs += 1
         found = self.cands[i].run(prices)
         self._ran[key] = found
         return found
+
+    def spent(self) -> bool:
+        """Whether the budget is spent: benefit runs and the bounds worked
+        out on a node's prices, which cost about a run each."""
+        return self.runs + self.bounds_worked >= self.budget
 
     def taken(self, i: int, prices: Prices, outcome: Outcome) -> Prices:
         """The prices once candidate ``i`` took ``outcome`` off ``prices``:

@@ -95,17 +95,6 @@ def _unit(
 _Layout = tuple[tuple[UnitRef, tuple[UnitRef, ...], tuple[UnitRef, ...]], ...]
 
 
-def _memo_key(
-    name: str, campaign: Compiled, view: CartView, mains: Sequence[int], *settings: object
-) -> tuple[object, ...]:
-    """The view-memo key of what ``campaign`` works out on ``mains`` that
-    depends on ``settings`` alone: one key for every store-wide promotion
-    with the same settings (they reach every main line), its own otherwise."""
-    if len(mains) == len(view.mains):
-        return (name, *settings)
-    return (name, campaign.id)
-
-
 def _layout(campaign: Compiled, view: CartView, mains: Sequence[int]) -> _Layout:
     """Each eligible main unit in application order, with the child units
     that count toward its threshold and those that share its discount.
@@ -115,7 +104,7 @@ def _layout(campaign: Compiled, view: CartView, mains: Sequence[int]) -> _Layout
     """
     bits = settings_bits(campaign)
     high = campaign.application_order == "high_to_low"
-    key = _memo_key("layout", campaign, view, mains, high, bits)
+    key = _lines_key("layout", view, mains, high, bits)
     layout: _Layout | None = view.memo.get(key)
     if layout is not None:
         return layout
@@ -363,12 +352,9 @@ def run(
     campaign: Compiled, view: CartView, prices: Prices, *, mains: Sequence[int]
 ) -> Outcome | Miss:
     """The promotion on ``prices`` for its eligible ``mains`` (best tier, capped)."""
-    if view.unique_ids:
-        if prices is view.base:
-            return _run_base(campaign, view, mains)
-        sums = _sums_by_line(campaign, view, prices, mains)
-    else:
-        sums = _sums_by_unit(_layout(campaign, view, mains), prices)
+    if view.unique_ids and prices is view.base:
+        return _run_base(campaign, view, mains)
+    sums = _totals_on(campaign, view, prices, mains)
     # most runs in the stacking search only compete on the amount, so the
     # units are put in order only when "get Y free" asks and when filled
     picked = _tier_met(campaign, sums, _first_priced_worth, view, mains, prices)
@@ -383,6 +369,19 @@ def run(
             _fill_on, picked.amount, campaign, view, prices, mains, only_items, picked.free
         ),
     )
+
+
+def _totals_on(
+    campaign: Compiled, view: CartView, prices: Prices, mains: Sequence[int]
+) -> tuple[int, int, int, int]:
+    """The threshold and room totals of :func:`_pick_tier` on ``prices``: kept
+    for the cart's own, added up line by line from the kept ones with unique
+    line ids, unit by unit otherwise."""
+    if prices is view.base:
+        return _base_totals(campaign, view, mains)
+    if view.unique_ids:
+        return _sums_by_line(campaign, view, prices, mains)
+    return _sums_by_unit(_layout(campaign, view, mains), prices)
 
 
 def _sums_by_unit(layout: _Layout, prices: Prices) -> tuple[int, int, int, int]:
@@ -566,7 +565,7 @@ def _in_application_order(
     children's prices rank a bundle, see ``CartView.ranks``); kept once per
     cart for the store-wide promotions alike."""
     high = campaign.application_order == "high_to_low"
-    key = _memo_key("application order", campaign, view, mains, high, shares)
+    key = _lines_key("application order", view, mains, high, shares)
     found: list[int] | None = view.memo.get(key)
     if found is None:
         found = view.memo[key] = sorted(mains, key=view.ranks(high, shares).__getitem__)
@@ -669,13 +668,11 @@ def upper_bound(
     if isinstance(rule, SpendSave):
         reached, room, _, _ = _base_totals(campaign, view, mains)
         lowest = reached - before - _member_drop(view)
-        for number in _fallen_tiers(campaign.thresholds, lowest, reached):
-            best = max(best, min(rule.tiers[number].save, room))
+        best = _fallen_best(campaign, lowest, reached, room)
     elif isinstance(rule, ItemsSave):
         _, _, count, room = _base_totals(campaign, view, mains)
         lowest = count - bisect_right(_zero_spent(campaign, view, mains), before)
-        for number in _fallen_tiers(campaign.thresholds, lowest, count):
-            best = max(best, min(rule.tiers[number].save, room))
+        best = _fallen_best(campaign, lowest, count, room)
     else:
         spent = _zero_spent(campaign, view, mains)
         zeroed = bisect_right(spent, before)  # the cheapest costs it can pay for
@@ -707,6 +704,17 @@ def _fallen_tiers(thresholds: Sequence[int], lowest: int, reached: int) -> set[i
         if met >= 0:
             found.add(met)
     return found
+
+
+def _fallen_best(campaign: Compiled, lowest: int, reached: int, room: int) -> int:
+    """The most a saving rule gives at any tier :func:`_fallen_tiers` finds
+    between ``lowest`` and ``reached``, each at most ``room`` (uncapped)."""
+    values = campaign.values
+    best = 0
+    for number in _fallen_tiers(campaign.thresholds, lowest, reached):
+        value = values[number] if values[number] < room else room
+        best = max(best, value)
+    return best
 
 
 def _member_drop(view: CartView) -> int:
@@ -1017,20 +1025,14 @@ def node_bound(
     rule = campaign.rule
     cap = campaign.max_discount
     if isinstance(rule, SpendSave):
-        if prices is view.base:
-            money, room, _, _ = _base_totals(campaign, view, mains)
-        elif view.unique_ids:
-            money, room, _, _ = _sums_by_line(campaign, view, prices, mains)
-        else:
-            money, room, _, _ = _sums_by_unit(_layout(campaign, view, mains), prices)
-        saves = [step.save if cap is None else min(step.save, cap) for step in rule.tiers]
-        return functools.partial(_money_bound, campaign.thresholds, saves, money, room)
+        money, room, _, _ = _totals_on(campaign, view, prices, mains)
+        return functools.partial(_money_bound, campaign, money, room)
     costs: list[int] = []
     worths: list[int] = []
-    shares = settings_bits(campaign) & 10
+    bits = settings_bits(campaign)
+    shares = bits & 10
     relevant = view.relevant
     stats: dict[int, _Line] | None = view.memo.get("lines")
-    bits = settings_bits(campaign)
     for main in _in_application_order(campaign, view, mains, shares):
         row = prices[main]
         if stats is not None and _untouched(view, prices, main):
@@ -1056,8 +1058,7 @@ def node_bound(
             worths.append(worth)
     spent = list(itertools.accumulate(sorted(costs)))
     if isinstance(rule, ItemsSave):
-        saves = [step.save if cap is None else min(step.save, cap) for step in rule.tiers]
-        return functools.partial(_count_bound, campaign.thresholds, saves, spent, sum(worths))
+        return functools.partial(_count_bound, campaign, spent, sum(worths))
     tops: dict[int, list[int]] = {}
     for free in {step.free for step in rule.tiers}:
         if free == 1:  # the usual "get one free": the largest so far
@@ -1079,23 +1080,20 @@ def node_bound(
     return functools.partial(_free_bound, steps, spent, count, cap)
 
 
-def _money_bound(
-    thresholds: Sequence[int], saves: Sequence[int], money: int, room: int, before: int
-) -> int:
-    best = 0
-    for number in _fallen_tiers(thresholds, money - before, money):
-        best = max(best, min(saves[number], room))
-    return best
+def _money_bound(campaign: Compiled, money: int, room: int, before: int) -> int:
+    """A saving rule on money: the tiers the total can fall to with ``before`` off."""
+    best = _fallen_best(campaign, money - before, money, room)
+    cap = campaign.max_discount
+    return best if cap is None else min(best, cap)
 
 
-def _count_bound(
-    thresholds: Sequence[int], saves: Sequence[int], spent: list[int], room: int, before: int
-) -> int:
+def _count_bound(campaign: Compiled, spent: list[int], room: int, before: int) -> int:
+    """A saving rule on items: the tiers the count can fall to once ``before``
+    zeroes the cheapest units it can pay for (``spent``: see :func:`_zero_spent`)."""
     count = len(spent)
-    best = 0
-    for number in _fallen_tiers(thresholds, count - bisect_right(spent, before), count):
-        best = max(best, min(saves[number], room))
-    return best
+    best = _fallen_best(campaign, count - bisect_right(spent, before), count, room)
+    cap = campaign.max_discount
+    return best if cap is None else min(best, cap)
 
 
 def _free_bound(
