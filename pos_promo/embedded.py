@@ -81,10 +81,13 @@ committed order survives it. See docs/store.md for the measured cost."""
 class Engine:
     """One till's engine over its SQLite database. Use :meth:`open`."""
 
-    def __init__(self, conn: sqlite3.Connection, path: str, store: StoreContext) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: str, store: StoreContext, till: str) -> None:
         self._conn = conn
         self.path = path
         self.store = store
+        # the database's identity, drawn once by a migration and never
+        # changed: read at open, not by every commit (its event ids mix it in)
+        self._till = till
         self._cache = CampaignCache(store)
 
     # -- opening and closing ---------------------------------------------------
@@ -125,7 +128,8 @@ class Engine:
                     if recorded != store:
                         with immediate(conn):
                             meta.record_store(conn, store)
-            engine = cls(conn, name, store)
+                till = meta.till_identity(conn)
+            engine = cls(conn, name, store, till)
             with wrapped(name):
                 engine._cache.refresh(conn)
         except BaseException:
@@ -299,7 +303,7 @@ class Engine:
         instant = cart_instant(cart, at)
         paid = None if payments is None else accept_payments(payments)
         with wrapped(self.path), immediate(self._conn):
-            return commit_order(self._conn, self._cache, cart, instant, paid)
+            return commit_order(self._conn, self._cache, cart, instant, paid, self._till)
 
     def refund(
         self,

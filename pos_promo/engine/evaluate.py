@@ -608,9 +608,13 @@ def _line_results(
     for index, line in enumerate(view.lines):
         nets = prices[index]
         quantity = line.quantity
-        subtotal = line.unit_price * quantity
+        price = line.unit_price
+        subtotal = price * quantity
         cart_subtotal += subtotal
-        if nets is base[index]:  # untouched by every benefit: no share either
+        # untouched by every benefit, no share either: the very row, or an
+        # equal one the search rebuilt (most lines of a big cart, all worked
+        # out below to zeros and no share)
+        if nets is base[index] or (nets == base[index] and index not in shares):
             units = zeros.get(quantity)
             if units is None:
                 units = zeros[quantity] = (0,) * quantity
@@ -618,7 +622,7 @@ def _line_results(
                 LineResult(line.line_id, line.item_id, quantity, subtotal, 0, subtotal, (), units)
             )
             continue
-        units = tuple(line.unit_price - net for net in nets)
+        units = tuple([price - net for net in nets])
         discount = sum(units)
         cart_discount += discount
         results.append(

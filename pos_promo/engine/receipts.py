@@ -90,16 +90,19 @@ def build_receipt(
         sharing_plans=tuple(PlanRef(p, plans[p]) for p in sorted(named) if p in plans),
         counts=used,
     )
-    prices = {line.line_id: line.unit_price for line in cart.lines}
+    # a line's subtotal is its unit price times its quantity (>= 1), exactly:
+    # no need to look the price up in the cart by line id
     lines = tuple(
-        LineAllocation(
-            line.line_id,
-            line.item_id,
-            line.quantity,
-            prices[line.line_id],
-            line.unit_discounts,
-            line.benefits,
-        )
-        for line in result.lines
+        [
+            LineAllocation(
+                line.line_id,
+                line.item_id,
+                line.quantity,
+                line.subtotal // line.quantity,
+                line.unit_discounts,
+                line.benefits,
+            )
+            for line in result.lines
+        ]
     )
     return Receipt(cart.order_id, tuple(sorted(refs.values(), key=lambda r: r.id)), inputs, lines)

@@ -173,37 +173,53 @@ class CartView(msgspec.Struct, frozen=True):
 
 def view_cart(cart: Cart) -> CartView:
     """The cart's units as the evaluation walks them: main lines, their children, units per main
-    unit, and base prices, worked out once per evaluation."""
+    unit, and base prices, worked out once per evaluation (one walk over the lines, then
+    one over the children: a child may come before its main)."""
     lines = cart.lines
-    position = {line.line_id: index for index, line in enumerate(lines)}
-    mains = tuple(i for i, line in enumerate(lines) if line.role == "main")
-    kids: dict[int, list[int]] = {}  # only the mains that have children
+    position: dict[str, int] = {}
+    mains: list[int] = []
+    others: list[int] = []
+    base: list[tuple[int, ...]] = []
+    for index, line in enumerate(lines):
+        position[line.line_id] = index
+        base.append((line.unit_price,) * line.quantity)
+        if line.role == "main":
+            mains.append(index)
+        else:
+            others.append(index)
     per_unit: dict[int, int] = {}
     relevant = [0] * len(lines)
-    for index, line in enumerate(lines):
-        if line.role != "main":
-            main = position[line.parent_line_id or ""]
-            kids.setdefault(main, []).append(index)
-            per_unit[index] = line.quantity // lines[main].quantity
-            relevant[main] |= 3 if line.role == "side" else 12
-    base = tuple((line.unit_price,) * line.quantity for line in lines)
-    unique_ids = len(position) == len(lines)
     # children in content order (line id last), so that proration ties fall
     # the same way whatever the ids are; every main has an entry
     children: dict[int, tuple[int, ...]] = dict.fromkeys(mains, ())
-    for m, c in kids.items():
-        if len(c) == 1:
-            children[m] = (c[0],)
-        elif len(c) == 2 and lines[c[0]].role != lines[c[1]].role:
-            # a side and a modifier: the role leads the content, so it alone
-            # orders them (the usual bundle: no content to work out)
-            a, b = c
-            children[m] = (a, b) if lines[a].role < lines[b].role else (b, a)
-        else:
-            children[m] = tuple(
-                sorted(c, key=lambda i: (_own(lines[i], per_unit[i]), lines[i].line_id))
-            )
-    return CartView(cart, lines, mains, children, per_unit, base, unique_ids, tuple(relevant))
+    if others:
+        kids: dict[int, list[int]] = {}  # only the mains that have children
+        for index in others:
+            line = lines[index]
+            main = position[line.parent_line_id or ""]
+            found = kids.get(main)
+            if found is None:
+                kids[main] = [index]
+            else:
+                found.append(index)
+            per_unit[index] = line.quantity // lines[main].quantity
+            relevant[main] |= 3 if line.role == "side" else 12
+        for m, c in kids.items():
+            if len(c) == 1:
+                children[m] = (c[0],)
+            elif len(c) == 2 and lines[c[0]].role != lines[c[1]].role:
+                # a side and a modifier: the role leads the content, so it alone
+                # orders them (the usual bundle: no content to work out)
+                a, b = c
+                children[m] = (a, b) if lines[a].role < lines[b].role else (b, a)
+            else:
+                children[m] = tuple(
+                    sorted(c, key=lambda i: (_own(lines[i], per_unit[i]), lines[i].line_id))
+                )
+    unique_ids = len(position) == len(lines)
+    return CartView(
+        cart, lines, tuple(mains), children, per_unit, tuple(base), unique_ids, tuple(relevant)
+    )
 
 
 def _own(line: Line, per_unit: int) -> tuple[object, ...]:

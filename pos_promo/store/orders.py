@@ -22,7 +22,6 @@ from pos_promo.model.order import OrderRecord, Payment, RefundRecord
 from pos_promo.model.receipt import Receipt
 from pos_promo.model.result import EvaluationResult, LineResult
 from pos_promo.store.counts import ParticipationRow, record_participations
-from pos_promo.store.meta import till_identity
 from pos_promo.store.outbox import add_events, order_event_id
 from pos_promo.store.wallet import redeem
 
@@ -99,11 +98,13 @@ def record_order(
     result: EvaluationResult,
     receipt: Receipt,
     payments: tuple[Payment, ...],
+    *,
+    till: str,
 ) -> None:
     """Write the order, its lines and benefits, participations, coupon
-    redemptions and outbox events."""
+    redemptions and outbox events (``till``: the database's identity, see
+    :func:`pos_promo.store.meta.till_identity`, which the caller reads once)."""
     store, order = cart.store_id, cart.order_id
-    till = till_identity(conn)
     inputs = receipt.inputs
     day = inputs.local_date.isoformat()
     member = inputs.member_id

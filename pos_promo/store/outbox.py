@@ -30,7 +30,7 @@ from typing import Any
 
 import msgspec
 
-from pos_promo.ids import uuid5
+from pos_promo.ids import uuid5, uuid5_hex
 from pos_promo.model.order import OutboxCounts
 
 __all__ = [
@@ -87,7 +87,7 @@ def order_event_id(store_id: str, order_id: str, key: str, *, till: str, at: dt.
     still not to be worked out without the till's identity, and in order of
     the orders' instants. An instant before 1970 counts as 1970.
     """
-    digits = event_id(store_id, order_id, key, till=till).replace("-", "")
+    digits = uuid5_hex(NAMESPACE, f"{store_id}\x1f{till}\x1f{order_id}\x1f{key}")  # event_id's
     ms = max(0, (at - _EPOCH) // _MILLISECOND)
     h = f"{ms:012x}8{digits[13:]}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

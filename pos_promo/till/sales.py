@@ -138,12 +138,14 @@ def commit_order(
     cart: Cart,
     instant: dt.datetime,
     paid: tuple[Payment, ...] | None,
+    till: str,
 ) -> EvaluationResult:
     """Evaluate and record the order (inside the caller's write transaction).
 
     A repeated order id returns the first result marked ``repeat``;
     ``paid`` (``None``: the caller passed no payments) must add up to the
-    total the evaluation gives.
+    total the evaluation gives. ``till``: the database's identity
+    (:func:`pos_promo.store.meta.till_identity`), for the event ids.
     """
     first = orders.find_result(conn, cart.order_id)
     if first is not None:
@@ -176,7 +178,7 @@ def commit_order(
         cache.plan_versions,
         counts,
     )
-    orders.record_order(conn, cart, result, receipt, payments)
+    orders.record_order(conn, cart, result, receipt, payments, till=till)
     if gift_events:
         outbox.add_events(conn, gift_events)
     return result

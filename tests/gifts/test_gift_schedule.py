@@ -109,8 +109,9 @@ def test_grant_and_coupon_ids_depend_only_on_activity_member_ordinal_line_and_un
 def test_the_fast_uuid5_is_exactly_the_standard_librarys() -> None:
     import uuid
 
-    from pos_promo.ids import uuid5
+    from pos_promo.ids import uuid5, uuid5_hex
 
     namespace = uuid.UUID("6f1c1f4e-4b7e-5d8e-9a53-2f0d3c8f7a10")
     for name in ("", "s1\x1fo-1\x1forder.committed", "ünïcødé", "x" * 1000):
         assert uuid5(namespace, name) == str(uuid.uuid5(namespace, name))
+        assert uuid5_hex(namespace, name) == uuid.uuid5(namespace, name).hex
