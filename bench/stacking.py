@@ -16,6 +16,7 @@ import gc
 import statistics
 import sys
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from pos_promo.codec import campaign_from_obj, cart_from_obj
@@ -25,7 +26,17 @@ from pos_promo.engine.index import build_index
 from pos_promo.model.cart import StoreContext
 from pos_promo.model.coupon import Coupon
 
-__all__ = ["MIXES", "SIZES", "TARGET_MS", "main", "run_case", "run_mix"]
+__all__ = [
+    "MIXES",
+    "SIZES",
+    "TARGET_MS",
+    "Cell",
+    "main",
+    "prepare",
+    "run_case",
+    "run_mix",
+    "time_cells",
+]
 
 TARGET_MS = 2.0
 STORE = StoreContext("s1", "America/New_York")
@@ -122,9 +133,29 @@ MIXES = ("default scheme", "all combine", "disjoint")
 SIZES = (5, 10, 20, 40)
 
 
-def run_mix(mix: str, size: int, runs: int) -> tuple[float, float, int, int, str, int, int]:
-    """CPU median and min ms, qualifying, applied, selection, saved, search runs
-    for ``size`` qualifying benefits of ``mix``."""
+@dataclass
+class Cell:
+    """One mix and size, ready to time: its cart, index and wallet, and what
+    the first evaluation found (qualifying, applied, selection, saved, runs)."""
+
+    mix: str
+    size: int
+    cart: Any
+    index: Any
+    wallet: dict[str, Coupon]
+    qualifying: int
+    applied: int
+    selection: str
+    saved: int
+    runs: int
+    taken: list[int] = field(default_factory=list)  # CPU ns per evaluation
+
+    def evaluate(self) -> None:
+        evaluate(self.cart, self.index, at=AT, wallet=self.wallet)
+
+
+def prepare(mix: str, size: int) -> Cell:
+    """The cell of ``size`` qualifying benefits of ``mix``, evaluated once."""
     if mix == "disjoint":
         index = build_index(_disjoint(size), STORE)
         cart = _cart(max(30, size), coupons=0, member=False, groups=size)
@@ -149,19 +180,45 @@ def run_mix(mix: str, size: int, runs: int) -> tuple[float, float, int, int, str
         evaluate_module.select = real  # type: ignore[assignment]
     losers = {"not_shareable", "not_best"}
     qualifying = len(result.applied) + sum(1 for n in result.not_applied if n.reason in losers)
-    taken = []
-    for _ in range(runs):
-        start = time.process_time_ns()
-        evaluate(cart, index, at=AT, wallet=wallet)
-        taken.append(time.process_time_ns() - start)
-    return (
-        statistics.median(taken) / 1e6,
-        min(taken) / 1e6,
+    return Cell(
+        mix,
+        size,
+        cart,
+        index,
+        wallet,
         qualifying,
         len(result.applied),
         result.selection,
         result.total_discount,
         spent["runs"],
+    )
+
+
+def time_cells(cells: list[Cell], rounds: int) -> None:
+    """Time every cell ``rounds`` times, the cells taking turns round by
+    round, so that a ratio between two cells compares evaluations made
+    under the same load (a busy spell of the machine lands on all of them)."""
+    clock = time.process_time_ns
+    for _ in range(rounds):
+        for cell in cells:
+            start = clock()
+            cell.evaluate()
+            cell.taken.append(clock() - start)
+
+
+def run_mix(mix: str, size: int, runs: int) -> tuple[float, float, int, int, str, int, int]:
+    """CPU median and min ms, qualifying, applied, selection, saved, search runs
+    for ``size`` qualifying benefits of ``mix`` (one cell timed on its own)."""
+    cell = prepare(mix, size)
+    time_cells([cell], runs)
+    return (
+        statistics.median(cell.taken) / 1e6,
+        min(cell.taken) / 1e6,
+        cell.qualifying,
+        cell.applied,
+        cell.selection,
+        cell.saved,
+        cell.runs,
     )
 
 
@@ -187,20 +244,28 @@ def run_case(open_all: bool, runs: int) -> tuple[float, float, int, int, str, in
 
 def main(argv: list[str] | None = None) -> dict[tuple[str, int], tuple[Any, ...]]:
     quick = bool(argv and "--quick" in argv)
-    runs = 5 if quick else 40
-    print("stacking: qualifying benefits per mix, CPU time per evaluation")
+    rounds = 5 if quick else 60
+    print(f"stacking: qualifying benefits per mix, CPU time per evaluation ({rounds} rounds,")
+    print("the cells taking turns)")
     print("mix              size  qualifying  applied  saved  selection  runs  median ms  min ms")
+    cells = [prepare(mix, size) for mix in MIXES for size in SIZES]
+    time_cells(cells, rounds)
     table: dict[tuple[str, int], tuple[Any, ...]] = {}
-    for mix in MIXES:
-        for size in SIZES:
-            median, low, qualifying, applied, selection, saved, spent = run_mix(
-                mix, size, max(2, runs // (size // 5))
-            )
-            table[mix, size] = (median, low, qualifying, applied, selection, saved, spent)
-            print(
-                f"{mix:<15} {size:>5}  {qualifying:>10}  {applied:>7}  {saved:>5}  {selection:<9}"
-                f"  {spent:>4}  {median:>9.3f}  {low:>6.3f}"
-            )
+    for cell in cells:
+        median, low = statistics.median(cell.taken) / 1e6, min(cell.taken) / 1e6
+        table[cell.mix, cell.size] = (
+            median,
+            low,
+            cell.qualifying,
+            cell.applied,
+            cell.selection,
+            cell.saved,
+            cell.runs,
+        )
+        print(
+            f"{cell.mix:<15} {cell.size:>5}  {cell.qualifying:>10}  {cell.applied:>7}"
+            f"  {cell.saved:>5}  {cell.selection:<9}  {cell.runs:>4}  {median:>9.3f}  {low:>6.3f}"
+        )
     twenty = table["default scheme", 20][0]
     print(
         f"target: 20 benefits, default scheme, median <= {TARGET_MS:g} ms: "

@@ -9,9 +9,22 @@ __all__ = ["items_lines", "positions"]
 
 
 def positions(mask: int) -> list[int]:
-    """The set bits of ``mask``, lowest first, read a byte at a time: with
-    thousands of candidates a mask is thousands of bits long, and clearing
-    its bits one by one would copy it once per bit."""
+    """The set bits of ``mask``, lowest first, read a byte at a time through
+    a table: a short mask (the search's, a few dozen candidates) is shifted
+    a byte at a time, a long one (thousands of candidates) is read as bytes
+    once, as shifting it would copy it once per byte; a sparse long one
+    clears its bits one by one."""
+    if mask.bit_length() <= 64:
+        found: list[int] = []
+        base = 0
+        while mask:
+            byte = mask & 255
+            if byte:
+                for bit in _BYTE_BITS[byte]:
+                    found.append(base + bit)
+            mask >>= 8
+            base += 8
+        return found
     if mask.bit_count() <= 32:
         found = []
         while mask:
