@@ -74,7 +74,12 @@ class PendingEvent(msgspec.Struct, frozen=True):
 
 def event_id(store_id: str, order_id: str, key: str, *, till: str) -> str:
     """The id of the event ``key`` (e.g. ``order.committed``) of one order at one till."""
-    return uuid5(NAMESPACE, f"{store_id}\x1f{till}\x1f{order_id}\x1f{key}")
+    return uuid5(NAMESPACE, _event_name(store_id, order_id, key, till))
+
+
+def _event_name(store_id: str, order_id: str, key: str, till: str) -> str:
+    """What an order event's id hashes: one name per event, order and till."""
+    return f"{store_id}\x1f{till}\x1f{order_id}\x1f{key}"
 
 
 def order_event_id(store_id: str, order_id: str, key: str, *, till: str, at: dt.datetime) -> str:
@@ -87,7 +92,7 @@ def order_event_id(store_id: str, order_id: str, key: str, *, till: str, at: dt.
     still not to be worked out without the till's identity, and in order of
     the orders' instants. An instant before 1970 counts as 1970.
     """
-    digits = uuid5_hex(NAMESPACE, f"{store_id}\x1f{till}\x1f{order_id}\x1f{key}")  # event_id's
+    digits = uuid5_hex(NAMESPACE, _event_name(store_id, order_id, key, till))
     ms = max(0, (at - _EPOCH) // _MILLISECOND)
     h = f"{ms:012x}8{digits[13:]}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
