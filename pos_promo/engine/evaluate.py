@@ -77,8 +77,10 @@ def _setup(
 
 
 def _to_second(instant: dt.datetime) -> dt.datetime:
-    """``instant`` in UTC, truncated to the second, as :class:`LocalMoment` keeps it."""
-    return instant.astimezone(dt.UTC).replace(microsecond=0)
+    """``instant`` in UTC, truncated to the second, as :class:`LocalMoment` keeps it
+    (a till's instants are mostly whole seconds already: nothing to replace)."""
+    utc = instant.astimezone(dt.UTC)
+    return utc.replace(microsecond=0) if utc.microsecond else utc
 
 
 def assess(c: Compiled, setup: _Setup, prices: Prices) -> Blocked | Miss | Outcome:

@@ -93,15 +93,17 @@ class CampaignIndex(msgspec.Struct, frozen=True):
         by_item, by_category = self.by_item, self.by_category
         # the main lines by item and by category, as bit masks: each campaign
         # listed under one is then met once, not once per line
+        # (no walk when every campaign is store-wide: none is listed under one)
         item_lines: dict[str, int] = {}
         category_lines: dict[str, int] = {}
-        for index, line in enumerate(cart.lines):
-            if line.role != "main":
-                continue
-            bit = 1 << index
-            item_lines[line.item_id] = item_lines.get(line.item_id, 0) | bit
-            for category in line.category_ids:
-                category_lines[category] = category_lines.get(category, 0) | bit
+        if by_item or by_category:
+            for index, line in enumerate(cart.lines):
+                if line.role != "main":
+                    continue
+                bit = 1 << index
+                item_lines[line.item_id] = item_lines.get(line.item_id, 0) | bit
+                for category in line.category_ids:
+                    category_lines[category] = category_lines.get(category, 0) | bit
         for listed, reached in ((by_item, item_lines), (by_category, category_lines)):
             for name, mask in reached.items():
                 for c in listed.get(name, ()):
