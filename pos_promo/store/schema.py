@@ -326,3 +326,24 @@ def m0011_campaign_store_scopes(db: Database) -> None:
             f"CREATE TRIGGER {name} AFTER {event} ON campaigns BEGIN "
             f"UPDATE campaigns SET stores = {scope.format('NEW.payload')} WHERE id = NEW.id; END"
         )
+
+
+@MIGRATIONS
+def m0012_unconfirmed_participations(db: Database) -> None:
+    """The participation ledger's member index holds the confirmed flag.
+
+    Every commit of a member's order adds up the member's local rows HQ has
+    not confirmed yet (``counts.member_counts``). Through an index on
+    (member, campaign) alone it found every row the member ever had and
+    looked each one up to read its flag: a loyal member's commits grew with
+    their history. Indexed on (member, confirmed, campaign), the query
+    seeks the unconfirmed rows directly; the sync's look-ups of all of a
+    member's rows, or of one campaign's unconfirmed ones, use it as well.
+    Replacing the index, not adding one, keeps a commit at the same number
+    of B-trees to write.
+    """
+    db.execute("DROP INDEX IF EXISTS idx_participations_member_id_campaign_id")
+    db.execute(
+        "CREATE INDEX participations_member_confirmed "
+        "ON participations (member_id, confirmed, campaign_id)"
+    )
