@@ -12,7 +12,6 @@ runs spent, and whether the search settled it exactly or hit its budget.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import statistics
 import sys
 import time
@@ -33,8 +32,6 @@ __all__ = [
     "Cell",
     "main",
     "prepare",
-    "run_case",
-    "run_mix",
     "time_cells",
 ]
 
@@ -204,42 +201,6 @@ def time_cells(cells: list[Cell], rounds: int) -> None:
             start = clock()
             cell.evaluate()
             cell.taken.append(clock() - start)
-
-
-def run_mix(mix: str, size: int, runs: int) -> tuple[float, float, int, int, str, int, int]:
-    """CPU median and min ms, qualifying, applied, selection, saved, search runs
-    for ``size`` qualifying benefits of ``mix`` (one cell timed on its own)."""
-    cell = prepare(mix, size)
-    time_cells([cell], runs)
-    return (
-        statistics.median(cell.taken) / 1e6,
-        min(cell.taken) / 1e6,
-        cell.qualifying,
-        cell.applied,
-        cell.selection,
-        cell.saved,
-        cell.runs,
-    )
-
-
-def run_case(open_all: bool, runs: int) -> tuple[float, float, int, int, str, int]:
-    """Median and p99 ms, qualifying benefits, applied count, selection, total saved."""
-    index = build_index(_campaigns(open_all), STORE)
-    cart = _cart()
-    wallet = {f"c-{i}": Coupon(f"c-{i}", f"tpl-{i}", "m1", *WINDOW) for i in range(4)}
-    result = evaluate(cart, index, at=AT, wallet=wallet)
-    losers = {"not_shareable", "not_best"}
-    qualifying = len(result.applied) + sum(1 for n in result.not_applied if n.reason in losers)
-    taken = []
-    gc.collect()
-    for _ in range(runs):
-        start = time.perf_counter_ns()
-        evaluate(cart, index, at=AT, wallet=wallet)
-        taken.append(time.perf_counter_ns() - start)
-    taken.sort()
-    p99 = taken[max(0, int(0.99 * len(taken)) - 1)] / 1e6
-    median = statistics.median(taken) / 1e6
-    return median, p99, qualifying, len(result.applied), result.selection, result.total_discount
 
 
 def main(argv: list[str] | None = None) -> dict[tuple[str, int], tuple[Any, ...]]:

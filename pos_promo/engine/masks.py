@@ -9,11 +9,13 @@ __all__ = ["items_lines", "positions"]
 
 
 def positions(mask: int) -> list[int]:
-    """The set bits of ``mask``, lowest first, read a byte at a time through
-    a table: a short mask (the search's, a few dozen candidates) is shifted
-    a byte at a time, a long one (thousands of candidates) is read as bytes
-    once, as shifting it would copy it once per byte; a sparse long one
-    clears its bits one by one."""
+    """The set bits of ``mask``, lowest first.
+
+    A mask of at most 64 bits (the search's, a few dozen candidates) is
+    shifted a byte at a time and each byte read through a table. A longer
+    one (thousands of candidates) is never shifted, as that would copy it
+    once per byte: with few bits set they are cleared one by one, otherwise
+    it is turned into bytes once and each read through the table."""
     if mask.bit_length() <= 64:
         found: list[int] = []
         base = 0
