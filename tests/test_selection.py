@@ -472,3 +472,51 @@ def test_a_coupon_that_changes_nothing_in_total_is_left_out() -> None:
     assert [(i, out.amount) for i, out in chosen.picked] == [(1, 100)]
     assert chosen.prices == ((0,), (300,))
     assert exhaustive(cands, compatible, base) == ((1,), 100)
+
+
+def _first_fit_groups(compatible: Sequence[int], alive: int) -> list[int]:
+    """The exclusive groups as first written: each set of candidates with one
+    compatibility mask joins the first group (largest sets first) holding
+    none it combines with, walking every group."""
+    by_mask: dict[int, int] = {}
+    for i in range(len(compatible)):
+        if alive >> i & 1:
+            by_mask[compatible[i]] = by_mask.get(compatible[i], 0) | 1 << i
+    masks: list[int] = []
+    for shared, members in sorted(by_mask.items(), key=lambda item: -item[1].bit_count()):
+        for g, group in enumerate(masks):
+            if not shared & group:
+                masks[g] = group | members
+                break
+        else:
+            masks.append(members)
+    return masks
+
+
+@st.composite
+def compatibilities(draw: st.DrawFn) -> tuple[list[int], int]:
+    """Symmetric compatibility masks over up to 40 candidates, from open
+    sharing (nearly all pairs combine) to the default scheme (few do)."""
+    n = draw(st.integers(1, 40))
+    combine = draw(st.sampled_from([0.05, 0.5, 0.95, 1.0]))
+    rng = draw(st.randoms(use_true_random=False))
+    compatible = [0] * n
+    for i, j in itertools.combinations(range(n), 2):
+        if rng.random() < combine:
+            compatible[i] |= 1 << j
+            compatible[j] |= 1 << i
+    alive = draw(st.integers(0, (1 << n) - 1)) | draw(st.sampled_from([0, (1 << n) - 1]))
+    return compatible, alive
+
+
+@given(compatibilities())
+def test_exclusive_groups_are_the_first_fit_groups(problem: tuple[list[int], int]) -> None:
+    """Trying only the groups of the candidates a set does not combine with
+    finds the group a walk over every group finds: the same cover, so the
+    same bounds and the same search."""
+    compatible, alive = problem
+    gains = [7 * i % 11 for i in range(len(compatible))]
+    pool, groups = selection._exclusive_groups(compatible, alive, gains)
+    expected = _first_fit_groups(compatible, alive)
+    assert [g.mask for g in groups] == [m for m in expected if m & (m - 1)]
+    assert pool.mask == sum(m for m in expected if not m & (m - 1))
