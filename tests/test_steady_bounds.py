@@ -7,6 +7,7 @@ every unit."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from hypothesis import given
@@ -514,3 +515,21 @@ def test_a_nodes_bound_counts_a_richer_lower_item_tier_once_units_can_be_zeroed(
     c, view, mains = _promotion(rule, lines, items={"all_items": True})
     bound = node_bound(c, view, mains, apply(view.base, {(2, 0): 40}))
     assert (bound(59), bound(60)) == (150, 300)
+
+
+@SETTINGS
+@given(discounted())
+def test_a_bound_that_reads_no_before_amount_is_the_same_for_every_amount(case: Any) -> None:
+    """The evaluation adds up what the benefits ahead take off only for the
+    promotions whose bound reads it: for the others the bound must be the
+    stand-alone amount whatever that sum is."""
+    c, view, mains, alone, before, _ = case
+    if not isinstance(alone, Outcome):
+        return
+    if spend_and_save.bound_reads_before(c):
+        assert isinstance(c.rule, ItemsFree) or any(
+            high.save < low.save for low, high in itertools.pairwise(c.rule.tiers)
+        )
+        return
+    for amount in (0, 1, before, 10**9):
+        assert upper_bound(c, view, mains, alone.amount, amount) == alone.amount

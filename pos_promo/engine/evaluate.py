@@ -158,13 +158,28 @@ def evaluate(
         # may give more than alone, by at most that
         everyone = compatible[i] & ahead_of.touching(offer.lines)
         mine = everyone & members
-        taken = ahead_of.bounds(everyone & ~members)
-        steady = alike = None
-        if offer.steady is not None:
-            steady = functools.partial(offer.steady, taken + _sum_bounds(cands, mine))
-        if offer.alike is not None:
-            alike = functools.partial(offer.alike, taken)
-        cands.append(_candidate(offer, offer.bound(taken), steady, alike))
+        ahead = everyone & ~members
+        steady: Callable[[], int] | None = None
+        alike: Callable[[], bool] | None = None
+        if offer.bound_reads_before:
+            taken = ahead_of.bounds(ahead)
+            bound = offer.bound(taken)
+            if offer.steady is not None:
+                steady = functools.partial(offer.steady, taken + _sum_bounds(cands, mine))
+            if offer.alike is not None:
+                alike = functools.partial(offer.alike, taken)
+        else:
+            # its bound is what it gives alone: what the others ahead take
+            # off is added up only if the search asks the rest (with
+            # hundreds combining, each sum walks hundreds of them)
+            bound = offer.bound(0)
+            if offer.steady is not None:
+                steady = functools.partial(
+                    _steady_after, offer.steady, ahead_of, ahead, cands, mine
+                )
+            if offer.alike is not None:
+                alike = functools.partial(_alike_after, offer.alike, ahead_of, ahead)
+        cands.append(_candidate(offer, bound, steady, alike))
         ahead_of.add(i, offer.lines, cands[-1].bound)
     chosen = _select_among_winners(cands, compatible, view.base)
     _explain_left_out(offers, compatible, chosen, view, not_applied)
@@ -335,6 +350,20 @@ class _Ahead:
         else:
             for line in positions(lines):
                 self.on_line[line] |= bit
+
+
+def _steady_after(
+    steady: Callable[[int], int], ahead_of: _Ahead, ahead: int, cands: list[Candidate], mine: int
+) -> int:
+    """What a candidate surely gives after ``ahead`` (its bounds added up
+    when asked: they never change once added, so the sum is the same as
+    when the candidate was made) and the member benefits ``mine``."""
+    return steady(ahead_of.bounds(ahead) + _sum_bounds(cands, mine))
+
+
+def _alike_after(alike: Callable[[int], bool], ahead_of: _Ahead, ahead: int) -> bool:
+    """Whether a candidate frees "alike" after ``ahead`` (see :func:`_steady_after`)."""
+    return alike(ahead_of.bounds(ahead))
 
 
 def _sum_bounds(cands: list[Candidate], mask: int) -> int:

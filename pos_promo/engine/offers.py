@@ -34,6 +34,7 @@ from pos_promo.engine.sharing import (
 )
 from pos_promo.engine.spend_and_save import (
     base_saving,
+    bound_reads_before,
     eligible_mains,
     fills_units,
     frees_alike,
@@ -97,6 +98,10 @@ class Offer(Struct, frozen=True):
     # the most it can give on prices at or below the given ones after others
     # that take off at most the amount given (see selection)
     node_bound: Callable[[Prices], Callable[[int], int]] | None = None
+    # whether ``bound`` reads the amount it is given (most promotions, whose
+    # tiers save more as they rise and which free nothing, give at most
+    # their stand-alone amount after anything): when not, it is not added up
+    bound_reads_before: bool = True
 
     @property
     def sharing_key(self) -> str:
@@ -372,6 +377,7 @@ def _promotion_offer(
         fills=functools.partial(fills_units, c, view, mains),
         alike=functools.partial(frees_alike, c, view, mains),
         node_bound=functools.partial(node_bound, c, view, mains),
+        bound_reads_before=bound_reads_before(c),
     )
 
 

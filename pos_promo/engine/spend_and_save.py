@@ -24,6 +24,7 @@ from pos_promo.model.common import ChildRule, ItemScope
 
 __all__ = [
     "base_saving",
+    "bound_reads_before",
     "eligible_mains",
     "fills_units",
     "frees_alike",
@@ -662,7 +663,7 @@ def upper_bound(
     take off it (see :func:`_fallen_tiers`) and the total now.
     """
     rule = campaign.rule
-    if not isinstance(rule, ItemsFree) and _rising(rule):
+    if not bound_reads_before(campaign):
         return alone
     best = 0
     if isinstance(rule, SpendSave):
@@ -685,6 +686,14 @@ def upper_bound(
                 best = max(best, _largest_worths(campaign, view, mains, free_step.free, first))
     cap = campaign.max_discount
     return best if cap is None else min(best, cap)
+
+
+def bound_reads_before(campaign: Compiled) -> bool:
+    """Whether :func:`upper_bound` reads its ``before`` amount: not for a
+    saving rule whose tiers save no less as they rise, bounded by its
+    stand-alone amount whatever runs before it."""
+    rule = campaign.rule
+    return isinstance(rule, ItemsFree) or not _rising(rule)
 
 
 def _fallen_tiers(thresholds: Sequence[int], lowest: int, reached: int) -> set[int]:
