@@ -175,7 +175,7 @@ def evaluate(
             bound = offer.bound(0)
             if offer.steady is not None:
                 steady = functools.partial(
-                    _steady_after, offer.steady, ahead_of, ahead, cands, mine
+                    _steady_after, offer.steady, ahead_of, ahead, _sum_bounds(cands, mine)
                 )
             if offer.alike is not None:
                 alike = functools.partial(_alike_after, offer.alike, ahead_of, ahead)
@@ -352,13 +352,13 @@ class _Ahead:
                 self.on_line[line] |= bit
 
 
-def _steady_after(
-    steady: Callable[[int], int], ahead_of: _Ahead, ahead: int, cands: list[Candidate], mine: int
-) -> int:
+def _steady_after(steady: Callable[[int], int], ahead_of: _Ahead, ahead: int, members: int) -> int:
     """What a candidate surely gives after ``ahead`` (its bounds added up
     when asked: they never change once added, so the sum is the same as
-    when the candidate was made) and the member benefits ``mine``."""
-    return steady(ahead_of.bounds(ahead) + _sum_bounds(cands, mine))
+    when the candidate was made) and member benefits whose bounds add up
+    to ``members``. (Given the sum, not the candidates: a candidate list
+    held here would hold this candidate, a cycle only the collector frees.)"""
+    return steady(ahead_of.bounds(ahead) + members)
 
 
 def _alike_after(alike: Callable[[int], bool], ahead_of: _Ahead, ahead: int) -> bool:

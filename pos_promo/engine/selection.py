@@ -269,6 +269,16 @@ def _dominated(cands: Sequence[Candidate], compatible: Sequence[int], lines: Seq
     valid. So only the best of them, by stand-alone amount, then as sets
     compare, can be in the best set.
     """
+    # only candidates sharing their mask with another can be swapped (most
+    # orders' few promotions, and open sharing, give each a mask of its own)
+    twins: set[int] = set()
+    seen: set[int] = set()
+    for mask in compatible:
+        if mask in seen:
+            twins.add(mask)
+        seen.add(mask)
+    if not twins:
+        return 0
     # who touches each line, so that whether a candidate shares a line with
     # any it combines with costs its own lines, not a walk over all of them
     # (under open sharing each has a mask of its own, nearly everyone)
@@ -286,6 +296,8 @@ def _dominated(cands: Sequence[Candidate], compatible: Sequence[int], lines: Seq
     dropped = 0
     for i, c in enumerate(cands):
         mask = compatible[i]
+        if mask not in twins:
+            continue
         own = lines[i]
         if own < 0:
             near = priced
@@ -860,6 +872,8 @@ class _Search:
             return _Found(0, (), _key(cands, ()))
         alone = _Found(cands[top].standalone.amount, ((top, cands[top].standalone),), None)
         around = self.greedy(base, self.compatible[top] | 1 << top, counted=True)
+        if around.saved != alone.saved:  # (the keys compare amounts first)
+            return around if around.saved > alone.saved else alone
         return around if _key_of(cands, around) < _key_of(cands, alone) else alone
 
     def settled(self, seed: _Found) -> bool:
