@@ -237,15 +237,15 @@ def test_the_sum_ahead_of_a_candidate_stays_what_it_was_as_more_are_added() -> N
     it take off added up only when the search asks (its steady amount, its
     "alike"), after later candidates were added: that sum must be the one
     at the time it was made, whichever way it is worked out (the few in
-    the mask, or all added less the few outside it)."""
+    the mask, or all added then less the few outside it)."""
     ahead = evaluate_module._Ahead(4)
     for i in range(40):
         ahead.add(i, -1 if i % 3 else 0b0101, 10 * i + 7)
-    few = 0b1001  # candidates 0 and 3: summed directly
-    most = ((1 << 40) - 1) & ~0b10  # all but candidate 1: the total less it
-    assert ahead.bounds(few) == 7 + 37 == 44
-    assert ahead.bounds(most) == sum(10 * i + 7 for i in range(40)) - 17 == 8063
+    few = evaluate_module._Later(ahead, 0b1001)  # candidates 0 and 3: summed directly
+    most = evaluate_module._Later(ahead, ((1 << 40) - 1) & ~0b10)  # all but 1: the total less it
     for i in range(40, 120):
         ahead.add(i, 0b0010, i)
-    assert ahead.bounds(few) == 44
-    assert ahead.bounds(most) == 8063
+    assert few() == 7 + 37 == 44
+    assert most() == sum(10 * i + 7 for i in range(40)) - 17 == 8063
+    assert ahead.bounds(0b1001) == 44
+    assert ahead.bounds(((1 << 40) - 1) & ~0b10) == 8063

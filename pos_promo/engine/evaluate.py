@@ -173,12 +173,13 @@ def evaluate(
             # off is added up only if the search asks the rest (with
             # hundreds combining, each sum walks hundreds of them)
             bound = offer.bound(0)
+            later = _Later(ahead_of, ahead)
             if offer.steady is not None:
                 steady = functools.partial(
-                    _steady_after, offer.steady, ahead_of, ahead, _sum_bounds(cands, mine)
+                    _steady_after, offer.steady, later, _sum_bounds(cands, mine)
                 )
             if offer.alike is not None:
-                alike = functools.partial(_alike_after, offer.alike, ahead_of, ahead)
+                alike = functools.partial(_alike_after, offer.alike, later)
         cands.append(_candidate(offer, bound, steady, alike))
         ahead_of.add(i, offer.lines, cands[-1].bound)
     chosen = _select_among_winners(cands, compatible, view.base)
@@ -352,18 +353,42 @@ class _Ahead:
                 self.on_line[line] |= bit
 
 
-def _steady_after(steady: Callable[[int], int], ahead_of: _Ahead, ahead: int, members: int) -> int:
-    """What a candidate surely gives after ``ahead`` (its bounds added up
-    when asked: they never change once added, so the sum is the same as
-    when the candidate was made) and member benefits whose bounds add up
-    to ``members``. (Given the sum, not the candidates: a candidate list
-    held here would hold this candidate, a cycle only the collector frees.)"""
-    return steady(ahead_of.bounds(ahead) + members)
+class _Later:
+    """The bounds of ``mask`` (candidates added to ``ahead`` so far) added
+    up when first asked, the way :meth:`_Ahead.bounds` would have added
+    them up now: the sum of the few in the mask, or the total now less the
+    few outside it (later candidates outside it are not walked)."""
+
+    __slots__ = ("bound", "mask", "rest", "total", "value")
+
+    def __init__(self, ahead: _Ahead, mask: int) -> None:
+        self.bound = ahead.bound  # (an added candidate's bound never changes)
+        self.mask = mask
+        self.rest = ahead.seen & ~mask
+        self.total = ahead.total
+        self.value = -1
+
+    def __call__(self) -> int:
+        if self.value < 0:
+            bound, rest, mask = self.bound, self.rest, self.mask
+            if rest.bit_count() < mask.bit_count():
+                self.value = self.total - sum(bound[i] for i in positions(rest))
+            else:
+                self.value = sum(bound[i] for i in positions(mask))
+        return self.value
 
 
-def _alike_after(alike: Callable[[int], bool], ahead_of: _Ahead, ahead: int) -> bool:
-    """Whether a candidate frees "alike" after ``ahead`` (see :func:`_steady_after`)."""
-    return alike(ahead_of.bounds(ahead))
+def _steady_after(steady: Callable[[int], int], ahead: _Later, members: int) -> int:
+    """What a candidate surely gives after the others ``ahead`` of it and
+    member benefits whose bounds add up to ``members``. (The sum, not the
+    candidates: a candidate list held here would hold this candidate, a
+    reference cycle only the garbage collector frees.)"""
+    return steady(ahead() + members)
+
+
+def _alike_after(alike: Callable[[int], bool], ahead: _Later) -> bool:
+    """Whether a candidate frees "alike" after the others ``ahead`` of it."""
+    return alike(ahead())
 
 
 def _sum_bounds(cands: list[Candidate], mask: int) -> int:
