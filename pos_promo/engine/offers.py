@@ -360,6 +360,7 @@ def _promotion_offer(
     rules = _rules(c, plans)
     alone = run(c, view, view.base, mains=mains)
     assert isinstance(alone, Outcome)  # it qualified
+    calls = _PromotionCalls(c, view, mains, alone.amount)
     return Offer(
         c.id,
         c.kind,
@@ -369,16 +370,50 @@ def _promotion_offer(
         c.priority,
         rules,
         alone,
-        functools.partial(run, c, view, mains=mains),
-        functools.partial(upper_bound, c, view, mains, alone.amount),
+        calls.run,
+        calls.bound,
         (FAMILY_RANK["promotion"], places.get(c.id, _LAST), -c.priority, c.id, ""),
         lines=bundle_lines(view, mains),
-        steady=functools.partial(steady_amount, c, view, mains, alone.amount),
-        fills=functools.partial(fills_units, c, view, mains),
-        alike=functools.partial(frees_alike, c, view, mains),
-        node_bound=functools.partial(node_bound, c, view, mains),
+        steady=calls.steady,
+        fills=calls.fills,
+        alike=calls.alike,
+        node_bound=calls.node_bound,
         bound_reads_before=bound_reads_before(c),
     )
+
+
+class _PromotionCalls:
+    """What the stacking search asks of one promotion on this cart, as
+    methods of one object: an offer's six questions as partials were six
+    partials, six argument tuples and a keyword dictionary, objects the
+    garbage collector counts and walks while a cart with thousands of
+    live promotions is evaluated."""
+
+    __slots__ = ("alone", "campaign", "mains", "view")
+
+    def __init__(self, campaign: Compiled, view: CartView, mains: Sequence[int], alone: int):
+        self.campaign = campaign
+        self.view = view
+        self.mains = mains
+        self.alone = alone
+
+    def run(self, prices: Prices) -> Outcome | Miss:
+        return run(self.campaign, self.view, prices, mains=self.mains)
+
+    def bound(self, before: int) -> int:
+        return upper_bound(self.campaign, self.view, self.mains, self.alone, before)
+
+    def steady(self, before: int) -> int:
+        return steady_amount(self.campaign, self.view, self.mains, self.alone, before)
+
+    def fills(self) -> bool:
+        return fills_units(self.campaign, self.view, self.mains)
+
+    def alike(self, before: int) -> bool:
+        return frees_alike(self.campaign, self.view, self.mains, before)
+
+    def node_bound(self, prices: Prices) -> Callable[[int], int]:
+        return node_bound(self.campaign, self.view, self.mains, prices)
 
 
 def _rules(c: Compiled, plans: Mapping[str, Sharing]) -> Rules:

@@ -162,7 +162,7 @@ def _run_base(campaign: Compiled, view: CartView, mains: Sequence[int]) -> Outco
     (``view.unique_ids``), so that ordering the lines orders the units.
     """
     bits = settings_bits(campaign)
-    picked: _Tier | Miss | None = view.memo.get(("base tier", campaign.id))
+    picked: _Tier | Miss | None = view.base_tiers.get(campaign.id)
     if picked is None:
         picked = _base_tier(campaign, view, mains, bits)
     if isinstance(picked, Miss):
@@ -240,7 +240,7 @@ def base_saving(
     picked = _tier_met(campaign, totals, _first_worth, view, mains, bits)
     if isinstance(picked, Miss):
         return picked
-    view.memo["base tier", campaign.id] = picked  # the offer's run on these prices reads it
+    view.base_tiers[campaign.id] = picked  # the offer's run on these prices reads it
     return picked.amount
 
 

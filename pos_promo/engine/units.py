@@ -47,6 +47,11 @@ class CartView(msgspec.Struct, frozen=True):
     relevant: tuple[int, ...] = ()
     memo: dict[object, Any] = msgspec.field(default_factory=dict)
     carried_memo: dict[int, tuple[tuple[UnitRef, bool], ...]] = msgspec.field(default_factory=dict)
+    # promotion id -> the tier it meets on the cart's own prices (see
+    # spend_and_save.base_saving): a dictionary of its own, not ``memo``
+    # keyed by pairs, as thousands of pairs would be thousands of objects
+    # for the garbage collector to count and walk while the cart is evaluated
+    base_tiers: dict[str, Any] = msgspec.field(default_factory=dict)
 
     def child_units(self, child: int, main_unit: int) -> range:
         """The units of child line ``child`` that ride on unit ``main_unit`` of its main line
