@@ -62,6 +62,7 @@ __all__ = [
 ]
 
 NO_ITEMS = Miss("no_eligible_items")
+_UNKNOWN = Blocked("unknown")  # a class whose verdict is not worked out yet (see _qualifying)
 _LAST = 1 << 30  # place of a benefit the published order does not list
 
 
@@ -239,22 +240,28 @@ def _qualifying(
     # store-wide promotions that leave items out: the cart's main lines by
     # item, as bit masks, and one tuple per set of lines they keep
     items: _ByItem | None = None
-    classes = index.audience  # campaigns alike in what the audience checks read
+    # campaigns alike in what the audience checks read: a class's verdict
+    # is worked out once (the look-ups bound to names: this loop runs for
+    # every campaign the cart reaches, tens of thousands with many live)
+    in_class = index.audience.get
     verdicts: dict[int, Blocked | None] = {}  # by class
+    verdict = verdicts.get
+    lines_of = hits.get
     for c in considered:
-        group = classes.get(c.id)
+        group = in_class(c.id)
         if group is None:
             blocked = check_audience(c, ctx)
-        elif group in verdicts:
-            blocked = verdicts[group]
         else:
-            blocked = verdicts[group] = check_audience(c, ctx)
-        if blocked is None and c.campaign.sharing_plan is not None:
+            blocked = verdict(group, _UNKNOWN)
+            if blocked is _UNKNOWN:
+                blocked = verdicts[group] = check_audience(c, ctx)
+        # (a campaign's own rules are resolved when compiled unless it names a plan)
+        if blocked is None and c.rules is None and c.campaign.sharing_plan is not None:
             blocked = unknown_plan(c.campaign.sharing_plan, plans)
         if blocked is not None:
             explain(_blocked(c.id, c.kind, blocked, c.campaign.name))
             continue
-        mains: Sequence[int] | None = hits.get(c.id)
+        mains: Sequence[int] | None = lines_of(c.id)
         kept = mains is not None
         if mains is None:  # store-wide or named: every main line, the cart's own tuple, if it can
             if not c.items.all_items:
@@ -270,7 +277,9 @@ def _qualifying(
             continue
         totals = None
         if shared is not None:
-            bits = settings_bits(c)
+            bits = c.child_bits
+            if bits < 0:
+                bits = settings_bits(c)
             key = id(mains) * 16 + bits if kept else -1
             totals = shared.get(key)
             if totals is None:
