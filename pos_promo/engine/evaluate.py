@@ -170,8 +170,9 @@ def evaluate(
                 alike = functools.partial(offer.alike, taken)
         else:
             # its bound is what it gives alone: what the others ahead take
-            # off is added up only if the search asks the rest (with
-            # hundreds combining, each sum walks hundreds of them)
+            # off is added up only if the search asks whether it surely
+            # gives that or frees "alike" (with hundreds combining, each
+            # sum walks hundreds of them)
             bound = offer.bound(0)
             later = _Later(ahead_of, ahead)
             if offer.steady is not None:
