@@ -158,29 +158,18 @@ def evaluate(
         # may give more than alone, by at most that
         everyone = compatible[i] & ahead_of.touching(offer.lines)
         mine = everyone & members
-        ahead = everyone & ~members
+        # what the others ahead take off, added up only when read: by its
+        # bound when that reads it, else only if the search asks whether it
+        # surely gives its amount or frees "alike" (with hundreds combining,
+        # each sum walks hundreds of them)
+        taken = _Later(ahead_of, everyone & ~members)
+        bound = offer.bound(taken() if offer.bound_reads_before else 0)
         steady: Callable[[], int] | None = None
         alike: Callable[[], bool] | None = None
-        if offer.bound_reads_before:
-            taken = ahead_of.bounds(ahead)
-            bound = offer.bound(taken)
-            if offer.steady is not None:
-                steady = functools.partial(offer.steady, taken + _sum_bounds(cands, mine))
-            if offer.alike is not None:
-                alike = functools.partial(offer.alike, taken)
-        else:
-            # its bound is what it gives alone: what the others ahead take
-            # off is added up only if the search asks whether it surely
-            # gives that or frees "alike" (with hundreds combining, each
-            # sum walks hundreds of them)
-            bound = offer.bound(0)
-            later = _Later(ahead_of, ahead)
-            if offer.steady is not None:
-                steady = functools.partial(
-                    _steady_after, offer.steady, later, _sum_bounds(cands, mine)
-                )
-            if offer.alike is not None:
-                alike = functools.partial(_alike_after, offer.alike, later)
+        if offer.steady is not None:
+            steady = functools.partial(_steady_after, offer.steady, taken, _sum_bounds(cands, mine))
+        if offer.alike is not None:
+            alike = functools.partial(_alike_after, offer.alike, taken)
         cands.append(_candidate(offer, bound, steady, alike))
         ahead_of.add(i, offer.lines, cands[-1].bound)
     chosen = _select_among_winners(cands, compatible, view.base)
@@ -337,10 +326,7 @@ class _Ahead:
 
     def bounds(self, mask: int) -> int:
         """The bounds of ``mask`` (added before) added up."""
-        rest = self.seen & ~mask
-        if rest.bit_count() < mask.bit_count():
-            return self.total - sum(self.bound[i] for i in positions(rest))
-        return sum(self.bound[i] for i in positions(mask))
+        return _added_up(self.bound, mask, self.seen & ~mask, self.total)
 
     def add(self, i: int, lines: int, bound: int) -> None:
         bit = 1 << i
@@ -371,12 +357,16 @@ class _Later:
 
     def __call__(self) -> int:
         if self.value < 0:
-            bound, rest, mask = self.bound, self.rest, self.mask
-            if rest.bit_count() < mask.bit_count():
-                self.value = self.total - sum(bound[i] for i in positions(rest))
-            else:
-                self.value = sum(bound[i] for i in positions(mask))
+            self.value = _added_up(self.bound, self.mask, self.rest, self.total)
         return self.value
+
+
+def _added_up(bound: dict[int, int], mask: int, rest: int, total: int) -> int:
+    """The bounds of ``mask`` added up, by walking the fewer of ``mask`` and
+    ``rest`` (the others added, whose bounds with ``mask``'s make ``total``)."""
+    if rest.bit_count() < mask.bit_count():
+        return total - sum(bound[i] for i in positions(rest))
+    return sum(bound[i] for i in positions(mask))
 
 
 def _steady_after(steady: Callable[[int], int], ahead: _Later, members: int) -> int:
