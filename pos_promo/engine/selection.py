@@ -67,6 +67,7 @@ import itertools
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 from msgspec import Struct
 
@@ -143,6 +144,11 @@ class _Found:
     picked: tuple[tuple[int, Outcome], ...]
     key: tuple[object, ...] | None  # None: not worked out yet (see _key_of)
     prices: Prices | None = None
+
+
+def _no_rows(prices: Prices) -> tuple[()]:
+    """The rows a candidate on no line reads."""
+    return ()
 
 
 def _key(cands: Sequence[Candidate], picked: Sequence[tuple[int, Outcome]]) -> tuple[object, ...]:
@@ -366,7 +372,8 @@ class _Search:
         self._wins: dict[tuple[int, int], tuple[bool, int] | tuple[()]] = {}
         self._reach: dict[int, int] = {}  # candidate -> candidates it interacts with
         self._ran: dict[tuple[int, object], Outcome | Miss] = {}
-        self._line_lists: dict[int, list[int]] = {}  # candidate -> its lines, when asked
+        # candidate -> what reads its lines' prices out of a node's, when asked
+        self._readers: dict[int, Callable[[Prices], object]] = {}
         # (mask, prices' number) -> the best set of mask on them, and the need it was sought with
         self._solved: dict[tuple[int, int], tuple[_Found | None, int]] = {}
         self._numbers: dict[Prices, int] = {}  # prices met -> their number
@@ -704,10 +711,12 @@ class _Search:
         if mask < 0:
             seen: object = self.number(prices)
         else:
-            read = self._line_lists.get(i)
+            read = self._readers.get(i)
             if read is None:
-                read = self._line_lists[i] = positions(mask)
-            seen = tuple(prices[line] for line in read)
+                # (one line: its row; more: a tuple of their rows, made in C)
+                rows = positions(mask)
+                read = self._readers[i] = itemgetter(*rows) if rows else _no_rows
+            seen = read(prices)
         key = (i, seen)
         known = self._ran.get(key)
         if known is not None:
