@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import msgspec
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -29,6 +30,7 @@ from pos_promo.engine.spend_and_save import (
 )
 from pos_promo.engine.units import apply, view_cart
 from pos_promo.model.campaign import ItemsFree, SpendAndSave
+from pos_promo.model.common import ChildRule
 from tests.test_properties import SETTINGS, STORE, campaign_dicts, cart_dicts
 
 
@@ -119,6 +121,93 @@ def test_totals_from_kept_lines_are_the_unit_by_unit_ones(case: Any) -> None:
     units = spend_and_save._units(c, view, base, mains)
     priced = [u for u in units if base[u.ref[0]][u.ref[1]] > 0]
     assert spend_and_save._priced_units(c, view, mains) == priced
+
+
+@st.composite
+def whole_cart(draw: st.DrawFn) -> tuple[Any, ...]:
+    """:func:`discounted`, for a promotion on every item whose sides and
+    modifiers count and share (the defaults): what it counts is the cart."""
+    doc = draw(campaign_dicts("p0", ("p0",)))
+    doc["items"] = {"all_items": True}
+    doc.pop("sides", None)
+    doc.pop("modifiers", None)
+    doc.pop("store_rules", None)
+    campaign = campaign_from_obj(doc)
+    assert isinstance(campaign, SpendAndSave)
+    view = view_cart(cart_from_obj(draw(cart_dicts())))
+    c = compile_campaign(campaign, STORE)
+    return c, view, eligible_mains(c, view), _taken_off(draw, view.base, draw(st.integers(0, 6000)))
+
+
+@SETTINGS
+@given(st.one_of(whole_cart(), discounted().map(lambda case: (case[0], case[1], case[2], case[5]))))
+def test_money_totals_are_the_unit_by_unit_ones(case: Any) -> None:
+    """The money totals of a run after others, added up from the whole cart's
+    prices when the promotion reads every unit, are the unit by unit ones."""
+    c, view, mains, allocation = case
+    if not mains:
+        return
+    prices = apply(view.base, allocation)
+    expected = spend_and_save._sums_by_unit(spend_and_save._layout(c, view, mains), prices)
+    assert spend_and_save._money_on(c, view, prices, mains) == expected[:2]
+    counts_and_shares = ChildRule(counts_toward_threshold=True, shares_discount=True)
+    if (
+        c.items.all_items
+        and not c.items.excluded_item_ids
+        and c.sides == c.modifiers == counts_and_shares
+    ):  # (a door-checked cart: each child's units are its share of its main's)
+        assert spend_and_save._reads_whole_cart(c, view, mains)
+
+
+def _bundle_cart(side: dict[str, Any] | None = None) -> tuple[Any, Any, list[int]]:
+    """Spend $20 save $3 on every item, on a main of 2 x $10.00 with a side of
+    2 x $2.00 and a main of $5.00 (the cart's units add up to $29.00)."""
+    lines = [
+        {"line_id": "L1", "item_id": "i1", "quantity": 2, "unit_price": 1000},
+        {"line_id": "L2", "item_id": "i2", "quantity": 2, "unit_price": 200, "role": "side"},
+        {"line_id": "L3", "item_id": "i3", "quantity": 1, "unit_price": 500},
+    ]
+    lines[1]["parent_line_id"] = "L1"
+    settings: dict[str, Any] = {"items": {"all_items": True}}
+    if side is not None:
+        settings["sides"] = side
+    return _promotion(
+        {"type": "spend_save", "tiers": [{"spend": 2000, "save": 300}]}, lines, **settings
+    )
+
+
+def test_money_totals_of_a_promotion_reading_the_whole_cart() -> None:
+    c, view, mains = _bundle_cart()
+    prices = apply(view.base, {(0, 0): 700})  # $7.00 off the first $10.00 unit
+    assert spend_and_save._reads_whole_cart(c, view, mains)
+    assert spend_and_save._money_on(c, view, prices, mains) == (2200, 2200)
+    outcome = run(c, view, prices, mains=mains)
+    assert isinstance(outcome, Outcome) and outcome.amount == 300
+    # $9.01 off in all: $19.99 left, below the $20.00 threshold
+    assert not isinstance(run(c, view, apply(prices, {(2, 0): 201}), mains=mains), Outcome)
+
+
+def test_money_totals_when_the_side_does_not_share() -> None:
+    """A side that counts but takes no discount: the room leaves it out, so
+    the totals are the line by line ones, not the cart's."""
+    c, view, mains = _bundle_cart({"counts_toward_threshold": True, "shares_discount": False})
+    prices = apply(view.base, {(0, 0): 700})
+    assert not spend_and_save._reads_whole_cart(c, view, mains)
+    assert spend_and_save._money_on(c, view, prices, mains) == (2200, 1800)
+
+
+def test_money_totals_of_a_cart_no_door_checked() -> None:
+    """A cart built in Python whose side (3 units) is not a multiple of its
+    main (2): each main unit carries one side unit, the third is carried by
+    none and counts for nothing, as the unit by unit walk has it."""
+    c, view, mains = _bundle_cart()
+    lines = list(view.cart.lines)
+    lines[1] = msgspec.structs.replace(lines[1], quantity=3)
+    odd = view_cart(msgspec.structs.replace(view.cart, lines=tuple(lines)))
+    prices = apply(odd.base, {(0, 0): 700})
+    assert not spend_and_save._reads_whole_cart(c, odd, mains)
+    assert spend_and_save._money_on(c, odd, prices, mains) == (2200, 2200)
+    assert sum(map(sum, prices)) == 2400
 
 
 def free_bound_unit_by_unit(c: Any, view: Any, mains: list[int], before: int) -> int:

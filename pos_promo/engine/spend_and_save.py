@@ -355,10 +355,15 @@ def run(
     """The promotion on ``prices`` for its eligible ``mains`` (best tier, capped)."""
     if view.unique_ids and prices is view.base:
         return _run_base(campaign, view, mains)
-    sums = _totals_on(campaign, view, prices, mains)
-    # most runs in the stacking search only compete on the amount, so the
-    # units are put in order only when "get Y free" asks and when filled
-    picked = _tier_met(campaign, sums, _first_priced_worth, view, mains, prices)
+    picked: _Tier | Miss
+    if campaign.measure == MONEY:  # (a money threshold reads no item counts)
+        money, room = _money_on(campaign, view, prices, mains)
+        picked = _pick_tier(campaign, money, room, 0, 0, _NO_FREE)
+    else:
+        sums = _totals_on(campaign, view, prices, mains)
+        # most runs in the stacking search only compete on the amount, so the
+        # units are put in order only when "get Y free" asks and when filled
+        picked = _tier_met(campaign, sums, _first_priced_worth, view, mains, prices)
     if isinstance(picked, Miss):
         return picked
     only_items = not isinstance(campaign.rule, SpendSave)
@@ -370,6 +375,44 @@ def run(
             _fill_on, picked.amount, campaign, view, prices, mains, only_items, picked.free
         ),
     )
+
+
+def _money_on(
+    campaign: Compiled, view: CartView, prices: Prices, mains: Sequence[int]
+) -> tuple[int, int]:
+    """The money threshold and room totals on ``prices`` (see :func:`_totals_on`).
+
+    A promotion on every main line of the cart whose sides and modifiers
+    all count toward the threshold and share the discount reads every unit
+    of the cart at its price: both totals are what the cart's prices add up
+    to, added up in C, not line by line (the store-wide promotions the
+    search runs most, on every node's prices)."""
+    if view.unique_ids and prices is not view.base and _reads_whole_cart(campaign, view, mains):
+        total = sum(map(sum, prices))
+        return total, total
+    money, room, _, _ = _totals_on(campaign, view, prices, mains)
+    return money, room
+
+
+def _reads_whole_cart(campaign: Compiled, view: CartView, mains: Sequence[int]) -> bool:
+    """Whether the units ``campaign`` counts and discounts on ``mains`` are all the
+    cart's units: every main line, with children whose settings it counts
+    and shares, each child unit carried by one main unit (as every door
+    checks: a child's quantity is a multiple of its main's)."""
+    if len(mains) != len(view.mains):
+        return False
+    whole: tuple[int, bool] | None = view.memo.get("whole cart")
+    if whole is None:
+        present = 0  # the children present: sides 3, modifiers 12 (see view_cart)
+        carried = True
+        base, per_unit = view.base, view.per_unit
+        for main, kids in view.children.items():
+            present |= view.relevant[main]
+            for child in kids:
+                carried = carried and len(base[child]) == len(base[main]) * per_unit[child]
+        whole = view.memo["whole cart"] = (present, carried)
+    present, carried = whole
+    return carried and settings_bits(campaign) & present == present
 
 
 def _totals_on(
@@ -1034,7 +1077,7 @@ def node_bound(
     rule = campaign.rule
     cap = campaign.max_discount
     if isinstance(rule, SpendSave):
-        money, room, _, _ = _totals_on(campaign, view, prices, mains)
+        money, room = _money_on(campaign, view, prices, mains)
         return functools.partial(_money_bound, campaign, money, room)
     costs: list[int] = []
     worths: list[int] = []
