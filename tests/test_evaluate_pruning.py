@@ -241,8 +241,8 @@ def test_the_sum_ahead_of_a_candidate_stays_what_it_was_as_more_are_added() -> N
     ahead = evaluate_module._Ahead(4)
     for i in range(40):
         ahead.add(i, -1 if i % 3 else 0b0101, 10 * i + 7)
-    few = evaluate_module._Later(ahead, 0b1001)  # candidates 0 and 3: summed directly
-    most = evaluate_module._Later(ahead, ((1 << 40) - 1) & ~0b10)  # all but 1: the total less it
+    few = evaluate_module._Later.of(ahead, 0b1001)  # candidates 0 and 3: summed directly
+    most = evaluate_module._Later.of(ahead, ((1 << 40) - 1) & ~0b10)  # all but 1: the total less it
     for i in range(40, 120):
         ahead.add(i, 0b0010, i)
     assert few() == 7 + 37 == 44

@@ -8,7 +8,6 @@ order of lines or campaigns.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from bisect import bisect_left
 from collections.abc import Callable, Mapping
 from operator import attrgetter
@@ -162,14 +161,14 @@ def evaluate(
         # bound when that reads it, else only if the search asks whether it
         # surely gives its amount or frees "alike" (with hundreds combining,
         # each sum walks hundreds of them)
-        taken = _Later(ahead_of, everyone & ~members)
+        taken = _Later.of(ahead_of, everyone & ~members)
         bound = offer.bound(taken() if offer.bound_reads_before else 0)
         steady: Callable[[], int] | None = None
         alike: Callable[[], bool] | None = None
         if offer.steady is not None:
-            steady = functools.partial(_steady_after, offer.steady, taken, _sum_bounds(cands, mine))
+            steady = _SteadyAfter(offer.steady, taken, _sum_bounds(cands, mine))
         if offer.alike is not None:
-            alike = functools.partial(_alike_after, offer.alike, taken)
+            alike = _AlikeAfter(offer.alike, taken)
         cands.append(_candidate(offer, bound, steady, alike))
         ahead_of.add(i, offer.lines, cands[-1].bound)
     chosen = _select_among_winners(cands, compatible, view.base)
@@ -340,20 +339,25 @@ class _Ahead:
                 self.on_line[line] |= bit
 
 
-class _Later:
+class _Later(Struct, gc=False):
     """The bounds of ``mask`` (candidates added to ``ahead`` so far) added
     up when first asked, the way :meth:`_Ahead.bounds` would have added
     them up now: the sum of the few in the mask, or the total now less the
-    few outside it (later candidates outside it are not walked)."""
+    few outside it (later candidates outside it are not walked).
 
-    __slots__ = ("bound", "mask", "rest", "total", "value")
+    Untracked by the garbage collector, like the offers' callables (see
+    ``offers._Promotion``): it holds the bounds by candidate and numbers."""
 
-    def __init__(self, ahead: _Ahead, mask: int) -> None:
-        self.bound = ahead.bound  # (an added candidate's bound never changes)
-        self.mask = mask
-        self.rest = ahead.seen & ~mask
-        self.total = ahead.total
-        self.value = -1
+    bound: dict[int, int]  # (an added candidate's bound never changes)
+    mask: int
+    rest: int
+    total: int
+    value: int = -1
+
+    @classmethod
+    def of(cls, ahead: _Ahead, mask: int) -> _Later:
+        """The sum of ``mask``'s bounds, as ``ahead`` stands now."""
+        return cls(ahead.bound, mask, ahead.seen & ~mask, ahead.total)
 
     def __call__(self) -> int:
         if self.value < 0:
@@ -369,17 +373,28 @@ def _added_up(bound: dict[int, int], mask: int, rest: int, total: int) -> int:
     return sum(bound[i] for i in positions(mask))
 
 
-def _steady_after(steady: Callable[[int], int], ahead: _Later, members: int) -> int:
+class _SteadyAfter(Struct, frozen=True, gc=False):
     """What a candidate surely gives after the others ``ahead`` of it and
     member benefits whose bounds add up to ``members``. (The sum, not the
-    candidates: a candidate list held here would hold this candidate, a
-    reference cycle only the garbage collector frees.)"""
-    return steady(ahead() + members)
+    candidates: a candidate list held here would hold this candidate.)
+    Untracked, as :class:`_Later`."""
+
+    steady: Callable[[int], int]
+    ahead: _Later
+    members: int
+
+    def __call__(self) -> int:
+        return self.steady(self.ahead() + self.members)
 
 
-def _alike_after(alike: Callable[[int], bool], ahead: _Later) -> bool:
+class _AlikeAfter(Struct, frozen=True, gc=False):
     """Whether a candidate frees "alike" after the others ``ahead`` of it."""
-    return alike(ahead())
+
+    alike: Callable[[int], bool]
+    ahead: _Later
+
+    def __call__(self) -> bool:
+        return self.alike(self.ahead())
 
 
 def _sum_bounds(cands: list[Candidate], mask: int) -> int:

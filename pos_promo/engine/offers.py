@@ -66,7 +66,7 @@ _UNKNOWN = Blocked("unknown")  # a class whose verdict is not worked out yet (se
 _LAST = 1 << 30  # place of a benefit the published order does not list
 
 
-class Offer(Struct, frozen=True):
+class Offer(Struct, frozen=True, gc=False):
     """One qualifying benefit, ready for the stacking search.
 
     A struct, not a frozen dataclass: one is made per qualifying benefit
@@ -369,7 +369,7 @@ def _promotion_offer(
     rules = _rules(c, plans)
     alone = run(c, view, view.base, mains=mains)
     assert isinstance(alone, Outcome)  # it qualified
-    calls = _PromotionCalls(c, view, mains, alone.amount)
+    amount = alone.amount
     return Offer(
         c.id,
         c.kind,
@@ -379,49 +379,65 @@ def _promotion_offer(
         c.priority,
         rules,
         alone,
-        calls.run,
-        calls.bound,
+        _Run(c, view, mains, amount),
+        _Bound(c, view, mains, amount),
         (FAMILY_RANK["promotion"], places.get(c.id, _LAST), -c.priority, c.id, ""),
         lines=bundle_lines(view, mains),
-        steady=calls.steady,
-        fills=calls.fills,
-        alike=calls.alike,
-        node_bound=calls.node_bound,
+        steady=_Steady(c, view, mains, amount),
+        fills=_Fills(c, view, mains, amount),
+        alike=_Alike(c, view, mains, amount),
+        node_bound=_NodeBound(c, view, mains, amount),
         bound_reads_before=bound_reads_before(c),
     )
 
 
-class _PromotionCalls:
-    """What the stacking search asks of one promotion on this cart, as
-    methods of one object: an offer's six questions as partials were six
-    partials, six argument tuples and a keyword dictionary, objects the
-    garbage collector counts and walks while a cart with thousands of
-    live promotions is evaluated."""
+class _Promotion(Struct, frozen=True, gc=False):
+    """One promotion on this cart, as the stacking search asks about it: each
+    question a small callable of its own (run, bound, steady, fills, alike,
+    node bound), not bound methods or partials.
 
-    __slots__ = ("alone", "campaign", "mains", "view")
+    Untracked by the garbage collector (``gc=False``): thousands are alive
+    while a cart with thousands of live promotions is searched, and tracked
+    objects alive that long are what the collector walks again and again
+    (each full collection walks every tracked object of the process). They
+    hold only the compiled campaign, the cart view, the lines and a number,
+    none of which can lead back to them, so no cycle can form through one
+    (``tests/test_no_cycles.py`` also checks that repeated evaluations leave
+    no memory behind)."""
 
-    def __init__(self, campaign: Compiled, view: CartView, mains: Sequence[int], alone: int):
-        self.campaign = campaign
-        self.view = view
-        self.mains = mains
-        self.alone = alone
+    campaign: Compiled
+    view: CartView
+    mains: Sequence[int]
+    alone: int
 
-    def run(self, prices: Prices) -> Outcome | Miss:
+
+class _Run(_Promotion, frozen=True, gc=False):
+    def __call__(self, prices: Prices) -> Outcome | Miss:
         return run(self.campaign, self.view, prices, mains=self.mains)
 
-    def bound(self, before: int) -> int:
+
+class _Bound(_Promotion, frozen=True, gc=False):
+    def __call__(self, before: int) -> int:
         return upper_bound(self.campaign, self.view, self.mains, self.alone, before)
 
-    def steady(self, before: int) -> int:
+
+class _Steady(_Promotion, frozen=True, gc=False):
+    def __call__(self, before: int) -> int:
         return steady_amount(self.campaign, self.view, self.mains, self.alone, before)
 
-    def fills(self) -> bool:
+
+class _Fills(_Promotion, frozen=True, gc=False):
+    def __call__(self) -> bool:
         return fills_units(self.campaign, self.view, self.mains)
 
-    def alike(self, before: int) -> bool:
+
+class _Alike(_Promotion, frozen=True, gc=False):
+    def __call__(self, before: int) -> bool:
         return frees_alike(self.campaign, self.view, self.mains, before)
 
-    def node_bound(self, prices: Prices) -> Callable[[int], int]:
+
+class _NodeBound(_Promotion, frozen=True, gc=False):
+    def __call__(self, prices: Prices) -> Callable[[int], int]:
         return node_bound(self.campaign, self.view, self.mains, prices)
 
 

@@ -100,7 +100,7 @@ _OVER_BUDGET = Miss("budget")  # what a run past the budget gives
 _SAME_FILLED, _SAME, _ALIKE, _LOSES = range(4)
 
 
-class Candidate(Struct, frozen=True):
+class Candidate(Struct, frozen=True, gc=False):
     """A benefit that qualifies on its own, ready to be run on other prices."""
 
     id: str

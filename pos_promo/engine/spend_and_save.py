@@ -168,9 +168,7 @@ def _run_base(campaign: Compiled, view: CartView, mains: Sequence[int]) -> Outco
     if isinstance(picked, Miss):
         return picked
     only_items = not isinstance(campaign.rule, SpendSave)
-    later = functools.partial(
-        _fill_on, picked.amount, campaign, view, view.base, mains, only_items, picked.free
-    )
+    later = _Fill(picked.amount, campaign, view, view.base, mains, only_items, picked.free)
     return Outcome(picked.amount, picked.tier, picked.capped, later=later)
 
 
@@ -371,9 +369,7 @@ def run(
         picked.amount,
         picked.tier,
         picked.capped,
-        later=functools.partial(
-            _fill_on, picked.amount, campaign, view, prices, mains, only_items, picked.free
-        ),
+        later=_Fill(picked.amount, campaign, view, prices, mains, only_items, picked.free),
     )
 
 
@@ -546,6 +542,34 @@ def _first_priced_worth(
                         if shares & (2 if side else 8):
                             worth += prices[child][j]
     return worth
+
+
+class _Fill(Struct, frozen=True, gc=False):
+    """An outcome's allocation, worked out when read (see :func:`_fill_on`):
+    one is made for every run, and most are never read.
+
+    Untracked by the garbage collector, as the search's other per-run and
+    per-offer callables (``offers._Promotion``): it holds the campaign, the
+    cart view, prices and numbers, none of which can lead back to it."""
+
+    amount: int
+    campaign: Compiled
+    view: CartView
+    prices: Prices
+    mains: Sequence[int]
+    only_items: bool
+    free: int | None
+
+    def __call__(self) -> dict[UnitRef, int]:
+        return _fill_on(
+            self.amount,
+            self.campaign,
+            self.view,
+            self.prices,
+            self.mains,
+            self.only_items,
+            self.free,
+        )
 
 
 def _fill_on(
