@@ -97,32 +97,22 @@ def test_repeated_evaluations_leave_no_memory_behind() -> None:
     untracked object keeps what it holds each time (a lazy sum made to hold
     itself left 1,904 blocks over 300 evaluations)."""
     both = {"promotions": {"mode": "all"}}
-    index = build_index(
-        decode_campaigns(
-            dump(
-                [
-                    campaign("spend", sharing=both, priority=3),
-                    campaign(
-                        "falling",
-                        {
-                            "type": "spend_save",
-                            "tiers": [{"spend": 4000, "save": 900}, {"spend": 9000, "save": 500}],
-                        },
-                        sharing=both,
-                        priority=2,
-                    ),
-                    campaign(
-                        "free",
-                        {"type": "items_free", "tiers": [{"buy": 2, "free": 1}]},
-                        sharing=both,
-                        priority=1,
-                    ),
-                    campaign("items", {"type": "items_save", "tiers": [{"items": 3, "save": 400}]}),
-                ]
-            )
+    falling = {
+        "type": "spend_save",
+        "tiers": [{"spend": 4000, "save": 900}, {"spend": 9000, "save": 500}],
+    }
+    campaigns = [
+        campaign("spend", sharing=both, priority=3),
+        campaign("falling", falling, sharing=both, priority=2),
+        campaign(
+            "free",
+            {"type": "items_free", "tiers": [{"buy": 2, "free": 1}]},
+            sharing=both,
+            priority=1,
         ),
-        STORE,
-    )
+        campaign("items", {"type": "items_save", "tiers": [{"items": 3, "save": 400}]}),
+    ]
+    index = build_index(decode_campaigns(dump(campaigns)), STORE)
     order = cart_from_obj(
         cart(
             line("A", 3000, 2, member_unit_price=2700),
