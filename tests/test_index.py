@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from pos_promo.codec import campaign_from_obj, cart_from_obj
 from pos_promo.engine.evaluate import evaluate, explain
-from pos_promo.engine.index import CampaignIndex, build_index
+from pos_promo.engine.index import CampaignIndex, Listing, build_index
 from pos_promo.engine.spend_and_save import eligible_mains
 from pos_promo.engine.units import view_cart
 from pos_promo.model.campaign import Campaign
@@ -38,6 +38,8 @@ def campaign_docs(draw: st.DrawFn, campaign_id: str, version: int) -> dict[str, 
                 {"item_ids": sorted(draw(st.sets(st.sampled_from(ITEMS), min_size=1)))},
                 {"category_ids": [draw(st.sampled_from(["hot", "cold"]))]},
                 {"item_ids": ["a"], "category_ids": ["cold"]},
+                {"all_items": True, "excluded_item_ids": ["b"]},
+                {"category_ids": ["hot"], "excluded_item_ids": ["a", "c"]},
             ]
         )
     )
@@ -87,7 +89,19 @@ def _shape(index: CampaignIndex) -> dict[str, object]:
         "by_item": {k: sorted(c.id for c in v) for k, v in index.by_item.items()},
         "by_category": {k: sorted(c.id for c in v) for k, v in index.by_category.items()},
         "store_wide": sorted(c.id for c in index.store_wide),
+        # what the look-up reads: each campaign at its version, and the items it leaves out
+        "item_listings": {k: _listed(v) for k, v in index.item_listings.items()},
+        "category_listings": {k: _listed(v) for k, v in index.category_listings.items()},
+        "store_wide_ids": sorted((k, c.campaign.version) for k, c in index.store_wide_ids.items()),
     }
+
+
+def _listed(listing: Listing) -> tuple[object, ...]:
+    assert listing.ids == listing.found.keys()
+    return (
+        sorted((k, c.campaign.version) for k, c in listing.found.items()),
+        {item: sorted(ids) for item, ids in sorted(listing.leaving.items())},
+    )
 
 
 @SETTINGS
