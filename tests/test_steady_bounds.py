@@ -159,9 +159,12 @@ def test_money_totals_are_the_unit_by_unit_ones(case: Any) -> None:
         assert spend_and_save._reads_whole_cart(c, view, mains)
 
 
-def _bundle_cart(side: dict[str, Any] | None = None) -> tuple[Any, Any, list[int]]:
-    """Spend $20 save $3 on every item, on a main of 2 x $10.00 with a side of
-    2 x $2.00 and a main of $5.00 (the cart's units add up to $29.00)."""
+def _bundle_cart(
+    side: dict[str, Any] | None = None, rule: dict[str, Any] | None = None
+) -> tuple[Any, Any, list[int]]:
+    """Spend $20 save $3 (or ``rule``) on every item, on a main of 2 x $10.00
+    with a side of 2 x $2.00 and a main of $5.00 (the cart's units add up to
+    $29.00)."""
     lines = [
         {"line_id": "L1", "item_id": "i1", "quantity": 2, "unit_price": 1000},
         {"line_id": "L2", "item_id": "i2", "quantity": 2, "unit_price": 200, "role": "side"},
@@ -172,7 +175,7 @@ def _bundle_cart(side: dict[str, Any] | None = None) -> tuple[Any, Any, list[int
     if side is not None:
         settings["sides"] = side
     return _promotion(
-        {"type": "spend_save", "tiers": [{"spend": 2000, "save": 300}]}, lines, **settings
+        rule or {"type": "spend_save", "tiers": [{"spend": 2000, "save": 300}]}, lines, **settings
     )
 
 
@@ -185,6 +188,20 @@ def test_money_totals_of_a_promotion_reading_the_whole_cart() -> None:
     assert isinstance(outcome, Outcome) and outcome.amount == 300
     # $9.01 off in all: $19.99 left, below the $20.00 threshold
     assert not isinstance(run(c, view, apply(prices, {(2, 0): 201}), mains=mains), Outcome)
+
+
+def test_item_totals_when_a_main_is_at_zero_and_its_side_is_not() -> None:
+    """Buy 2 save $3 on the bundle cart once its first $10.00 unit is free:
+    two priced items (the second $10.00 with its $2.00 side, the $5.00),
+    whose room leaves out the side riding on the free unit."""
+    c, view, mains = _bundle_cart(rule={"type": "items_save", "tiers": [{"items": 2, "save": 300}]})
+    prices = apply(view.base, {(0, 0): 1000})
+    # money and room: $0 + $2 + $10 + $2 + $5; priced items' room: $10 + $2 + $5
+    assert spend_and_save._sums_by_line(c, view, prices, mains) == (1900, 1900, 2, 1700)
+    expected = spend_and_save._sums_by_unit(spend_and_save._layout(c, view, mains), prices)
+    assert expected == (1900, 1900, 2, 1700)
+    outcome = run(c, view, prices, mains=mains)
+    assert isinstance(outcome, Outcome) and outcome.amount == 300
 
 
 def test_money_totals_when_the_side_does_not_share() -> None:
