@@ -232,10 +232,15 @@ def base_saving(
     if not view.unique_ids:
         verdict = run(campaign, view, view.base, mains=mains)
         return verdict if isinstance(verdict, Miss) else verdict.amount
-    bits = settings_bits(campaign)
     if totals is None:
-        totals = _kept_totals(campaign, view, mains, bits)
-    picked = _tier_met(campaign, totals, _first_worth, view, mains, bits)
+        totals = _kept_totals(campaign, view, mains, settings_bits(campaign))
+    # (thousands a cart with many live: the tier picked straight away, unless
+    # "get Y free" asks what its first free units are worth)
+    if campaign.measure == FREE:
+        bits = settings_bits(campaign)
+        picked = _tier_met(campaign, totals, _first_worth, view, mains, bits)
+    else:
+        picked = _pick_tier(campaign, *totals, _NO_FREE)
     if isinstance(picked, Miss):
         return picked
     view.base_tiers[campaign.id] = picked  # the offer's run on these prices reads it
