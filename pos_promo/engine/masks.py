@@ -37,9 +37,8 @@ def positions(mask: int) -> list[int]:
     data = mask.to_bytes((mask.bit_length() + 7) // 8, "little")
     found = []
     for index, byte in enumerate(data):
-        if byte:
-            base = index * 8
-            found.extend(base + bit for bit in _BYTE_BITS[byte])
+        if byte:  # (each bit moved to its byte's place in C: no generator per byte)
+            found.extend(map((index * 8).__add__, _BYTE_BITS[byte]))
     return found
 
 
