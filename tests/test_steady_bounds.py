@@ -105,24 +105,6 @@ def test_steady_amount_and_upper_bound_hold_after_any_such_discounts(case: Any) 
         assert got == alone.amount
 
 
-@SETTINGS
-@given(discounted())
-def test_totals_from_kept_lines_are_the_unit_by_unit_ones(case: Any) -> None:
-    """A run after others adds the stand-alone run's totals for the lines
-    nobody touched: the same totals as walking every unit."""
-    c, view, mains, _alone, _before, allocation = case
-    if not mains:
-        return
-    prices = apply(view.base, allocation)
-    layout = spend_and_save._layout(c, view, mains)
-    expected = spend_and_save._sums_by_unit(layout, prices)
-    assert spend_and_save._sums_by_line(c, view, prices, mains) == expected
-    base = view.base
-    units = spend_and_save._units(c, view, base, mains)
-    priced = [u for u in units if base[u.ref[0]][u.ref[1]] > 0]
-    assert spend_and_save._priced_units(c, view, mains) == priced
-
-
 @st.composite
 def whole_cart(draw: st.DrawFn) -> tuple[Any, ...]:
     """:func:`discounted`, for a promotion on every item whose sides and
@@ -159,6 +141,25 @@ def test_money_totals_are_the_unit_by_unit_ones(case: Any) -> None:
         assert spend_and_save._reads_whole_cart(c, view, mains)
 
 
+@SETTINGS
+@given(st.one_of(whole_cart(), discounted().map(lambda case: (case[0], case[1], case[2], case[5]))))
+def test_totals_from_rows_are_the_unit_by_unit_ones(case: Any) -> None:
+    """A run after others adds up the rows of the lines it reads (in C),
+    walking only the lines whose main units are at zero: the same totals as
+    walking every unit."""
+    c, view, mains, allocation = case
+    if not mains:
+        return
+    prices = apply(view.base, allocation)
+    assert spend_and_save._rows(c, view, mains) is not None  # a door-checked cart
+    expected = spend_and_save._sums_by_unit(spend_and_save._layout(c, view, mains), prices)
+    assert spend_and_save._totals_on(c, view, prices, mains) == expected
+    base = view.base
+    units = spend_and_save._units(c, view, base, mains)
+    priced = [u for u in units if base[u.ref[0]][u.ref[1]] > 0]
+    assert spend_and_save._priced_units(c, view, mains) == priced
+
+
 def _bundle_cart(
     side: dict[str, Any] | None = None, rule: dict[str, Any] | None = None
 ) -> tuple[Any, Any, list[int]]:
@@ -191,17 +192,21 @@ def test_money_totals_of_a_promotion_reading_the_whole_cart() -> None:
 
 
 def test_item_totals_when_a_main_is_at_zero_and_its_side_is_not() -> None:
-    """Buy 2 save $3 on the bundle cart once its first $10.00 unit is free:
-    two priced items (the second $10.00 with its $2.00 side, the $5.00),
-    whose room leaves out the side riding on the free unit."""
+    """Buy 2 save $3 on the bundle cart once its first $10.00 unit is free
+    and $0.50 is off the second side unit: two priced items (the second
+    $10.00 with its $1.50 side, the $5.00), whose room leaves out the $2.00
+    side riding on the free unit, not the $1.50 one."""
     c, view, mains = _bundle_cart(rule={"type": "items_save", "tiers": [{"items": 2, "save": 300}]})
-    prices = apply(view.base, {(0, 0): 1000})
-    # money and room: $0 + $2 + $10 + $2 + $5; priced items' room: $10 + $2 + $5
-    assert spend_and_save._sums_by_line(c, view, prices, mains) == (1900, 1900, 2, 1700)
+    prices = apply(view.base, {(0, 0): 1000, (1, 1): 50})
+    # money and room: $0 + $2 + $10 + $1.50 + $5; priced items' room: $10 + $1.50 + $5
+    assert spend_and_save._totals_on(c, view, prices, mains) == (1850, 1850, 2, 1650)
     expected = spend_and_save._sums_by_unit(spend_and_save._layout(c, view, mains), prices)
-    assert expected == (1900, 1900, 2, 1700)
+    assert expected == (1850, 1850, 2, 1650)
     outcome = run(c, view, prices, mains=mains)
     assert isinstance(outcome, Outcome) and outcome.amount == 300
+    # both $10.00 units free: no priced item left on the line, both sides left out
+    prices = apply(view.base, {(0, 0): 1000, (0, 1): 1000})
+    assert spend_and_save._totals_on(c, view, prices, mains) == (900, 900, 1, 500)
 
 
 def test_money_totals_when_the_side_does_not_share() -> None:
