@@ -97,7 +97,6 @@ def _shape(index: CampaignIndex) -> dict[str, object]:
 
 
 def _listed(listing: Listing) -> tuple[object, ...]:
-    assert listing.ids == listing.found.keys()
     return (
         sorted((k, c.campaign.version) for k, c in listing.found.items()),
         {item: sorted(ids) for item, ids in sorted(listing.leaving.items())},
