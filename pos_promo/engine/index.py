@@ -35,9 +35,9 @@ class Listing(msgspec.Struct, frozen=True, gc=False):
     dict (whose keys serve as a set of ids), a listing is merged into what
     the cart reaches by dict and set operations that run in C, and only the
     campaigns listed under two reached keys or leaving out an item the cart
-    holds are walked (5-7 ms; the index holds ~5 MB more). Untracked (``gc=False``): it holds only dicts
-    of ids, frozensets of ids and compiled campaigns, none of which can
-    lead back to it.
+    holds are walked (5-7 ms; the index holds ~5 MB more). Untracked
+    (``gc=False``): it holds only dicts of ids, frozensets of ids and
+    compiled campaigns, none of which can lead back to it.
     """
 
     found: dict[str, Compiled]  # every campaign listed, by id (its keys serve as a set)
