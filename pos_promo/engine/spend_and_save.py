@@ -455,41 +455,53 @@ class _Rows(Struct, frozen=True, gc=False):
 
 def _rows(campaign: Compiled, view: CartView, mains: Sequence[int]) -> _Rows | None:
     """:class:`_Rows` for ``campaign`` on ``mains``, or ``None`` when they
-    would not be valid (line ids not unique, or a cart no door checked)."""
-    if not view.unique_ids or not _carried(view):
-        return None
-    bits = settings_bits(campaign)
-    key = _lines_key("rows", view, mains, bits)
-    found: _Rows | None = view.memo.get(key)
-    if found is None:
-        lines, base = view.lines, view.base
-        counted: list[int] = []
-        shared: list[int] = []
-        units = 0
-        for main in mains:
-            counted.append(main)
-            shared.append(main)
-            units += len(base[main])
-            for child in view.children[main]:
-                side = lines[child].role == "side"
-                if bits & (1 if side else 4):
-                    counted.append(child)
-                if bits & (2 if side else 8):
-                    shared.append(child)
-        found = view.memo[key] = _Rows(
-            _getter(counted),
-            _getter(shared),
-            _getter(list(mains)),
-            units,
-            _reads_whole_cart(campaign, view, mains),
-            bits & 10,
-            tuple(
-                (main, _sharing_children(view, main, bits & 10))
-                for main in mains
-                if view.relevant[main] & bits & 10
-            ),
-        )
+    would not be valid (line ids not unique, or a cart no door checked).
+
+    Asked at every run, so kept by the identity of ``mains`` (the tuple the
+    look-up shares among promotions on the same lines, alive in the memo
+    beside it: an id reused by another object is told apart), not by a
+    tuple of its lines made and hashed at each run."""
+    bits = campaign.child_bits
+    if bits < 0:
+        bits = settings_bits(campaign)
+    key = ("rows", id(mains), bits)
+    kept: tuple[Sequence[int], _Rows | None] | None = view.memo.get(key)
+    if kept is not None and kept[0] is mains:
+        return kept[1]
+    found = _make_rows(campaign, view, mains, bits) if view.unique_ids and _carried(view) else None
+    view.memo[key] = (mains, found)
     return found
+
+
+def _make_rows(campaign: Compiled, view: CartView, mains: Sequence[int], bits: int) -> _Rows:
+    """The rows of :class:`_Rows` worked out for ``mains`` at ``bits`` (see :func:`_rows`)."""
+    lines, base = view.lines, view.base
+    counted: list[int] = []
+    shared: list[int] = []
+    units = 0
+    for main in mains:
+        counted.append(main)
+        shared.append(main)
+        units += len(base[main])
+        for child in view.children[main]:
+            side = lines[child].role == "side"
+            if bits & (1 if side else 4):
+                counted.append(child)
+            if bits & (2 if side else 8):
+                shared.append(child)
+    return _Rows(
+        _getter(counted),
+        _getter(shared),
+        _getter(list(mains)),
+        units,
+        _reads_whole_cart(campaign, view, mains),
+        bits & 10,
+        tuple(
+            (main, _sharing_children(view, main, bits & 10))
+            for main in mains
+            if view.relevant[main] & bits & 10
+        ),
+    )
 
 
 def _sharing_children(view: CartView, main: int, shares: int) -> tuple[int, ...] | None:
