@@ -323,10 +323,6 @@ class _Ahead:
             found |= self.on_line[line]
         return found
 
-    def bounds(self, mask: int) -> int:
-        """The bounds of ``mask`` (added before) added up."""
-        return _added_up(self.bound, mask, self.seen & ~mask, self.total)
-
     def add(self, i: int, lines: int, bound: int) -> None:
         bit = 1 << i
         self.seen |= bit
@@ -341,9 +337,9 @@ class _Ahead:
 
 class _Later(Struct, gc=False):
     """The bounds of ``mask`` (candidates added to ``ahead`` so far) added
-    up when first asked, the way :meth:`_Ahead.bounds` would have added
-    them up now: the sum of the few in the mask, or the total now less the
-    few outside it (later candidates outside it are not walked).
+    up when first asked, as :func:`_added_up` would have added them up
+    when it was made: the sum of the few in the mask, or the total then
+    less the few outside it (later candidates outside it are not walked).
 
     Untracked by the garbage collector, like the offers' callables (see
     ``offers._Promotion``): it holds the bounds by candidate and numbers."""
