@@ -431,7 +431,7 @@ def _reads_whole_cart(campaign: Compiled, view: CartView, mains: Sequence[int]) 
     return settings_bits(campaign) & present == present
 
 
-class _Rows(Struct, frozen=True, gc=False):
+class _Rows(Struct, gc=False):
     """The lines a promotion on some main lines reads, as getters of their
     rows of prices: the lines whose units count toward its threshold, those
     that share its discount, its main lines; and how many main units.
@@ -440,7 +440,10 @@ class _Rows(Struct, frozen=True, gc=False):
     (:func:`_carried`): every unit of a main line then carries its
     children's units alike, so a total over units is a total over rows,
     added up in C. One per main lines and settings, for the evaluation.
-    Untracked (``gc=False``): it holds getters of line indexes only."""
+    Untracked (``gc=False``): it holds getters of line indexes only. Not
+    frozen: ``bundles`` is filled in by :func:`_bundles` the first time a
+    run finds a main unit at zero, which most runs (and the one run on a
+    node's prices of a commit with two promotions) never do."""
 
     counted: Callable[[Prices], tuple[tuple[int, ...], ...]]
     shared: Callable[[Prices], tuple[tuple[int, ...], ...]]
@@ -449,8 +452,9 @@ class _Rows(Struct, frozen=True, gc=False):
     whole: bool  # it counts and discounts every unit of the cart
     shares: int  # bits of the children that share its discount (side 2, modifier 8)
     # the main lines with children sharing its discount, with those children
-    # when each has one unit per main unit (see _sharing_children), else None
-    bundles: tuple[tuple[int, tuple[int, ...] | None], ...]
+    # when each has one unit per main unit (see _sharing_children), else None;
+    # None until asked for
+    bundles: tuple[tuple[int, tuple[int, ...] | None], ...] | None = None
 
 
 def _rows(campaign: Compiled, view: CartView, mains: Sequence[int]) -> _Rows | None:
@@ -496,12 +500,22 @@ def _make_rows(campaign: Compiled, view: CartView, mains: Sequence[int], bits: i
         units,
         _reads_whole_cart(campaign, view, mains),
         bits & 10,
-        tuple(
-            (main, _sharing_children(view, main, bits & 10))
-            for main in mains
-            if view.relevant[main] & bits & 10
-        ),
     )
+
+
+def _bundles(
+    rows: _Rows, view: CartView, mains: Sequence[int]
+) -> tuple[tuple[int, tuple[int, ...] | None], ...]:
+    """``rows.bundles`` for the rows of ``mains``, worked out when first asked."""
+    found = rows.bundles
+    if found is None:
+        shares = rows.shares
+        found = rows.bundles = tuple(
+            (main, _sharing_children(view, main, shares))
+            for main in mains
+            if view.relevant[main] & shares
+        )
+    return found
 
 
 def _sharing_children(view: CartView, main: int, shares: int) -> tuple[int, ...] | None:
@@ -563,7 +577,7 @@ def _sums_by_rows(
         return money, room, rows.units, room
     lost = 0
     shares = rows.shares
-    for main, kids in rows.bundles:
+    for main, kids in _bundles(rows, view, mains):
         row = prices[main]
         if 0 not in row:
             continue
