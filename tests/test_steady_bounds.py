@@ -209,6 +209,29 @@ def test_item_totals_when_a_main_is_at_zero_and_its_side_is_not() -> None:
     assert spend_and_save._totals_on(c, view, prices, mains) == (900, 900, 1, 500)
 
 
+def test_a_fill_walks_past_a_line_at_zero_but_not_its_priced_side() -> None:
+    """Spend $5 save $3, dearest bundles first, on the bundle cart once both
+    $10.00 units are free: $9.00 left ($2.00 + $2.00 sides, $5.00). The first
+    bundles are the free mains with their sides, so the $3.00 goes on the
+    sides ($2.00, then $1.00), not on the $5.00 main a walk that skipped
+    the line at zero would reach. Buy 1 save $3 reads items: a unit at zero
+    is no item and its side takes nothing, so the $3.00 goes on the $5.00."""
+    order = {"application_order": "high_to_low"}
+    c, view, mains = _bundle_cart(
+        rule={"type": "spend_save", "tiers": [{"spend": 500, "save": 300}]}
+    )
+    c = msgspec.structs.replace(c, **order)
+    prices = apply(view.base, {(0, 0): 1000, (0, 1): 1000})
+    outcome = run(c, view, prices, mains=mains)
+    assert isinstance(outcome, Outcome) and outcome.amount == 300
+    assert outcome.allocation == {(1, 0): 200, (1, 1): 100}
+    c, view, mains = _bundle_cart(rule={"type": "items_save", "tiers": [{"items": 1, "save": 300}]})
+    c = msgspec.structs.replace(c, **order)
+    outcome = run(c, view, prices, mains=mains)
+    assert isinstance(outcome, Outcome) and outcome.amount == 300
+    assert outcome.allocation == {(2, 0): 300}
+
+
 def test_money_totals_when_the_side_does_not_share() -> None:
     """A side that counts but takes no discount: the room leaves it out, so
     the totals are the line by line ones, not the cart's."""

@@ -705,9 +705,19 @@ def _fill_on(
     left, used = amount, 0
     bits = settings_bits(campaign)
     shares = bits & 10  # side shares 2, modifier shares 8
-    relevant = view.relevant
+    relevant, lines, children = view.relevant, view.lines, view.children
     for main in _in_application_order(campaign, view, mains, shares):
         row = prices[main]
+        if not any(row):
+            # every bundle of the line at zero takes nothing: deep in a
+            # search, most lines a fill walks past (benefits before took them)
+            if only_items or not shares & relevant[main]:
+                continue  # (a unit at zero counts for no free unit either)
+            for kid in children[main]:
+                if shares & (2 if lines[kid].role == "side" else 8) and any(prices[kid]):
+                    break  # a child sharing the discount is still priced
+            else:
+                continue
         for k, net in enumerate(row):
             if left == 0:
                 return allocation
