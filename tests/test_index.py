@@ -157,8 +157,9 @@ def test_campaigns_alike_in_audience_share_a_class_and_keep_their_own_verdicts()
         ),
     ]
     index = build_index([campaign_from_obj(d) for d in docs], STORE)
-    assert index.audience["twin-a"] == index.audience["twin-b"] != index.audience["other"]
-    assert "limited" not in index.audience
+    classes = {cid: c.audience for cid, c in index.by_id.items()}
+    assert classes["twin-a"] == classes["twin-b"] != classes["other"]
+    assert classes["limited"] == -1  # its per-member limit reads its own counts
     one = cart_from_obj(cart(line("L1", 12000)))  # at the till (pos), dine in
     missed = {n.id: (n.name, n.reason, n.params) for n in evaluate(one, index).not_applied}
     assert missed == {
@@ -176,8 +177,10 @@ def test_campaigns_alike_in_audience_share_a_class_and_keep_their_own_verdicts()
     }
     assert [a.id for a in result.applied] == ["twin-a"]
     moved = index.updated([campaign_from_obj(campaign("twin-b", items={"all_items": True}))])
-    assert moved.audience["twin-b"] != moved.audience["twin-a"]
-    assert index.audience["twin-b"] == index.audience["twin-a"]  # the old index as it was
+    assert moved.by_id["twin-b"].audience != moved.by_id["twin-a"].audience
+    # the old index as it was: its campaigns are not the new one's
+    assert index.by_id["twin-b"].audience == index.by_id["twin-a"].audience
+    assert moved.by_id["twin-a"] is index.by_id["twin-a"]
     result = evaluate(one, moved)
     assert {n.id: n.reason for n in result.not_applied} == {
         "twin-a": "channel_not_eligible",

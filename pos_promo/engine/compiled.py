@@ -99,6 +99,9 @@ class Compiled(AudienceFacts, frozen=True, kw_only=True):
     measure: int = 0
     thresholds: tuple[int, ...] = ()
     values: tuple[int, ...] = ()
+    # its audience class in the index it is filed in (see index.audience_class;
+    # -1: none, as with participation limits: its verdict is its own)
+    audience: int = -1
 
     @property
     def store_wide(self) -> bool:

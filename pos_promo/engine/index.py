@@ -76,10 +76,9 @@ class CampaignIndex(msgspec.Struct, frozen=True):
     # Spend & Save campaigns of other stores, not compiled (a till's are decoded
     # only when asked for: see pos_promo.store.campaigns.OutOfScope)
     elsewhere: MutableMapping[str, SpendAndSave] = field(default_factory=dict)
-    # campaign id -> its audience class (see audience_class), for the
-    # compiled campaigns without participation limits; and each class's
-    # number by its facts, so that campaigns added later join their class
-    audience: dict[str, int] = field(default_factory=dict)
+    # each audience class's number by its facts (see audience_class): the
+    # number is filed on the compiled campaign (``Compiled.audience``), and
+    # kept here so that campaigns a sync adds join their class
     audience_classes: dict[tuple[object, ...], int] = field(default_factory=dict)
     # by_item, by_category and store_wide as the look-up reads them (see
     # Listing): worked out from those once the index is filed (_list)
@@ -170,12 +169,10 @@ class CampaignIndex(msgspec.Struct, frozen=True):
         by_id, elsewhere = dict(self.by_id), copy.copy(self.elsewhere)
         by_item, by_category = dict(self.by_item), dict(self.by_category)
         templates = dict(self.templates)
-        audience = dict(self.audience)
         store_wide = self.store_wide
         for cid in ids:
             elsewhere.pop(cid, None)
             templates.pop(cid, None)
-            audience.pop(cid, None)
             old = by_id.pop(cid, None)
             if old is None:
                 continue
@@ -199,7 +196,6 @@ class CampaignIndex(msgspec.Struct, frozen=True):
             templates,
             {kind: listed for kind, listed in others.items() if listed},
             elsewhere,
-            audience,
             dict(self.audience_classes),
         )
         index.item_listings.update(self.item_listings)
@@ -249,14 +245,17 @@ def _add(index: CampaignIndex, campaign: Campaign, *, shared: bool) -> None:
         index.elsewhere[campaign.id] = campaign
         return
     compiled = compile_campaign(campaign, index.store)
-    index.by_id[compiled.id] = compiled
     facts = audience_class(compiled)
     if facts is not None:
         classes = index.audience_classes
         number = classes.get(facts)
         if number is None:
             number = classes[facts] = len(classes)
-        index.audience[compiled.id] = number
+        # set before anything reads it: the look-up reads the class off the
+        # campaign it already holds, not out of a dict of every id (a probe
+        # of a table of 50,000 per campaign reached)
+        msgspec.structs.force_setattr(compiled, "audience", number)
+    index.by_id[compiled.id] = compiled
     if campaign.status == "archived":
         return
     scope = compiled.items

@@ -243,13 +243,12 @@ def _qualifying(
     # campaigns alike in what the audience checks read: a class's verdict
     # is worked out once (the look-ups bound to names: this loop runs for
     # every campaign the cart reaches, tens of thousands with many live)
-    in_class = index.audience.get
     verdicts: dict[int, Blocked | None] = {}  # by class
     verdict = verdicts.get
     lines_of = hits.get
     for c in considered:
-        group = in_class(c.id)
-        if group is None:
+        group = c.audience  # (read off the campaign: no probe of a table of every id)
+        if group < 0:
             blocked = check_audience(c, ctx)
         else:
             blocked = verdict(group, _UNKNOWN)
