@@ -425,7 +425,9 @@ class _Search:
                 total = pool.tail_sum[k]
             else:
                 closed = tail & ~alone
-                if closed.bit_count() < alone.bit_count():
+                if not closed & (closed - 1):  # one closed (with many live, nearly always)
+                    total = pool.tail_sum[k] - gains[closed.bit_length() - 1]
+                elif closed.bit_count() < alone.bit_count():
                     total = pool.tail_sum[k] - sum(gains[j] for j in positions(closed))
                 else:
                     total = sum(gains[j] for j in positions(alone))
