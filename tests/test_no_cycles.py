@@ -136,3 +136,23 @@ def test_repeated_evaluations_leave_no_memory_behind() -> None:
     # by a few dozen between rounds of 300)
     before = blocks_after(300)
     assert blocks_after(300) - before < 300
+
+
+def test_an_index_keeps_its_compiled_campaigns_out_of_the_collectors_walk() -> None:
+    """A till caches every campaign it can run, compiled: tens of thousands.
+    Tracked, each was walked by every full collection (81 ms at 50,000 live
+    on a benchmark machine, 43 ms untracked). Untracked, a compiled campaign
+    must hold nothing that leads back to it: building an index, updating it
+    for a sync and dropping both leave the collector nothing to find."""
+    docs = [campaign(f"c{n}", items={"item_ids": [f"i{n % 3}"]}) for n in range(6)]
+    docs.append(campaign("every", items={"all_items": True}))
+    build_index(decode_campaigns(dump(docs)), STORE)  # (a first build fills caches: zones...)
+    with collector_off() as unreachable:
+        index = build_index(decode_campaigns(dump(docs)), STORE)
+        assert len(index.by_id) == 7
+        assert not any(gc.is_tracked(c) for c in index.by_id.values())
+        moved = index.updated(decode_campaigns(dump([campaign("c1", priority=9)])))
+        assert moved.by_id["c1"].priority == 9 and not gc.is_tracked(moved.by_id["c1"])
+        assert moved.by_id["c2"] is index.by_id["c2"]
+        del index, moved
+        assert unreachable() == 0
