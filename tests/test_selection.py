@@ -21,6 +21,7 @@ import random
 import unittest.mock
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 import pytest
@@ -568,3 +569,49 @@ def test_room_is_the_largest_open_bound_of_each_group_added_up(
         members = group.mask & open_
         expected += max((gains[j] for j in range(n) if members >> j & 1), default=0)
     assert search.room(open_, start, 1 << 62) == expected
+
+
+def test_a_search_stops_once_its_runs_are_spent() -> None:
+    """Twelve $1.50 benefits on one line of twelve $1.00 units that all
+    combine, the k-th for a spend of $12.00 less $1.00 each: each taken
+    pushes the next below its threshold, so the search weighs many sets.
+    With 20 runs to spend it stops at the next step of each search still
+    open once the 20th is made. It used to walk on (up to 5 steps a run)
+    with every benefit it had not run counted as giving nothing: 22 more
+    steps here, and 60-75 % of the steps of the 10,000-live bench carts,
+    without finding a better set on any of them. The answer is the seed's
+    $12.00 off, the same as an unbudgeted search's."""
+    base: Prices = ((100,) * 12,)
+    cands = []
+    for i in range(12):
+        benefit = Threshold((0,), 1200 - 100 * i, 150)
+        alone = benefit(base)
+        assert isinstance(alone, Outcome)
+        cands.append(
+            Candidate(f"b{i:02d}", 0, False, alone, benefit, benefit.bound(base), 1, fills=_fills)
+        )
+    compatible = [0xFFF & ~(1 << i) for i in range(12)]
+    searches: list[selection._Search] = []
+    spent_at: list[int] = []
+    make, spent = selection._Search.__init__, selection._Search.spent
+
+    def recorded(self: selection._Search, *args: Any) -> None:
+        make(self, *args)
+        searches.append(self)
+
+    def noted(self: selection._Search) -> bool:
+        if spent(self) and not spent_at:
+            spent_at.append(self.steps)
+        return spent(self)
+
+    with (
+        unittest.mock.patch.object(selection._Search, "__init__", recorded),
+        unittest.mock.patch.object(selection._Search, "spent", noted),
+    ):
+        chosen = select(cands, compatible, base, budget=20)
+    assert (chosen.runs, chosen.exact) == (20, False)
+    assert sum(out.amount for _, out in chosen.picked) == 1200
+    assert select(cands, compatible, base, budget=UNBOUNDED).runs == 23
+    # one more step for each search open when the 20th run was made
+    (search,) = searches
+    assert spent_at and search.steps - spent_at[0] <= 12

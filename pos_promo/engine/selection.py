@@ -652,7 +652,7 @@ class _Search:
             self.refinable = 0  # this search's loose bounds seldom prune: left as they are
             return target
         if self.spent():
-            return target  # (a search past its budget still steps until it stops)
+            return target  # (the search stops at its next step)
         total = self.room(open_, start, 1 << 62)
         gains, compatible, lines = self.gains, self.compatible, self.lines
         # the largest first: each worked out can only take off its own bound,
@@ -804,8 +804,12 @@ class _Search:
             if rest == 0:
                 return best
             self.steps += 1
-            if self.steps > self.budget * STEPS_PER_RUN:
-                self.exact = False  # nodes without runs count too, more cheaply
+            if self.steps > self.budget * STEPS_PER_RUN or self.spent():
+                # nodes without runs count too, more cheaply; and once the runs
+                # are spent, a walk on without them (every unrun benefit giving
+                # nothing) found no better set on any bounded bench cart while
+                # taking 60-75 % of the steps of the 10,000-live searches
+                self.exact = False
                 return best
             i = start + ((rest & -rest).bit_length() - 1)
             open_ = mask >> i << i
