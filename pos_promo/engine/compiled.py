@@ -103,6 +103,7 @@ class Compiled(AudienceFacts, frozen=True, kw_only=True, gc=False):
     measure: int = 0
     thresholds: tuple[int, ...] = ()
     values: tuple[int, ...] = ()
+    floor: int = 0  # the lowest threshold: below it no tier is met
     # its audience class in the index it is filed in (see index.audience_class;
     # -1: none, as with participation limits: its verdict is its own)
     audience: int = -1
@@ -218,23 +219,25 @@ def tier_table(rule: SpendSaveRule) -> dict[str, Any]:
     """The rule's tiers as plain numbers, so that picking the tier a cart meets
     is a loop over ints: ``measure`` (MONEY: spend and save; ITEMS: items and
     save; FREE: buy X get Y free), each tier's ``thresholds`` (spend, items,
-    or X + Y) and ``values`` (the saving, or Y)."""
+    or X + Y) and ``values`` (the saving, or Y), and the lowest threshold
+    (``floor``), below which no tier is met."""
     if isinstance(rule, SpendSave):
-        return {
-            "measure": MONEY,
-            "thresholds": tuple(step.spend for step in rule.tiers),
-            "values": tuple(step.save for step in rule.tiers),
-        }
-    if isinstance(rule, ItemsSave):
-        return {
-            "measure": ITEMS,
-            "thresholds": tuple(step.items for step in rule.tiers),
-            "values": tuple(step.save for step in rule.tiers),
-        }
+        measure = MONEY
+        thresholds = tuple(step.spend for step in rule.tiers)
+        values = tuple(step.save for step in rule.tiers)
+    elif isinstance(rule, ItemsSave):
+        measure = ITEMS
+        thresholds = tuple(step.items for step in rule.tiers)
+        values = tuple(step.save for step in rule.tiers)
+    else:
+        measure = FREE
+        thresholds = tuple(step.buy + step.free for step in rule.tiers)
+        values = tuple(step.free for step in rule.tiers)
     return {
-        "measure": FREE,
-        "thresholds": tuple(step.buy + step.free for step in rule.tiers),
-        "values": tuple(step.free for step in rule.tiers),
+        "measure": measure,
+        "thresholds": thresholds,
+        "values": values,
+        "floor": min(thresholds),
     }
 
 

@@ -258,7 +258,16 @@ def _qualifying(
         if blocked is None and c.rules is None and c.campaign.sharing_plan is not None:
             blocked = unknown_plan(c.campaign.sharing_plan, plans)
         if blocked is not None:
-            explain(_blocked(c.id, c.kind, blocked, c.campaign.name))
+            explain(  # (_blocked written out: thousands a cart with many live)
+                NotApplied(
+                    c.id,
+                    c.kind,
+                    blocked.reason,  # type: ignore[arg-type]
+                    name=c.campaign.name,
+                    params=dict(blocked.params),  # its own: one verdict explains many
+                    slots=blocked.slots,
+                )
+            )
             continue
         mains: Sequence[int] | None = lines_of(c.id)
         kept = mains is not None
@@ -287,14 +296,13 @@ def _qualifying(
                     shared[key] = totals
             measure = c.measure
             reached = totals[0] if measure == MONEY else totals[2]
-            thresholds = c.thresholds
-            if reached < thresholds[0] and reached < min(thresholds):  # no tier met
+            if reached < c.floor:  # no tier met
                 explain(
                     NotApplied(
                         c.id,
                         c.kind,
                         "threshold_not_met",
-                        needed=thresholds[0],
+                        needed=c.thresholds[0],
                         reached=reached,
                         name=c.campaign.name,
                         params={} if measure == MONEY else {"measure": "items"},
