@@ -615,3 +615,27 @@ def test_a_search_stops_once_its_runs_are_spent() -> None:
     # one more step for each search open when the 20th run was made
     (search,) = searches
     assert spent_at and search.steps - spent_at[0] <= 12
+
+
+def test_the_answer_tells_what_a_candidate_gave_where_the_search_ran_it() -> None:
+    """$1.50 off a spend of $12.00 and $2.00 off a spend of $11.00, on one
+    line of twelve $1.00 units, that combine: the second, run after the
+    first, meets $10.50 and gives nothing. The answer hands out that run
+    (the explanations of the ones left out look it up instead of running it
+    again), and nothing for prices the search never ran it on."""
+    base: Prices = ((100,) * 12,)
+    first, second = Threshold((0,), 1200, 150), Threshold((0,), 1100, 200)
+    cands = []
+    for n, benefit in enumerate((first, second)):
+        alone = benefit(base)
+        assert isinstance(alone, Outcome)
+        cands.append(Candidate(f"b{n}", 0, False, alone, benefit, benefit.bound(base), 1))
+    chosen = select(cands, [0b10, 0b01], base)
+    assert [(i, out.amount) for i, out in chosen.picked] == [(1, 200)]
+    after = apply(base, cands[0].standalone.allocation)
+    missed = chosen.known(1, after)
+    assert isinstance(missed, Miss) and (missed.reason, missed.reached) == (
+        "threshold_not_met",
+        1050,
+    )
+    assert chosen.known(1, ((90,) * 12,)) is None

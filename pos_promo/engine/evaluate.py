@@ -267,8 +267,17 @@ def _select_among_winners(cands: list[Candidate], compatible: list[int], base: P
                 mask |= 1 << renumber[j]
         sub_compatible.append(mask)
     chosen = select([cands[i] for i in keep], sub_compatible, base)
+
+    def known(i: int, prices: Prices) -> Outcome | Miss | None:
+        k = renumber.get(i)
+        return None if k is None else chosen.known(k, prices)
+
     return Selection(
-        tuple((keep[k], out) for k, out in chosen.picked), chosen.prices, chosen.exact, chosen.runs
+        tuple((keep[k], out) for k, out in chosen.picked),
+        chosen.prices,
+        chosen.exact,
+        chosen.runs,
+        known,
     )
 
 
@@ -452,7 +461,11 @@ def _explain_left_out(
                 prices = apply(prices, picked[j].allocation)
                 after.append(prices)
         ahead = bisect_left(order, i)
-        outcome = offer.run(after[ahead - 1] if ahead else view.base)
+        before = after[ahead - 1] if ahead else view.base
+        # (the search mostly ran it there already: the seed's path is the set's)
+        outcome = chosen.known(i, before)
+        if outcome is None:
+            outcome = offer.run(before)
         if isinstance(outcome, Miss):
             explained = explain_miss(offer.id, offer.kind, outcome, offer.name)
             params = {**explained.params, "after": "discounts_before"}

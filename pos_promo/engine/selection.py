@@ -122,15 +122,21 @@ class Candidate(Struct, frozen=True, gc=False):
     node_bound: Callable[[Prices], Callable[[int], int]] | None = None
 
 
+def _unknown(i: int, prices: Prices) -> Outcome | Miss | None:
+    return None
+
+
 class Selection(Struct, frozen=True):
     """The search's answer: the outcomes it picked (candidate index and outcome, in application
     order), the prices they leave, whether the search was exact, and how many benefit runs it
-    spent."""
+    spent; and what a candidate gave on some prices, when the search ran it there (``known``:
+    the explanations of those left out then look it up instead of running it again)."""
 
     picked: tuple[tuple[int, Outcome], ...]  # (candidate index, its outcome), in order
     prices: Prices
     exact: bool
     runs: int = 0  # benefit runs the search spent (stand-alone amounts are free)
+    known: Callable[[int, Prices], Outcome | Miss | None] = _unknown
 
 
 @dataclass(slots=True)
@@ -732,6 +738,22 @@ class _Search:
         self._ran[key] = found
         return found
 
+    def ran_on(self, i: int, prices: Prices) -> Outcome | Miss | None:
+        """What candidate ``i`` gave on ``prices`` if it was run there (or on
+        prices equal on its lines), else ``None``; runs nothing."""
+        mask = self.lines[i]
+        seen: object
+        if mask < 0:
+            seen = self._numbers.get(prices)
+            if seen is None:
+                return None
+        else:
+            read = self._readers.get(i)
+            if read is None:
+                return None
+            seen = read(prices)
+        return self._ran.get((i, seen))
+
     def spent(self) -> bool:
         """Whether the budget is spent: benefit runs and the bounds worked
         out on a node's prices, which cost about a run each."""
@@ -970,4 +992,4 @@ def select(
         prices = base
         for _, out in best.picked:
             prices = apply(prices, out.allocation)
-    return Selection(best.picked, prices, search.exact, search.runs)
+    return Selection(best.picked, prices, search.exact, search.runs, search.ran_on)
