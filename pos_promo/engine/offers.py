@@ -258,16 +258,7 @@ def _qualifying(
         if blocked is None and c.rules is None and c.campaign.sharing_plan is not None:
             blocked = unknown_plan(c.campaign.sharing_plan, plans)
         if blocked is not None:
-            explain(  # (_blocked written out: thousands a cart with many live)
-                NotApplied(
-                    c.id,
-                    c.kind,
-                    blocked.reason,  # type: ignore[arg-type]
-                    name=c.campaign.name,
-                    params=dict(blocked.params),  # its own: one verdict explains many
-                    slots=blocked.slots,
-                )
-            )
+            explain(_blocked(c.id, c.kind, blocked, c.campaign.name))
             continue
         mains: Sequence[int] | None = lines_of(c.id)
         kept = mains is not None

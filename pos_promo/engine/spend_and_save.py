@@ -465,9 +465,7 @@ def _rows(campaign: Compiled, view: CartView, mains: Sequence[int]) -> _Rows | N
     look-up shares among promotions on the same lines, alive in the memo
     beside it: an id reused by another object is told apart), not by a
     tuple of its lines made and hashed at each run."""
-    bits = campaign.child_bits
-    if bits < 0:
-        bits = settings_bits(campaign)
+    bits = settings_bits(campaign)
     key = ("rows", id(mains), bits)
     kept: tuple[Sequence[int], _Rows | None] | None = view.memo.get(key)
     if kept is not None and kept[0] is mains:
