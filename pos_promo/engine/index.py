@@ -382,13 +382,15 @@ def _main_lines(
                     masks[key] = masks.get(key, 0) | mask
                 once = ids - both
         if once:
-            mains = tuples.get(mask)
-            if mains is None:
-                mains = tuples[mask] = tuple(positions(mask))
-            hits.update(dict.fromkeys(once, mains))
+            hits.update(dict.fromkeys(once, _tuple_of(mask, tuples)))
     for key, mask in masks.items():
-        mains = tuples.get(mask)
-        if mains is None:
-            mains = tuples[mask] = tuple(positions(mask))
-        hits[key] = mains
+        hits[key] = _tuple_of(mask, tuples)
     return hits
+
+
+def _tuple_of(mask: int, tuples: dict[int, tuple[int, ...]]) -> tuple[int, ...]:
+    """The lines of ``mask``, one tuple per mask (kept in ``tuples``)."""
+    found = tuples.get(mask)
+    if found is None:
+        found = tuples[mask] = tuple(positions(mask))
+    return found
