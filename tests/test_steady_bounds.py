@@ -658,12 +658,49 @@ def test_a_bound_that_reads_no_before_amount_is_the_same_for_every_amount(case: 
     promotions whose bound reads it: for the others the bound must be the
     stand-alone amount whatever that sum is."""
     c, view, mains, alone, before, _ = case
-    if not isinstance(alone, Outcome):
-        return
-    if spend_and_save.bound_reads_before(c):
-        assert isinstance(c.rule, ItemsFree) or any(
-            high.save < low.save for low, high in itertools.pairwise(c.rule.tiers)
-        )
+    falls = isinstance(c.rule, ItemsFree) or any(
+        high.save < low.save for low, high in itertools.pairwise(c.rule.tiers)
+    )
+    assert spend_and_save.bound_reads_before(c) is falls  # (worked out when compiled)
+    if not isinstance(alone, Outcome) or falls:
         return
     for amount in (0, 1, before, 10**9):
         assert upper_bound(c, view, mains, alone.amount, amount) == alone.amount
+
+
+def test_whether_a_bound_reads_the_amount_before_it_is_worked_out_from_the_stores_tiers() -> None:
+    """Rising savings are bounded by the stand-alone amount; a tier saving
+    less than the one below it, or a free, reads what the others take off.
+    A store rule's tiers count, not the campaign-wide ones."""
+    line = [{"line_id": "a", "item_id": "i1", "quantity": 1, "unit_price": 4000}]
+    rising = {
+        "type": "spend_save",
+        "tiers": [{"spend": 1000, "save": 100}, {"spend": 2000, "save": 300}],
+    }
+    level = {
+        "type": "spend_save",
+        "tiers": [{"spend": 1000, "save": 300}, {"spend": 2000, "save": 300}],
+    }
+    falling = {
+        "type": "items_save",
+        "tiers": [{"items": 1, "save": 300}, {"items": 2, "save": 150}],
+    }
+    free = {"type": "items_free", "tiers": [{"buy": 2, "free": 1}]}
+    found = [
+        _promotion(rule, line, items={"all_items": True})[0].reads_before
+        for rule in (rising, level, falling, free)
+    ]
+    assert found == [False, False, True, True]
+    here = _promotion(
+        rising,
+        line,
+        items={"all_items": True},
+        store_rules=[{"store_ids": ["s1"], "rule": falling}],
+    )[0]
+    elsewhere = _promotion(
+        rising,
+        line,
+        items={"all_items": True},
+        store_rules=[{"store_ids": ["s9"], "rule": falling}],
+    )[0]
+    assert (here.reads_before, elsewhere.reads_before) == (True, False)

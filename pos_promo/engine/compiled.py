@@ -8,6 +8,7 @@ campaign against a cart is a handful of set look-ups.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import Any
 
 import msgspec
@@ -104,6 +105,10 @@ class Compiled(AudienceFacts, frozen=True, kw_only=True, gc=False):
     thresholds: tuple[int, ...] = ()
     values: tuple[int, ...] = ()
     floor: int = 0  # the lowest threshold: below it no tier is met
+    # whether the most it can give after others depends on what they take
+    # off (see spend_and_save.upper_bound): "buy X get Y free", or tiers
+    # that save less as they rise
+    reads_before: bool = True
     # its audience class in the index it is filed in (see index.audience_class;
     # -1: none, as with participation limits: its verdict is its own)
     audience: int = -1
@@ -220,7 +225,10 @@ def tier_table(rule: SpendSaveRule) -> dict[str, Any]:
     is a loop over ints: ``measure`` (MONEY: spend and save; ITEMS: items and
     save; FREE: buy X get Y free), each tier's ``thresholds`` (spend, items,
     or X + Y) and ``values`` (the saving, or Y), and the lowest threshold
-    (``floor``), below which no tier is met."""
+    (``floor``), below which no tier is met; and whether its bound reads
+    what the benefits before it take off (``reads_before``: a free, or a
+    tier saving less than the one below it), asked of every qualifying
+    promotion of every cart, so worked out once here."""
     if isinstance(rule, SpendSave):
         measure = MONEY
         thresholds = tuple(step.spend for step in rule.tiers)
@@ -238,6 +246,7 @@ def tier_table(rule: SpendSaveRule) -> dict[str, Any]:
         "thresholds": thresholds,
         "values": values,
         "floor": min(thresholds),
+        "reads_before": measure == FREE or any(a > b for a, b in itertools.pairwise(values)),
     }
 
 

@@ -877,9 +877,9 @@ def upper_bound(
 def bound_reads_before(campaign: Compiled) -> bool:
     """Whether :func:`upper_bound` reads its ``before`` amount: not for a
     saving rule whose tiers save no less as they rise, bounded by its
-    stand-alone amount whatever runs before it."""
-    rule = campaign.rule
-    return isinstance(rule, ItemsFree) or not _rising(rule)
+    stand-alone amount whatever runs before it (worked out when compiled:
+    ``Compiled.reads_before``)."""
+    return campaign.reads_before
 
 
 def _fallen_tiers(thresholds: Sequence[int], lowest: int, reached: int) -> set[int]:
@@ -1127,13 +1127,6 @@ def zeroable(costs: list[int], before: int) -> int:
         spent += cost
         zeroed += 1
     return zeroed
-
-
-def _rising(rule: SpendSave | ItemsSave) -> bool:
-    if len(rule.tiers) == 1:
-        return True
-    saves = [step.save for step in rule.tiers]
-    return all(a <= b for a, b in itertools.pairwise(saves))
 
 
 def fills_units(campaign: Compiled, view: CartView, mains: Sequence[int]) -> bool:
