@@ -466,7 +466,7 @@ def _explain_left_out(
         outcome = chosen.known(i, before)
         if outcome is None:
             outcome = offer.run(before)
-        if isinstance(outcome, Miss):
+        if not isinstance(outcome, Outcome):  # a Miss
             explained = explain_miss(offer.id, offer.kind, outcome, offer.name)
             params = {**explained.params, "after": "discounts_before"}
             not_applied.append(msgspec.structs.replace(explained, params=params))
@@ -531,7 +531,7 @@ def _explain_beaten(
             for j in order:
                 after = apply(after, picked[j].allocation)
         outcome = run(c, view, after, mains=eligible_mains(c, view))
-        if isinstance(outcome, Miss):
+        if not isinstance(outcome, Outcome):  # a Miss
             explained = explain_miss(c.id, c.kind, outcome, c.campaign.name)
             params = {**explained.params, "after": "discounts_before"}
             not_applied.append(msgspec.structs.replace(explained, params=params))

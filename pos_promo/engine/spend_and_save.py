@@ -166,9 +166,9 @@ def _run_base(campaign: Compiled, view: CartView, mains: Sequence[int]) -> Outco
     picked: _Tier | Miss | None = view.base_tiers.get(campaign.id)
     if picked is None:
         picked = _base_tier(campaign, view, mains, bits)
-    if isinstance(picked, Miss):
+    if not isinstance(picked, _Tier):  # a Miss (see _Tier)
         return picked
-    only_items = not isinstance(campaign.rule, SpendSave)
+    only_items = campaign.measure != MONEY
     later = _Fill(picked.amount, campaign, view, view.base, mains, only_items, picked.free)
     return Outcome(picked.amount, picked.tier, picked.capped, later=later)
 
@@ -178,7 +178,7 @@ def _base_tier(campaign: Compiled, view: CartView, mains: Sequence[int], bits: i
     :func:`_run_base`)."""
     counted, room, items, item_room = _kept_totals(campaign, view, mains, bits)
     free_worth = _NO_FREE
-    if isinstance(campaign.rule, ItemsFree):
+    if campaign.measure == FREE:
         free_worth = functools.partial(_first_worth, campaign, view, mains, bits)
     return _pick_tier(campaign, counted, room, items, item_room, free_worth)
 
@@ -238,11 +238,14 @@ def base_saving(
     # (thousands a cart with many live: the tier picked straight away, unless
     # "get Y free" asks what its first free units are worth)
     if campaign.measure == FREE:
-        bits = settings_bits(campaign)
-        picked = _tier_met(campaign, totals, _first_worth, view, mains, bits)
+        picked = _pick_tier(
+            campaign,
+            *totals,
+            functools.partial(_first_worth, campaign, view, mains, settings_bits(campaign)),
+        )
     else:
         picked = _pick_tier(campaign, *totals, _NO_FREE)
-    if isinstance(picked, Miss):
+    if not isinstance(picked, _Tier):  # a Miss (see _Tier)
         return picked
     view.base_tiers[campaign.id] = picked  # the offer's run on these prices reads it
     return picked.amount
@@ -368,9 +371,9 @@ def run(
         # most runs in the stacking search only compete on the amount, so the
         # units are put in order only when "get Y free" asks and when filled
         picked = _tier_met(campaign, sums, _first_priced_worth, view, mains, prices)
-    if isinstance(picked, Miss):
+    if not isinstance(picked, _Tier):  # a Miss (see _Tier)
         return picked
-    only_items = not isinstance(campaign.rule, SpendSave)
+    only_items = campaign.measure != MONEY
     return Outcome(
         picked.amount,
         picked.tier,
@@ -761,7 +764,13 @@ def _in_application_order(
 
 class _Tier(Struct, frozen=True, gc=False):
     """The tier a cart meets and what it gives (a struct, made in C: one is
-    made for every promotion that meets a tier, hundreds a cart with many live)."""
+    made for every promotion that meets a tier, hundreds a cart with many live).
+
+    A picked tier is told from a :class:`Miss` by ``isinstance(picked,
+    _Tier)``, not ``isinstance(picked, Miss)``: against a struct class (whose
+    metaclass is not ``type`` itself) ``isinstance`` is quick when it holds
+    and ~5x slower when it does not, so the hot paths test for what a result
+    mostly is (a tier, an int, an outcome)."""
 
     amount: int
     tier: int  # 1-based
@@ -852,15 +861,16 @@ def upper_bound(
     if not bound_reads_before(campaign):
         return alone
     best = 0
-    if isinstance(rule, SpendSave):
+    if type(rule) is SpendSave:
         reached, room, _, _ = _base_totals(campaign, view, mains)
         lowest = reached - before - _member_drop(view)
         best = _fallen_best(campaign, lowest, reached, room)
-    elif isinstance(rule, ItemsSave):
+    elif type(rule) is ItemsSave:
         _, _, count, room = _base_totals(campaign, view, mains)
         lowest = count - bisect_right(_zero_spent(campaign, view, mains), before)
         best = _fallen_best(campaign, lowest, count, room)
     else:
+        assert isinstance(rule, ItemsFree)  # (true: the quick check)
         spent = _zero_spent(campaign, view, mains)
         zeroed = bisect_right(spent, before)  # the cheapest costs it can pay for
         count = len(spent)
@@ -1162,7 +1172,7 @@ def frees_alike(campaign: Compiled, view: CartView, mains: Sequence[int], before
     lines went down by.
     """
     rule = campaign.rule
-    if not isinstance(rule, ItemsFree) or campaign.max_discount is not None:
+    if type(rule) is not ItemsFree or campaign.max_discount is not None:
         return False
     spent = _zero_spent(campaign, view, mains)
     count = len(spent)
@@ -1212,7 +1222,7 @@ def node_bound(
     for these prices."""
     rule = campaign.rule
     cap = campaign.max_discount
-    if isinstance(rule, SpendSave):
+    if type(rule) is SpendSave:
         money, room = _money_on(campaign, view, prices, mains)
         return functools.partial(_money_bound, campaign, money, room)
     costs: list[int] = []
@@ -1245,8 +1255,9 @@ def node_bound(
                     worth += prices[child][j]
             worths.append(worth)
     spent = list(itertools.accumulate(sorted(costs)))
-    if isinstance(rule, ItemsSave):
+    if type(rule) is ItemsSave:
         return functools.partial(_count_bound, campaign, spent, sum(worths))
+    assert isinstance(rule, ItemsFree)  # (true: the quick check)
     tops: dict[int, list[int]] = {}
     for free in {step.free for step in rule.tiers}:
         if free == 1:  # the usual "get one free": the largest so far
