@@ -811,10 +811,13 @@ def _pick_tier(
     """
     measure = campaign.measure  # the tiers as compiled: see compiled.tier_table
     reached = money if measure == MONEY else items
-    tier = 0
-    for number, threshold in enumerate(campaign.thresholds, 1):
-        if reached >= threshold:
-            tier = number
+    thresholds = campaign.thresholds
+    tier = len(thresholds)
+    if reached < thresholds[-1]:  # (else the last is met: most promotions have one tier)
+        tier = 0
+        for number, threshold in enumerate(thresholds, 1):
+            if reached >= threshold:
+                tier = number
     if not tier:
         unit = "money" if measure == MONEY else "items"
         return Miss("threshold_not_met", campaign.thresholds[0], reached, unit)
