@@ -1263,8 +1263,8 @@ def node_bound(
     assert isinstance(rule, ItemsFree)  # (true: the quick check)
     tops: dict[int, list[int]] = {}
     for free in {step.free for step in rule.tiers}:
-        if free == 1:  # the usual "get one free": the largest so far
-            tops[1] = [0, *itertools.accumulate(worths, max)]
+        if free == 1:  # the usual "get one free": the worths themselves (see _free_bound)
+            tops[1] = worths
             continue
         kept: list[int] = []
         total = 0
@@ -1301,8 +1301,16 @@ def _count_bound(campaign: Compiled, spent: list[int], room: int, before: int) -
 def _free_bound(
     steps: list[tuple[int, list[int]]], spent: list[int], count: int, cap: int | None, before: int
 ) -> int:
+    """A free's bound on a node's prices (see :func:`node_bound`): for each
+    tier met, the ``free`` largest worths among the first ``zeroed + free``
+    units, where ``tops[n]`` holds that sum for the first ``n``; for one
+    free unit ``tops`` are the worths themselves, the largest of the first
+    ``n`` taken when asked (a bound is read once or twice per node: a max
+    over a slice, in C, instead of the running maxima of every unit)."""
     zeroed = bisect_right(spent, before)
     best = 0
     for free, tops in steps:
-        best = max(best, tops[min(zeroed + free, count)])
+        first = min(zeroed + free, count)
+        found = max(tops[:first], default=0) if free == 1 else tops[first]
+        best = max(best, found)
     return best if cap is None else min(best, cap)
