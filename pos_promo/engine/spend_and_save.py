@@ -397,11 +397,23 @@ def _money_on(
         rows = _rows(campaign, view, mains)
         if rows is not None:
             if rows.whole:
-                total = sum(map(sum, prices))
+                total = _cart_total(view, prices)
                 return total, total
             return sum(map(sum, rows.counted(prices))), sum(map(sum, rows.shared(prices)))
     money, room, _, _ = _totals_on(campaign, view, prices, mains)
     return money, room
+
+
+def _cart_total(view: CartView, prices: Prices) -> int:
+    """Every unit of ``prices`` added up, kept for the prices last asked
+    about: the search runs one store-wide promotion after another on a
+    node's prices, and each reads the whole cart."""
+    last: tuple[Prices, int] | None = view.memo.get("cart total")
+    if last is not None and last[0] is prices:
+        return last[1]
+    total = sum(map(sum, prices))
+    view.memo["cart total"] = (prices, total)
+    return total
 
 
 def _carried(view: CartView) -> bool:
@@ -568,7 +580,7 @@ def _sums_by_rows(
     lines holding such a unit are looked at one by one, deep in a search
     most of them (8 in 10 of the sharing lines a run reads at 10,000 live)."""
     if rows.whole:
-        money = room = sum(map(sum, prices))
+        money = room = _cart_total(view, prices)
     else:
         money = sum(map(sum, rows.counted(prices)))
         room = sum(map(sum, rows.shared(prices)))
