@@ -18,14 +18,13 @@ def positions(mask: int) -> list[int]:
     it is turned into bytes once and each read through the table."""
     if mask.bit_length() <= 64:
         found: list[int] = []
-        base = 0
-        while mask:
+        for at in _PLACED:  # (each byte's bits, already moved to its place)
             byte = mask & 255
             if byte:
-                for bit in _BYTE_BITS[byte]:
-                    found.append(base + bit)
+                found += at[byte]
             mask >>= 8
-            base += 8
+            if not mask:
+                break
         return found
     if mask.bit_count() <= 32:
         found = []
@@ -58,3 +57,5 @@ def items_lines(items: Collection[str], by_item: Mapping[str, int]) -> int:
 
 
 _BYTE_BITS = tuple(tuple(bit for bit in range(8) if value >> bit & 1) for value in range(256))
+# [k][value]: the set bits of byte ``value`` at byte ``k`` of a mask of at most 64 bits
+_PLACED = tuple(tuple(tuple(8 * k + bit for bit in bits) for bits in _BYTE_BITS) for k in range(8))
