@@ -3,6 +3,7 @@ as bit sets, and both the search and the pruning before it walk them."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Collection, Mapping
 
 __all__ = ["items_lines", "positions"]
@@ -15,7 +16,7 @@ def positions(mask: int) -> list[int]:
     shifted a byte at a time and each byte read through a table. A longer
     one (thousands of candidates) is never shifted, as that would copy it
     once per byte: with few bits set they are cleared one by one, otherwise
-    it is turned into bytes once and each read through the table."""
+    its binary digits pick the places they stand at."""
     if mask.bit_length() <= 64:
         found: list[int] = []
         for at in _PLACED:  # (each byte's bits, already moved to its place)
@@ -33,12 +34,11 @@ def positions(mask: int) -> list[int]:
             found.append(low.bit_length() - 1)
             mask ^= low
         return found
-    data = mask.to_bytes((mask.bit_length() + 7) // 8, "little")
-    found = []
-    for index, byte in enumerate(data):
-        if byte:  # (each bit moved to its byte's place in C: no generator per byte)
-            found.extend(map((index * 8).__add__, _BYTE_BITS[byte]))
-    return found
+    # its binary digits, lowest first, as bytes 0 and 1 that pick the places
+    # they stand at: all in C (a loop over its bytes took ~3x as long at 663
+    # candidates)
+    flags = bin(mask)[:1:-1].encode().translate(_DIGIT_FLAGS)
+    return list(itertools.compress(range(len(flags)), flags))
 
 
 def items_lines(items: Collection[str], by_item: Mapping[str, int]) -> int:
@@ -57,5 +57,6 @@ def items_lines(items: Collection[str], by_item: Mapping[str, int]) -> int:
 
 
 _BYTE_BITS = tuple(tuple(bit for bit in range(8) if value >> bit & 1) for value in range(256))
+_DIGIT_FLAGS = bytes.maketrans(b"01", b"\x00\x01")
 # [k][value]: the set bits of byte ``value`` at byte ``k`` of a mask of at most 64 bits
 _PLACED = tuple(tuple(tuple(8 * k + bit for bit in bits) for bits in _BYTE_BITS) for k in range(8))
