@@ -80,11 +80,12 @@ __all__ = ["BUDGET", "DEPTH", "STEPS_PER_RUN", "Candidate", "Selection", "select
 BUDGET = 1_000
 DEPTH = 150  # benefits taken on one path of the search (keeps Python's stack safe)
 # when the search refines loose bounds on a node's prices (see refined_room):
-# only once it has spent _LATE runs (one settled within a few dozen gains less
-# than the bounds cost), with at most _LOOSE of them open, and no more once it
-# worked out _TRIAL of them and fewer than one in _PAYS pruned a node; what
-# may come before each is walked exactly with at most _FEW candidates open
-_LATE = 32
+# only once it has spent _LATE runs (one settled within a dozen or so gains
+# less than the bounds cost: 16, not 32, since the one-free bound got
+# cheaper), with at most _LOOSE of them open, and no more once it worked out
+# _TRIAL of them and fewer than one in _PAYS pruned a node; what may come
+# before each is walked exactly with at most _FEW candidates open
+_LATE = 16
 _LOOSE = 8
 _TRIAL = 8
 _PAYS = 8
