@@ -214,3 +214,32 @@ def test_the_look_up_gives_each_campaign_the_main_lines_its_scope_selects(
         elif eligible_mains(compiled, view):
             assert compiled.id in found_ids
             assert compiled.id in hits
+
+
+def test_a_campaign_listed_under_several_reached_keys_gets_all_their_lines() -> None:
+    """Campaigns found through two or three of the cart's items and
+    categories get every line those reach (added up once met again), and
+    the campaigns reaching the same lines share one tuple of them."""
+    docs = [
+        campaign("p1", items={"item_ids": ["b"], "category_ids": ["C"]}),
+        campaign("p2", items={"category_ids": ["C", "D"]}),
+        campaign("p3", items={"category_ids": ["D"]}),
+        campaign("p4", items={"item_ids": ["a", "c"]}),
+        campaign("p5", items={"item_ids": ["c"], "category_ids": ["C", "D"]}),
+    ]
+    index = build_index([campaign_from_obj(d) for d in docs], STORE)
+    one = cart_from_obj(
+        cart(
+            line("L1", 1000, item_id="a", category_ids=["C"]),
+            line("L2", 1000, item_id="b", category_ids=["D"]),
+            line("L3", 1000, item_id="c", category_ids=["C", "D"]),
+        )
+    )
+    _, hits = index.lookup(one, ordered=False)
+    assert hits == {"p1": (0, 1, 2), "p2": (0, 1, 2), "p3": (1, 2), "p4": (0, 2), "p5": (0, 1, 2)}
+    assert hits["p1"] is hits["p2"] is hits["p5"]
+    view = view_cart(one)
+    for campaign_id, mains in hits.items():
+        compiled = index.compiled(campaign_id)
+        assert compiled is not None
+        assert mains == tuple(eligible_mains(compiled, view))

@@ -366,23 +366,22 @@ def _main_lines(
             lines = mask & ~items_lines(c.items.excluded_item_ids, item_lines)
             if lines:
                 masks[key] = masks.get(key, 0) | lines
-    seen: set[str] = set()
-    twice: set[str] = set()
-    for ids, _ in kept:
-        if seen:
-            twice |= ids & seen
-        seen.update(ids)
     hits: dict[str, tuple[int, ...]] = {}
-    for ids, mask in kept:
-        once = ids
-        if twice:
-            both = ids & twice
-            if both:
-                for key in both:
-                    masks[key] = masks.get(key, 0) | mask
-                once = ids - both
-        if once:
-            hits.update(dict.fromkeys(once, _tuple_of(mask, tuples)))
+    lines_of: dict[int, int] = {}  # id of a tuple in ``tuples`` -> its mask
+    for found, mask in kept:
+        shared, ids = _tuple_of(mask, tuples), found
+        if not hits.keys().isdisjoint(ids):  # some met under a key before: lines added up
+            both = ids & hits.keys()
+            for key in both:
+                if key not in masks:  # its lines so far: those of the tuple it was given
+                    first = lines_of.get(id(hits[key]))
+                    if first is None:
+                        lines_of = {id(t): m for m, t in tuples.items()}
+                        first = lines_of[id(hits[key])]
+                    masks[key] = first
+                masks[key] |= mask
+            ids = ids - both
+        hits.update(dict.fromkeys(ids, shared))
     for key, mask in masks.items():
         hits[key] = _tuple_of(mask, tuples)
     return hits
