@@ -238,11 +238,8 @@ def base_saving(
     # (thousands a cart with many live: the tier picked straight away, unless
     # "get Y free" asks what its first free units are worth)
     if campaign.measure == FREE:
-        picked = _pick_tier(
-            campaign,
-            *totals,
-            functools.partial(_first_worth, campaign, view, mains, settings_bits(campaign)),
-        )
+        bits = settings_bits(campaign)
+        picked = _tier_met(campaign, totals, _first_worth, view, mains, bits)
     else:
         picked = _pick_tier(campaign, *totals, _NO_FREE)
     if not isinstance(picked, _Tier):  # a Miss (see _Tier)
@@ -885,7 +882,7 @@ def upper_bound(
         lowest = count - bisect_right(_zero_spent(campaign, view, mains), before)
         best = _fallen_best(campaign, lowest, count, room)
     else:
-        assert isinstance(rule, ItemsFree)  # (true: the quick check)
+        assert isinstance(rule, ItemsFree)  # (it holds: the quick case, see _Tier)
         spent = _zero_spent(campaign, view, mains)
         zeroed = bisect_right(spent, before)  # the cheapest costs it can pay for
         count = len(spent)
@@ -1272,7 +1269,7 @@ def node_bound(
     spent = list(itertools.accumulate(sorted(costs)))
     if type(rule) is ItemsSave:
         return functools.partial(_count_bound, campaign, spent, sum(worths))
-    assert isinstance(rule, ItemsFree)  # (true: the quick check)
+    assert isinstance(rule, ItemsFree)  # (it holds: the quick case, see _Tier)
     tops: dict[int, list[int]] = {}
     for free in {step.free for step in rule.tiers}:
         if free == 1:  # the usual "get one free": the worths themselves (see _free_bound)
