@@ -396,7 +396,8 @@ def _money_on(
             if rows.whole:
                 total = _cart_total(view, prices)
                 return total, total
-            return sum(map(sum, rows.counted(prices))), sum(map(sum, rows.shared(prices)))
+            money = sum(map(sum, rows.counted(prices)))
+            return money, money if rows.alike else sum(map(sum, rows.shared(prices)))
     money, room, _, _ = _totals_on(campaign, view, prices, mains)
     return money, room
 
@@ -462,6 +463,7 @@ class _Rows(Struct, gc=False):
     mains: Callable[[Prices], tuple[tuple[int, ...], ...]]
     units: int  # main units
     whole: bool  # it counts and discounts every unit of the cart
+    alike: bool  # the lines it counts are the lines that share its discount
     shares: int  # bits of the children that share its discount (side 2, modifier 8)
     # the main lines with children sharing its discount, with those children
     # when each has one unit per main unit (see _sharing_children), else None;
@@ -509,6 +511,7 @@ def _make_rows(campaign: Compiled, view: CartView, mains: Sequence[int], bits: i
         _getter(list(mains)),
         units,
         _reads_whole_cart(campaign, view, mains),
+        counted == shared,
         bits & 10,
     )
 
@@ -580,7 +583,7 @@ def _sums_by_rows(
         money = room = _cart_total(view, prices)
     else:
         money = sum(map(sum, rows.counted(prices)))
-        room = sum(map(sum, rows.shared(prices)))
+        room = money if rows.alike else sum(map(sum, rows.shared(prices)))
     main_rows = rows.mains(prices)
     zeros = sum(map(tuple.count, main_rows, itertools.repeat(0)))
     if not zeros:
