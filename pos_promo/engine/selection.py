@@ -202,13 +202,16 @@ class _Pool:
     other candidate): what they can add is the sum of their bounds.
 
     ``places`` are their positions (rising); ``tail_sum[k]`` the sum of the
-    bounds of ``places[k:]``; ``tails[k]`` their bit mask.
+    bounds of ``places[k:]``; ``tails[k]`` their bit mask; ``first_at[i]``
+    the first ``k`` whose place is ``i`` or later (what ``bisect_left``
+    would find, kept: ``room()`` asks at every node).
     """
 
     mask: int
     places: list[int]
     tail_sum: list[int]
     tails: list[int]
+    first_at: list[int]
 
 
 def _exclusive_groups(
@@ -269,7 +272,8 @@ def _exclusive_groups(
     for k in range(len(places) - 1, -1, -1):
         tail_sum[k] = tail_sum[k + 1] + gains[places[k]]
         tails[k] = tails[k + 1] | 1 << places[k]
-    return _Pool(alone, places, tail_sum, tails), groups
+    first_at = [bisect_left(places, i) for i in range(len(compatible) + 1)]
+    return _Pool(alone, places, tail_sum, tails, first_at), groups
 
 
 def _dominated(cands: Sequence[Candidate], compatible: Sequence[int], lines: Sequence[int]) -> int:
@@ -368,7 +372,7 @@ class _Search:
         # what each can add to a set (one that would take off nothing stays out)
         self.gains = [max(amount, 0) for amount in self.amounts]
         # the groups room() reads, made by group() once a search is needed
-        self.pool = _Pool(0, [], [0], [0])
+        self.pool = _Pool(0, [], [0], [0], [0] * (len(cands) + 1))
         self.groups: list[_Group] = []
         self._touching: dict[int, int] | None = None  # line -> candidates on it
         self._steady: list[bool | None] = [None] * n
@@ -426,7 +430,7 @@ class _Search:
         pool = self.pool
         alone = open_ & pool.mask
         if alone:
-            k = bisect_left(pool.places, start)
+            k = pool.first_at[start]
             tail = pool.tails[k]
             if alone == tail:
                 total = pool.tail_sum[k]
@@ -666,7 +670,7 @@ class _Search:
         # so once what the rest could take off cannot bring the total below
         # the target, the rest are not worked out
         refined = sorted(positions(open_ & self.refinable), key=gains.__getitem__, reverse=True)
-        left = sum(gains[j] for j in refined)
+        left = sum(map(gains.__getitem__, refined))
         seen = self.number(prices)
         # what may come before each: the open ones ahead that combine with it
         # on a shared line; with many open, all alive between ``start`` and it
