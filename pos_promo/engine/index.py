@@ -367,21 +367,16 @@ def _main_lines(
             if lines:
                 masks[key] = masks.get(key, 0) | lines
     hits: dict[str, tuple[int, ...]] = {}
-    lines_of: dict[int, int] = {}  # id of a tuple in ``tuples`` -> its mask
-    for found, mask in kept:
-        shared, ids = _tuple_of(mask, tuples), found
-        if not hits.keys().isdisjoint(ids):  # some met under a key before: lines added up
-            both = ids & hits.keys()
+    for listed, mask in kept:
+        fresh = listed
+        if not hits.keys().isdisjoint(listed):  # some met under a key before: lines added up
+            both = listed & hits.keys()
             for key in both:
-                if key not in masks:  # its lines so far: those of the tuple it was given
-                    first = lines_of.get(id(hits[key]))
-                    if first is None:
-                        lines_of = {id(t): m for m, t in tuples.items()}
-                        first = lines_of[id(hits[key])]
-                    masks[key] = first
+                if key not in masks:  # its lines so far: those it was given
+                    masks[key] = sum(1 << line for line in hits[key])
                 masks[key] |= mask
-            ids = ids - both
-        hits.update(dict.fromkeys(ids, shared))
+            fresh = listed - both
+        hits.update(dict.fromkeys(fresh, _tuple_of(mask, tuples)))
     for key, mask in masks.items():
         hits[key] = _tuple_of(mask, tuples)
     return hits

@@ -372,7 +372,7 @@ class _Search:
         # what each can add to a set (one that would take off nothing stays out)
         self.gains = [max(amount, 0) for amount in self.amounts]
         # the groups room() reads, made by group() once a search is needed
-        self.pool = _Pool(0, [], [0], [0], [0] * (len(cands) + 1))
+        self.pool = _Pool(0, [], [0], [0], [0])
         self.groups: list[_Group] = []
         self._touching: dict[int, int] | None = None  # line -> candidates on it
         self._steady: list[bool | None] = [None] * n
