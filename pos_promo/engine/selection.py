@@ -394,6 +394,8 @@ class _Search:
         self.refinable = 0  # pooled candidates whose bound is refined on a node's prices
         # (candidate, prices' number) -> its bound there, by what may still come before it
         self._node_bounds: dict[tuple[int, int], Callable[[int], int]] = {}
+        # refinable candidate -> those before it that combine with it on a shared line
+        self._ahead: dict[int, int] = {}
 
     # -- bounds ------------------------------------------------------------
 
@@ -665,7 +667,7 @@ class _Search:
         if self.spent():
             return target  # (the search stops at its next step)
         total = self.room(open_, start, 1 << 62)
-        gains, compatible, lines = self.gains, self.compatible, self.lines
+        gains = self.gains
         # the largest first: each worked out can only take off its own bound,
         # so once what the rest could take off cannot bring the total below
         # the target, the rest are not worked out
@@ -682,11 +684,10 @@ class _Search:
                 return total  # even none of theirs would bring it below the target
             left -= gains[j]
             if few:
-                own = lines[j]
-                before = 0
-                for k in positions(open_ & ((1 << j) - 1)):
-                    if compatible[k] >> j & 1 and lines[k] & own:
-                        before += gains[k]
+                ahead = self._ahead.get(j)
+                if ahead is None:
+                    ahead = self._ahead[j] = self.ahead_of(j)
+                before = sum(map(gains.__getitem__, positions(open_ & ahead)))
             else:
                 before = prefix[j] - prefix[start]
             bound = self._node_bounds.get((j, seen))
@@ -701,6 +702,18 @@ class _Search:
             if found < gains[j]:
                 total -= gains[j] - found
         return total
+
+    def ahead_of(self, j: int) -> int:
+        """The alive candidates before ``j`` that can be combined with it and
+        share a line with it: what may take off its lines before it runs
+        (a mask made once per candidate, so that a node's bound adds up the
+        open ones among them instead of walking every open one ahead)."""
+        own, compatible, lines = self.lines[j], self.compatible, self.lines
+        found = 0
+        for k in positions(self.alive & ((1 << j) - 1)):
+            if compatible[k] >> j & 1 and lines[k] & own:
+                found |= 1 << k
+        return found
 
     # -- runs ----------------------------------------------------------------
 
