@@ -69,8 +69,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 
-from msgspec import Struct
-
+from pos_promo.engine.candidate import Candidate, Selection
 from pos_promo.engine.masks import positions
 from pos_promo.engine.outcome import Miss, Outcome
 from pos_promo.engine.units import Prices, apply
@@ -92,52 +91,11 @@ _PAYS = 8
 _FEW = 64
 STEPS_PER_RUN = 5  # search steps allowed per budgeted run (a step costs far less)
 
-Runner = Callable[[Prices], Outcome | Miss]
-
 _LAST_PRIORITY = 1 << 62  # closes a set's priority list (see _Found.key)
 _LAST_ID = "\U0010ffff"  # closes a set's id list
 _OVER_BUDGET = Miss("budget")  # what a run past the budget gives
 # how a candidate answers a change before it (see _Search.role)
 _SAME_FILLED, _SAME, _ALIKE, _LOSES = range(4)
-
-
-class Candidate(Struct, frozen=True, gc=False):
-    """A benefit that qualifies on its own, ready to be run on other prices."""
-
-    id: str
-    priority: int
-    is_coupon: bool
-    standalone: Outcome
-    run: Runner
-    bound: int  # the most it can give after any benefits before it
-    lines: int = -1  # bit mask of the cart lines it reads or changes (-1: all)
-    # what it surely gives after any benefits before it (0 or None: not known)
-    steady: Callable[[], int] | None = None
-    # whether, for one amount, lower prices before it leave none higher after it
-    fills: Callable[[], bool] | None = None
-    # whether, after any benefits before it, it loses at most what the prices
-    # of its lines went down by and never drops out (see _Search.left_needs)
-    alike: Callable[[], bool] | None = None
-    # on prices met in the search: the most it can give on any prices at or
-    # below them that benefits taking off at most a given amount reach
-    node_bound: Callable[[Prices], Callable[[int], int]] | None = None
-
-
-def _unknown(i: int, prices: Prices) -> Outcome | Miss | None:
-    return None
-
-
-class Selection(Struct, frozen=True):
-    """The search's answer: the outcomes it picked (candidate index and outcome, in application
-    order), the prices they leave, whether the search was exact, and how many benefit runs it
-    spent; and what a candidate gave on some prices, when the search ran it there (``known``:
-    the explanations of those left out then look it up instead of running it again)."""
-
-    picked: tuple[tuple[int, Outcome], ...]  # (candidate index, its outcome), in order
-    prices: Prices
-    exact: bool
-    runs: int = 0  # benefit runs the search spent (stand-alone amounts are free)
-    known: Callable[[int, Prices], Outcome | Miss | None] = _unknown
 
 
 @dataclass(slots=True)

@@ -15,10 +15,12 @@ from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from operator import itemgetter, not_
 
-from msgspec import Struct
-
 from pos_promo.engine.compiled import FREE, MONEY, Compiled, settings_bits
 from pos_promo.engine.outcome import Miss, Outcome
+from pos_promo.engine.run_parts import Fill as _Fill
+from pos_promo.engine.run_parts import Rows as _Rows
+from pos_promo.engine.run_parts import Tier as _Tier
+from pos_promo.engine.run_parts import Unit as _Unit
 from pos_promo.engine.units import CartView, Prices, UnitRef, spread
 from pos_promo.model.campaign import ItemsFree, ItemsSave, SpendSave
 from pos_promo.model.common import ChildRule, ItemScope
@@ -38,13 +40,6 @@ __all__ = [
     "zero_cost",
     "zeroable",
 ]
-
-
-class _Unit(Struct, frozen=True):
-    ref: UnitRef
-    counted: int  # what the unit adds to a money threshold
-    shared: tuple[UnitRef, ...]  # the line units that take its discount
-    discountable: int
 
 
 def eligible_mains(campaign: Compiled, view: CartView) -> list[int]:
@@ -169,7 +164,9 @@ def _run_base(campaign: Compiled, view: CartView, mains: Sequence[int]) -> Outco
     if not isinstance(picked, _Tier):  # a Miss (see _Tier)
         return picked
     only_items = campaign.measure != MONEY
-    later = _Fill(picked.amount, campaign, view, view.base, mains, only_items, picked.free)
+    later = _Fill(
+        _fill_on, picked.amount, campaign, view, view.base, mains, only_items, picked.free
+    )
     return Outcome(picked.amount, picked.tier, picked.capped, later=later)
 
 
@@ -375,7 +372,9 @@ def run(
         picked.amount,
         picked.tier,
         picked.capped,
-        later=_Fill(picked.amount, campaign, view, prices, mains, only_items, picked.free),
+        later=_Fill(
+            _fill_on, picked.amount, campaign, view, prices, mains, only_items, picked.free
+        ),
     )
 
 
@@ -442,33 +441,6 @@ def _reads_whole_cart(campaign: Compiled, view: CartView, mains: Sequence[int]) 
             present |= view.relevant[main]
         view.memo["children present"] = present
     return settings_bits(campaign) & present == present
-
-
-class _Rows(Struct, gc=False):
-    """The lines a promotion on some main lines reads, as getters of their
-    rows of prices: the lines whose units count toward its threshold, those
-    that share its discount, its main lines; and how many main units.
-
-    Valid with unique line ids and each child unit carried by one main unit
-    (:func:`_carried`): every unit of a main line then carries its
-    children's units alike, so a total over units is a total over rows,
-    added up in C. One per main lines and settings, for the evaluation.
-    Untracked (``gc=False``): it holds getters of line indexes only. Not
-    frozen: ``bundles`` is filled in by :func:`_bundles` the first time a
-    run finds a main unit at zero, which most runs (and the one run on a
-    node's prices of a commit with two promotions) never do."""
-
-    counted: Callable[[Prices], tuple[tuple[int, ...], ...]]
-    shared: Callable[[Prices], tuple[tuple[int, ...], ...]]
-    mains: Callable[[Prices], tuple[tuple[int, ...], ...]]
-    units: int  # main units
-    whole: bool  # it counts and discounts every unit of the cart
-    alike: bool  # the lines it counts are the lines that share its discount
-    shares: int  # bits of the children that share its discount (side 2, modifier 8)
-    # the main lines with children sharing its discount, with those children
-    # when each has one unit per main unit (see _sharing_children), else None;
-    # None until asked for
-    bundles: tuple[tuple[int, tuple[int, ...] | None], ...] | None = None
 
 
 def _rows(campaign: Compiled, view: CartView, mains: Sequence[int]) -> _Rows | None:
@@ -668,34 +640,6 @@ def _first_priced_worth(
     return worth
 
 
-class _Fill(Struct, frozen=True, gc=False):
-    """An outcome's allocation, worked out when read (see :func:`_fill_on`):
-    one is made for every run, and most are never read.
-
-    Untracked by the garbage collector, as the search's other per-run and
-    per-offer callables (``offers._Promotion``): it holds the campaign, the
-    cart view, prices and numbers, none of which can lead back to it."""
-
-    amount: int
-    campaign: Compiled
-    view: CartView
-    prices: Prices
-    mains: Sequence[int]
-    only_items: bool
-    free: int | None
-
-    def __call__(self) -> dict[UnitRef, int]:
-        return _fill_on(
-            self.amount,
-            self.campaign,
-            self.view,
-            self.prices,
-            self.mains,
-            self.only_items,
-            self.free,
-        )
-
-
 def _fill_on(
     amount: int,
     campaign: Compiled,
@@ -772,22 +716,6 @@ def _in_application_order(
     if found is None:
         found = view.memo[key] = sorted(mains, key=view.ranks(high, shares).__getitem__)
     return found
-
-
-class _Tier(Struct, frozen=True, gc=False):
-    """The tier a cart meets and what it gives (a struct, made in C: one is
-    made for every promotion that meets a tier, hundreds a cart with many live).
-
-    A picked tier is told from a :class:`Miss` by ``isinstance(picked,
-    _Tier)``, not ``isinstance(picked, Miss)``: against a struct class (whose
-    metaclass is not ``type`` itself) ``isinstance`` is quick when it holds
-    and ~5x slower when it does not, so the hot paths test for what a result
-    mostly is (a tier, an int, an outcome)."""
-
-    amount: int
-    tier: int  # 1-based
-    capped: bool
-    free: int | None  # "get Y free": how many units are free
 
 
 def _tier_met(
