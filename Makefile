@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-pg test lint bench bench-all schema messages clean
+.PHONY: demo demo-pg test lint native bench bench-all schema messages clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,8 +27,21 @@ lint: $(STAMP)
 	@mkdir -p .mypy_path && ln -sfn ../hq .mypy_path/pos_promo_hq && ln -sfn ../daemon .mypy_path/pos_promo_daemon
 	$(VENV)/bin/mypy
 
-test: $(STAMP) lint
-	$(PY) -m pytest
+# The engine's hottest modules compiled by mypyc (pos_promo/native.py): the
+# same source, the same answers, about twice as fast. Needs a C compiler
+# (.ci/run installs one); without one, outside CI, the engine runs as Python.
+NATIVE := import sys; from pos_promo.native import main; sys.exit(main(sys.argv[1:]))
+native: $(STAMP)
+	$(PY) -c '$(NATIVE)' build
+
+# Every test with the engine as Python (what runs where nothing was
+# compiled), then, once built, again compiled (what `make bench` measures;
+# the browser and wheel tests, which do not touch it, run once).
+test: $(STAMP) lint native
+	POS_PROMO_PURE=1 $(PY) -m pytest
+	@if [ -f pos_promo/engine/_compiled/sources.txt ]; then \
+		echo "POS_PROMO_NATIVE=1 $(PY) -m pytest -m 'not browser and not wheel'"; \
+		POS_PROMO_NATIVE=1 $(PY) -m pytest -m 'not browser and not wheel'; fi
 
 # `make bench`: every figure of issue 12 in one run (several minutes on a
 # loaded 2-core machine), ending with a table of figure, goal, measured and
@@ -36,11 +49,11 @@ test: $(STAMP) lint
 # `make bench QUICK=1` is a smoke run; `make bench-all` adds the 300-store
 # chain, commit detail, sync, door and HQ benchmarks (much longer).
 BENCH_FLAGS := $(if $(QUICK),--quick,)
-bench: $(STAMP)
+bench: $(STAMP) native
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) bench/figures.py $(BENCH_FLAGS)
 
-bench-all: $(STAMP)
+bench-all: $(STAMP) native
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) bench/evaluate.py $(BENCH_FLAGS)
 	$(PY) bench/commit.py $(BENCH_FLAGS)
@@ -63,4 +76,4 @@ messages: $(STAMP)
 		-D pos_promo --no-wrap --no-fuzzy-matching --ignore-obsolete
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .mypy_path
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .mypy_path pos_promo/engine/_compiled

@@ -36,6 +36,8 @@ import live
 import plot
 import stacking
 
+from pos_promo.native import compiled_modules
+
 __all__ = ["Figure", "figures", "main"]
 
 HERE = Path(__file__).resolve().parent
@@ -173,6 +175,8 @@ def main(argv: list[str]) -> int:
     began = time.monotonic()
     print(f"python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, ", end="")
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, {platform.platform()}")
+    compiled = compiled_modules()  # make bench builds them first (make native)
+    print(f"engine: {'compiled (' + ', '.join(compiled) + ')' if compiled else 'as Python'}")
     print()
     rows = live.main(["--quick"] if quick else [])
     print()

@@ -19,6 +19,9 @@ evaluate and commit never uses: those two names are imported on first use.
 
 from typing import TYPE_CHECKING
 
+# first, before any engine module is imported: the compiled ones when they
+# match their sources (importing it puts them on the engine's path)
+import pos_promo.native  # noqa: F401
 from pos_promo.codec import (
     campaign_from_obj,
     cart_from_obj,

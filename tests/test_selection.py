@@ -571,6 +571,7 @@ def test_room_is_the_largest_open_bound_of_each_group_added_up(
     assert search.room(open_, start, 1 << 62) == expected
 
 
+@pytest.mark.instruments
 def test_a_search_stops_once_its_runs_are_spent() -> None:
     """Twelve $1.50 benefits on one line of twelve $1.00 units that all
     combine, the k-th for a spend of $12.00 less $1.00 each: each taken
