@@ -301,7 +301,7 @@ def _qualifying(
                 )
                 continue
         saves = base_saving(c, view, mains, totals)
-        if not isinstance(saves, int):  # a Miss (see spend_and_save._Tier)
+        if not isinstance(saves, int):  # a Miss (see run_parts.Tier)
             explain(explain_miss(c.id, c.kind, saves, c.campaign.name))
             continue
         if not c.auto_apply and c.id not in requested:

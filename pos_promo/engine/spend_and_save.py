@@ -161,7 +161,7 @@ def _run_base(campaign: Compiled, view: CartView, mains: Sequence[int]) -> Outco
     picked: _Tier | Miss | None = view.base_tiers.get(campaign.id)
     if picked is None:
         picked = _base_tier(campaign, view, mains, bits)
-    if not isinstance(picked, _Tier):  # a Miss (see _Tier)
+    if not isinstance(picked, _Tier):  # a Miss (see run_parts.Tier)
         return picked
     only_items = campaign.measure != MONEY
     later = _Fill(
@@ -239,7 +239,7 @@ def base_saving(
         picked = _tier_met(campaign, totals, _first_worth, view, mains, bits)
     else:
         picked = _pick_tier(campaign, *totals, _NO_FREE)
-    if not isinstance(picked, _Tier):  # a Miss (see _Tier)
+    if not isinstance(picked, _Tier):  # a Miss (see run_parts.Tier)
         return picked
     view.base_tiers[campaign.id] = picked  # the offer's run on these prices reads it
     return picked.amount
@@ -365,7 +365,7 @@ def run(
         # most runs in the stacking search only compete on the amount, so the
         # units are put in order only when "get Y free" asks and when filled
         picked = _tier_met(campaign, sums, _first_priced_worth, view, mains, prices)
-    if not isinstance(picked, _Tier):  # a Miss (see _Tier)
+    if not isinstance(picked, _Tier):  # a Miss (see run_parts.Tier)
         return picked
     only_items = campaign.measure != MONEY
     return Outcome(
@@ -813,7 +813,7 @@ def upper_bound(
         lowest = count - bisect_right(_zero_spent(campaign, view, mains), before)
         best = _fallen_best(campaign, lowest, count, room)
     else:
-        assert isinstance(rule, ItemsFree)  # (it holds: the quick case, see _Tier)
+        assert isinstance(rule, ItemsFree)  # (it holds: the quick case, see run_parts.Tier)
         spent = _zero_spent(campaign, view, mains)
         zeroed = bisect_right(spent, before)  # the cheapest costs it can pay for
         count = len(spent)
@@ -1200,7 +1200,7 @@ def node_bound(
     spent = list(itertools.accumulate(sorted(costs)))
     if type(rule) is ItemsSave:
         return functools.partial(_count_bound, campaign, spent, sum(worths))
-    assert isinstance(rule, ItemsFree)  # (it holds: the quick case, see _Tier)
+    assert isinstance(rule, ItemsFree)  # (it holds: the quick case, see run_parts.Tier)
     tops: dict[int, list[int]] = {}
     for free in {step.free for step in rule.tiers}:
         if free == 1:  # the usual "get one free": the worths themselves (see _free_bound)
