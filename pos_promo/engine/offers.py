@@ -34,7 +34,6 @@ from pos_promo.engine.sharing import (
 )
 from pos_promo.engine.spend_and_save import (
     base_saving,
-    bound_reads_before,
     eligible_mains,
     fills_units,
     frees_alike,
@@ -385,7 +384,7 @@ def _promotion_offer(
         fills=_Fills(c, view, mains, amount),
         alike=_Alike(c, view, mains, amount),
         node_bound=_NodeBound(c, view, mains, amount),
-        bound_reads_before=bound_reads_before(c),
+        bound_reads_before=c.reads_before,
     )
 
 

@@ -27,7 +27,6 @@ from pos_promo.model.common import ChildRule, ItemScope
 
 __all__ = [
     "base_saving",
-    "bound_reads_before",
     "eligible_mains",
     "fills_units",
     "frees_alike",
@@ -801,7 +800,7 @@ def upper_bound(
     take off it (see :func:`_fallen_tiers`) and the total now.
     """
     rule = campaign.rule
-    if not bound_reads_before(campaign):
+    if not campaign.reads_before:  # (worked out when compiled)
         return alone
     best = 0
     if type(rule) is SpendSave:
@@ -825,14 +824,6 @@ def upper_bound(
                 best = max(best, _largest_worths(campaign, view, mains, free_step.free, first))
     cap = campaign.max_discount
     return best if cap is None else min(best, cap)
-
-
-def bound_reads_before(campaign: Compiled) -> bool:
-    """Whether :func:`upper_bound` reads its ``before`` amount: not for a
-    saving rule whose tiers save no less as they rise, bounded by its
-    stand-alone amount whatever runs before it (worked out when compiled:
-    ``Compiled.reads_before``)."""
-    return campaign.reads_before
 
 
 def _fallen_tiers(thresholds: Sequence[int], lowest: int, reached: int) -> set[int]:
