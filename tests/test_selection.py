@@ -640,3 +640,103 @@ def test_the_answer_tells_what_a_candidate_gave_where_the_search_ran_it() -> Non
         1050,
     )
     assert chosen.known(1, ((90,) * 12,)) is None
+
+
+def _all_fill(benefits: Sequence[Threshold], base: Prices) -> list[Candidate]:
+    """Candidates ``b00``, ``b01``, ... (execution order) of threshold benefits."""
+    cands = []
+    for n, benefit in enumerate(benefits):
+        alone = benefit(base)
+        assert isinstance(alone, Outcome)
+        cands.append(
+            Candidate(
+                f"b{n:02d}",
+                0,
+                False,
+                alone,
+                benefit,
+                benefit.bound(base),
+                _mask(benefit.lines),
+                fills=_fills,
+            )
+        )
+    return cands
+
+
+def _chain(line: int) -> list[Threshold]:
+    """Twelve $1.50 benefits on a line of twelve $1.00 units, the k-th for a
+    spend of $12.00 less $1.00 each: taken in turn, every other one or so
+    falls below its threshold ($12.00 off in all: the 1st, 3rd, 4th, 6th,
+    7th, 9th, 10th and 12th), and an exact search weighs a few dozen sets."""
+    return [Threshold((line,), 1200 - 100 * k, 150) for k in range(12)]
+
+
+def test_a_bounded_search_swaps_in_the_bigger_promotion_it_shut_out() -> None:
+    """A ($1.00 off line 1) and B ($4.00 off line 1) cannot be combined;
+    both combine with the twelve of :func:`_chain` on line 0. X ($9.00 off
+    line 1) combines with A alone. With 20 runs the search spends them all
+    on the sets holding A (taken first, in execution order) and finds A and
+    the chain: $13.00. Swapping in B, which A shuts out, gives B and the
+    chain: $16.00, the best an exhaustive search finds (without the move
+    the answer was $13.00); the runs it needs were all made under A, so it
+    costs no more runs."""
+    base: Prices = ((100,) * 12, (1000,))
+    benefits = [Threshold((1,), 0, 100), Threshold((1,), 0, 400), *_chain(0)]
+    cands = _all_fill([*benefits, Threshold((1,), 0, 900)], base)
+    every = (1 << 14) - 1
+    compatible = [every & ~(1 << i) for i in range(14)] + [0b1]
+    compatible[0] = compatible[0] & ~0b10 | 1 << 14
+    compatible[1] &= ~0b1
+    chosen = select(cands, compatible, base, budget=20)
+    assert (chosen.exact, chosen.runs) == (False, 20)
+    assert [i for i, _ in chosen.picked] == [1, 2, 4, 5, 7, 8, 10, 11, 13]
+    assert sum(out.amount for _, out in chosen.picked) == 1600
+    assert chosen.prices == ((0,) * 12, (600,))
+    assert exhaustive(cands, compatible, base) == ((1, 2, 4, 5, 7, 8, 10, 11, 13), 1600)
+
+
+def test_a_bounded_search_leaves_out_a_member_that_cost_a_bigger_one_its_threshold() -> None:
+    """H ($1.00 off lines 0 and 1, filled from line 0), then F ($5.00 off a
+    spend of $5.00 on line 0, the whole line), then the twelve of
+    :func:`_chain` on line 1; all combine. Taking H first leaves line 0 at
+    $4.00, below F's threshold. With 20 runs the search spends them all on
+    the sets holding H and finds H and the chain: $13.00. Leaving H out
+    (F gave nothing after it, and could give more than H's $1.00) gives F
+    and the chain: $17.00, the best an exhaustive search finds (without the
+    move the answer was $13.00)."""
+    base: Prices = ((500,), (100,) * 12)
+    cands = _all_fill([Threshold((0, 1), 0, 100), Threshold((0,), 500, 500), *_chain(1)], base)
+    compatible = [(1 << 14) - 1 & ~(1 << i) for i in range(14)]
+    chosen = select(cands, compatible, base, budget=20)
+    assert (chosen.exact, chosen.runs) == (False, 20)
+    assert [i for i, _ in chosen.picked] == [1, 2, 4, 5, 7, 8, 10, 11, 13]
+    assert sum(out.amount for _, out in chosen.picked) == 1700
+    assert chosen.prices == ((0,), (0,) * 12)
+    assert exhaustive(cands, compatible, base) == ((1, 2, 4, 5, 7, 8, 10, 11, 13), 1700)
+
+
+@SETTINGS
+@given(problems(), st.integers(1, 12))
+def test_a_bounded_answer_is_a_set_that_saves_what_it_says(
+    problem: tuple[list[Candidate], list[int], Prices], budget: int
+) -> None:
+    """Whatever the budget, the answer is a set of benefits that can all be
+    combined, each giving, run in execution order on what the ones before
+    it left, the outcome it is reported with; it saves no more than the
+    best set; and the runs spent stay within the budget and the moves'
+    sixteenth of it (at least one)."""
+    cands, compatible, base = problem
+    chosen = select(cands, compatible, base, budget=budget)
+    picked = [i for i, _ in chosen.picked]
+    assert picked == sorted(set(picked))
+    assert all(compatible[i] >> j & 1 for i, j in itertools.combinations(picked, 2))
+    prices = base
+    for i, out in chosen.picked:
+        assert cands[i].run(prices) == out and out.amount > 0
+        prices = apply(prices, out.allocation)
+    assert chosen.prices == prices
+    _, best = exhaustive(cands, compatible, base)
+    assert sum(out.amount for _, out in chosen.picked) <= best
+    assert chosen.runs <= budget + max(budget // 16, 1)
+    if chosen.exact:
+        assert sum(out.amount for _, out in chosen.picked) == best

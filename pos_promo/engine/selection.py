@@ -57,8 +57,9 @@ A pathological input (many mutually compatible benefits on the same lines)
 could still explode, so the search spends at most ``budget`` benefit runs
 (and ``STEPS_PER_RUN`` times as many steps) and takes at most ``DEPTH``
 benefits on one path; past that it keeps the
-best of what it found and a greedy pass, and says so (``exact`` False). The
-runs spent are reported either way.
+best of what it found and a greedy pass, tries a few moves from that set for
+a sixteenth of its budget more (see ``_Search.rivals``), and says so
+(``exact`` False). The runs spent are reported either way.
 """
 
 from __future__ import annotations
@@ -89,6 +90,9 @@ _LOOSE = 8
 _TRIAL = 8
 _PAYS = 8
 _FEW = 64
+# a search that ends bounded spends 1/_RIVAL_SHARE of its budget more (at
+# least a run) on moves from the best set it found (see _Search.rivals)
+_RIVAL_SHARE = 16
 STEPS_PER_RUN = 5  # search steps allowed per budgeted run (a step costs far less)
 
 _LAST_PRIORITY = 1 << 62  # closes a set's priority list (see _Found.key)
@@ -889,6 +893,81 @@ class _Search:
             return around if around.saved > alone.saved else alone
         return around if _key_of(cands, around) < _key_of(cands, alone) else alone
 
+    def rivals(self, base: Prices, found: _Found, runs: int) -> _Found:
+        """``found``, or a better set reached from it by moves that each cost
+        a greedy pass, for at most ``runs`` more runs.
+
+        A search stopped by its budget has weighed the sets of the first
+        choices it made in execution order, and hardly any of the others:
+        at 100 lines it often took a small promotion early (all of its
+        budget spent under it) where an incompatible bigger one after it
+        would have given more, or kept one whose discount pushed a larger
+        one after it below its threshold. Two moves, the likelier first:
+
+        - *swap in* a candidate the set shuts out (one that cannot be
+          combined with a member), the largest bound first: the greedy set
+          of it and every candidate it combines with;
+        - *leave out* a member ahead of one the set could hold but that
+          gave nothing there, on a shared line, where what that one could
+          give is more than what the member gave: the greedy set of the
+          same candidates without the member.
+
+        The best set seen stays, so the answer never saves less than what
+        the search found; it is still reported as bounded.
+        """
+        cands, gains, compatible, alive, lines = (
+            self.cands,
+            self.gains,
+            self.compatible,
+            self.alive,
+            self.lines,
+        )
+        self.budget = self.runs + self.bounds_worked + runs
+        best = found
+        tried: set[int] = set()  # swaps by candidate, leave-outs by -1 - member
+        while not self.spent():
+            held = 0
+            open_ = alive  # those every member combines with
+            for i, _ in best.picked:
+                held |= 1 << i
+                open_ &= compatible[i]
+            shut = alive & ~open_ & ~held
+            moves: list[tuple[int, int, int, int]] = []
+            for x in positions(shut):
+                if x in tried:
+                    continue
+                within = alive & compatible[x]
+                if gains[x] + self.room(within, 0, 1 << 62) > best.saved:
+                    moves.append((1, gains[x], x, within | 1 << x))
+            # (the few that gave nothing, largest first: the first after a
+            # member on one of its lines is what leaving it out could win)
+            idle = sorted(positions(open_), key=gains.__getitem__, reverse=True)
+            for h, out in best.picked:
+                if -1 - h in tried:
+                    continue
+                for f in idle:
+                    if gains[f] <= out.amount:
+                        break
+                    if f > h and lines[f] & lines[h]:
+                        moves.append((0, gains[f] - out.amount, -1 - h, (open_ | held) & ~(1 << h)))
+                        break
+            if not moves:
+                break
+            moves.sort(reverse=True)
+            for _, _, key, within in moves:
+                if self.spent():
+                    break
+                tried.add(key)
+                around = self.greedy(base, within, counted=True)
+                if around.saved > best.saved or (
+                    around.saved == best.saved and _key_of(cands, around) < _key_of(cands, best)
+                ):
+                    best = around
+                    break  # moves from the new best
+            else:
+                break
+        return best
+
     def settled(self, seed: _Found) -> bool:
         """Whether ``seed`` is the answer without a search: it holds every
         open candidate and saves what their bounds add up to.
@@ -963,6 +1042,7 @@ def select(
             greedy = search.greedy(base)
             if _key_of(cands, greedy) < _key_of(cands, best):
                 best = greedy
+            best = search.rivals(base, best, max(budget // _RIVAL_SHARE, 1))
     prices = best.prices
     if prices is None:
         prices = base
