@@ -740,3 +740,38 @@ def test_a_bounded_answer_is_a_set_that_saves_what_it_says(
     assert chosen.runs <= budget + max(budget // 16, 1)
     if chosen.exact:
         assert sum(out.amount for _, out in chosen.picked) == best
+
+
+def test_a_swap_keeps_the_sets_other_choices() -> None:
+    """Two pairs that cannot be combined, A ($1.00) or B ($4.00) on line 1,
+    C ($1.00) or D ($6.00) on line 2, each pair's weaker one first in
+    execution order; E ($0.50, line 3) combines with all but A, F ($0.50,
+    line 4) with all but C (so that neither pair's two are interchangeable),
+    and the twelve of :func:`_chain` on line 0 with all. From the set A, D,
+    F and the chain ($19.50), swapping in B while keeping D and F gives B,
+    D, E, F and the chain, $23.00, the best; the greedy set of B and
+    everything B combines with would take C again, the first of its pair,
+    and lose D and F ($17.50)."""
+    base: Prices = ((100,) * 12, (1000,), (1000,), (1000,), (1000,))
+    benefits = [Threshold((1,), 0, 100), Threshold((1,), 0, 400)]
+    benefits += [Threshold((2,), 0, 100), Threshold((2,), 0, 600)]
+    benefits += [Threshold((3,), 0, 50), Threshold((4,), 0, 50)]
+    cands = _all_fill([*benefits, *_chain(0)], base)
+    every = (1 << 18) - 1
+    compatible = [every & ~(1 << i) for i in range(18)]
+    for a, b in ((0, 1), (2, 3), (0, 4), (2, 5)):
+        compatible[a] &= ~(1 << b)
+        compatible[b] &= ~(1 << a)
+    search = selection._Search(cands, compatible, UNBOUNDED, True, len(base))
+    search.group()
+    chain = [6, 8, 9, 11, 12, 14, 15, 17]  # the ones that give, taken in turn
+    start = search.greedy(base, 0b101001 | 0xFFF << 6)
+    assert [i for i, _ in start.picked] == [0, 3, 5, *chain]
+    assert start.saved == 1950
+    broad = search.greedy(base, compatible[1] | 0b10)
+    assert [i for i, _ in broad.picked] == [1, 2, 4, *chain]
+    assert broad.saved == 1750
+    moved = search.rivals(base, start, 62)
+    assert [i for i, _ in moved.picked] == [1, 3, 4, 5, *chain]
+    assert moved.saved == 2300
+    assert exhaustive(cands, compatible, base) == ((1, 3, 4, 5, *chain), 2300)

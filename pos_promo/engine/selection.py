@@ -906,7 +906,9 @@ class _Search:
 
         - *swap in* a candidate the set shuts out (one that cannot be
           combined with a member), the largest bound first: the greedy set
-          of it and every candidate it combines with;
+          of it, the members it combines with and what they all combine
+          with (the set's other choices kept); failing that, of it and
+          every candidate it combines with;
         - *leave out* a member ahead of one the set could hold but that
           gave nothing there, on a shared line, where what that one could
           give is more than what the member gave: the greedy set of the
@@ -924,7 +926,10 @@ class _Search:
         )
         self.budget = self.runs + self.bounds_worked + runs
         best = found
-        tried: set[int] = set()  # swaps by candidate, leave-outs by -1 - member
+        n = len(cands)
+        # swaps keeping the members by candidate, swaps with all it combines
+        # with by candidate + n, leave-outs by -1 - member
+        tried: set[int] = set()
         while not self.spent():
             held = 0
             open_ = alive  # those every member combines with
@@ -934,11 +939,17 @@ class _Search:
             shut = alive & ~open_ & ~held
             moves: list[tuple[int, int, int, int]] = []
             for x in positions(shut):
-                if x in tried:
-                    continue
                 within = alive & compatible[x]
-                if gains[x] + self.room(within, 0, 1 << 62) > best.saved:
-                    moves.append((1, gains[x], x, within | 1 << x))
+                if gains[x] + self.room(within, 0, 1 << 62) <= best.saved:
+                    continue
+                if x not in tried:  # the members it combines with, and what they all do
+                    kept = held & within
+                    rest = within
+                    for h in positions(kept):
+                        rest &= compatible[h]
+                    moves.append((2, gains[x], x, kept | rest | 1 << x))
+                if x + n not in tried:  # everything it combines with
+                    moves.append((1, gains[x], x + n, within | 1 << x))
             # (the few that gave nothing, largest first: the first after a
             # member on one of its lines is what leaving it out could win)
             idle = sorted(positions(open_), key=gains.__getitem__, reverse=True)
