@@ -775,3 +775,16 @@ def test_a_swap_keeps_the_sets_other_choices() -> None:
     assert [i for i, _ in moved.picked] == [1, 3, 4, 5, *chain]
     assert moved.saved == 2300
     assert exhaustive(cands, compatible, base) == ((1, 3, 4, 5, *chain), 2300)
+
+
+def test_equal_prices_get_one_number_whichever_object_holds_them() -> None:
+    """The search numbers the prices it meets, equal prices alike: an
+    object met before is known by its identity, another equal one by its
+    value."""
+    base: Prices = ((100, 100), (250,))
+    cands = _all_fill([Threshold((0,), 0, 50)], base)
+    search = selection._Search(cands, [0], UNBOUNDED, True, len(base))
+    again = tuple(tuple(price for price in row) for row in base)
+    lower = apply(base, {(1, 0): 50})
+    assert again is not base and again == base
+    assert [search.number(p) for p in (base, lower, again, base, lower)] == [0, 1, 0, 0, 1]

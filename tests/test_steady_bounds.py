@@ -191,6 +191,37 @@ def test_money_totals_of_a_promotion_reading_the_whole_cart() -> None:
     assert not isinstance(run(c, view, apply(prices, {(2, 0): 201}), mains=mains), Outcome)
 
 
+@SETTINGS
+@given(discounted(), st.data())
+def test_the_whole_carts_total_is_every_unit_added_up(case: Any, data: Any) -> None:
+    """The whole cart's total on prices a chain of discounts left (each
+    sharing the rows it did not change with the prices before it), asked
+    in any order and again, on prices equal to others but made anew, and on
+    the cart's own: every unit added up."""
+    view, before = case[1], case[4]
+    chain = [view.base]
+    for _ in range(data.draw(st.integers(1, 4))):
+        chain.append(apply(chain[-1], _taken_off(data.draw, chain[-1], before)))
+    chain.append(tuple(tuple(price for price in row) for row in chain[-1]))  # equal, made anew
+    chain.append(tuple(tuple(price for price in row) for row in view.base))
+    for prices in data.draw(st.permutations(chain + chain)):
+        assert spend_and_save._cart_total(view, prices) == sum(map(sum, prices))
+
+
+def test_the_whole_carts_total_reads_only_the_rows_a_discount_changed() -> None:
+    """$7.00 off the first $10.00 unit of the bundle cart ($29.00): $22.00;
+    then $2.01 off the $5.00 main: $19.99. A prices object asked about
+    again is known by its identity."""
+    _, view, _ = _bundle_cart()
+    first = apply(view.base, {(0, 0): 700})
+    second = apply(first, {(2, 0): 201})
+    assert second[1] is view.base[1]  # the side's row, untouched, is the cart's own
+    assert spend_and_save._cart_total(view, view.base) == 2900
+    assert spend_and_save._cart_total(view, second) == 1999
+    assert spend_and_save._cart_total(view, first) == 2200
+    assert spend_and_save._cart_total(view, second) == 1999
+
+
 def test_item_totals_when_a_main_is_at_zero_and_its_side_is_not() -> None:
     """Buy 2 save $3 on the bundle cart once its first $10.00 unit is free
     and $0.50 is off the second side unit: two priced items (the second

@@ -351,6 +351,7 @@ class _Search:
         self._solved: dict[tuple[int, int], tuple[_Found | None, int]] = {}
         self._numbers: dict[Prices, int] = {}  # prices met -> their number
         self._last: tuple[Prices | None, int] = (None, -1)  # the prices numbered last
+        self._met: dict[int, tuple[Prices, int]] = {}  # id -> the prices object, its number
         self._after: dict[tuple[int, int], Prices] = {}  # (prices' number, taken) -> prices
         self.gain_prefix: list[int] = []  # [k]: the gains of the alive ones before k
         self.refinable = 0  # pooled candidates whose bound is refined on a node's prices
@@ -682,10 +683,20 @@ class _Search:
     def number(self, prices: Prices) -> int:
         """A number for ``prices``, the same for equal prices: the look-ups
         by prices then hash a pair of numbers, not every line's prices again
-        (the same prices object is asked about many times in a row)."""
+        (the same prices object is asked about many times in a row, and
+        again and again as the search comes back to a node). A prices
+        object met before is known by its identity: hashing prices hashes
+        every line's row again (a tuple does not keep its hash), 100 rows
+        at 100 lines. The object is held beside its number, so that its
+        identity cannot pass to another while the search runs."""
         if prices is self._last[0]:
             return self._last[1]
-        found = self._numbers.setdefault(prices, len(self._numbers))
+        met = self._met.get(id(prices))
+        if met is not None and met[0] is prices:
+            found = met[1]
+        else:
+            found = self._numbers.setdefault(prices, len(self._numbers))
+            self._met[id(prices)] = (prices, found)
         self._last = (prices, found)
         return found
 
@@ -724,7 +735,8 @@ class _Search:
         mask = self.lines[i]
         seen: object
         if mask < 0:
-            seen = self._numbers.get(prices)
+            met = self._met.get(id(prices))
+            seen = met[1] if met is not None and met[0] is prices else self._numbers.get(prices)
             if seen is None:
                 return None
         else:

@@ -313,7 +313,7 @@ def _line_units(view: CartView, main: int, sides: ChildRule, modifiers: ChildRul
     base = view.base
     if view.relevant[main]:
         return [
-            _unit((main, k), base, view.carried(main, k), sides, modifiers)
+            _unit((main, k), base, _carried_of(view, main, k), sides, modifiers)
             for k in range(len(base[main]))
         ]
     return [_Unit((main, k), net, ((main, k),), net) for k, net in enumerate(base[main])]
@@ -401,14 +401,36 @@ def _money_on(
 
 
 def _cart_total(view: CartView, prices: Prices) -> int:
-    """Every unit of ``prices`` added up, kept for the prices last asked
-    about: the search runs one store-wide promotion after another on a
-    node's prices, and each reads the whole cart."""
-    last: tuple[Prices, int] | None = view.memo.get("cart total")
-    if last is not None and last[0] is prices:
-        return last[1]
-    total = sum(map(sum, prices))
-    view.memo["cart total"] = (prices, total)
+    """Every unit of ``prices`` added up: the cart's own total less what the
+    rows a benefit changed lost (a row no benefit touched is the cart's own
+    row object: prices share the rows they did not change), kept by the
+    prices object.
+
+    The search runs one store-wide promotion after another on a node's
+    prices, each reading the whole cart, and comes back to a node's prices
+    again and again: at 100 lines a whole sum costs some 80,000
+    instructions, the rows a node's benefits changed are a few dozen of
+    some 250. Kept by identity, not by value (hashing prices hashes every
+    row again), with the object held beside its total so that its identity
+    cannot pass to another while the cart is evaluated."""
+    memo = view.memo
+    totals: dict[int, tuple[Prices, int]] | None = memo.get("cart totals")
+    if totals is None:
+        totals = memo["cart totals"] = {}
+    kept = totals.get(id(prices))
+    if kept is not None and kept[0] is prices:
+        return kept[1]
+    base = view.base
+    sums: tuple[int, ...] | None = memo.get("row sums")
+    if sums is None:
+        sums = memo["row sums"] = tuple(map(sum, base))
+        memo["base total"] = sum(sums)
+    total: int = memo["base total"]
+    for k in range(len(prices)):
+        row = prices[k]
+        if row is not base[k]:
+            total += sum(row) - sums[k]
+    totals[id(prices)] = (prices, total)
     return total
 
 
@@ -575,7 +597,7 @@ def _sums_by_rows(
             continue
         for k, net in enumerate(row):
             if not net:
-                for (child, j), side in view.carried(main, k):
+                for (child, j), side in _carried_of(view, main, k):
                     if shares & (2 if side else 8):
                         lost += prices[child][j]
     return money, room, rows.units - zeros, room - lost
@@ -597,6 +619,15 @@ def _sums_by_unit(layout: _Layout, prices: Prices) -> tuple[int, int, int, int]:
             items += 1
             item_room += worth
     return reached_money, room, items, item_room
+
+
+def _carried_of(view: CartView, main: int, unit: int) -> tuple[tuple[UnitRef, bool], ...]:
+    """``view.carried(main, unit)``, read off the view's memo when kept there:
+    compiled, this module calls a method of the (not compiled) view at about
+    a microsecond a call, and the walks over units (a free's bound on a
+    node's prices, a fill, the first priced worths) ask for every unit."""
+    found = view.carried_memo.get(main << 32 | unit)
+    return view.carried(main, unit) if found is None else found
 
 
 def _untouched(view: CartView, prices: Prices, main: int) -> bool:
@@ -633,7 +664,7 @@ def _first_priced_worth(
                 found += 1
                 worth += net
                 if shares & relevant[main]:
-                    for (child, j), side in view.carried(main, k):
+                    for (child, j), side in _carried_of(view, main, k):
                         if shares & (2 if side else 8):
                             worth += prices[child][j]
     return worth
@@ -686,7 +717,7 @@ def _fill_on(
                     used += 1
             shared = [(main, k)]
             if shares & relevant[main]:
-                for child, side in view.carried(main, k):
+                for child, side in _carried_of(view, main, k):
                     if shares & (2 if side else 8):
                         shared.append(child)
             if len(shared) == 1:
@@ -1184,7 +1215,7 @@ def node_bound(
                 continue
             costs.append(net)
             worth = net
-            for (child, j), side in view.carried(main, k):
+            for (child, j), side in _carried_of(view, main, k):
                 if shares & (2 if side else 8):
                     worth += prices[child][j]
             worths.append(worth)
