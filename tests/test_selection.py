@@ -788,3 +788,35 @@ def test_equal_prices_get_one_number_whichever_object_holds_them() -> None:
     lower = apply(base, {(1, 0): 50})
     assert again is not base and again == base
     assert [search.number(p) for p in (base, lower, again, base, lower)] == [0, 1, 0, 0, 1]
+
+
+def test_a_bound_on_a_nodes_prices_is_worked_out_once_per_prices_of_its_lines() -> None:
+    """B (the cheapest unit still priced of lines 0-1 free) is refined on
+    two nodes' prices that differ only on line 2: its bound is worked out
+    once and found again (it reads lines 0 and 1 alone), each node counted
+    in the budget as before, so that the search's course does not change."""
+    base: Prices = ((100,), (400,), (1000,))
+    made: list[Prices] = []
+    b = CheapestFree((0, 1))
+
+    def node_bound(prices: Prices) -> functools.partial[int]:
+        made.append(prices)
+        return b.node_bound(prices)
+
+    alone = b(base)
+    assert isinstance(alone, Outcome)
+    other = Threshold((2,), 0, 520)
+    cands = [
+        Candidate("b", 0, False, alone, b, 400, 0b011, node_bound=node_bound),
+        Candidate("c", 0, False, other(base), other, 520, 0b100, fills=_fills),  # type: ignore[arg-type]
+    ]
+    search = selection._Search(cands, [0b10, 0b01], UNBOUNDED, True, len(base))
+    search.group()
+    assert search.refinable == 0b1
+    first, second = ((0,), (400,), (1000,)), ((0,), (400,), (500,))
+    assert search.refined_room(0b11, 0, first, 1 << 40) == 400 + 520
+    assert search.refined_room(0b11, 0, second, 1 << 40) == 400 + 520
+    # asked again on the second node's prices: neither worked out nor counted again
+    assert search.refined_room(0b1, 0, second, 401) == 400
+    assert made == [first]
+    assert search.bounds_worked == 2
