@@ -347,6 +347,35 @@ def test_not_steady_when_the_others_may_leave_less_room_than_it_gives() -> None:
     assert steady_amount(c, view, mains, 300, 0) == 300
 
 
+def test_not_steady_when_zeroed_mains_take_their_sides_out_of_the_item_room() -> None:
+    """Buy 1 save $0.01, buy 2 save $1.23, on 3 burgers at $1.21 and 3 at
+    $0.04 each carrying fries at $1.21 that share the discount: $1.23 off
+    alone (6 priced items, $7.38 of room). Others taking $2.53 off can zero
+    the three $0.04 burgers ($0.12) and the first $1.21 one, and take $1.20
+    off the second: two priced items are left, $1.22 of room (the fries on
+    the zeroed burgers no longer count), so it gives $1.22. Its room less
+    what is taken off ($4.85) would have called $1.23 sure; the fries that
+    leave with their burgers are taken off the room too. (Found by
+    hypothesis: ``test_steady_amount_and_upper_bound_hold_after_any_such_discounts``.)"""
+    lines = [
+        {"line_id": "A", "item_id": "burger", "quantity": 3, "unit_price": 121},
+        {"line_id": "B", "item_id": "burger", "quantity": 3, "unit_price": 4},
+        {"line_id": "B-0", "item_id": "fries", "quantity": 3, "unit_price": 121},
+        {"line_id": "B-1", "item_id": "fries", "quantity": 3, "unit_price": 0},
+    ]
+    for line in lines[2:]:
+        line.update(role="side", parent_line_id="B")
+    rule = {"type": "items_save", "tiers": [{"items": 1, "save": 1}, {"items": 2, "save": 123}]}
+    c, view, mains = _promotion(rule, lines, items={"all_items": True})
+    alone = run(c, view, view.base, mains=mains)
+    assert isinstance(alone, Outcome) and alone.amount == 123
+    taken = {(1, 0): 4, (1, 1): 4, (1, 2): 4, (0, 0): 121, (0, 1): 120}
+    after = run(c, view, apply(view.base, taken), mains=mains)
+    assert isinstance(after, Outcome) and after.amount == 122
+    assert steady_amount(c, view, mains, 123, 253) == 0
+    assert steady_amount(c, view, mains, 123, 3) == 123  # no main can reach zero
+
+
 def test_capped_tiers_worth_the_same_are_steady() -> None:
     """Buy 2 save 900, buy 3 save 600 (falling), capped at 500: four 1,000 units give
     500. Others taking off 2,000 can zero two units, leaving the first tier

@@ -1003,7 +1003,12 @@ def steady_amount(
         lowest = reached - before
     else:
         _, _, reached, room = _base_totals(campaign, view, mains)
-        lowest = reached - bisect_right(_zero_spent(campaign, view, mains), before)
+        zeroed = bisect_right(_zero_spent(campaign, view, mains), before)
+        lowest = reached - zeroed
+        # a unit whose main they bring to zero leaves the room with the
+        # sides and modifiers sharing its discount, which ``before`` did not
+        # pay for: at most the ``zeroed`` largest such parts
+        room -= _largest_shares(campaign, view, mains, zeroed)
     if room - before < alone:
         return 0  # the others may leave it less room than it gives
     # the tier it meets after them is one of those met at ``lowest`` .. ``reached``
@@ -1027,6 +1032,21 @@ def steady_amount(
         if value != alone:
             return 0
     return alone
+
+
+def _largest_shares(campaign: Compiled, view: CartView, mains: Sequence[int], count: int) -> int:
+    """The ``count`` largest parts of a priced unit's room that its sides and
+    modifiers sharing the discount make, added up: what the room of the
+    priced items can lose besides what is taken off, when ``count`` mains
+    are brought to zero."""
+    if count <= 0:
+        return 0
+    base = view.base
+    parts = sorted(
+        (u.discountable - base[u.ref[0]][u.ref[1]] for u in _priced_units(campaign, view, mains)),
+        reverse=True,
+    )
+    return sum(parts[:count])
 
 
 def _base_totals(
