@@ -154,6 +154,10 @@ def test_totals_from_rows_are_the_unit_by_unit_ones(case: Any) -> None:
     assert spend_and_save._rows(c, view, mains) is not None  # a door-checked cart
     expected = spend_and_save._sums_by_unit(spend_and_save._layout(c, view, mains), prices)
     assert spend_and_save._totals_on(c, view, prices, mains) == expected
+    # asked again (kept by the rows and prices objects), and on equal prices made anew
+    assert spend_and_save._totals_on(c, view, prices, mains) == expected
+    again = tuple(tuple(price for price in row) for row in prices)
+    assert spend_and_save._totals_on(c, view, again, mains) == expected
     base = view.base
     units = spend_and_save._units(c, view, base, mains)
     priced = [u for u in units if base[u.ref[0]][u.ref[1]] > 0]
