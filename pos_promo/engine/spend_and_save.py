@@ -1062,15 +1062,39 @@ def _largest_shares(campaign: Compiled, view: CartView, mains: Sequence[int], co
     """The ``count`` largest parts of a priced unit's room that its sides and
     modifiers sharing the discount make, added up: what the room of the
     priced items can lose besides what is taken off, when ``count`` mains
-    are brought to zero."""
+    are brought to zero. The parts are kept per lines and settings, from
+    the lines' kept totals where the units of a line are alike."""
     if count <= 0:
         return 0
-    base = view.base
-    parts = sorted(
-        (u.discountable - base[u.ref[0]][u.ref[1]] for u in _priced_units(campaign, view, mains)),
-        reverse=True,
-    )
-    return sum(parts[:count])
+    bits = settings_bits(campaign)
+    key = _lines_key("shares", view, mains, bits)
+    parts: list[tuple[int, int]] | None = view.memo.get(key)
+    if parts is None:
+        if view.unique_ids:
+            _kept_totals(campaign, view, mains, bits)  # every line's totals kept
+            stats: dict[int, _Line] = view.memo["lines"]
+            lines, relevant = view.lines, view.relevant
+            parts = []
+            for main in mains:
+                _, room, items = stats[main * 16 + (bits & relevant[main])]
+                if items:  # each priced unit: its room less its main's price
+                    parts.append((room // items - lines[main].unit_price, items))
+        else:
+            base = view.base
+            parts = [
+                (u.discountable - base[u.ref[0]][u.ref[1]], 1)
+                for u in _priced_units(campaign, view, mains)
+            ]
+        parts.sort(reverse=True)
+        view.memo[key] = parts
+    total = 0
+    for part, units in parts:
+        if count <= 0 or part <= 0:
+            break
+        taken = units if units < count else count
+        total += part * taken
+        count -= taken
+    return total
 
 
 def _base_totals(
