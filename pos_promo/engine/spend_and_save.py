@@ -408,11 +408,11 @@ def _cart_total(view: CartView, prices: Prices) -> int:
 
     The search runs one store-wide promotion after another on a node's
     prices, each reading the whole cart, and comes back to a node's prices
-    again and again: at 100 lines a whole sum costs some 80,000
-    instructions, the rows a node's benefits changed are a few dozen of
-    some 250. Kept by identity, not by value (hashing prices hashes every
-    row again), with the object held beside its total so that its identity
-    cannot pass to another while the cart is evaluated."""
+    again and again: at 100 lines the benefits taken at a node have changed
+    15 of the 100 rows at the median (30 at the 90th percentile). Kept by
+    identity, not by value (hashing prices hashes every row again), with
+    the object held beside its total so that its identity cannot pass to
+    another while the cart is evaluated."""
     memo = view.memo
     totals: dict[int, tuple[Prices, int]] | None = memo.get("cart totals")
     if totals is None:
