@@ -703,14 +703,17 @@ class _Search:
         identity cannot pass to another while the search runs."""
         if prices is self._last[0]:
             return self._last[1]
-        met = self._met.get(id(prices))
-        if met is not None and met[0] is prices:
-            found = met[1]
-        else:
+        found = self._met_number(prices)
+        if found is None:
             found = self._numbers.setdefault(prices, len(self._numbers))
             self._met[id(prices)] = (prices, found)
         self._last = (prices, found)
         return found
+
+    def _met_number(self, prices: Prices) -> int | None:
+        """The number of this very prices object, if it was numbered."""
+        met = self._met.get(id(prices))
+        return met[1] if met is not None and met[0] is prices else None
 
     def seen(self, i: int, prices: Prices) -> object:
         """What candidate ``i`` reads of ``prices``: the rows of its lines
@@ -751,8 +754,9 @@ class _Search:
         mask = self.lines[i]
         seen: object
         if mask < 0:
-            met = self._met.get(id(prices))
-            seen = met[1] if met is not None and met[0] is prices else self._numbers.get(prices)
+            seen = self._met_number(prices)
+            if seen is None:
+                seen = self._numbers.get(prices)
             if seen is None:
                 return None
         else:
