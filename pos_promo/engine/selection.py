@@ -641,10 +641,16 @@ class _Search:
         gains = self.gains
         # the largest first: each worked out can only take off its own bound,
         # so once what the rest could take off cannot bring the total below
-        # the target, the rest are not worked out
-        refined = sorted(positions(open_ & self.refinable), key=gains.__getitem__, reverse=True)
+        # the target, the rest are not worked out (the loops below add up
+        # in compiled code: sum(map(...)) and a sort keyed by a bound method
+        # went through a Python call per element)
+        refined = positions(open_ & self.refinable)
+        left = 0
+        for j in refined:
+            left += gains[j]
+        if len(refined) > 1:
+            refined.sort(key=gains.__getitem__, reverse=True)
         number = self.number(prices)
-        left = sum(map(gains.__getitem__, refined))
         # what may come before each: the open ones ahead that combine with it
         # on a shared line; with many open, all alive between ``start`` and it
         # (more, so still a bound), from the prefix sums, not a walk for each
@@ -658,7 +664,9 @@ class _Search:
                 ahead = self._ahead.get(j)
                 if ahead is None:
                     ahead = self._ahead[j] = self.ahead_of(j)
-                before = sum(map(gains.__getitem__, positions(open_ & ahead)))
+                before = 0
+                for k in positions(open_ & ahead):
+                    before += gains[k]
             else:
                 before = prefix[j] - prefix[start]
             at = (j, number)
