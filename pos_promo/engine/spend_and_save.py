@@ -785,7 +785,10 @@ def _tier_met(
     free_worth = _NO_FREE
     if campaign.measure == FREE:
         free_worth = functools.partial(worth, campaign, *args)
-    return _pick_tier(campaign, *totals, free_worth)
+    # (the totals unpacked by name: compiled, a call with ``*totals`` went
+    # through a generic Python call, ~8,000 instructions, every run)
+    money, room, items, item_room = totals
+    return _pick_tier(campaign, money, room, items, item_room, free_worth)
 
 
 def _pick_tier(
@@ -1335,12 +1338,19 @@ def _free_bound(
     tier met, the ``free`` largest worths among the first ``zeroed + free``
     units, where ``tops[n]`` holds that sum for the first ``n``; for one
     free unit ``tops`` are the worths themselves, the largest of the first
-    ``n`` taken when asked (a bound is read once or twice per node: a max
-    over a slice, in C, instead of the running maxima of every unit)."""
+    ``n`` taken when asked (a bound is read a few times per node, mostly
+    over the first two or three units: a walk over them, not the running
+    maxima of every unit). A loop, not ``max()`` over a slice: compiled,
+    ``max()`` with a ``default`` went through a generic call with keywords,
+    ~2,000 instructions each, most of this bound's cost (``max`` of two
+    ints compiles to a comparison)."""
     zeroed = bisect_right(spent, before)
     best = 0
     for free, tops in steps:
         first = min(zeroed + free, count)
-        found = max(tops[:first], default=0) if free == 1 else tops[first]
-        best = max(best, found)
+        if free == 1:
+            for k in range(first):
+                best = max(best, tops[k])
+        else:
+            best = max(best, tops[first])
     return best if cap is None else min(best, cap)
