@@ -36,7 +36,7 @@ __all__ = ["COMPILED", "FOLDER", "activate", "build", "clean", "compiled_modules
 # the modules compiled (the rest of the engine runs as Python: msgspec structs
 # with field defaults, hashable frozen records and lambdas in struct methods
 # are not what mypyc compiles the same way)
-COMPILED = ("masks", "money", "selection", "spend_and_save")
+COMPILED = ("masks", "money", "prices", "selection", "spend_and_save")
 # (paths as strings, the manifest as lines of text: a till's start loads
 # neither pathlib nor json, see tests/store/test_store_lean_start.py)
 _HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "engine")

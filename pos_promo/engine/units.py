@@ -1,10 +1,9 @@
 """A cart seen as units: every main unit with the share of its sides and
 modifiers it carries (a bundle unit), and the net price of every line unit.
 
-Benefits run one after another, each on the prices the earlier ones left
-(SPEC §5), so prices are an immutable :data:`Prices` value: applying a
-benefit makes a new one and leaves the old for the other branches of the
-stacking search.
+The prices the units carry, and taking a benefit off them, live in
+:mod:`pos_promo.engine.prices` (compiled with the search); they are
+re-exported here.
 """
 
 from __future__ import annotations
@@ -14,14 +13,10 @@ from typing import Any
 
 import msgspec
 
-from pos_promo.engine.money import split
+from pos_promo.engine.prices import Allocation, Prices, UnitRef, apply, spread
 from pos_promo.model.cart import Cart, Line
 
 __all__ = ["Allocation", "CartView", "Prices", "UnitRef", "apply", "spread", "view_cart"]
-
-UnitRef = tuple[int, int]  # (line index in the cart, unit index within the line)
-Prices = tuple[tuple[int, ...], ...]  # net price of each unit of each line
-Allocation = Mapping[UnitRef, int]  # what one benefit takes off each line unit
 
 
 class CartView(msgspec.Struct, frozen=True):
@@ -237,23 +232,3 @@ def _own(line: Line, per_unit: int) -> tuple[object, ...]:
         tuple(sorted(line.category_ids)),
         per_unit,
     )
-
-
-def spread(amount: int, refs: list[UnitRef], weights: list[int]) -> dict[UnitRef, int]:
-    """``amount`` over the unit ``refs`` by their ``weights`` (largest remainder,
-    ties to the earliest ref), leaving out units that get nothing."""
-    return {ref: part for ref, part in zip(refs, split(amount, weights), strict=True) if part}
-
-
-def apply(prices: Prices, allocation: Allocation) -> Prices:
-    """The prices left once ``allocation`` is taken off."""
-    touched: dict[int, list[int]] = {}
-    for (line, unit), amount in allocation.items():
-        row = touched.get(line)
-        if row is None:
-            row = touched[line] = list(prices[line])
-        row[unit] -= amount
-    rows = list(prices)
-    for line, row in touched.items():
-        rows[line] = tuple(row)
-    return tuple(rows)
