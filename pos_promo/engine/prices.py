@@ -25,10 +25,16 @@ Allocation = Mapping[UnitRef, int]  # what one benefit takes off each line unit
 def spread(amount: int, refs: list[UnitRef], weights: list[int]) -> dict[UnitRef, int]:
     """``amount`` over the unit ``refs`` by their ``weights`` (largest remainder,
     ties to the earliest ref), leaving out units that get nothing."""
+    parts = split(amount, weights)
+    if len(parts) != len(refs):
+        raise ValueError(f"{len(refs)} units and {len(parts)} weights")
     found: dict[UnitRef, int] = {}
-    for ref, part in zip(refs, split(amount, weights), strict=True):
+    # by index, not zip(..., strict=True): compiled, a call with a keyword
+    # goes through a generic call, and this runs for every bundle a fill takes
+    for k in range(len(parts)):
+        part = parts[k]
         if part:
-            found[ref] = part
+            found[refs[k]] = part
     return found
 
 
