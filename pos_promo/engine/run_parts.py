@@ -30,22 +30,23 @@ class Unit(Struct, frozen=True):
 
 
 class Rows(Struct, gc=False):
-    """The lines a promotion on some main lines reads, as getters of their
-    rows of prices: the lines whose units count toward its threshold, those
-    that share its discount, its main lines; and how many main units.
+    """The lines a promotion on some main lines reads: the lines whose units
+    count toward its threshold, those that share its discount, its main
+    lines (each as a tuple of line indexes); and how many main units.
 
     Valid with unique line ids and each child unit carried by one main unit
     (``spend_and_save._carried``): every unit of a main line then carries its
-    children's units alike, so a total over units is a total over rows,
-    added up in C. One per main lines and settings, for the evaluation.
-    Untracked (``gc=False``): it holds getters of line indexes only. Not
-    frozen: ``bundles`` is filled in by ``spend_and_save._bundles`` the
-    first time a run finds a main unit at zero, which most runs (and the one
-    run on a node's prices of a commit with two promotions) never do."""
+    children's units alike, so a total over units is a total over rows
+    (see ``spend_and_save._lines_total``). One per main lines and settings,
+    for the evaluation. Untracked (``gc=False``): it holds line indexes
+    only. Not frozen: ``bundles`` is filled in by
+    ``spend_and_save._bundles`` the first time a run finds a main unit at
+    zero, which most runs (and the one run on a node's prices of a commit
+    with two promotions) never do."""
 
-    counted: Callable[[Prices], tuple[tuple[int, ...], ...]]
-    shared: Callable[[Prices], tuple[tuple[int, ...], ...]]
-    mains: Callable[[Prices], tuple[tuple[int, ...], ...]]
+    counted: tuple[int, ...]
+    shared: tuple[int, ...]
+    mains: tuple[int, ...]
     units: int  # main units
     whole: bool  # it counts and discounts every unit of the cart
     alike: bool  # the lines it counts are the lines that share its discount
