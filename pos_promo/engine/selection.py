@@ -358,8 +358,10 @@ class _Search:
         # (candidate, what it reads of the prices: see seen) -> its bound there,
         # by what may still come before it
         self._node_bounds: dict[tuple[int, object], Callable[[int], int]] = {}
-        # (candidate, prices' number): the bounds asked for, each counted once in the budget
-        self._bounds_asked: set[tuple[int, int]] = set()
+        # (candidate, prices' number) -> the bound asked for there, counted once
+        # in the budget (asked again at the same node, it is read by two numbers,
+        # not by the rows of the candidate's lines)
+        self._bound_at: dict[tuple[int, int], Callable[[int], int]] = {}
         # refinable candidate -> those before it that combine with it on a shared line
         self._ahead: dict[int, int] = {}
 
@@ -670,17 +672,18 @@ class _Search:
             else:
                 before = prefix[j] - prefix[start]
             at = (j, number)
-            if at not in self._bounds_asked:
+            bound = self._bound_at.get(at)
+            if bound is None:
                 if self.spent():
                     return total  # a run's worth each
                 self.bounds_worked += 1
-                self._bounds_asked.add(at)
-            seen = self.seen(j, prices)
-            bound = self._node_bounds.get((j, seen))
-            if bound is None:
-                make = self.cands[j].node_bound
-                assert make is not None
-                bound = self._node_bounds[j, seen] = make(prices)
+                seen = self.seen(j, prices)
+                bound = self._node_bounds.get((j, seen))
+                if bound is None:
+                    make = self.cands[j].node_bound
+                    assert make is not None
+                    bound = self._node_bounds[j, seen] = make(prices)
+                self._bound_at[at] = bound
             found = bound(before)
             if found < gains[j]:
                 total -= gains[j] - found
