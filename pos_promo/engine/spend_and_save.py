@@ -12,7 +12,7 @@ import functools
 import heapq
 import itertools
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from operator import not_
 
 from pos_promo.engine.compiled import FREE, MONEY, Compiled, settings_bits
@@ -237,7 +237,8 @@ def base_saving(
         bits = settings_bits(campaign)
         picked = _tier_met(campaign, totals, _first_worth, view, mains, bits)
     else:
-        picked = _pick_tier(campaign, *totals, _NO_FREE)
+        money, room, items, item_room = totals  # (by name: see _tier_met)
+        picked = _pick_tier(campaign, money, room, items, item_room, _NO_FREE)
     if not isinstance(picked, _Tier):  # a Miss (see run_parts.Tier)
         return picked
     view.base_tiers[campaign.id] = picked  # the offer's run on these prices reads it
@@ -671,15 +672,22 @@ def _carried_of(view: CartView, main: int, unit: int) -> tuple[tuple[UnitRef, bo
     return view.carried(main, unit) if found is None else found
 
 
-def _untouched(view: CartView, prices: Prices, main: int) -> bool:
-    """Whether ``main`` and its children still have the cart's own prices.
-    Prices share the rows of lines no benefit touched, so this is an
-    identity check, not a comparison of every unit."""
-    base = view.base
+def _untouched(
+    prices: Prices,
+    main: int,
+    base: Prices,
+    relevant: Sequence[int],
+    children: Mapping[int, tuple[int, ...]],
+) -> bool:
+    """Whether ``main`` and its children still have the cart's own prices
+    (``base``, ``relevant`` and ``children``: the view's, read once by the
+    caller: compiled, each read of a view's field is a generic attribute
+    look-up). Prices share the rows of lines no benefit touched, so this is
+    an identity check, not a comparison of every unit."""
     if prices[main] is not base[main]:
         return False
-    if view.relevant[main]:
-        for child in view.children[main]:
+    if relevant[main]:
+        for child in children[main]:
             if prices[child] is not base[child]:
                 return False
     return True
@@ -1282,11 +1290,11 @@ def node_bound(
     worths: list[int] = []
     bits = settings_bits(campaign)
     shares = bits & 10
-    relevant = view.relevant
+    relevant, base, children = view.relevant, view.base, view.children
     stats: dict[int, _Line] | None = view.memo.get("lines")
     for main in _in_application_order(campaign, view, mains, shares):
         row = prices[main]
-        if stats is not None and _untouched(view, prices, main):
+        if stats is not None and _untouched(prices, main, base, relevant, children):
             stat = stats.get(main * 16 + (bits & relevant[main]))
             if stat is not None:
                 if stat[2]:
