@@ -38,10 +38,12 @@ def spread(amount: int, refs: list[UnitRef], weights: list[int]) -> dict[UnitRef
     return found
 
 
-def apply(prices: Prices, allocation: Allocation) -> Prices:
+def apply(prices: Prices, allocation: dict[UnitRef, int]) -> Prices:
     """The prices left once ``allocation`` is taken off: the rows of the lines
     it does not touch are the very rows of ``prices`` (the search tells an
-    untouched line by identity)."""
+    untouched line by identity). A ``dict`` (what every outcome holds), so
+    that compiled code walks its items directly, not through a generic
+    iterator (~1,600 instructions a call on 30 lines)."""
     touched: dict[int, list[int]] = {}
     for (line, unit), amount in allocation.items():
         row = touched.get(line)

@@ -13,7 +13,6 @@ import heapq
 import itertools
 from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
-from operator import not_
 
 from pos_promo.engine.compiled import FREE, MONEY, Compiled, settings_bits
 from pos_promo.engine.outcome import Miss, Outcome
@@ -427,7 +426,7 @@ def _cart_total(view: CartView, prices: Prices) -> int:
     for k in range(len(prices)):
         row = prices[k]
         if row is not base[k]:
-            total += sum(row) - sums[k]
+            total += sum(net for net in row) - sums[k]  # (a loop compiled: see _lines_total)
     totals[id(prices)] = (prices, total)
     return total
 
@@ -454,7 +453,9 @@ def _lines_total(lines: tuple[int, ...], view: CartView, prices: Prices) -> int:
     total = 0
     for line in lines:
         row = prices[line]
-        total += sums[line] if row is base[line] else sum(row)
+        # (a row summed over a generator, which compiles to a loop, not by
+        # sum() of the tuple, a generic call of ~600 instructions)
+        total += sums[line] if row is base[line] else sum(net for net in row)
     return total
 
 
@@ -620,7 +621,7 @@ def _added_up(
         row = prices[main]
         # a line's own units are alike: none at zero unless its price is
         if row is not base[main] or (row and not row[0]):
-            zeros += row.count(0)
+            zeros += sum(1 for net in row if not net)
     if not zeros:
         return money, room, rows.units, room
     lost = 0
@@ -630,12 +631,14 @@ def _added_up(
         if 0 not in row:
             continue
         if kids is not None:  # one unit of each per main unit: the same places in their rows
-            if any(row):
+            # (sums over generators, which compile to loops; see _lines_total)
+            if _priced(row):
                 for child in kids:
-                    lost += sum(itertools.compress(prices[child], map(not_, row)))
+                    theirs = prices[child]
+                    lost += sum(theirs[k] for k in range(len(row)) if not row[k])
             else:  # every unit at zero (a line of one, mostly): its children's rows whole
                 for child in kids:
-                    lost += sum(prices[child])
+                    lost += sum(net for net in prices[child])
             continue
         for k, net in enumerate(row):
             if not net:
@@ -719,6 +722,13 @@ def _first_priced_worth(
     return worth
 
 
+def _priced(row: tuple[int, ...]) -> bool:
+    """Whether any unit of ``row`` is above zero. Over a generator, which
+    compiled code turns into a loop: ``any()`` of the tuple itself is a
+    generic call, and a fill asks it of every line it walks."""
+    return any(net for net in row)
+
+
 def _fill_on(
     amount: int,
     campaign: Compiled,
@@ -744,13 +754,13 @@ def _fill_on(
     relevant, lines, children = view.relevant, view.lines, view.children
     for main in _in_application_order(campaign, view, mains, shares):
         row = prices[main]
-        if not any(row):
+        if not _priced(row):
             # every bundle of the line at zero takes nothing: deep in a
             # search, most lines a fill walks past (benefits before took them)
             if only_items or not shares & relevant[main]:
                 continue  # (a unit at zero counts for no free unit either)
             for kid in children[main]:
-                if shares & (2 if lines[kid].role == "side" else 8) and any(prices[kid]):
+                if shares & (2 if lines[kid].role == "side" else 8) and _priced(prices[kid]):
                     break  # a child sharing the discount is still priced
             else:
                 continue
@@ -776,7 +786,10 @@ def _fill_on(
                     left -= take
                 continue
             weights = [prices[c][j] for c, j in shared]
-            take = min(left, sum(weights))
+            worth = 0
+            for weight in weights:
+                worth += weight
+            take = min(left, worth)
             if take > 0:
                 left -= take
                 allocation.update(spread(take, shared, weights))
