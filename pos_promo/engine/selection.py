@@ -120,25 +120,44 @@ def _no_rows(prices: Prices) -> tuple[()]:
     return ()
 
 
-def _key(cands: Sequence[Candidate], picked: Sequence[tuple[int, Outcome]]) -> tuple[object, ...]:
+class _Ranks:
+    """What sets compare by besides their amount, per candidate: whether it
+    is a coupon, its priority (negated) and its id, read off the candidates
+    once per search (compiled, each read of a candidate's field is a generic
+    attribute look-up, and sets that save the same are compared often)."""
+
+    def __init__(self, cands: Sequence[Candidate]) -> None:
+        self.coupon = [c.is_coupon for c in cands]
+        self.priority = [-c.priority for c in cands]
+        self.id = [c.id for c in cands]
+
+
+def _key(ranks: _Ranks, picked: Sequence[tuple[int, Outcome]]) -> tuple[object, ...]:
     """Smaller is better: most saved, fewest coupons, then higher priorities
     and smaller ids. Each list is closed by a value above all others, so a
     set that holds one more of the highest priority (smallest id) where two
     sets differ wins; that order is additive over disjoint sets."""
-    saved = sum(out.amount for _, out in picked)
-    coupons = sum(1 for i, _ in picked if cands[i].is_coupon)
-    priorities = (*sorted(-cands[i].priority for i, _ in picked), _LAST_PRIORITY)
-    ids = (*sorted(cands[i].id for i, _ in picked), _LAST_ID)
-    return (-saved, coupons, priorities, ids)
+    saved = coupons = 0
+    priorities: list[int] = []
+    ids: list[str] = []
+    for i, out in picked:
+        saved += out.amount
+        if ranks.coupon[i]:
+            coupons += 1
+        priorities.append(ranks.priority[i])
+        ids.append(ranks.id[i])
+    priorities.sort()
+    ids.sort()
+    return (-saved, coupons, (*priorities, _LAST_PRIORITY), (*ids, _LAST_ID))
 
 
-def _key_of(cands: Sequence[Candidate], found: _Found) -> tuple[object, ...]:
+def _key_of(ranks: _Ranks, found: _Found) -> tuple[object, ...]:
     """``found``'s key, worked out when first compared: a set that saves
     more than the best so far wins on its amount, and most never meet one
     that saves as much."""
     key = found.key
     if key is None:
-        key = found.key = _key(cands, found.picked)
+        key = found.key = _key(ranks, found.picked)
     return key
 
 
@@ -316,6 +335,7 @@ class _Search:
         lines_in_cart: int,
     ) -> None:
         self.cands = cands
+        self.ranks = _Ranks(cands)
         self.compatible = compatible
         self.budget = budget
         self.split_groups = split
@@ -841,7 +861,7 @@ class _Search:
         """Take or leave each candidate of ``mask`` in execution order: taking
         hands what may follow to :meth:`solve`, leaving goes round the loop."""
         cands, compatible, lines, amounts = self.cands, self.compatible, self.lines, self.amounts
-        best: _Found | None = _Found(0, (), _key(cands, ())) if need <= 0 else None
+        best: _Found | None = _Found(0, (), _key(self.ranks, ())) if need <= 0 else None
         target = max(need, 0)  # a set must save at least this to count
         start = 0
         while True:
@@ -903,8 +923,8 @@ class _Search:
                         best = _Found(saved, picked, None)  # it wins on the amount
                         target = saved
                     else:
-                        key = _key(cands, picked)
-                        if key < _key_of(cands, best):
+                        key = _key(self.ranks, picked)
+                        if key < _key_of(self.ranks, best):
                             best = _Found(saved, picked, key)
                             target = saved
                 needs = self.left_needs(i, mask, gave)
@@ -929,12 +949,12 @@ class _Search:
             ):
                 top = i
         if top < 0:
-            return _Found(0, (), _key(cands, ()))
+            return _Found(0, (), _key(self.ranks, ()))
         alone = _Found(cands[top].standalone.amount, ((top, cands[top].standalone),), None)
         around = self.greedy(base, self.compatible[top] | 1 << top, counted=True)
         if around.saved != alone.saved:  # (the keys compare amounts first)
             return around if around.saved > alone.saved else alone
-        return around if _key_of(cands, around) < _key_of(cands, alone) else alone
+        return around if _key_of(self.ranks, around) < _key_of(self.ranks, alone) else alone
 
     def rivals(self, base: Prices, found: _Found, runs: int) -> _Found:
         """``found``, or a better set reached from it by moves that each cost
@@ -1014,7 +1034,8 @@ class _Search:
                 tried.add(key)
                 around = self.greedy(base, within, counted=True)
                 if around.saved > best.saved or (
-                    around.saved == best.saved and _key_of(cands, around) < _key_of(cands, best)
+                    around.saved == best.saved
+                    and _key_of(self.ranks, around) < _key_of(self.ranks, best)
                 ):
                     best = around
                     break  # moves from the new best
@@ -1090,11 +1111,11 @@ def select(
         found = search.solve(search.alive, base, 0, seed.saved, 0)
         # the same set found again keeps the seed's record: it has the prices
         best = seed
-        if found is not None and _key_of(cands, found) < _key_of(cands, seed):
+        if found is not None and _key_of(search.ranks, found) < _key_of(search.ranks, seed):
             best = found
         if not search.exact:
             greedy = search.greedy(base)
-            if _key_of(cands, greedy) < _key_of(cands, best):
+            if _key_of(search.ranks, greedy) < _key_of(search.ranks, best):
                 best = greedy
             best = search.rivals(base, best, max(budget // _RIVAL_SHARE, 1))
     prices = best.prices
