@@ -120,19 +120,22 @@ def _no_rows(prices: Prices) -> tuple[()]:
     return ()
 
 
-class _Ranks:
-    """What sets compare by besides their amount, per candidate: whether it
-    is a coupon, its priority (negated) and its id, read off the candidates
-    once per search (compiled, each read of a candidate's field is a generic
-    attribute look-up, and sets that save the same are compared often)."""
+class _Facts:
+    """What the search reads of each candidate again and again: its outcome
+    alone and what it saves so, and what sets compare by besides their
+    amount (whether it is a coupon, its priority negated, its id); read off
+    the candidates once per search (compiled, each read of a candidate's
+    field is a generic attribute look-up, ~200 instructions)."""
 
     def __init__(self, cands: Sequence[Candidate]) -> None:
+        self.standalone = [c.standalone for c in cands]
+        self.alone = [outcome.amount for outcome in self.standalone]
         self.coupon = [c.is_coupon for c in cands]
         self.priority = [-c.priority for c in cands]
         self.id = [c.id for c in cands]
 
 
-def _key(ranks: _Ranks, picked: Sequence[tuple[int, Outcome]]) -> tuple[object, ...]:
+def _key(facts: _Facts, picked: Sequence[tuple[int, Outcome]]) -> tuple[object, ...]:
     """Smaller is better: most saved, fewest coupons, then higher priorities
     and smaller ids. Each list is closed by a value above all others, so a
     set that holds one more of the highest priority (smallest id) where two
@@ -142,22 +145,22 @@ def _key(ranks: _Ranks, picked: Sequence[tuple[int, Outcome]]) -> tuple[object, 
     ids: list[str] = []
     for i, out in picked:
         saved += out.amount
-        if ranks.coupon[i]:
+        if facts.coupon[i]:
             coupons += 1
-        priorities.append(ranks.priority[i])
-        ids.append(ranks.id[i])
+        priorities.append(facts.priority[i])
+        ids.append(facts.id[i])
     priorities.sort()
     ids.sort()
     return (-saved, coupons, (*priorities, _LAST_PRIORITY), (*ids, _LAST_ID))
 
 
-def _key_of(ranks: _Ranks, found: _Found) -> tuple[object, ...]:
+def _key_of(facts: _Facts, found: _Found) -> tuple[object, ...]:
     """``found``'s key, worked out when first compared: a set that saves
     more than the best so far wins on its amount, and most never meet one
     that saves as much."""
     key = found.key
     if key is None:
-        key = found.key = _key(ranks, found.picked)
+        key = found.key = _key(facts, found.picked)
     return key
 
 
@@ -335,7 +338,7 @@ class _Search:
         lines_in_cart: int,
     ) -> None:
         self.cands = cands
-        self.ranks = _Ranks(cands)
+        self.facts = _Facts(cands)
         self.compatible = compatible
         self.budget = budget
         self.split_groups = split
@@ -860,8 +863,9 @@ class _Search:
     def search(self, mask: int, prices: Prices, dirty: int, need: int, depth: int) -> _Found | None:
         """Take or leave each candidate of ``mask`` in execution order: taking
         hands what may follow to :meth:`solve`, leaving goes round the loop."""
-        cands, compatible, lines, amounts = self.cands, self.compatible, self.lines, self.amounts
-        best: _Found | None = _Found(0, (), _key(self.ranks, ())) if need <= 0 else None
+        compatible, lines, amounts = self.compatible, self.lines, self.amounts
+        standalone = self.facts.standalone
+        best: _Found | None = _Found(0, (), _key(self.facts, ())) if need <= 0 else None
         target = max(need, 0)  # a set must save at least this to count
         start = 0
         while True:
@@ -895,7 +899,7 @@ class _Search:
                 continue
             outcome: Outcome | Miss
             if not lines[i] & dirty:
-                outcome = cands[i].standalone  # nothing it reads has changed
+                outcome = standalone[i]  # nothing it reads has changed
             elif depth >= DEPTH:
                 self.exact = False
                 outcome = Miss("budget")
@@ -923,8 +927,8 @@ class _Search:
                         best = _Found(saved, picked, None)  # it wins on the amount
                         target = saved
                     else:
-                        key = _key(self.ranks, picked)
-                        if key < _key_of(self.ranks, best):
+                        key = _key(self.facts, picked)
+                        if key < _key_of(self.facts, best):
                             best = _Found(saved, picked, key)
                             target = saved
                 needs = self.left_needs(i, mask, gave)
@@ -937,24 +941,24 @@ class _Search:
         """A good set found cheaply, so that the search starts with a target:
         the candidate saving the most alone, with every candidate that
         combines with it and still gives something, in execution order."""
-        cands = self.cands
+        facts = self.facts
+        saves, coupon, priority, ids = facts.alone, facts.coupon, facts.priority, facts.id
         top = -1
         for i in positions(self.alive):
-            c = cands[i]
-            if top < 0 or (-c.standalone.amount, c.is_coupon, -c.priority, c.id) < (
-                -cands[top].standalone.amount,
-                cands[top].is_coupon,
-                -cands[top].priority,
-                cands[top].id,
+            if top < 0 or (-saves[i], coupon[i], priority[i], ids[i]) < (
+                -saves[top],
+                coupon[top],
+                priority[top],
+                ids[top],
             ):
                 top = i
         if top < 0:
-            return _Found(0, (), _key(self.ranks, ()))
-        alone = _Found(cands[top].standalone.amount, ((top, cands[top].standalone),), None)
+            return _Found(0, (), _key(facts, ()))
+        alone = _Found(saves[top], ((top, facts.standalone[top]),), None)
         around = self.greedy(base, self.compatible[top] | 1 << top, counted=True)
         if around.saved != alone.saved:  # (the keys compare amounts first)
             return around if around.saved > alone.saved else alone
-        return around if _key_of(self.ranks, around) < _key_of(self.ranks, alone) else alone
+        return around if _key_of(self.facts, around) < _key_of(self.facts, alone) else alone
 
     def rivals(self, base: Prices, found: _Found, runs: int) -> _Found:
         """``found``, or a better set reached from it by moves that each cost
@@ -1035,7 +1039,7 @@ class _Search:
                 around = self.greedy(base, within, counted=True)
                 if around.saved > best.saved or (
                     around.saved == best.saved
-                    and _key_of(self.ranks, around) < _key_of(self.ranks, best)
+                    and _key_of(self.facts, around) < _key_of(self.facts, best)
                 ):
                     best = around
                     break  # moves from the new best
@@ -1075,7 +1079,7 @@ class _Search:
                 continue
             outcome: Outcome | Miss
             if not self.lines[i] & dirty:
-                outcome = self.cands[i].standalone
+                outcome = self.facts.standalone[i]
             else:
                 outcome = self.outcome(i, prices, counted=counted)
                 if outcome is _OVER_BUDGET:
@@ -1111,11 +1115,11 @@ def select(
         found = search.solve(search.alive, base, 0, seed.saved, 0)
         # the same set found again keeps the seed's record: it has the prices
         best = seed
-        if found is not None and _key_of(search.ranks, found) < _key_of(search.ranks, seed):
+        if found is not None and _key_of(search.facts, found) < _key_of(search.facts, seed):
             best = found
         if not search.exact:
             greedy = search.greedy(base)
-            if _key_of(search.ranks, greedy) < _key_of(search.ranks, best):
+            if _key_of(search.facts, greedy) < _key_of(search.facts, best):
                 best = greedy
             best = search.rivals(base, best, max(budget // _RIVAL_SHARE, 1))
     prices = best.prices
