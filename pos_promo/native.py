@@ -4,9 +4,9 @@ while they match their sources.
 The stacking search (``selection``, ``masks``), the promotion runs
 (``spend_and_save``, ``money``) and the prices they leave (``prices``)
 are most of an evaluation's time once a cart meets more than a few
-promotions. mypyc (part of mypy, a dev
-dependency already) compiles these typed modules as they are into C
-extensions that run them about twice as fast; nothing is written twice.
+promotions. mypyc (part of mypy, a dev dependency already) compiles these
+typed modules as they are into C extensions that run them about twice as
+fast; nothing is written twice.
 They are optional: where no C compiler was at hand, a till runs the same
 source as Python and gives the same answers (``make test`` runs the suite
 both ways).
