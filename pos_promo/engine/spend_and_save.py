@@ -426,7 +426,7 @@ def _cart_total(view: CartView, prices: Prices) -> int:
     for k in range(len(prices)):
         row = prices[k]
         if row is not base[k]:
-            total += sum(net for net in row) - sums[k]  # (a loop compiled: see _lines_total)
+            total += _row_total(row) - sums[k]
     totals[id(prices)] = (prices, total)
     return total
 
@@ -453,10 +453,15 @@ def _lines_total(lines: tuple[int, ...], view: CartView, prices: Prices) -> int:
     total = 0
     for line in lines:
         row = prices[line]
-        # (a row summed over a generator, which compiles to a loop, not by
-        # sum() of the tuple, a generic call of ~600 instructions)
-        total += sums[line] if row is base[line] else sum(net for net in row)
+        total += sums[line] if row is base[line] else _row_total(row)
     return total
+
+
+def _row_total(row: tuple[int, ...]) -> int:
+    """A row's units added up, over a generator, which compiled code turns
+    into a loop: ``sum()`` of the tuple itself is a generic call of ~600
+    instructions, for a row of one to three units."""
+    return sum(net for net in row)
 
 
 def _carried(view: CartView) -> bool:
@@ -631,14 +636,14 @@ def _added_up(
         if 0 not in row:
             continue
         if kids is not None:  # one unit of each per main unit: the same places in their rows
-            # (sums over generators, which compile to loops; see _lines_total)
+            # (sums over generators, which compile to loops; see _row_total)
             if _priced(row):
                 for child in kids:
                     theirs = prices[child]
                     lost += sum(theirs[k] for k in range(len(row)) if not row[k])
             else:  # every unit at zero (a line of one, mostly): its children's rows whole
                 for child in kids:
-                    lost += sum(net for net in prices[child])
+                    lost += _row_total(prices[child])
             continue
         for k, net in enumerate(row):
             if not net:
