@@ -2,9 +2,10 @@
 while they match their sources.
 
 The stacking search (``selection``, ``masks``), the promotion runs
-(``spend_and_save``, ``money``) and the prices they leave (``prices``)
-are most of an evaluation's time once a cart meets more than a few
-promotions. mypyc (part of mypy, a dev dependency already) compiles these
+(``spend_and_save``, ``money``), the prices they leave (``prices``) and
+the pass over every promotion a cart reaches (``qualifying``, reading
+``promotion_facts``) are most of an evaluation's time once a cart meets
+more than a few promotions. mypyc (part of mypy, a dev dependency already) compiles these
 typed modules as they are into C extensions that run them about twice as
 fast; nothing is written twice.
 They are optional: where no C compiler was at hand, a till runs the same
@@ -37,7 +38,15 @@ __all__ = ["COMPILED", "FOLDER", "activate", "build", "clean", "compiled_modules
 # the modules compiled (the rest of the engine runs as Python: msgspec structs
 # with field defaults, hashable frozen records and lambdas in struct methods
 # are not what mypyc compiles the same way)
-COMPILED = ("masks", "money", "prices", "selection", "spend_and_save")
+COMPILED = (
+    "masks",
+    "money",
+    "prices",
+    "promotion_facts",
+    "qualifying",
+    "selection",
+    "spend_and_save",
+)
 # (paths as strings, the manifest as lines of text: a till's start loads
 # neither pathlib nor json, see tests/store/test_store_lean_start.py)
 _HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "engine")

@@ -157,7 +157,7 @@ def test_campaigns_alike_in_audience_share_a_class_and_keep_their_own_verdicts()
         ),
     ]
     index = build_index([campaign_from_obj(d) for d in docs], STORE)
-    classes = {cid: c.audience for cid, c in index.by_id.items()}
+    classes = {cid: c.facts.audience for cid, c in index.by_id.items()}
     assert classes["twin-a"] == classes["twin-b"] != classes["other"]
     assert classes["limited"] == -1  # its per-member limit reads its own counts
     one = cart_from_obj(cart(line("L1", 12000)))  # at the till (pos), dine in
@@ -177,9 +177,9 @@ def test_campaigns_alike_in_audience_share_a_class_and_keep_their_own_verdicts()
     }
     assert [a.id for a in result.applied] == ["twin-a"]
     moved = index.updated([campaign_from_obj(campaign("twin-b", items={"all_items": True}))])
-    assert moved.by_id["twin-b"].audience != moved.by_id["twin-a"].audience
+    assert moved.by_id["twin-b"].facts.audience != moved.by_id["twin-a"].facts.audience
     # the old index as it was: its campaigns are not the new one's
-    assert index.by_id["twin-b"].audience == index.by_id["twin-a"].audience
+    assert index.by_id["twin-b"].facts.audience == index.by_id["twin-a"].facts.audience
     assert moved.by_id["twin-a"] is index.by_id["twin-a"]
     result = evaluate(one, moved)
     assert {n.id: n.reason for n in result.not_applied} == {

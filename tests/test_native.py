@@ -106,11 +106,15 @@ def test_status_says_which_modules_run_compiled() -> None:
     pure = dict(os.environ, POS_PROMO_PURE="1")
     assert (
         status(pure)
-        == "compiled: none; as Python: masks, money, prices, selection, spend_and_save\n"
+        == "compiled: none; as Python: masks, money, prices, promotion_facts, qualifying,"
+        " selection, spend_and_save\n"
     )
     if os.environ.get("POS_PROMO_NATIVE") == "1":
         built = {k: v for k, v in os.environ.items() if k != "POS_PROMO_PURE"}
-        everything = "compiled: masks, money, prices, selection, spend_and_save; as Python: none\n"
+        everything = (
+            "compiled: masks, money, prices, promotion_facts, qualifying, selection,"
+            " spend_and_save; as Python: none\n"
+        )
         assert status(built) == everything
 
 

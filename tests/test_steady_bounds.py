@@ -725,7 +725,7 @@ def test_a_bound_that_reads_no_before_amount_is_the_same_for_every_amount(case: 
     falls = isinstance(c.rule, ItemsFree) or any(
         high.save < low.save for low, high in itertools.pairwise(c.rule.tiers)
     )
-    assert c.reads_before is falls  # (worked out when compiled)
+    assert c.facts.reads_before is falls  # (worked out when compiled)
     if not isinstance(alone, Outcome) or falls:
         return
     for amount in (0, 1, before, 10**9):
@@ -751,7 +751,7 @@ def test_whether_a_bound_reads_the_amount_before_it_is_worked_out_from_the_store
     }
     free = {"type": "items_free", "tiers": [{"buy": 2, "free": 1}]}
     found = [
-        _promotion(rule, line, items={"all_items": True})[0].reads_before
+        _promotion(rule, line, items={"all_items": True})[0].facts.reads_before
         for rule in (rising, level, falling, free)
     ]
     assert found == [False, False, True, True]
@@ -762,7 +762,7 @@ def test_whether_a_bound_reads_the_amount_before_it_is_worked_out_from_the_store
             line,
             items={"all_items": True},
             store_rules=[{"store_ids": [s], "rule": falling}],
-        )[0].reads_before
+        )[0].facts.reads_before
         for s in ("s1", "s9")
     ]
     assert by_store == [True, False]

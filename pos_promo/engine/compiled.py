@@ -15,6 +15,7 @@ import msgspec
 
 from pos_promo.codec import load_zone
 from pos_promo.engine.clock import Slot, clock_minutes, wall_end, wall_start
+from pos_promo.engine.promotion_facts import PromotionFacts
 from pos_promo.engine.sharing import Rules, resolve
 from pos_promo.model.base import CampaignBase, StoreScope
 from pos_promo.model.campaign import (
@@ -92,26 +93,12 @@ class Compiled(AudienceFacts, frozen=True, kw_only=True, gc=False):
     modifiers: ChildRule
     auto_apply: bool
     sharing: Sharing
-    # worked out once for the store's own campaigns (-1: not worked out)
-    child_bits: int = -1
+    # the numbers and names read on every evaluation, as a class compiled
+    # code reads without a generic look-up (see promotion_facts)
+    facts: PromotionFacts
     # its stacking rules when it names no sharing plan (a plan's settings
     # arrive with each evaluation, so those are resolved then)
     rules: Rules | None = None
-    # the most it can give on any cart: its largest tier saving, capped (-1:
-    # not known without the cart, for "buy X get Y free")
-    most: int = -1
-    # the rule's tiers as numbers (see tier_table)
-    measure: int = 0
-    thresholds: tuple[int, ...] = ()
-    values: tuple[int, ...] = ()
-    floor: int = 0  # the lowest threshold: below it no tier is met
-    # whether the most it can give after others depends on what they take
-    # off (see spend_and_save.upper_bound): "buy X get Y free", or tiers
-    # that save less as they rise
-    reads_before: bool = True
-    # its audience class in the index it is filed in (see index.audience_class;
-    # -1: none, as with participation limits: its verdict is its own)
-    audience: int = -1
 
     @property
     def store_wide(self) -> bool:
@@ -185,6 +172,22 @@ def compile_campaign(campaign: SpendAndSave, store: StoreContext) -> Compiled:
     slots = compile_slots(campaign)
     in_store = store_in_scope(campaign, store)
     start_at, end_at = period_instants(campaign, store)
+    rules = resolve("promotion", campaign.sharing, None) if not campaign.sharing_plan else None
+    facts = PromotionFacts(
+        campaign_id=campaign.id,
+        kind="spend_and_save",
+        name=campaign.name,
+        plan=campaign.sharing_plan if rules is None else None,
+        all_items=campaign.items.all_items,
+        excludes=bool(campaign.items.excluded_item_ids),
+        auto_apply=campaign.auto_apply,
+        cap=-1 if cap is None else cap,
+        # evaluation only meets the campaigns of its store (the others only
+        # when named or explained, and then work this out themselves)
+        child_bits=child_bits(campaign.sides, campaign.modifiers) if in_store else -1,
+        most=most_saved(rule, cap),
+        **tier_table(rule),
+    )
     return Compiled(
         campaign=campaign,
         id=campaign.id,
@@ -208,12 +211,8 @@ def compile_campaign(campaign: SpendAndSave, store: StoreContext) -> Compiled:
         modifiers=campaign.modifiers,
         auto_apply=campaign.auto_apply,
         sharing=campaign.sharing,
-        # evaluation only meets the campaigns of its store (the others only
-        # when named or explained, and then work this out themselves)
-        child_bits=child_bits(campaign.sides, campaign.modifiers) if in_store else -1,
-        rules=resolve("promotion", campaign.sharing, None) if not campaign.sharing_plan else None,
-        most=most_saved(rule, cap),
-        **tier_table(rule),
+        facts=facts,
+        rules=rules,
     )
 
 
@@ -264,7 +263,7 @@ def settings_bits(c: Compiled) -> int:
     """``c``'s side and modifier settings as :func:`child_bits` gives them:
     kept when it was compiled for this store, worked out for one that was
     not (``child_bits`` -1)."""
-    bits = c.child_bits
+    bits = c.facts.child_bits
     return bits if bits >= 0 else child_bits(c.sides, c.modifiers)
 
 

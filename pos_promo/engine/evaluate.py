@@ -21,8 +21,9 @@ from pos_promo.engine.clock import LocalMoment, local_moment
 from pos_promo.engine.compiled import Compiled
 from pos_promo.engine.index import CampaignIndex
 from pos_promo.engine.masks import positions
-from pos_promo.engine.offers import Beaten, Offer, contenders, explain_miss, unknown_plan
+from pos_promo.engine.offers import Beaten, Offer, contenders
 from pos_promo.engine.outcome import Miss, Outcome
+from pos_promo.engine.qualifying import explain_miss, unknown_plan
 from pos_promo.engine.selection import Candidate, Selection, select
 from pos_promo.engine.sharing import Rules, allows
 from pos_promo.engine.spend_and_save import eligible_mains, run

@@ -77,7 +77,7 @@ class CampaignIndex(msgspec.Struct, frozen=True):
     # only when asked for: see pos_promo.store.campaigns.OutOfScope)
     elsewhere: MutableMapping[str, SpendAndSave] = field(default_factory=dict)
     # each audience class's number by its facts (see audience_class): the
-    # number is filed on the compiled campaign (``Compiled.audience``), and
+    # number is filed on the compiled campaign (``PromotionFacts.audience``), and
     # kept here so that campaigns a sync adds join their class
     audience_classes: dict[tuple[object, ...], int] = field(default_factory=dict)
     # by_item, by_category and store_wide as the look-up reads them (see
@@ -254,7 +254,7 @@ def _add(index: CampaignIndex, campaign: Campaign, *, shared: bool) -> None:
         # set before anything reads it: the look-up reads the class off the
         # campaign it already holds, not out of a dict of every id (a probe
         # of a table of 50,000 per campaign reached)
-        msgspec.structs.force_setattr(compiled, "audience", number)
+        compiled.facts.audience = number
     index.by_id[compiled.id] = compiled
     if campaign.status == "archived":
         return

@@ -15,13 +15,13 @@ from collections.abc import Callable, Mapping, Sequence
 
 from msgspec import Struct
 
-from pos_promo.engine.audience import Blocked, Context, check_audience
-from pos_promo.engine.compiled import MONEY, Compiled, compile_audience, settings_bits
+from pos_promo.engine.audience import Context, check_audience
+from pos_promo.engine.compiled import Compiled, compile_audience
 from pos_promo.engine.coupons import check_coupon, coupon_bound, coupon_steady, run_coupon
 from pos_promo.engine.index import CampaignIndex
-from pos_promo.engine.masks import items_lines, positions
 from pos_promo.engine.members import member_discount, member_price
 from pos_promo.engine.outcome import Miss, Outcome
+from pos_promo.engine.qualifying import explain_blocked, explain_miss, qualifying, unknown_plan
 from pos_promo.engine.sharing import (
     DEFAULTS,
     FAMILY_RANK,
@@ -33,11 +33,8 @@ from pos_promo.engine.sharing import (
     resolve,
 )
 from pos_promo.engine.spend_and_save import (
-    base_saving,
-    eligible_mains,
     fills_units,
     frees_alike,
-    kept_totals,
     mains_in_scope,
     node_bound,
     run,
@@ -52,16 +49,11 @@ from pos_promo.model.result import NotApplied
 __all__ = [
     "Beaten",
     "Offer",
-    "Qualifying",
     "bundle_lines",
     "contenders",
-    "explain_miss",
     "gather",
-    "unknown_plan",
 ]
 
-NO_ITEMS = Miss("no_eligible_items")
-_UNKNOWN = Blocked("unknown")  # a class whose verdict is not worked out yet (see _qualifying)
 _LAST = 1 << 30  # place of a benefit the published order does not list
 
 
@@ -107,30 +99,6 @@ class Offer(Struct, frozen=True, gc=False):
     def sharing_key(self) -> str:
         """The id sharing lists use: the template for a coupon."""
         return self.template_id or self.id
-
-
-def explain_miss(benefit_id: str, kind: str, miss: Miss, name: str = "") -> NotApplied:
-    """A miss as facts a cashier's sentence needs: how far off, in money or items."""
-    return NotApplied(
-        benefit_id,
-        kind,
-        miss.reason,  # type: ignore[arg-type]
-        needed=miss.needed,
-        reached=miss.reached,
-        name=name,
-        params={"measure": "items"} if miss.measure != "money" else {},
-    )
-
-
-def _blocked(benefit_id: str, kind: str, blocked: Blocked, name: str) -> NotApplied:
-    return NotApplied(
-        benefit_id,
-        kind,
-        blocked.reason,  # type: ignore[arg-type]
-        name=name,
-        params=dict(blocked.params),  # its own: one verdict may explain many (see _qualifying)
-        slots=blocked.slots,
-    )
 
 
 def _fixed(amount: int, _before: int) -> int:
@@ -197,165 +165,6 @@ def _members(ctx: Context, view: CartView, out: list[Offer]) -> None:
             )
 
 
-class Qualifying(Struct, frozen=True):
-    """The promotions that give something on their own, column by column
-    (the k-th promotion, its main lines, what it gives alone): thousands
-    of them make three lists, not thousands of objects to allocate and
-    for the garbage collector to walk."""
-
-    compiled: list[Compiled]
-    mains: list[Sequence[int]]
-    saves: list[int]
-    # the most each can give on prices at or below the cart's own, known
-    # without working out its exact bound (-1: not known)
-    most: list[int]
-
-
-def _qualifying(
-    ctx: Context,
-    view: CartView,
-    index: CampaignIndex,
-    plans: Mapping[str, Sharing],
-    not_applied: list[NotApplied],
-) -> Qualifying:
-    """Every promotion the cart reaches that gives something on its own, with
-    its main lines and what it gives; the others explained in ``not_applied``.
-
-    With many promotions live a cart reaches hundreds, and most stay below
-    their first tier: so the threshold and room totals are added up once per
-    set of main lines and side settings (promotions found through the same
-    item or category share one tuple of lines, store-wide ones every line)
-    and the first tier is checked against them before anything else is made.
-    """
-    cart = ctx.cart
-    found = Qualifying([], [], [], [])
-    requested = cart.requested_promotions
-    considered, hits = index.lookup(cart, ordered=False)  # explained and offered in any order
-    every = view.mains
-    # (id of a tuple of lines, alive in ``hits`` or the view throughout) * 16
-    # + side settings -> its totals
-    shared: dict[int, tuple[int, int, int, int]] | None = {} if view.unique_ids else None
-    explain = not_applied.append
-    # store-wide promotions that leave items out: the cart's main lines by
-    # item, as bit masks, and one tuple per set of lines they keep
-    items: _ByItem | None = None
-    # campaigns alike in what the audience checks read: a class's verdict
-    # is worked out once (the look-ups bound to names: this loop runs for
-    # every campaign the cart reaches, tens of thousands with many live)
-    verdicts: dict[int, Blocked | None] = {}  # by class
-    verdict = verdicts.get
-    lines_of = hits.get
-    for c in considered:
-        group = c.audience  # (read off the campaign: no probe of a table of every id)
-        if group < 0:
-            blocked = check_audience(c, ctx)
-        else:
-            blocked = verdict(group, _UNKNOWN)
-            if blocked is _UNKNOWN:
-                blocked = verdicts[group] = check_audience(c, ctx)
-        # (a campaign's own rules are resolved when compiled unless it names a plan)
-        if blocked is None and c.rules is None and c.campaign.sharing_plan is not None:
-            blocked = unknown_plan(c.campaign.sharing_plan, plans)
-        if blocked is not None:
-            explain(_blocked(c.id, c.kind, blocked, c.campaign.name))
-            continue
-        mains: Sequence[int] | None = lines_of(c.id)
-        kept = mains is not None
-        if mains is None:  # store-wide or named: every main line, the cart's own tuple, if it can
-            if not c.items.all_items:
-                mains = eligible_mains(c, view)
-            elif not c.items.excluded_item_ids:
-                mains, kept = every, True
-            else:
-                if items is None:
-                    items = _mains_by_item(view)
-                mains, kept = _store_wide_mains(c.items.excluded_item_ids, items, view), True
-        if not mains:
-            explain(explain_miss(c.id, c.kind, NO_ITEMS, c.campaign.name))
-            continue
-        totals = None
-        if shared is not None:
-            bits = c.child_bits
-            if bits < 0:
-                bits = settings_bits(c)
-            key = id(mains) * 16 + bits if kept else -1
-            totals = shared.get(key)
-            if totals is None:
-                totals = kept_totals(c, view, mains, bits)
-                if kept:
-                    shared[key] = totals
-            measure = c.measure
-            reached = totals[0] if measure == MONEY else totals[2]
-            if reached < c.floor:  # no tier met
-                explain(
-                    NotApplied(
-                        c.id,
-                        c.kind,
-                        "threshold_not_met",
-                        needed=c.thresholds[0],
-                        reached=reached,
-                        name=c.campaign.name,
-                        params={} if measure == MONEY else {"measure": "items"},
-                    )
-                )
-                continue
-        saves = base_saving(c, view, mains, totals)
-        if not isinstance(saves, int):  # a Miss (see run_parts.Tier)
-            explain(explain_miss(c.id, c.kind, saves, c.campaign.name))
-            continue
-        if not c.auto_apply and c.id not in requested:
-            explain(
-                NotApplied(
-                    c.id, c.kind, "manual_only", name=c.campaign.name, params={"saves": saves}
-                )
-            )
-            continue
-        found.compiled.append(c)
-        found.mains.append(mains)
-        found.saves.append(saves)
-        most = c.most
-        if most < 0 and totals is not None:
-            # "buy X get Y free" frees at most every priced unit it reaches
-            cap = c.max_discount
-            most = totals[3] if cap is None or cap > totals[3] else cap
-        found.most.append(most)
-    # (not ``requested - by_id.keys()``: that walks every key of the index)
-    for wanted in sorted(w for w in requested if not index.knows(w)):
-        explain(NotApplied(wanted, "unknown", "unknown_campaign"))
-    return found
-
-
-class _ByItem(Struct):
-    """The cart's main lines by item id, as bit masks, and the tuples of
-    lines store-wide promotions that leave items out keep (one per set)."""
-
-    masks: dict[str, int]
-    every: int
-    kept: dict[int, tuple[int, ...]]
-
-
-def _mains_by_item(view: CartView) -> _ByItem:
-    masks: dict[str, int] = {}
-    every = 0
-    for main in view.mains:
-        item = view.lines[main].item_id
-        masks[item] = masks.get(item, 0) | 1 << main
-        every |= 1 << main
-    return _ByItem(masks, every, {every: view.mains})
-
-
-def _store_wide_mains(excluded: frozenset[str], items: _ByItem, view: CartView) -> tuple[int, ...]:
-    """The main lines of a store-wide promotion that leaves ``excluded``
-    items out (what :func:`eligible_mains` gives, as a tuple): the cart's
-    own tuple when it holds none of them, as it mostly does; one tuple per
-    set of lines otherwise, so that their totals are added up once."""
-    mask = items.every & ~items_lines(excluded, items.masks)
-    found = items.kept.get(mask)
-    if found is None:
-        found = items.kept[mask] = tuple(positions(mask))
-    return found
-
-
 def _promotion_offer(
     c: Compiled,
     view: CartView,
@@ -384,7 +193,7 @@ def _promotion_offer(
         fills=_Fills(c, view, mains, amount),
         alike=_Alike(c, view, mains, amount),
         node_bound=_NodeBound(c, view, mains, amount),
-        bound_reads_before=c.reads_before,
+        bound_reads_before=c.facts.reads_before,
     )
 
 
@@ -478,14 +287,6 @@ def _member_price_lines(view: CartView) -> int:
     return found
 
 
-def unknown_plan(plan: str, plans: Mapping[str, Sharing]) -> Blocked | None:
-    """Block a benefit whose sharing plan this till does not know: guessing how it stacks could
-    give a discount HQ never allowed."""
-    if plan in plans:
-        return None
-    return Blocked("sharing_plan_unknown", {"plan": plan})
-
-
 def _coupons(
     ctx: Context,
     view: CartView,
@@ -526,7 +327,7 @@ def _coupons(
         if blocked is None and template.sharing_plan is not None:
             blocked = unknown_plan(template.sharing_plan, plans)
         if blocked is not None:
-            not_applied.append(_blocked(coupon_id, "coupon", blocked, template.name))
+            not_applied.append(explain_blocked(coupon_id, "coupon", blocked, template.name))
             continue
         mains = mains_in_scope(template.items, view)
         alone = run_coupon(template, view, base, mains=mains)
@@ -616,7 +417,7 @@ def contenders(
     """
     offers: list[Offer] = []
     _members(ctx, view, offers)
-    found = _qualifying(ctx, view, index, plans, not_applied)
+    found = qualifying(ctx, view, index, plans, not_applied)
     if ctx.cart.coupons:
         _coupons(ctx, view, index, at, plans, wallet, order, offers, not_applied)
     places = promotion_order(order)

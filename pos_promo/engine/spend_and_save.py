@@ -155,13 +155,14 @@ def _run_base(campaign: Compiled, view: CartView, mains: Sequence[int]) -> Outco
     any run fills it, "get Y free" its first free units). Needs unique line ids
     (``view.unique_ids``), so that ordering the lines orders the units.
     """
+    facts = campaign.facts
     bits = settings_bits(campaign)
-    picked: _Tier | Miss | None = view.base_tiers.get(campaign.id)
+    picked: _Tier | Miss | None = view.base_tiers.get(facts.id)
     if picked is None:
         picked = _base_tier(campaign, view, mains, bits)
     if not isinstance(picked, _Tier):  # a Miss (see run_parts.Tier)
         return picked
-    only_items = campaign.measure != MONEY
+    only_items = facts.measure != MONEY
     later = _Fill(
         _fill_on, picked.amount, campaign, view, view.base, mains, only_items, picked.free
     )
@@ -173,7 +174,7 @@ def _base_tier(campaign: Compiled, view: CartView, mains: Sequence[int], bits: i
     :func:`_run_base`)."""
     counted, room, items, item_room = _kept_totals(campaign, view, mains, bits)
     free_worth = _NO_FREE
-    if campaign.measure == FREE:
+    if campaign.facts.measure == FREE:
         free_worth = functools.partial(_first_worth, campaign, view, mains, bits)
     return _pick_tier(campaign, counted, room, items, item_room, free_worth)
 
@@ -232,7 +233,8 @@ def base_saving(
         totals = _kept_totals(campaign, view, mains, settings_bits(campaign))
     # (thousands a cart with many live: the tier picked straight away, unless
     # "get Y free" asks what its first free units are worth)
-    if campaign.measure == FREE:
+    facts = campaign.facts
+    if facts.measure == FREE:
         bits = settings_bits(campaign)
         picked = _tier_met(campaign, totals, _first_worth, view, mains, bits)
     else:
@@ -240,7 +242,7 @@ def base_saving(
         picked = _pick_tier(campaign, money, room, items, item_room, _NO_FREE)
     if not isinstance(picked, _Tier):  # a Miss (see run_parts.Tier)
         return picked
-    view.base_tiers[campaign.id] = picked  # the offer's run on these prices reads it
+    view.base_tiers[facts.id] = picked  # the offer's run on these prices reads it
     return picked.amount
 
 
@@ -356,7 +358,8 @@ def run(
     if view.unique_ids and prices is view.base:
         return _run_base(campaign, view, mains)
     picked: _Tier | Miss
-    if campaign.measure == MONEY:  # (a money threshold reads no item counts)
+    only_items = campaign.facts.measure != MONEY
+    if not only_items:  # (a money threshold reads no item counts)
         money, room = _money_on(campaign, view, prices, mains)
         picked = _pick_tier(campaign, money, room, 0, 0, _NO_FREE)
     else:
@@ -366,7 +369,6 @@ def run(
         picked = _tier_met(campaign, sums, _first_priced_worth, view, mains, prices)
     if not isinstance(picked, _Tier):  # a Miss (see run_parts.Tier)
         return picked
-    only_items = campaign.measure != MONEY
     return Outcome(
         picked.amount,
         picked.tier,
@@ -826,7 +828,7 @@ def _tier_met(
     (``worth(campaign, *args, first)``), so the question is put together for
     it alone."""
     free_worth = _NO_FREE
-    if campaign.measure == FREE:
+    if campaign.facts.measure == FREE:
         free_worth = functools.partial(worth, campaign, *args)
     # (the totals unpacked by name: compiled, a call with ``*totals`` went
     # through a generic Python call, ~8,000 instructions, every run)
@@ -849,9 +851,10 @@ def _pick_tier(
     eligible unit; ``items`` and ``item_room`` those of the units whose main
     is above zero; ``free_worth(n)`` what the first ``n`` of those can take.
     """
-    measure = campaign.measure  # the tiers as compiled: see compiled.tier_table
+    facts = campaign.facts  # the tiers as compiled: see compiled.tier_table
+    measure = facts.measure
     reached = money if measure == MONEY else items
-    thresholds = campaign.thresholds
+    thresholds = facts.thresholds
     tier = len(thresholds)
     if reached < thresholds[-1]:  # (else the last is met: most promotions have one tier)
         tier = 0
@@ -860,8 +863,8 @@ def _pick_tier(
                 tier = number
     if not tier:
         unit = "money" if measure == MONEY else "items"
-        return Miss("threshold_not_met", campaign.thresholds[0], reached, unit)
-    value = campaign.values[tier - 1]
+        return Miss("threshold_not_met", thresholds[0], reached, unit)
+    value = facts.values[tier - 1]
     free: int | None = None
     if measure == FREE:
         free = value
@@ -869,9 +872,9 @@ def _pick_tier(
     else:
         absorb = room if measure == MONEY else item_room
     amount = value if value < absorb else absorb
-    cap = campaign.max_discount
+    cap = facts.cap
     capped = False
-    if cap is not None and cap < amount:
+    if cap >= 0 and cap < amount:
         amount, capped = cap, True
     if amount == 0:
         return Miss("nothing_to_discount")
@@ -901,7 +904,7 @@ def upper_bound(
     take off it (see :func:`_fallen_tiers`) and the total now.
     """
     rule = campaign.rule
-    if not campaign.reads_before:  # (worked out when compiled)
+    if not campaign.facts.reads_before:  # (worked out when compiled)
         return alone
     best = 0
     if type(rule) is SpendSave:
@@ -949,9 +952,10 @@ def _fallen_tiers(thresholds: Sequence[int], lowest: int, reached: int) -> set[i
 def _fallen_best(campaign: Compiled, lowest: int, reached: int, room: int) -> int:
     """The most a saving rule gives at any tier :func:`_fallen_tiers` finds
     between ``lowest`` and ``reached``, each at most ``room`` (uncapped)."""
-    values = campaign.values
+    facts = campaign.facts
+    values = facts.values
     best = 0
-    for number in _fallen_tiers(campaign.thresholds, lowest, reached):
+    for number in _fallen_tiers(facts.thresholds, lowest, reached):
         value = values[number] if values[number] < room else room
         best = max(best, value)
     return best
@@ -1065,7 +1069,8 @@ def steady_amount(
     """
     if before <= 0:
         return alone
-    measure = campaign.measure  # the tiers as compiled: see compiled.tier_table
+    facts = campaign.facts
+    measure = facts.measure  # the tiers as compiled: see compiled.tier_table
     if measure == FREE:
         return 0
     if measure == MONEY:
@@ -1084,10 +1089,10 @@ def steady_amount(
     # the tier it meets after them is one of those met at ``lowest`` .. ``reached``
     # (the highest of them; at least the lowest tier must stay met)
     cap = campaign.max_discount
-    thresholds = campaign.thresholds
+    thresholds = facts.thresholds
     possible = [
         save if cap is None or save < cap else cap
-        for threshold, save in zip(thresholds, campaign.values, strict=True)
+        for threshold, save in zip(thresholds, facts.values, strict=True)
         if threshold <= reached
     ]
     floor_tier = 0
