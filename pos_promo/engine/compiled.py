@@ -44,7 +44,6 @@ __all__ = [
     "most_saved",
     "period_instants",
     "scope_includes",
-    "settings_bits",
     "store_in_scope",
     "tier_table",
 ]
@@ -182,9 +181,7 @@ def compile_campaign(campaign: SpendAndSave, store: StoreContext) -> Compiled:
         excludes=bool(campaign.items.excluded_item_ids),
         auto_apply=campaign.auto_apply,
         cap=-1 if cap is None else cap,
-        # evaluation only meets the campaigns of its store (the others only
-        # when named or explained, and then work this out themselves)
-        child_bits=child_bits(campaign.sides, campaign.modifiers) if in_store else -1,
+        child_bits=child_bits(campaign.sides, campaign.modifiers),
         most=most_saved(rule, cap),
         **tier_table(rule),
     )
@@ -257,14 +254,6 @@ def most_saved(rule: SpendSaveRule, cap: int | None) -> int:
         return -1
     most = max(step.save for step in rule.tiers)
     return most if cap is None else min(most, cap)
-
-
-def settings_bits(c: Compiled) -> int:
-    """``c``'s side and modifier settings as :func:`child_bits` gives them:
-    kept when it was compiled for this store, worked out for one that was
-    not (``child_bits`` -1)."""
-    bits = c.facts.child_bits
-    return bits if bits >= 0 else child_bits(c.sides, c.modifiers)
 
 
 def child_bits(sides: ChildRule, modifiers: ChildRule) -> int:

@@ -54,9 +54,7 @@ class PromotionFacts:
         self.excludes = excludes  # ... but some left out
         self.auto_apply = auto_apply
         self.cap = cap  # the order maximum (-1: none)
-        # its side and modifier settings as bits (see compiled.child_bits),
-        # worked out for the store's own campaigns (-1: not worked out)
-        self.child_bits = child_bits
+        self.child_bits = child_bits  # its side and modifier settings (see compiled.child_bits)
         # the most it can give on any cart: its largest tier saving, capped
         # (-1: not known without the cart, for "buy X get Y free")
         self.most = most

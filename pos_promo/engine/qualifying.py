@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from pos_promo.engine.audience import Blocked, Context, check_audience
-from pos_promo.engine.compiled import MONEY, Compiled, settings_bits
+from pos_promo.engine.compiled import MONEY, Compiled
 from pos_promo.engine.index import CampaignIndex
 from pos_promo.engine.masks import items_lines, positions
 from pos_promo.engine.outcome import Miss
@@ -150,8 +150,6 @@ def qualifying(
         totals: tuple[int, int, int, int] | None = None
         if shared is not None:
             bits = f.child_bits
-            if bits < 0:
-                bits = settings_bits(c)
             key = id(mains) * 16 + bits if kept else -1
             totals = shared.get(key)
             if totals is None:

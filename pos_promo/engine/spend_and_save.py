@@ -14,7 +14,7 @@ import itertools
 from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 
-from pos_promo.engine.compiled import FREE, MONEY, Compiled, settings_bits
+from pos_promo.engine.compiled import FREE, MONEY, Compiled
 from pos_promo.engine.outcome import Miss, Outcome
 from pos_promo.engine.run_parts import Fill as _Fill
 from pos_promo.engine.run_parts import Rows as _Rows
@@ -97,7 +97,7 @@ def _layout(campaign: Compiled, view: CartView, mains: Sequence[int]) -> _Layout
     Only prices change between runs of one promotion on one cart, so the
     shape is worked out once per evaluation (kept in the view's memo).
     """
-    bits = settings_bits(campaign)
+    bits = campaign.facts.child_bits
     high = campaign.application_order == "high_to_low"
     key = _lines_key("layout", view, mains, high, bits)
     layout: _Layout | None = view.memo.get(key)
@@ -156,7 +156,7 @@ def _run_base(campaign: Compiled, view: CartView, mains: Sequence[int]) -> Outco
     (``view.unique_ids``), so that ordering the lines orders the units.
     """
     facts = campaign.facts
-    bits = settings_bits(campaign)
+    bits = facts.child_bits
     picked: _Tier | Miss | None = view.base_tiers.get(facts.id)
     if picked is None:
         picked = _base_tier(campaign, view, mains, bits)
@@ -229,14 +229,13 @@ def base_saving(
     if not view.unique_ids:
         verdict = run(campaign, view, view.base, mains=mains)
         return verdict if isinstance(verdict, Miss) else verdict.amount
+    facts = campaign.facts
     if totals is None:
-        totals = _kept_totals(campaign, view, mains, settings_bits(campaign))
+        totals = _kept_totals(campaign, view, mains, facts.child_bits)
     # (thousands a cart with many live: the tier picked straight away, unless
     # "get Y free" asks what its first free units are worth)
-    facts = campaign.facts
     if facts.measure == FREE:
-        bits = settings_bits(campaign)
-        picked = _tier_met(campaign, totals, _first_worth, view, mains, bits)
+        picked = _tier_met(campaign, totals, _first_worth, view, mains, facts.child_bits)
     else:
         money, room, items, item_room = totals  # (by name: see _tier_met)
         picked = _pick_tier(campaign, money, room, items, item_room, _NO_FREE)
@@ -493,7 +492,7 @@ def _reads_whole_cart(campaign: Compiled, view: CartView, mains: Sequence[int]) 
         for main in view.mains:
             present |= view.relevant[main]
         view.memo["children present"] = present
-    return settings_bits(campaign) & present == present
+    return campaign.facts.child_bits & present == present
 
 
 def _rows(campaign: Compiled, view: CartView, mains: Sequence[int]) -> _Rows | None:
@@ -504,7 +503,7 @@ def _rows(campaign: Compiled, view: CartView, mains: Sequence[int]) -> _Rows | N
     look-up shares among promotions on the same lines, alive in the memo
     beside it: an id reused by another object is told apart), not by a
     tuple of its lines made and hashed at each run."""
-    bits = settings_bits(campaign)
+    bits = campaign.facts.child_bits
     key = ("rows", id(mains), bits)
     kept: tuple[Sequence[int], _Rows | None] | None = view.memo.get(key)
     if kept is not None and kept[0] is mains:
@@ -713,7 +712,7 @@ def _first_priced_worth(
     sharing children looked up only when reached: "get Y free" asks about
     its first few units, not the layout of all of them."""
     worth = found = 0
-    shares = settings_bits(campaign) & 10  # side shares 2, modifier shares 8
+    shares = campaign.facts.child_bits & 10  # side shares 2, modifier shares 8
     relevant = view.relevant
     for main in _in_application_order(campaign, view, mains, shares):
         for k, net in enumerate(prices[main]):
@@ -756,7 +755,7 @@ def _fill_on(
     when the walk reaches it, not laid out for every unit first."""
     allocation: dict[UnitRef, int] = {}
     left, used = amount, 0
-    bits = settings_bits(campaign)
+    bits = campaign.facts.child_bits
     shares = bits & 10  # side shares 2, modifier shares 8
     relevant, lines, children = view.relevant, view.lines, view.children
     for main in _in_application_order(campaign, view, mains, shares):
@@ -1033,7 +1032,7 @@ def _worth_runs(campaign: Compiled, view: CartView, mains: Sequence[int]) -> lis
     the cart's own prices, so with unique line ids a line is one run, read
     from its kept totals without making a unit. The same for every
     promotion on the same lines with the same settings and order."""
-    bits = settings_bits(campaign)
+    bits = campaign.facts.child_bits
     key = _lines_key("worth runs", view, mains, bits, campaign.application_order)
     runs: list[tuple[int, int]] | None = view.memo.get(key)
     if runs is not None:
@@ -1117,7 +1116,7 @@ def _largest_shares(campaign: Compiled, view: CartView, mains: Sequence[int], co
     the lines' kept totals where the units of a line are alike."""
     if count <= 0:
         return 0
-    bits = settings_bits(campaign)
+    bits = campaign.facts.child_bits
     key = _lines_key("shares", view, mains, bits)
     parts: list[tuple[int, int]] | None = view.memo.get(key)
     if parts is None:
@@ -1161,7 +1160,7 @@ def _base_totals(
     if not view.unique_ids:
         totals = _sums_by_unit(_layout(campaign, view, mains), view.base)
     else:
-        bits = settings_bits(campaign)
+        bits = campaign.facts.child_bits
         totals = _kept_totals(campaign, view, mains, bits)
     view.memo[key] = totals
     return totals
@@ -1174,7 +1173,7 @@ def _priced_units(campaign: Compiled, view: CartView, mains: Sequence[int]) -> l
     base = view.base
     if not view.unique_ids:
         return [u for u in _units(campaign, view, base, mains) if base[u.ref[0]][u.ref[1]] > 0]
-    bits = settings_bits(campaign)
+    bits = campaign.facts.child_bits
     _kept_totals(campaign, view, mains, bits)  # every line's units kept
     return _ordered(campaign, view, mains, bits, True)
 
@@ -1232,7 +1231,7 @@ def fills_units(campaign: Compiled, view: CartView, mains: Sequence[int]) -> boo
     before the next), where a share split by weights could round a cent the
     other way. The stacking search leans on it (``selection``).
     """
-    shares = settings_bits(campaign) & 10
+    shares = campaign.facts.child_bits & 10
     if not shares:
         return True
     relevant = view.relevant
@@ -1271,7 +1270,7 @@ def frees_alike(campaign: Compiled, view: CartView, mains: Sequence[int], before
         return True  # no main can reach zero
     costs = _zero_costs(view)
     if view.unique_ids:  # the units of a line are alike: one look at its kept totals
-        bits = settings_bits(campaign)
+        bits = campaign.facts.child_bits
         _kept_totals(campaign, view, mains, bits)
         stats: dict[int, _Line] = view.memo["lines"]
         lines, relevant = view.lines, view.relevant
@@ -1311,7 +1310,7 @@ def node_bound(
         return functools.partial(_money_bound, campaign, money, room)
     costs: list[int] = []
     worths: list[int] = []
-    bits = settings_bits(campaign)
+    bits = campaign.facts.child_bits
     shares = bits & 10
     relevant, base, children = view.relevant, view.base, view.children
     stats: dict[int, _Line] | None = view.memo.get("lines")
