@@ -40,6 +40,8 @@ class CartView(msgspec.Struct, frozen=True):
     # by line index: the side and modifier setting bits that matter to a main
     # line (3: it has a side, 12: a modifier; see compiled.child_bits)
     relevant: tuple[int, ...] = ()
+    # those bits of every main line together: the roles the cart has children of
+    present: int = 0
     memo: dict[object, Any] = msgspec.field(default_factory=dict)
     carried_memo: dict[int, tuple[tuple[UnitRef, bool], ...]] = msgspec.field(default_factory=dict)
     # promotion id -> the tier it meets on the cart's own prices (see
@@ -57,6 +59,7 @@ class CartView(msgspec.Struct, frozen=True):
     def unit_order(self, high_first: bool, shares: int = 10) -> tuple[UnitRef, ...]:
         """Every main unit in application order (see :meth:`ranks`); the units
         of one line are identical bundles and keep their unit order."""
+        shares &= self.present  # (a role no line of the cart has orders nothing)
         key = ("unit order", high_first, shares)
         order: tuple[UnitRef, ...] | None = self.memo.get(key)
         if order is None:
@@ -77,6 +80,9 @@ class CartView(msgspec.Struct, frozen=True):
         separates bundles that are alike in every way, so it never changes
         a total (SPEC §4).
         """
+        # the discount a role shares changes no worth when the cart has no
+        # child of that role: such settings share one order
+        shares &= self.present
         key = ("ranks", high_first, shares)
         ranks: tuple[int, ...] | None = self.memo.get(key)
         if ranks is None:
@@ -217,8 +223,19 @@ def view_cart(cart: Cart) -> CartView:
                     sorted(c, key=lambda i: (_own(lines[i], per_unit[i]), lines[i].line_id))
                 )
     unique_ids = len(position) == len(lines)
+    present = 0
+    for bits in relevant:
+        present |= bits
     return CartView(
-        cart, lines, tuple(mains), children, per_unit, tuple(base), unique_ids, tuple(relevant)
+        cart,
+        lines,
+        tuple(mains),
+        children,
+        per_unit,
+        tuple(base),
+        unique_ids,
+        tuple(relevant),
+        present,
     )
 
 
