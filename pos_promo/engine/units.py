@@ -103,11 +103,22 @@ class CartView(msgspec.Struct, frozen=True):
                 m: (sign * worth(m), sign * lines[m].unit_price, lines[m].item_id)
                 for m in self.mains
             }
-            if len(set(first.values())) == len(first):
+            alike: dict[tuple[int, int, str], int] = {}
+            for prefix in first.values():
+                alike[prefix] = alike.get(prefix, 0) + 1
+            if len(alike) == len(first):
                 by_price = sorted(self.mains, key=first.__getitem__)
             else:
+                # content and line id only for the lines that tie on the
+                # prefix: a line alone on its prefix is placed by it (the
+                # rest of its key is never compared)
                 by_price = sorted(
-                    self.mains, key=lambda m: (*first[m], self.content(m), lines[m].line_id)
+                    self.mains,
+                    key=lambda m: (
+                        (*first[m], self.content(m), lines[m].line_id)
+                        if alike[first[m]] > 1
+                        else (*first[m], (), "")
+                    ),
                 )
             for place, m in enumerate(by_price):
                 places[m] = place
